@@ -1,0 +1,33 @@
+"""monitorkit: know what your Django management commands are doing.
+
+``from monitorkit import MonitoredCommand`` and use it in place of ``BaseCommand``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["MonitoredCommand", "Status", "track", "__version__"]
+
+if TYPE_CHECKING:
+    from .command import MonitoredCommand
+    from .progress import track
+    from .record import Status
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that importing monitorkit (e.g. monitorkit.testing) needs no configured Django.
+    if name == "MonitoredCommand":
+        from .command import MonitoredCommand
+
+        return MonitoredCommand
+    if name == "track":
+        from .progress import track
+
+        return track
+    if name == "Status":
+        from .record import Status
+
+        return Status
+    raise AttributeError(f"module 'monitorkit' has no attribute {name!r}")

@@ -1,0 +1,76 @@
+"""Record ``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the process, then let it end.
+
+Our handler records the kill and waits (bounded) for the record to go out; then the signal
+does exactly what it would have done without us: the handler that was there before runs (a
+user's handler, or Python's ``KeyboardInterrupt`` for SIGINT), or, for the default action, the
+default is restored and the signal sent again so the process ends *by that signal* (exit
+status 128+N in a shell). A signal that was ignored stays ignored and is not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from .run import MonitoredRun
+
+logger = logging.getLogger("monitorkit")
+
+KILL_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+
+Handler = Any  # a callable, signal.SIG_DFL, signal.SIG_IGN or None
+
+
+class KillSignalTrap:
+    """Our handlers for one run, and the handlers they stand in front of."""
+
+    def __init__(self, run: MonitoredRun, signals: tuple[int, ...] = KILL_SIGNALS) -> None:
+        self.run = run
+        self.signals = signals
+        self._previous: dict[int, Handler] = {}
+
+    def install(self) -> bool:
+        """Install our handlers; only possible on the main thread (else returns ``False``)."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        for signum in self.signals:
+            previous = signal.getsignal(signum)
+            if previous in (signal.SIG_IGN, None):
+                continue  # ignored or set outside Python: leave it exactly as it is
+            self._previous[signum] = previous
+            signal.signal(signum, self._handle)
+        return True
+
+    def uninstall(self) -> None:
+        """Put the previous handlers back, unless someone replaced ours meanwhile."""
+        for signum, previous in self._previous.items():
+            if signal.getsignal(signum) == self._handle:
+                signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        previous = self._previous.get(signum, signal.SIG_DFL)
+        name = signal.Signals(signum).name
+        try:
+            self.run.killed(name, exit_code=128 + signum)
+        except Exception:  # noqa: BLE001
+            logger.exception("monitorkit could not record %s", name)
+        self.uninstall()
+        deliver_previous(previous, signum, frame)
+
+
+def deliver_previous(previous: Handler, signum: int, frame: FrameType | None) -> None:
+    """Do what ``signum`` would have done had our handler never been installed."""
+    if callable(previous):
+        handler: Callable[[int, FrameType | None], Any] = previous
+        handler(signum, frame)
+    elif previous == signal.SIG_DFL:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)

@@ -1,0 +1,22 @@
+"""The mixins that compose :class:`monitorkit.MonitoredCommand`, one concern each."""
+
+from .base import MonitorMixin
+from .failure import FailureCaptureMixin
+from .heartbeat import HeartbeatMixin
+from .killsignals import KillSignalMixin
+from .naming import NameNormalizationMixin
+from .options import CommandOptionsMixin
+from .progress import ProgressMixin
+from .reporting import DatabaseReporterMixin, FirebaseReporterMixin
+
+__all__ = [
+    "CommandOptionsMixin",
+    "DatabaseReporterMixin",
+    "FailureCaptureMixin",
+    "FirebaseReporterMixin",
+    "HeartbeatMixin",
+    "KillSignalMixin",
+    "MonitorMixin",
+    "NameNormalizationMixin",
+    "ProgressMixin",
+]

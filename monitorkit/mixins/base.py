@@ -1,0 +1,159 @@
+"""The root of every monitorkit mixin: it wraps the monitored method and runs the steps.
+
+``MonitorMixin`` wraps ``handle`` (or ``monitor_method_name``) with ``wrapt`` where a class
+defines it, so signature, name and docstring survive and ``super().handle()`` chains still
+record one run per call. Around the call it asks the other mixins, through cooperative hooks
+that all end here, for the run's identity (``get_monitor_identity``), reporters
+(``get_monitor_reporters``), metadata (``get_monitor_metadata``), what to do as the run starts
+and ends (``monitor_run_started`` / ``monitor_run_ending``) and the outcome
+(``monitor_outcome``). Everything it does is caught at this one boundary and logged on the
+``monitorkit`` logger: the user's exceptions pass through untouched, ours never do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import wrapt
+
+from ..conf import MonitorSettings, monitor_settings, warn_once
+from ..naming import sanitize_key
+from ..record import Status
+from ..reporters.base import Reporter
+from ..run import Identity, MonitoredRun
+
+logger = logging.getLogger("monitorkit")
+
+
+def _monitored_call(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Run the wrapped method as one monitored run (the only frame we add to a traceback)."""
+    if instance is None or not isinstance(instance, MonitorMixin):
+        return wrapped(*args, **kwargs)
+    run = instance.monitor_begin(args, kwargs)
+    if run is None:
+        return wrapped(*args, **kwargs)
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        instance.monitor_end(run, exc)
+        raise
+    instance.monitor_end(run, None)
+    return result
+
+
+def is_monitored(function: Any) -> bool:
+    """Return whether ``function`` is already wrapped by monitorkit."""
+    return isinstance(function, wrapt.FunctionWrapper) and (
+        getattr(function, "_self_wrapper", None) is _monitored_call
+    )
+
+
+def _inherited_attribute(cls: type, name: str) -> Any:
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
+class MonitorMixin:
+    """Wrap the monitored method and drive a run through its steps."""
+
+    #: The method each call of which is one run.
+    monitor_method_name: ClassVar[str] = "handle"
+    #: Metadata added to every record (merged last, like ``extra_context``).
+    monitor_extra_metadata: ClassVar[dict[str, Any] | None] = None
+    #: Reporter classes added to every run of this class.
+    monitor_reporter_classes: ClassVar[tuple[type[Reporter], ...]] = ()
+    #: Settings source; tests and unusual projects may swap it.
+    monitor_settings: ClassVar[MonitorSettings] = monitor_settings
+
+    _monitor_run: MonitoredRun | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        name = cls.monitor_method_name
+        method = _inherited_attribute(cls, name)
+        if method is None or is_monitored(method):
+            return
+        # Wrap where the class defines the method itself, or where it inherits one from a
+        # class that is not monitored (a plain base class, or BaseCommand.handle).
+        setattr(cls, name, wrapt.FunctionWrapper(method, _monitored_call))
+
+    # The steps, called by the wrapper.
+    def monitor_begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> MonitoredRun | None:
+        """Start a run for this call, or return ``None`` to call straight through."""
+        if self._monitor_run is not None:
+            return None  # a super().handle() chain: the outer call is the run
+        try:
+            if not self.monitor_is_enabled(args, kwargs):
+                return None
+            warn_once()
+            reporters = self.get_monitor_reporters()
+            if not reporters:
+                return None
+            identity = self.get_monitor_identity(args, kwargs)
+            run = MonitoredRun(identity, reporters, self.monitor_settings)
+            run.start(self.get_monitor_metadata())
+            self._monitor_run = run
+            self.monitor_run_started(run)
+            return run
+        except Exception:  # noqa: BLE001 - never fail the command for monitoring
+            logger.exception("monitorkit could not start monitoring %s", type(self).__name__)
+            self._monitor_run = None
+            return None
+
+    def monitor_end(self, run: MonitoredRun, error: BaseException | None) -> None:
+        """Record the outcome of the run and flush, within the flush bound."""
+        try:
+            try:
+                self.monitor_run_ending(run)
+            finally:
+                self._monitor_run = None
+            outcome = self.monitor_outcome(error)
+            run.finish(**outcome, metadata=self.get_monitor_metadata())
+            run.flush()
+            run.release()
+        except Exception:  # noqa: BLE001
+            logger.exception("monitorkit could not record the end of %s", run.record.id)
+
+    # Hooks: each mixin extends these and calls super(); the chains end here.
+    def monitor_is_enabled(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Return whether this call is monitored at all."""
+        return self.monitor_settings.enabled
+
+    def get_monitor_identity(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Identity:
+        """Return the run's command id, name and params (the class name, by default)."""
+        name = type(self).__name__
+        return Identity(id=sanitize_key(name), name=name, params="")
+
+    def get_monitor_reporters(self) -> list[Reporter]:
+        """Return the reporters for this run; reporter mixins append theirs and call super."""
+        from django.utils.module_loading import import_string
+
+        reporters = [cls(self.monitor_settings) for cls in self.monitor_reporter_classes]
+        for path in self.monitor_settings.extra_reporters:
+            reporters.append(import_string(path)(self.monitor_settings))
+        return reporters
+
+    def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
+        """Return the metadata stored with every record of this run (end of the chain)."""
+        if self.monitor_extra_metadata:
+            metadata.update(self.monitor_extra_metadata)
+        return metadata
+
+    def monitor_run_started(self, run: MonitoredRun) -> None:
+        """Act once the run has started (heartbeat, signal handlers...)."""
+
+    def monitor_run_ending(self, run: MonitoredRun) -> None:
+        """Undo what ``monitor_run_started`` did, before the outcome is recorded."""
+
+    def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
+        """Return the outcome as ``MonitoredRun.finish`` keywords (plain, by default)."""
+        if error is None:
+            return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
+        return {"status": Status.FAILED, "message": str(error) or type(error).__name__,
+                "exit_code": 1}

@@ -1,0 +1,68 @@
+"""The outcome of a run: finished, or failed with the error a person needs to read."""
+
+from __future__ import annotations
+
+import traceback
+from types import TracebackType
+from typing import Any
+
+from ..record import Status
+from .base import MonitorMixin, _monitored_call
+
+
+def exception_type_name(error: BaseException) -> str:
+    """Return ``module.QualName`` of an exception's class, e.g. ``builtins.ValueError``."""
+    cls = type(error)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def exit_code_of(error: BaseException) -> int:
+    """Return the exit status the process gets when ``error`` ends ``manage.py``."""
+    if isinstance(error, SystemExit):
+        code = error.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
+    if isinstance(error, KeyboardInterrupt):
+        return 130
+    returncode = getattr(error, "returncode", None)  # CommandError(returncode=...)
+    return returncode if isinstance(returncode, int) else 1
+
+
+def _user_frames(error: BaseException) -> TracebackType | None:
+    """Return the traceback without monitorkit's own wrapper frame at its head."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code is _monitored_call.__code__:
+        tb = tb.tb_next
+    return tb
+
+
+class FailureCaptureMixin(MonitorMixin):
+    """Turn how the call ended into ``FINISHED`` or ``FAILED`` with message and traceback.
+
+    ``sys.exit(0)`` (or ``sys.exit()``) is a finish; any other exit status is a failure.
+    """
+
+    def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
+        if error is None:
+            return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
+        code = exit_code_of(error)
+        if isinstance(error, SystemExit):
+            if code == 0:
+                return {
+                    "status": Status.FINISHED,
+                    "message": "Command finished (sys.exit with status 0)",
+                    "exit_code": 0,
+                }
+            message = error.code if isinstance(error.code, str) else f"Exited with status {code}"
+        else:
+            message = str(error) or type(error).__name__
+        limit = self.monitor_settings.traceback_limit
+        text = "".join(traceback.format_exception(type(error), error, _user_frames(error)))
+        return {
+            "status": Status.FAILED,
+            "message": message,
+            "exit_code": code,
+            "exception_type": exception_type_name(error),
+            "traceback": text[-limit:],
+        }

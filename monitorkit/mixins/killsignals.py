@@ -1,0 +1,29 @@
+"""``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the run (see ``monitorkit/killsignals.py``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..killsignals import KILL_SIGNALS, KillSignalTrap
+from ..run import MonitoredRun
+from .base import MonitorMixin
+
+
+class KillSignalMixin(MonitorMixin):
+    """Record a run ended by a signal before the process goes, then let the signal act."""
+
+    #: The signals that mean "the system is ending this process".
+    monitor_kill_signals: ClassVar[tuple[int, ...]] = KILL_SIGNALS
+    _monitor_signal_trap: KillSignalTrap | None = None
+
+    def monitor_run_started(self, run: MonitoredRun) -> None:
+        super().monitor_run_started(run)
+        trap = KillSignalTrap(run, self.monitor_kill_signals)
+        if trap.install():
+            self._monitor_signal_trap = trap
+
+    def monitor_run_ending(self, run: MonitoredRun) -> None:
+        if self._monitor_signal_trap is not None:
+            self._monitor_signal_trap.uninstall()
+            self._monitor_signal_trap = None
+        super().monitor_run_ending(run)

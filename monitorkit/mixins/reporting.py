@@ -1,0 +1,30 @@
+"""Reporter mixins: each adds its backend's reporter to a run when that backend is configured."""
+
+from __future__ import annotations
+
+from ..reporters.base import Reporter
+from .base import MonitorMixin
+
+
+class DatabaseReporterMixin(MonitorMixin):
+    """Store runs in the project's own database (the default when Firebase is not configured)."""
+
+    def get_monitor_reporters(self) -> list[Reporter]:
+        reporters = super().get_monitor_reporters()
+        if self.monitor_settings.database:
+            from ..reporters.database import DatabaseReporter
+
+            reporters.append(DatabaseReporter(self.monitor_settings))
+        return reporters
+
+
+class FirebaseReporterMixin(MonitorMixin):
+    """Send runs to the Firebase Realtime Database named by ``FIREBASE_MONITORING``."""
+
+    def get_monitor_reporters(self) -> list[Reporter]:
+        reporters = super().get_monitor_reporters()
+        if self.monitor_settings.firebase is not None:
+            from ..reporters.firebase import FirebaseReporter
+
+            reporters.append(FirebaseReporter(self.monitor_settings))
+        return reporters

@@ -1,0 +1,135 @@
+"""What a run is: the record every reporter receives, and the statuses it moves through.
+
+A :class:`RunRecord` is built on the command's side (``monitorkit/run.py``) and handed to the
+sender as a copy, so a reporter never sees a record change under it. ``as_dict`` gives the JSON
+form that users read: the field names of django-command-monitor, then monitorkit's own fields.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import enum
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class Status(str, enum.Enum):
+    """The statuses a run moves through; the values are what is stored."""
+
+    STARTED = "STARTED"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    SYSTEM_KILL = "SYSTEM_KILL"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+UNFINISHED = (Status.STARTED, Status.RUNNING)
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def format_timestamp(value: dt.datetime | None) -> str | None:
+    """Format a datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC (naive means UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc)
+    return value.strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(value: str | None) -> dt.datetime | None:
+    """Parse a stored timestamp back into an aware UTC datetime."""
+    if not value:
+        return None
+    return dt.datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass
+class RunRecord:
+    """One run of one command, as stored.
+
+    ``id`` is the command id (the same for every run of the command with the same params);
+    ``run_id`` tells runs apart. ``seq`` is given by the store when the run starts.
+    """
+
+    id: str
+    name: str
+    params: str
+    run_id: str
+    host: str
+    pid: int
+    started: dt.datetime
+    status: Status = Status.STARTED
+    latest: dt.datetime | None = None
+    finished: dt.datetime | None = None
+    message: str = "Command started"
+    exception_type: str | None = None
+    traceback: str | None = None
+    exit_code: int | None = None
+    progress: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    seq: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, or to the latest heartbeat while unfinished."""
+        end = self.finished or self.latest
+        return None if end is None else round((end - self.started).total_seconds(), 6)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in UNFINISHED
+
+    def snapshot(self) -> RunRecord:
+        """Return a deep copy, safe to hand to another thread."""
+        return copy.deepcopy(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form: timestamps as strings, the status as its value."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, dt.datetime):
+                value = format_timestamp(value)
+            elif isinstance(value, Status):
+                value = value.value
+            data[f.name] = value
+        data["duration"] = self.duration
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """Build a record from its JSON form (what a store gives back)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("started", "latest", "finished"):
+            if isinstance(values.get(name), str):
+                values[name] = parse_timestamp(values[name])
+        values["status"] = Status(values.get("status", Status.STARTED))
+        values.setdefault("metadata", {})
+        values["metadata"] = values["metadata"] or {}
+        return cls(**values)
+
+
+def is_stale(status: str, latest: dt.datetime | None, now: dt.datetime, stale_after: float) -> bool:
+    """Return whether an unfinished run has gone longer than ``stale_after`` without a beat."""
+    if status not in UNFINISHED or latest is None:
+        return False
+    return (now - latest).total_seconds() > stale_after
+
+
+def presumed_killed_message(latest: dt.datetime | None, stale_after: float) -> str:
+    """Return the message of a run marked killed because its heartbeat stopped."""
+    return (
+        f"Presumed killed: no heartbeat since {format_timestamp(latest)} "
+        f"(more than {stale_after:g} s) when a new run of the same command started"
+    )

@@ -1,0 +1,150 @@
+"""The one background thread that delivers records, so the command never waits on a backend.
+
+``submit`` is what the command's side calls, from its own thread, the heartbeat thread or a
+signal handler: it takes no lock that the interrupted code might hold (a ``deque`` append and a
+non-blocking write to a socket pair), never blocks and never raises. When the queue is full the
+event is dropped and counted, and the count is logged from the sender's thread.
+
+``flush`` is the only wait a command ever has, at its end, and it is bounded.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .record import RunRecord
+    from .reporters.base import Reporter
+
+logger = logging.getLogger("monitorkit")
+
+#: The kinds of event, named after the reporter method that handles each.
+EVENT_KINDS = ("start_run", "heartbeat", "finish_run")
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    record: RunRecord
+    reporters: Sequence[Reporter]
+
+
+class Sender:
+    """A bounded queue and the daemon thread that empties it into the reporters."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._events: collections.deque[Event] = collections.deque()
+        self._dropped = 0
+        self._dropped_logged = 0
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_w.setblocking(False)
+        self._thread = threading.Thread(target=self._loop, name="monitorkit-sender", daemon=True)
+        self._thread.start()
+
+    def submit(self, kind: str, record: RunRecord, reporters: Sequence[Reporter]) -> bool:
+        """Queue one event; return ``False`` when the queue was full and it was dropped."""
+        if len(self._events) >= self.queue_size:
+            self._dropped += 1
+            return False
+        self._events.append(Event(kind, record, reporters))
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # the wake-up buffer is full: the thread is awake already
+            pass
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Events not yet delivered (the one being delivered included)."""
+        return len(self._events)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for every queued event; return whether all went."""
+        deadline = time.monotonic() + timeout
+        pause = 0.001
+        while self._events:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, 0.02)
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            if not self._events:
+                select.select([self._wake_r], [], [], 1.0)
+                try:
+                    self._wake_r.recv(4096)
+                except (BlockingIOError, OSError):
+                    pass
+                self._report_drops()
+                continue
+            # Peek, deliver, then pop: an empty deque means everything was delivered.
+            event = self._events[0]
+            try:
+                deliver(event)
+            finally:
+                self._events.popleft()
+
+    def _report_drops(self) -> None:
+        dropped = self._dropped
+        if dropped != self._dropped_logged:
+            logger.warning(
+                "monitorkit dropped %d record update(s): the queue of %d was full "
+                "(the backend is slower than the commands)",
+                dropped - self._dropped_logged,
+                self.queue_size,
+            )
+            self._dropped_logged = dropped
+
+
+def deliver(event: Event) -> None:
+    """Hand one event to each reporter; a failure is logged and stays with that reporter."""
+    for reporter in event.reporters:
+        try:
+            getattr(reporter, event.kind)(event.record)
+        except Exception as exc:  # noqa: BLE001 - monitoring must never fail the command
+            logger.error(
+                "monitorkit could not deliver %s of run %s (command %r) to %s: %s",
+                event.kind.replace("_", " "),
+                event.record.run_id,
+                event.record.id,
+                reporter.describe(),
+                reporter.redact(f"{type(exc).__name__}: {exc}"),
+            )
+
+
+_sender: Sender | None = None
+_sender_lock = threading.Lock()
+_sender_pid = os.getpid()
+
+
+def get_sender(queue_size: int = 1000) -> Sender:
+    """Return this process's sender, starting it on first use (and anew after a fork)."""
+    global _sender, _sender_pid
+    with _sender_lock:
+        if _sender is None or _sender_pid != os.getpid():
+            _sender = Sender(queue_size)
+            _sender_pid = os.getpid()
+        return _sender
+
+
+def _forget_after_fork() -> None:
+    global _sender, _sender_lock
+    _sender = None
+    _sender_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)

@@ -1,0 +1,55 @@
+"""Settings for the test suite: a real SQLite file database, the embedded store on."""
+
+import os
+import tempfile
+
+SECRET_KEY = "monitorkit-tests-not-secret"
+DEBUG = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "monitorkit",
+    "tests.testapp",
+]
+_DB_DIR = os.environ.get("MONITORKIT_TEST_DB_DIR") or tempfile.mkdtemp(prefix="monitorkit-tests-")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.path.join(_DB_DIR, "db.sqlite3"),
+        # A file, not memory: the sender's thread must see what the test sees.
+        "TEST": {"NAME": os.path.join(_DB_DIR, "test-db.sqlite3")},
+    }
+}
+ROOT_URLCONF = "tests.urls"
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+FIREBASE_MONITORING_INTERVAL_PING = 30
+MONITORKIT_FLUSH_TIMEOUT = 3
+
+# Subprocess tests pass extra settings as JSON in this variable (see tests/process.py).
+if os.environ.get("MONITORKIT_TEST_SETTINGS"):
+    import json as _json
+
+    globals().update(_json.loads(os.environ["MONITORKIT_TEST_SETTINGS"]))
