@@ -51,12 +51,15 @@ def format_value(value: Any) -> str:
 def explicit_options(
     options: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
 ) -> list[tuple[str, Any]]:
-    """Return the options that say what this run does, in the order given.
+    """Return the options that say what this run does, in a stable order.
 
     An option left at its parser default is not part of the id (``--verbosity=1`` and no
-    option at all are the same run), nor are Django's own plumbing options.
+    option at all are the same run), nor are Django's own plumbing options. The order is the
+    parser's (``defaults``' order), then alphabetical: ``manage.py`` and ``call_command`` hand
+    the same options over in different orders, and must give the same id.
     """
     defaults = defaults or {}
+    position = {name: index for index, name in enumerate(defaults)}
     chosen = []
     for name, value in options.items():
         if name in IGNORED_OPTIONS or value is None:
@@ -64,7 +67,7 @@ def explicit_options(
         if name in defaults and defaults[name] == value:
             continue
         chosen.append((name, value))
-    return chosen
+    return sorted(chosen, key=lambda item: (position.get(item[0], len(position)), item[0]))
 
 
 def format_params(options: Iterable[tuple[str, Any]], args: Iterable[Any] = ()) -> str:

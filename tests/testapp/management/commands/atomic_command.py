@@ -18,6 +18,7 @@ class Command(command_base()):
         parser.add_argument("--rollback", action="store_true")
 
     def handle(self, *args, **options):
+        Item.objects.all().delete()
         try:
             with transaction.atomic():
                 Item.objects.create(name="first")
