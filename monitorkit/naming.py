@@ -30,6 +30,8 @@ IGNORED_OPTIONS = frozenset(
         "disable_monitor",
         "help",
         "args",
+        "stdout",
+        "stderr",
     }
 )
 _FORBIDDEN = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")
@@ -64,8 +66,8 @@ def explicit_options(
     for name, value in options.items():
         if name in IGNORED_OPTIONS or value is None:
             continue
-        if name in defaults and defaults[name] == value:
-            continue
+        if defaults and (name not in defaults or defaults[name] == value):
+            continue  # not a parser option (call_command's stdout=...), or left at default
         chosen.append((name, value))
     return sorted(chosen, key=lambda item: (position.get(item[0], len(position)), item[0]))
 

@@ -1,0 +1,65 @@
+"""The record's fields and timestamp format (``monitorkit/record.py``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from freezegun import freeze_time
+
+from monitorkit import MonitoredCommand
+from monitorkit.record import RunRecord, Status, format_timestamp, parse_timestamp
+from monitorkit.reporters.database import DatabaseReporter
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+SEED_FIELDS = {
+    "id", "name", "params", "status", "started", "latest", "finished", "message", "exception_type"
+}
+NEW_FIELDS = {
+    "run_id", "seq", "host", "pid", "duration", "exit_code", "traceback", "progress", "metadata"
+}
+
+
+def test_timestamp_format_is_utc_with_microseconds():
+    moment = dt.datetime(2024, 5, 1, 14, 0, 0, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert format_timestamp(moment) == "2024-05-01T12:00:00.000007Z"
+    assert parse_timestamp("2024-05-01T12:00:00.000007Z") == moment
+
+
+class Tick(MonitoredCommand):
+    monitor_command_name = "tick"
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stored_run_has_every_field_in_its_format():
+    with freeze_time("2024-05-01 12:00:00.123456"):
+        call_command(Tick())
+    (record,) = DatabaseReporter().command_history("tick")
+    data = record.as_dict()
+    assert SEED_FIELDS | NEW_FIELDS <= set(data)
+    assert data["started"] == data["latest"] == data["finished"] == "2024-05-01T12:00:00.123456Z"
+    assert all(TIMESTAMP.match(data[k]) for k in ("started", "latest", "finished"))
+    assert data["status"] == "FINISHED"
+    assert data["duration"] == 0.0
+    assert data["exit_code"] == 0
+    assert data["seq"] == 1
+    assert len(data["run_id"]) == 32
+    assert isinstance(data["pid"], int) and data["host"]
+
+
+def test_unfinished_record_has_null_finished_and_round_trips():
+    record = RunRecord(
+        id="x", name="x", params="", run_id="r", host="h", pid=1,
+        started=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+    )
+    data = record.as_dict()
+    assert data["finished"] is None
+    assert data["status"] == "STARTED"
+    assert RunRecord.from_dict(data) == record
+    assert RunRecord.from_dict(data).status is Status.STARTED
