@@ -189,3 +189,24 @@ def test_no_mixin_shadows_a_name_that_django_calls():
         assert own & django_names <= allowed, mixin
         for name in own - allowed:
             assert name.startswith(("monitor_", "get_monitor_", "_monitor", "_")), name
+
+
+class Deep(MonitoredCommand):
+    monitor_command_name = "deep"
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        def recurse(n: int) -> None:
+            if n == 0:
+                raise RuntimeError("bottom reached")
+            recurse(n - 1)
+
+        recurse(200)
+
+
+def test_traceback_is_bounded_and_keeps_its_end(settings):
+    settings.MONITORKIT_TRACEBACK_LIMIT = 500
+    with pytest.raises(RuntimeError):
+        call_command(Deep())
+    (run,) = runs()
+    assert len(run.traceback) == 500
+    assert run.traceback.endswith("RuntimeError: bottom reached\n")

@@ -1,0 +1,70 @@
+"""The background sender: bounded queue, bounded flush, failures logged and contained."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from monitorkit.record import RunRecord, utcnow
+from monitorkit.reporters.base import Reporter, ReporterError
+from monitorkit.sender import Sender
+
+
+class GatedReporter(Reporter):
+    """A backend that answers only when the test opens the gate (a stalled server)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.delivered: list[str] = []
+
+    def start_run(self, record: RunRecord) -> None:
+        self.gate.wait(10)
+        self.delivered.append(record.run_id)
+
+    heartbeat = finish_run = start_run
+
+
+class BrokenReporter(Reporter):
+    def start_run(self, record: RunRecord) -> None:
+        raise ReporterError("the backend said no")
+
+
+def record() -> RunRecord:
+    now = utcnow()
+    return RunRecord(
+        id="cmd", name="cmd", params="", run_id=uuid.uuid4().hex, host="h", pid=1, started=now
+    )
+
+
+def test_full_queue_drops_counts_and_logs(caplog):
+    reporter = GatedReporter()
+    sender = Sender(queue_size=3)
+    accepted = [sender.submit("start_run", record(), [reporter]) for _ in range(5)]
+    assert accepted == [True, True, True, False, False]
+    assert sender.flush(0.05) is False  # the backend is stalled: the flush gives up in time
+    with caplog.at_level(logging.WARNING, logger="monitorkit"):
+        reporter.gate.set()
+        assert sender.flush(10) is True
+        sender.submit("start_run", record(), [reporter])  # wakes the thread once more
+        assert sender.flush(10) is True
+        for _ in range(200):
+            if "dropped 2 record update(s)" in caplog.text:
+                break
+            threading.Event().wait(0.01)
+    assert len(reporter.delivered) == 4
+    assert "dropped 2 record update(s)" in caplog.text
+
+
+def test_a_failing_reporter_is_logged_and_others_still_get_the_record(caplog):
+    good = GatedReporter()
+    good.gate.set()
+    sender = Sender()
+    rec = record()
+    with caplog.at_level(logging.ERROR, logger="monitorkit"):
+        sender.submit("start_run", rec, [BrokenReporter(), good])
+        assert sender.flush(10)
+    assert good.delivered == [rec.run_id]
+    assert f"could not deliver start run of run {rec.run_id}" in caplog.text
+    assert "BrokenReporter: ReporterError: the backend said no" in caplog.text
