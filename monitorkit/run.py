@@ -86,10 +86,10 @@ class MonitoredRun:
         self._token: contextvars.Token[MonitoredRun | None] | None = None
 
     # Steps, in the order a run goes through them.
-    def start(self, metadata: dict[str, Any]) -> None:
+    def start(self, metadata: dict[str, Any] | None) -> None:
         """Record the start and make this the current run of this context."""
         with self._lock:
-            self.record.metadata = json_safe(metadata, self.identity.secrets)
+            self.record.metadata = json_safe(metadata or {}, self.identity.secrets)
             for reporter in self.reporters:
                 reporter.bind()
             self._submit("start_run")
@@ -185,5 +185,5 @@ class MonitoredRun:
             self.record.progress = {"done": self.progress_done, "total": self.progress_total}
 
     def _submit(self, kind: str) -> None:
-        if not self._sender.submit(kind, self.record.snapshot(), self.reporters):
-            return  # counted by the sender, and logged from its thread
+        # A full queue drops the event; the sender counts it and logs from its own thread.
+        self._sender.submit(kind, self.record.snapshot(), self.reporters)

@@ -97,7 +97,7 @@ class MonitorMixin:
                 return None
             identity = self.get_monitor_identity(args, kwargs)
             run = MonitoredRun(identity, reporters, self.monitor_settings)
-            run.start(self.get_monitor_metadata())
+            run.start(self._monitor_collect_metadata())
             self._monitor_run = run
             self.monitor_run_started(run)
             return run
@@ -114,11 +114,19 @@ class MonitorMixin:
             finally:
                 self._monitor_run = None
             outcome = self.monitor_outcome(error)
-            run.finish(**outcome, metadata=self.get_monitor_metadata())
+            run.finish(**outcome, metadata=self._monitor_collect_metadata())
             run.flush()
             run.release()
         except Exception:  # noqa: BLE001
             logger.exception("monitorkit could not record the end of %s", run.record.id)
+
+    def _monitor_collect_metadata(self) -> dict[str, Any] | None:
+        """Call the metadata hook; a failing user hook costs its fields, never the run."""
+        try:
+            return self.get_monitor_metadata()
+        except Exception:  # noqa: BLE001
+            logger.exception("monitorkit: get_monitor_metadata() of %s failed", type(self).__name__)
+            return None
 
     # Hooks: each mixin extends these and calls super(); the chains end here.
     def monitor_is_enabled(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -210,3 +210,16 @@ def test_traceback_is_bounded_and_keeps_its_end(settings):
     (run,) = runs()
     assert len(run.traceback) == 500
     assert run.traceback.endswith("RuntimeError: bottom reached\n")
+
+
+class BadHook(Greet):
+    def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
+        raise ZeroDivisionError("user bug")
+
+
+def test_a_failing_metadata_hook_costs_its_fields_not_the_run(caplog):
+    assert call_command(BadHook()) == "hello world"
+    (run,) = runs()
+    assert run.status == "FINISHED"
+    assert run.metadata == {}
+    assert "get_monitor_metadata() of BadHook failed" in caplog.text
