@@ -1,0 +1,308 @@
+"""Runs stored in a Firebase Realtime Database, where django-command-monitor users look for them.
+
+The layout (``docs/firebase.md`` has the whole story)::
+
+    <FIREBASE_MONITORING_KEY>/
+        commands/<command id>/seq         the last run number handed out (claimed with ETags)
+        commands/<command id>/log/<slot>  run number ``seq`` lives in slot ``(seq - 1) % retention``
+        latest/<command id>               the run of that command written most recently
+
+``log`` only ever holds the integer keys ``0 .. retention - 1``, filled from 0, so a plain GET of
+it is the JSON array of at most ``retention`` runs that users already read. Each write is
+sized by one record, never by the history: a heartbeat and a finish are one multi-path PATCH;
+a start claims its number (GET + conditional PUT, again on a 412), reads the previous slot to
+catch a run that was killed, and writes with one PATCH.
+
+The reporter is built per run on the command's thread and must be cheap there: nothing is
+resolved, imported or sent until the sender's thread calls a write method, and bad settings
+surface then as a :class:`ReporterError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..conf import MonitorSettings, monitor_settings
+from ..naming import shorten_key
+from ..record import RunRecord, Status, is_stale, parse_timestamp, presumed_killed_message, utcnow
+from ..retry import RetryPolicy
+from .base import Reporter, ReporterError
+from .firebase_auth import AuthTokenCredentials, Credentials, credentials_from_settings
+from .firebase_http import RealtimeDatabaseClient, resolve_location, scrub
+
+logger = logging.getLogger("monitorkit")
+
+#: Conditional writes tried before a run number claim gives up (what firebase-admin allows).
+MAX_CLAIM_ROUNDS = 25
+_FORBIDDEN_KEY_CHARACTERS = frozenset(".$#[]/")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one run lives: its number and its place in the ring."""
+
+    seq: int
+    index: int
+
+
+class FirebaseReporter(Reporter):
+    """Store runs in the Realtime Database named by ``FIREBASE_MONITORING``."""
+
+    def __init__(
+        self,
+        settings: MonitorSettings = monitor_settings,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(settings)
+        if retry_policy is not None:
+            self.retry_policy = retry_policy
+        self._sleep = sleep
+        self._client: RealtimeDatabaseClient | None = None
+        self._client_lock = threading.Lock()
+        self._slots: dict[str, Slot] = {}  # run_id -> slot, for the runs this instance started
+
+    # The write side, on the sender's thread.
+    def start_run(self, record: RunRecord) -> None:
+        """Claim a run number, mark a killed predecessor, write the record: 4 requests."""
+        self._write(record)
+
+    def heartbeat(self, record: RunRecord) -> None:
+        """Rewrite the run's slot and summary with one PATCH (a first write if start failed)."""
+        self._write(record)
+
+    def finish_run(self, record: RunRecord) -> None:
+        """Write the outcome with one PATCH (claiming a slot if the start never got stored)."""
+        try:
+            self._write(record)
+        finally:
+            self._slots.pop(record.run_id, None)
+            if not self._slots and self._client is not None:
+                self._client.close()  # the run is over: let its keep-alive connection go now
+
+    # The read side, for monitor_status.
+    def latest_runs(self) -> list[RunRecord]:
+        """Return the summary of every command (one GET), sorted by command id."""
+        reply = self._get_client().get(self._root() + ("latest",))
+        records = _records(reply.value)
+        return sorted(records, key=lambda record: record.id)
+
+    def command_history(self, command_id: str, limit: int | None = None) -> list[RunRecord]:
+        """Return the kept runs of one command (one GET of its log), newest first by seq."""
+        reply = self._get_client().get(self._root() + ("commands", command_id, "log"))
+        records = sorted(_records(reply.value, command_id), key=_newest_first)
+        return records[:limit] if limit else records
+
+    # For log lines.
+    def describe(self) -> str:
+        try:
+            where = resolve_location(self.settings.firebase or {}).describe()
+        except ReporterError:
+            where = "database not configured"
+        return f"FirebaseReporter({where}, key {self.settings.firebase_key!r})"
+
+    def redact(self, text: str) -> str:
+        """Remove AUTH_TOKEN, a token in DATABASE_URL, issued access tokens and auth params."""
+        config = self.settings.firebase or {}
+        secrets = [v for v in (config.get("AUTH_TOKEN"),) if isinstance(v, str)]
+        if self._client is not None:
+            secrets += self._client.secrets()
+        else:
+            try:
+                url_token = resolve_location(config).url_token
+            except ReporterError:
+                url_token = None
+            secrets += [url_token] if url_token else []
+        return scrub(text, secrets)
+
+    # Inside.
+    def _write(self, record: RunRecord) -> None:
+        client = self._get_client()
+        root = self._root()
+        updates: dict[str, Any] = {}
+        slot = self._slots.get(record.run_id)
+        if slot is None:
+            slot = self._claim(client, root, record.id)
+            self._slots[record.run_id] = slot  # kept even if what follows fails
+            updates.update(self._stale_marks(client, root, record.id, slot))
+        data = stored_form(record, slot.seq)
+        updates[f"commands/{record.id}/log/{slot.index}"] = data
+        updates[f"latest/{record.id}"] = data
+        client.patch(root, updates)
+
+    def _claim(
+        self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str
+    ) -> Slot:
+        """Take the next run number with a GET (ETag) and PUT ``if-match``, again on a 412.
+
+        Two runs, on one host or two, can never get the same number: the PUT that comes second
+        finds the counter moved and receives its new value to try again from.
+        """
+        path = root + ("commands", command_id, "seq")
+        reply = client.get(path, etag=True)
+        for _ in range(MAX_CLAIM_ROUNDS):
+            if reply.etag is None:
+                raise ReporterError(
+                    f"Firebase sent no ETag for /{'/'.join(path)}; monitorkit needs the REST "
+                    "API's conditional requests (X-Firebase-ETag) to number runs safely."
+                )
+            seq = _count(reply.value) + 1
+            answer = client.put(path, seq, if_match=reply.etag)
+            if answer.status != 412:
+                return Slot(seq, (seq - 1) % self.settings.retention)
+            reply = answer
+        raise ReporterError(
+            f"could not claim a run number for command {command_id!r}: {MAX_CLAIM_ROUNDS} "
+            "conditional writes in a row lost to other runs starting at the same time."
+        )
+
+    def _stale_marks(
+        self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str, slot: Slot
+    ) -> dict[str, Any]:
+        """Return the PATCH entries marking the previous run killed, if its heartbeat stopped."""
+        retention = self.settings.retention
+        if slot.seq < 2 or retention < 2:  # no predecessor, or it is about to be overwritten
+            return {}
+        index = (slot.seq - 2) % retention
+        previous = client.get(root + ("commands", command_id, "log", str(index))).value
+        if not isinstance(previous, dict):
+            return {}
+        try:
+            latest = parse_timestamp(previous.get("latest")) or parse_timestamp(
+                previous.get("started")
+            )
+        except (TypeError, ValueError):
+            return {}
+        stale_after = self.settings.stale_after
+        if not is_stale(str(previous.get("status")), latest, utcnow(), stale_after):
+            return {}
+        logger.info(
+            "monitorkit: run %s of command %r (seq %s) stopped sending heartbeats; "
+            "marking it %s",
+            previous.get("run_id"), command_id, previous.get("seq"), Status.SYSTEM_KILL.value,
+        )
+        prefix = f"commands/{command_id}/log/{index}"
+        return {
+            f"{prefix}/status": Status.SYSTEM_KILL.value,
+            f"{prefix}/message": presumed_killed_message(latest, stale_after),
+        }
+
+    def _root(self) -> tuple[str, ...]:
+        key = self.settings.firebase_key
+        parts = tuple(part for part in key.split("/") if part)
+        if not parts:
+            raise ReporterError(
+                "FIREBASE_MONITORING_KEY is empty: set it to the node runs are stored under, "
+                "e.g. FIREBASE_MONITORING_KEY = 'monitor-myapp-production'."
+            )
+        if any(not _is_valid_key(part) for part in parts):
+            raise ReporterError(
+                f"FIREBASE_MONITORING_KEY = {key!r} holds characters Firebase keys forbid "
+                "(. $ # [ ] or control characters); use letters, digits, - and _."
+            )
+        return parts
+
+    def _get_client(self) -> RealtimeDatabaseClient:
+        with self._client_lock:
+            if self._client is None:
+                config = self.settings.firebase
+                if config is None:
+                    raise ReporterError(
+                        "FIREBASE_MONITORING is not set: set it to {'DATABASE_URL': "
+                        "'https://<db>.firebaseio.com'} (or {'NAME': '<db>'})."
+                    )
+                location = resolve_location(config)
+                timeout = self.settings.http_timeout
+                credentials = credentials_from_settings(
+                    config, emulator=location.emulator, timeout=timeout
+                )
+                if type(credentials) is Credentials and location.url_token:
+                    credentials = AuthTokenCredentials(location.url_token)
+                extra = {} if self._sleep is None else {"sleep": self._sleep}
+                self._client = RealtimeDatabaseClient(
+                    location, credentials, timeout=timeout, policy=self.retry_policy, **extra
+                )
+            return self._client
+
+
+def stored_form(record: RunRecord, seq: int) -> dict[str, Any]:
+    """Return the JSON a run is stored as: ``record.as_dict()`` plus ``seq``, Firebase-safe."""
+    data = record.as_dict()
+    data["seq"] = seq
+    return _firebase_safe(data)
+
+
+def _firebase_safe(value: Any) -> Any:
+    """Make keys valid and numbers finite: a 400 for one metadata key would lose the record."""
+    if isinstance(value, dict):
+        return {_safe_key(str(k)): _firebase_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_firebase_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _is_valid_key(key: str) -> bool:
+    return bool(key) and not any(
+        ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 for ch in key
+    )
+
+
+def _safe_key(key: str) -> str:
+    if not _is_valid_key(key):
+        key = "".join(
+            "_" if ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 else ch
+            for ch in key
+        ) or "_"
+    return shorten_key(key)
+
+
+def _count(value: Any) -> int:
+    """Return the stored run counter as an int (0 when absent or not a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return 0
+    return int(value)
+
+
+def _records(value: Any, command_id: str | None = None) -> list[RunRecord]:
+    """Return the records of a node read back (an array or an object), skipping what is not."""
+    if isinstance(value, list):
+        items = [(None, item) for item in value]
+    elif isinstance(value, dict):
+        items = list(value.items())
+    else:
+        return []
+    records = []
+    for key, item in items:
+        if isinstance(item, dict):
+            record = _record(item, command_id or key)
+            if record is not None:
+                records.append(record)
+    return records
+
+
+def _record(data: dict[str, Any], command_id: str | None) -> RunRecord | None:
+    """Build a record, tolerating django-command-monitor's entries (no run_id, host or pid)."""
+    values = dict(data)
+    for name, default in (("id", command_id or ""), ("name", ""), ("params", ""),
+                          ("run_id", ""), ("host", ""), ("pid", 0)):
+        if values.get(name) is None:
+            values[name] = default
+    try:
+        return RunRecord.from_dict(values)
+    except (TypeError, ValueError, KeyError) as err:
+        logger.debug("monitorkit: skipped a stored run that is not a record: %s", err)
+        return None
+
+
+def _newest_first(record: RunRecord) -> tuple[int, float]:
+    seq = record.seq if isinstance(record.seq, int) else -1
+    started = record.started.timestamp() if record.started else 0.0
+    return (-seq, -started)

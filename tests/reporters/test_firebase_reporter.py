@@ -1,0 +1,452 @@
+"""The Firebase reporter against the local Realtime Database server, over real HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import traceback
+from typing import Any
+
+import pytest
+import requests
+
+from monitorkit.conf import monitor_settings
+from monitorkit.record import RunRecord, Status, presumed_killed_message, utcnow
+from monitorkit.reporters.base import ReporterError
+from monitorkit.reporters.firebase import FirebaseReporter
+from monitorkit.sender import Event, deliver
+from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
+
+from .conftest import FAST, KEY, SECRET, make_record, run_once
+
+CMD = "import_data__limit_10"
+TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+RECORD_FIELDS = {
+    "id", "name", "params", "run_id", "host", "pid", "started", "status", "latest", "message",
+    "seq", "duration",
+}
+
+
+def raw_get(server: RealtimeDatabaseServer, path: str) -> Any:
+    """Read a node as a user would: a plain GET of ``<path>.json``."""
+    response = requests.get(f"{server.url}/{path}.json", timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def log_of(server: RealtimeDatabaseServer, command_id: str = CMD) -> Any:
+    return raw_get(server, f"{KEY}/commands/{command_id}/log")
+
+
+def requests_of(server: RealtimeDatabaseServer, action: Any) -> list[Any]:
+    server.clear_requests()
+    action()
+    return server.requests
+
+
+# --- construction and configuration ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("firebase", "key", "fragment"),
+    [
+        ({"API_KEY": "x"}, KEY, "names no database"),
+        ({"DATABASE_URL": "ftp://db.example.com"}, KEY, "not an http"),
+        ({"NAME": "db"}, "", "FIREBASE_MONITORING_KEY is empty"),
+        ({"NAME": "db"}, "monitor.prod", "characters Firebase keys forbid"),
+        ({"NAME": "db", "AUTH_TOKEN": 7}, KEY, "AUTH_TOKEN"),
+    ],
+)
+def test_bad_settings_fail_the_write_not_the_constructor(
+    settings: Any, firebase: dict[str, Any], key: str, fragment: str
+) -> None:
+    settings.FIREBASE_MONITORING = firebase
+    settings.FIREBASE_MONITORING_KEY = key
+    reporter = FirebaseReporter(settings=monitor_settings)  # as the mixin builds it: cheap
+    assert reporter.describe().startswith("FirebaseReporter(")
+    with pytest.raises(ReporterError, match=fragment):
+        reporter.start_run(make_record())
+
+
+def test_describe_and_redact_never_show_a_credential(settings: Any) -> None:
+    encoded = requests.utils.quote(SECRET, safe="")
+    settings.FIREBASE_MONITORING = {
+        "DATABASE_URL": f"https://db.firebaseio.com/?auth={encoded}&ns=db",
+        "AUTH_TOKEN": "other-secret-value",
+    }
+    settings.FIREBASE_MONITORING_KEY = KEY
+    reporter = FirebaseReporter(monitor_settings)
+    assert reporter.describe() == f"FirebaseReporter(https://db.firebaseio.com/?ns=db, key {KEY!r})"
+    text = f"a {SECRET} b {encoded} c other-secret-value d ?auth=xyz e Bearer abc.def"
+    cleaned = reporter.redact(text)
+    for leaked in (SECRET, encoded, "other-secret-value", "xyz", "abc.def"):
+        assert leaked not in cleaned
+
+
+# --- the stored tree ------------------------------------------------------------------------------
+
+
+def test_stored_tree_matches_the_documented_layout(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    started = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    record = make_record(started=started, metadata={"release": "1.2.3"})
+    reporter.start_run(record)
+    record.status, record.message = Status.RUNNING, "Command running"
+    record.latest = started + dt.timedelta(seconds=30)
+    record.progress = {"done": 5, "total": 10}
+    reporter.heartbeat(record)
+    record.status, record.message = Status.FAILED, "boom"
+    record.finished = record.latest = started + dt.timedelta(seconds=45)
+    record.exception_type, record.traceback, record.exit_code = "ValueError", "Traceback...", 1
+    reporter.finish_run(record)
+
+    log = log_of(rtdb_server)
+    assert isinstance(log, list) and len(log) == 1  # what django-command-monitor users read
+    stored = log[0]
+    assert RECORD_FIELDS | {"finished", "exception_type", "traceback", "exit_code", "progress",
+                            "metadata"} == set(stored)
+    assert stored["seq"] == 1 and stored["status"] == "FAILED" and stored["message"] == "boom"
+    assert stored["started"] == "2024-05-01T12:00:00.123456Z"
+    for name in ("started", "latest", "finished"):
+        assert TIMESTAMP.match(stored[name])
+    assert stored["duration"] == 45.0 and stored["progress"] == {"done": 5, "total": 10}
+    assert stored["metadata"] == {"release": "1.2.3"}
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
+    assert raw_get(rtdb_server, f"{KEY}/latest/{CMD}") == stored
+    assert RunRecord.from_dict(stored).as_dict() == {**record.as_dict(), "seq": 1}
+
+
+def test_unstorable_metadata_keys_are_made_valid(rtdb_server: Any, reporter_for: Any) -> None:
+    record = make_record(metadata={"a.b": 1, "x/y": {"$z": float("nan")}, "ok key": [1, 2]})
+    reporter_for(rtdb_server).start_run(record)
+    # NaN became null, which leaves "x_y" empty, and Firebase keeps no empty objects.
+    assert log_of(rtdb_server)[0]["metadata"] == {"a_b": 1, "ok key": [1, 2]}
+
+
+def test_namespace_in_the_url_is_kept(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter_for(rtdb_server, DATABASE_URL=f"{rtdb_server.url}/?ns=monitoring").start_run(
+        make_record()
+    )
+    assert rtdb_server.data() is None
+    assert rtdb_server.data("monitoring")[KEY]["commands"][CMD]["seq"] == 1
+
+
+def test_name_given_as_a_url(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter_for(rtdb_server, DATABASE_URL=None, NAME=rtdb_server.url).start_run(make_record())
+    assert rtdb_server.data()[KEY]["latest"][CMD]["seq"] == 1
+
+
+def test_emulator_env_var_and_firebase_admin_reads_what_we_wrote(
+    rtdb_server: Any, reporter_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """firebase-admin, the official client, is the independent reader of our layout."""
+    firebase_admin = pytest.importorskip("firebase_admin")
+    from firebase_admin import db
+
+    monkeypatch.setenv("FIREBASE_DATABASE_EMULATOR_HOST", rtdb_server.host_port)
+    reporter = reporter_for(DATABASE_URL="https://my-db-123.firebaseio.com")
+    for n in range(3):
+        run_once(reporter, make_record(f"run-{n:05d}"))
+    assert rtdb_server.data("my-db-123")[KEY]["commands"][CMD]["seq"] == 3
+
+    app = firebase_admin.initialize_app(
+        options={"databaseURL": "https://my-db-123.firebaseio.com"}, name="reader"
+    )
+    try:
+        log = db.reference(f"{KEY}/commands/{CMD}/log", app=app).get()
+        latest = db.reference(f"{KEY}/latest", app=app).get()
+    finally:
+        firebase_admin.delete_app(app)
+    assert isinstance(log, list) and [r["seq"] for r in log] == [1, 2, 3]
+    assert latest[CMD]["run_id"] == "run-00002"
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+def test_retention_keeps_exactly_the_last_runs(
+    rtdb_server: Any, reporter_for: Any, settings: Any
+) -> None:
+    reporter_for(rtdb_server)
+    settings.MONITORKIT_RETENTION = 5
+    for n in range(1, 13):
+        run_once(FirebaseReporter(monitor_settings, retry_policy=FAST), make_record(f"run-{n:05d}"))
+    log = log_of(rtdb_server)
+    assert isinstance(log, list) and len(log) == 5
+    assert sorted(r["seq"] for r in log) == [8, 9, 10, 11, 12]
+    assert [r["seq"] for r in log] == [11, 12, 8, 9, 10]  # slot = (seq - 1) % 5
+    history = FirebaseReporter(monitor_settings).command_history(CMD)
+    assert [r.seq for r in history] == [12, 11, 10, 9, 8]
+    assert [r.seq for r in FirebaseReporter(monitor_settings).command_history(CMD, 2)] == [12, 11]
+
+
+def test_default_retention_is_100(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    assert reporter.settings.retention == 100
+    for n in range(1, 106):
+        run_once(reporter, make_record(f"run-{n:05d}"))
+    log = log_of(rtdb_server)
+    assert isinstance(log, list) and len(log) == 100
+    assert sorted(r["seq"] for r in log) == list(range(6, 106))
+    assert all(r["status"] == "FINISHED" for r in log)
+
+
+# --- request counts and sizes ---------------------------------------------------------------------
+
+
+def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    """Counted with the server's request log after 1, 10 and 100 earlier runs."""
+    reporter = reporter_for(rtdb_server)
+    started = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    earlier = 0
+    seen: dict[int, dict[str, Any]] = {}
+    for target in (1, 10, 100):
+        while earlier < target:
+            run_once(reporter, make_record(f"run-{earlier:05d}", started=started))
+            earlier += 1
+        record = make_record(f"hb-{earlier:05d}", started=started)
+        start = requests_of(rtdb_server, lambda: reporter.start_run(record))
+        record.status, record.message = Status.RUNNING, "Command running"
+        record.latest = started + dt.timedelta(seconds=30)
+        beat = requests_of(rtdb_server, lambda: reporter.heartbeat(record))
+        record.status, record.finished = Status.FINISHED, started + dt.timedelta(seconds=31)
+        finish = requests_of(rtdb_server, lambda: reporter.finish_run(record))
+        earlier += 1
+        seen[target] = {"start": start, "beat": beat, "finish": finish, "seq": earlier}
+
+    for target, got in seen.items():
+        assert [(r.method, r.path) for r in got["start"]] == [
+            ("GET", f"/{KEY}/commands/{CMD}/seq.json"),
+            ("PUT", f"/{KEY}/commands/{CMD}/seq.json"),
+            ("GET", f"/{KEY}/commands/{CMD}/log/{(got['seq'] - 2) % 100}.json"),
+            ("PATCH", f"/{KEY}.json"),
+        ], target
+        assert [(r.method, r.path) for r in got["beat"]] == [("PATCH", f"/{KEY}.json")]
+        assert [(r.method, r.path) for r in got["finish"]] == [("PATCH", f"/{KEY}.json")]
+
+    # A heartbeat carries the record twice (slot and summary) and names its slot once: apart
+    # from the decimal digits of seq and slot, its size is the same whatever the history.
+    def normalized(target: int) -> int:
+        seq = seen[target]["seq"]
+        digits = 2 * len(str(seq)) + len(str((seq - 1) % 100))
+        return seen[target]["beat"][0].body_bytes - digits
+
+    sizes = {target: seen[target]["beat"][0].body_bytes for target in seen}
+    assert normalized(1) == normalized(10) == normalized(100), sizes
+    assert max(sizes.values()) - min(sizes.values()) <= 4, sizes
+    assert max(sizes.values()) < 1000, sizes
+
+
+def test_first_start_of_a_command_is_three_requests(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    got = requests_of(rtdb_server, lambda: reporter.start_run(make_record()))
+    assert [r.method for r in got] == ["GET", "PUT", "PATCH"]  # no predecessor to look at
+
+
+# --- concurrency ----------------------------------------------------------------------------------
+
+
+def test_five_concurrent_starts_get_five_slots(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter_for(rtdb_server)
+    rtdb_server.set_latency(0.01)  # widen the window between read and conditional write
+    barrier = threading.Barrier(5)
+    errors: list[BaseException] = []
+
+    def start(n: int) -> None:
+        reporter = FirebaseReporter(monitor_settings, retry_policy=FAST)  # one per run, as in use
+        record = make_record(f"run-{n:05d}", host=f"host-{n}")
+        try:
+            barrier.wait(timeout=10)
+            reporter.start_run(record)
+        except BaseException as err:  # noqa: BLE001
+            errors.append(err)
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    rtdb_server.set_latency(0)
+    assert errors == []
+    log = log_of(rtdb_server)
+    assert isinstance(log, list) and len(log) == 5
+    assert sorted(r["seq"] for r in log) == [1, 2, 3, 4, 5]
+    assert len({r["run_id"] for r in log}) == 5
+    assert all(r["seq"] == slot + 1 for slot, r in enumerate(log))
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 5
+
+
+# --- killed runs ----------------------------------------------------------------------------------
+
+
+def test_a_stale_previous_run_is_marked_killed(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)  # MONITORKIT_STALE_AFTER = 60
+    last_beat = utcnow() - dt.timedelta(minutes=10)
+    old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
+    reporter.start_run(old)  # ... and then the process was killed: no finish, no heartbeat
+    got = requests_of(rtdb_server, lambda: reporter_for().start_run(make_record("run-new")))
+    assert len(got) == 4  # the mark rides in the PATCH that writes the new run
+    first, second = log_of(rtdb_server)
+    assert first["run_id"] == "run-old" and first["status"] == "SYSTEM_KILL"
+    assert first["message"] == presumed_killed_message(
+        RunRecord.from_dict(first).latest, 60
+    )
+    assert second["run_id"] == "run-new" and second["status"] == "STARTED"
+    assert raw_get(rtdb_server, f"{KEY}/latest/{CMD}")["run_id"] == "run-new"
+
+
+def test_a_run_that_never_beat_is_judged_by_its_start(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    long_ago = utcnow() - dt.timedelta(hours=2)
+    old = make_record("run-old", started=long_ago)
+    old.latest = None
+    reporter.start_run(old)
+    reporter_for().start_run(make_record("run-new"))
+    assert log_of(rtdb_server)[0]["status"] == "SYSTEM_KILL"
+
+
+@pytest.mark.parametrize("status", [Status.RUNNING, Status.STARTED, Status.FINISHED])
+def test_a_live_or_finished_previous_run_is_left_alone(
+    rtdb_server: Any, reporter_for: Any, status: Status
+) -> None:
+    reporter = reporter_for(rtdb_server)
+    fresh = utcnow() - dt.timedelta(seconds=5)
+    if status is Status.FINISHED:
+        fresh -= dt.timedelta(hours=1)  # long ago, but it finished
+    reporter.start_run(make_record("run-live", status=status, started=fresh, latest=fresh))
+    reporter_for().start_run(make_record("run-new"))
+    assert log_of(rtdb_server)[0]["status"] == status.value
+
+
+def test_a_killed_run_that_beats_again_is_running_again(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    old_reporter = reporter_for(rtdb_server)
+    last_beat = utcnow() - dt.timedelta(minutes=10)
+    old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
+    old_reporter.start_run(old)
+    reporter_for().start_run(make_record("run-new"))
+    assert log_of(rtdb_server)[0]["status"] == "SYSTEM_KILL"
+    old.latest = utcnow()
+    old_reporter.heartbeat(old)  # it was only paused: the truth wins
+    assert log_of(rtdb_server)[0]["status"] == "RUNNING"
+
+
+# --- a start that was never stored ----------------------------------------------------------------
+
+
+def test_finish_without_a_stored_start_claims_a_slot(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    record = make_record()
+    rtdb_server.fail_next(3, 503)
+    with pytest.raises(ReporterError, match="gave up after 3"):
+        reporter.start_run(record)  # the first request failed: nothing was claimed
+    record.status, record.finished, record.message = Status.FINISHED, utcnow(), "done"
+    got = requests_of(rtdb_server, lambda: reporter.finish_run(record))
+    assert [r.method for r in got] == ["GET", "PUT", "PATCH"]
+    (stored,) = log_of(rtdb_server)
+    assert (stored["seq"], stored["status"], stored["run_id"]) == (1, "FINISHED", "run-00001")
+
+
+def test_heartbeat_after_a_failed_write_reuses_the_claimed_slot(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    reporter = reporter_for(rtdb_server)
+    deep: dict[str, Any] = {}
+    for _ in range(40):  # deeper than the 32 levels Firebase allows: the PATCH gets a 400
+        deep = {"d": deep or 1}
+    record = make_record(metadata=deep)
+    with pytest.raises(ReporterError, match=r"HTTP 400\)"):
+        reporter.start_run(record)  # the run number was claimed, the record was refused
+    record.metadata, record.status = {}, Status.RUNNING
+    got = requests_of(rtdb_server, lambda: reporter.heartbeat(record))
+    assert [r.method for r in got] == ["PATCH"]  # no second claim
+    (stored,) = log_of(rtdb_server)
+    assert (stored["seq"], stored["status"]) == (1, "RUNNING")
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
+
+
+# --- faults seen through the reporter and the sender ----------------------------------------------
+
+
+def test_5xx_then_recovery_through_the_reporter(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    rtdb_server.fail_next(2, 500)
+    reporter.start_run(make_record())
+    assert [r.status for r in rtdb_server.requests][:3] == [500, 500, 200]
+    assert log_of(rtdb_server)[0]["seq"] == 1
+
+
+@pytest.mark.parametrize("fault", ["refused", "401", "hang", "malformed"])
+def test_the_sender_logs_one_error_without_the_secret(
+    fault: str,
+    rtdb_server_factory: Any,
+    reporter_for: Any,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server = rtdb_server_factory(secret=SECRET if fault != "401" else "the-real-one")
+    url = server.url
+    if fault == "refused":
+        server.stop()
+    elif fault == "hang":
+        server.hang(True)
+    elif fault == "malformed":
+        server.malformed_next(2)  # one for the direct call, one for the sender's
+    reporter = reporter_for(DATABASE_URL=url, AUTH_TOKEN=SECRET)
+    record = make_record()
+    with pytest.raises(ReporterError) as caught:
+        reporter.start_run(record)
+    deliver(Event("start_run", record, [reporter]))
+    server.reset_faults()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].name == "monitorkit"
+    encoded = requests.utils.quote(SECRET, safe="")
+    texts = [caplog.text, str(caught.value), "".join(traceback.format_exception(caught.value))]
+    texts += [r.getMessage() for r in caplog.records]
+    assert all(SECRET not in t and encoded not in t for t in texts)
+    assert capsys.readouterr().out == ""
+
+
+# --- the read side --------------------------------------------------------------------------------
+
+
+def test_latest_runs_and_command_history(rtdb_server: Any, reporter_for: Any) -> None:
+    reporter = reporter_for(rtdb_server)
+    for n in range(3):
+        run_once(reporter, make_record(f"run-{n:05d}"))
+    reporter.start_run(make_record("other-1", command_id="send_mail"))
+    got = requests_of(rtdb_server, lambda: reporter.latest_runs())
+    assert len(got) == 1
+    latest = reporter.latest_runs()
+    assert [(r.id, r.run_id, r.status, r.seq) for r in latest] == [
+        (CMD, "run-00002", Status.FINISHED, 3),
+        ("send_mail", "other-1", Status.STARTED, 1),
+    ]
+    history = reporter.command_history(CMD)
+    assert [r.seq for r in history] == [3, 2, 1]
+    assert all(isinstance(r, RunRecord) for r in history)
+    assert reporter.command_history("never_ran") == []
+
+
+def test_history_tolerates_django_command_monitor_entries(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    legacy = {
+        "finished": None, "id": CMD, "latest": "2020-01-01T10:00:30.000000Z", "message": "ok",
+        "name": "import_data", "params": "limit=10", "started": "2020-01-01T10:00:00.000000Z",
+        "status": "FINISHED", "exception_type": None,
+    }
+    body = json.dumps([legacy, legacy, "garbage"]).encode()
+    requests.put(f"{rtdb_server.url}/{KEY}/commands/{CMD}/log.json", data=body, timeout=5)
+    reporter = reporter_for(rtdb_server)
+    run_once(reporter, make_record())  # seq 1 takes slot 0
+    history = reporter.command_history(CMD)
+    assert [r.seq for r in history] == [1, None]  # the kept legacy entry comes last
+    assert history[1].status is Status.FINISHED and history[1].run_id == ""

@@ -1,0 +1,287 @@
+"""Real ``manage.py`` processes reporting to the local Realtime Database server over HTTP.
+
+The stored tree is read back over the REST protocol (a plain GET, as users' dashboards do)
+and from the server's own copy; faults are injected in the server while the command runs.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import time
+from typing import Any
+
+import pytest
+import requests
+
+from tests.process import Project, wait_for, wait_for_line
+
+pytestmark = pytest.mark.subprocess
+
+NS = "monitorkit-e2e"
+KEY = "monitor-myapp-production"
+SECRET = "db-secret-9f8e7d6c5b4a"
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+SEED_FIELDS = {
+    "id", "name", "params", "status", "started", "latest", "finished", "message", "exception_type"
+}
+FAST = {
+    "FIREBASE_MONITORING_INTERVAL_PING": 0.2,
+    "MONITORKIT_STALE_AFTER": 1.0,
+    "MONITORKIT_FLUSH_TIMEOUT": 3.0,
+    "MONITORKIT_HTTP_TIMEOUT": 0.5,
+}
+
+
+def firebase(url: str, secret: str | None = None, **extra: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {"DATABASE_URL": f"{url}/?ns={NS}", "API_KEY": "AIza-public-key"}
+    if secret:
+        config["AUTH_TOKEN"] = secret
+    settings = {"FIREBASE_MONITORING": config, "FIREBASE_MONITORING_KEY": KEY}
+    settings.update(FAST)
+    settings.update(extra)
+    return settings
+
+
+def rest_get(server: Any, path: str, secret: str | None = None) -> Any:
+    params = {"ns": NS}
+    if secret:
+        params["auth"] = secret
+    answer = requests.get(f"{server.url}/{path}.json", params=params, timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def log_of(server: Any, command_id: str, secret: str | None = None) -> list[dict[str, Any]]:
+    return rest_get(server, f"{KEY}/commands/{command_id}/log", secret) or []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_stored_tree_has_the_seed_fields_and_log_is_a_json_array(project: Project, rtdb_server):
+    settings = firebase(rtdb_server.url)
+    assert project.run("ok_command", "--label=x", settings=settings).returncode == 0
+    assert project.run("fail_command", settings=settings).returncode == 1
+
+    log = log_of(rtdb_server, "ok_command__label_x")
+    assert isinstance(log, list) and len(log) == 1
+    (run,) = log
+    # Firebase stores no nulls: a field that is None (exception_type of a finished run) is absent.
+    assert SEED_FIELDS - {"exception_type"} <= set(run)
+    assert "exception_type" not in run
+    assert run["id"] == "ok_command__label_x"
+    assert run["name"] == "ok_command"
+    assert run["params"] == "label=x"
+    assert run["status"] == "FINISHED"
+    assert all(TIMESTAMP.match(run[k]) for k in ("started", "latest", "finished"))
+    (failed,) = log_of(rtdb_server, "fail_command")
+    assert failed["status"] == "FAILED"
+    assert failed["exception_type"] == "builtins.ValueError"
+    assert failed["message"] == "boom: the input is bad"
+    summary = rest_get(rtdb_server, f"{KEY}/latest")
+    assert set(summary) == {"ok_command__label_x", "fail_command"}
+    assert project.runs() == []  # Firebase configured: the database is not used
+
+
+def test_retention_is_exactly_100_after_more_runs(project: Project, rtdb_server):
+    settings = firebase(rtdb_server.url)
+    total, batch = 103, 6
+    for start in range(0, total, batch):
+        processes = [
+            project.popen("ok_command", settings=settings)
+            for _ in range(min(batch, total - start))
+        ]
+        assert [p.wait(timeout=120) for p in processes] == [0] * len(processes)
+    log = log_of(rtdb_server, "ok_command")
+    assert isinstance(log, list)
+    assert len(log) == 100
+    assert sorted(r["seq"] for r in log) == list(range(4, 104))
+    assert {r["status"] for r in log} == {"FINISHED"}
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "a.b$c#d[e]f/g",
+        "line\nbreak\ttab\x07bell\x7f",
+        "x" * 2000,
+        "../../etc/passwd",
+    ],
+    ids=["forbidden", "control", "2000-chars", "traversal"],
+)
+def test_hostile_option_values_still_store_a_run(project: Project, rtdb_server, label: str):
+    secret = "sk_live_hostile_SECRET_value"
+    result = project.run(
+        "ok_command", f"--label={label}", f"--api_key={secret}", settings=firebase(rtdb_server.url)
+    )
+    assert result.returncode == 0
+    tree = rtdb_server.data(NS)
+    (command_id,) = tree[KEY]["commands"]
+    assert len(command_id.encode()) <= 768
+    assert not set(".$#[]/") & set(command_id)
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in command_id)
+    (run,) = log_of(rtdb_server, command_id)
+    assert run["status"] == "FINISHED"
+    assert "api_key=********" in run["params"]
+    assert secret not in str(tree)
+
+
+def test_concurrent_runs_of_one_command_are_separate_records(project: Project, rtdb_server):
+    settings = firebase(rtdb_server.url)
+    processes = [project.popen("sleep_command", "--seconds=1", settings=settings) for _ in range(5)]
+    assert [p.wait(timeout=60) for p in processes] == [0] * 5
+    log = log_of(rtdb_server, "sleep_command")
+    assert len(log) == 5
+    assert sorted(r["seq"] for r in log) == [1, 2, 3, 4, 5]
+    assert len({r["run_id"] for r in log}) == 5
+    assert {r["status"] for r in log} == {"FINISHED"}
+
+
+def test_sigterm_is_marked_at_once(project: Project, rtdb_server):
+    process = project.popen("sleep_command", "--seconds=60", settings=firebase(rtdb_server.url))
+    wait_for_line(process, "ready")
+    wait_for(lambda: [r for r in log_of(rtdb_server, "sleep_command__seconds_60_0")
+                      if r["status"] == "RUNNING"])
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == -signal.SIGTERM
+    (run,) = log_of(rtdb_server, "sleep_command__seconds_60_0")
+    assert run["status"] == "SYSTEM_KILL"
+    assert run["message"] == "Killed by SIGTERM"
+
+
+def test_sigkilled_run_is_marked_on_the_next_start(project: Project, rtdb_server):
+    settings = firebase(rtdb_server.url)
+    command_id = "sleep_command__seconds_60_0"
+    killed = project.popen("sleep_command", "--seconds=60", settings=settings)
+    wait_for_line(killed, "ready")
+    wait_for(lambda: [r for r in log_of(rtdb_server, command_id) if r["status"] == "RUNNING"])
+    killed.kill()
+    killed.wait(timeout=10)
+    time.sleep(1.3)  # past MONITORKIT_STALE_AFTER
+    successor = project.popen("sleep_command", "--seconds=60", settings=settings)
+    try:
+        wait_for_line(successor, "ready")
+        runs = wait_for(
+            lambda: (log := log_of(rtdb_server, command_id)) and len(log) == 2
+            and sorted(log, key=lambda r: r["seq"])
+        )
+        assert runs[0]["status"] == "SYSTEM_KILL"
+        assert runs[0]["message"].startswith("Presumed killed")
+        assert runs[1]["status"] in ("STARTED", "RUNNING")
+    finally:
+        successor.kill()
+        successor.wait(timeout=10)
+
+
+def test_monitor_status_reads_firebase(project: Project, rtdb_server):
+    settings = firebase(rtdb_server.url)
+    project.run("ok_command", settings=settings)
+    project.run("fail_command", settings=settings)
+    result = project.run("monitor_status", settings=settings)
+    assert result.returncode == 0
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
+    assert "FINISHED" in rows["ok_command"]
+    assert "FAILED" in rows["fail_command"]
+    history = project.run("monitor_status", "--command", "ok_command", settings=settings)
+    assert len(history.stdout.splitlines()) == 2
+
+
+# Faults: the command's exit code and stdout never change; the wait stays bounded.
+
+
+def assert_unchanged(project: Project, result: subprocess.CompletedProcess[str], args) -> None:
+    plain = project.run(*args, twin="plain")
+    assert result.returncode == plain.returncode
+    assert result.stdout == plain.stdout
+
+
+def timed_run(project: Project, *args: str, settings: dict[str, Any]):
+    started = time.monotonic()
+    result = project.run(*args, settings=settings)
+    return result, time.monotonic() - started
+
+
+def test_connection_refused(project: Project):
+    url = f"http://127.0.0.1:{free_port()}"
+    settings = firebase(url, secret=SECRET, MONITORKIT_FLUSH_TIMEOUT=1.0)
+    result, elapsed = timed_run(project, "ok_command", settings=settings)
+    assert_unchanged(project, result, ["ok_command"])
+    assert "could not deliver" in result.stderr or "gave up waiting" in result.stderr
+    assert SECRET not in result.stderr
+    assert elapsed < 30  # a hang check, not a stopwatch: the bound is measured in benchmarks/
+
+
+def test_server_that_never_answers(project: Project, rtdb_server_factory):
+    server = rtdb_server_factory(secret=SECRET)
+    server.hang(True)
+    settings = firebase(server.url, secret=SECRET, MONITORKIT_FLUSH_TIMEOUT=1.0)
+    result, elapsed = timed_run(project, "ok_command", settings=settings)
+    server.hang(False)
+    assert_unchanged(project, result, ["ok_command"])
+    assert "gave up waiting after 1.0 s" in result.stderr
+    assert SECRET not in result.stderr
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 503},
+        {"status": 500},
+        {"status": 429, "headers": {"Retry-After": "1"}},
+    ],
+    ids=["503", "500", "429-retry-after"],
+)
+@pytest.mark.parametrize("when", ["start", "heartbeat", "exit"])
+def test_transient_errors_recover_within_the_bound(
+    project: Project, rtdb_server_factory, fault, when
+):
+    server = rtdb_server_factory(secret=SECRET)
+    settings = firebase(server.url, secret=SECRET)
+    if when == "exit":
+        settings["FIREBASE_MONITORING_INTERVAL_PING"] = 60  # only the start and the final write
+    command_id = "sleep_command__seconds_1_5"
+    if when == "start":
+        server.fail_next(2, **fault)
+    process = project.popen("sleep_command", "--seconds=1.5", settings=settings)
+    wait_for_line(process, "ready")
+    if when == "heartbeat":
+        server.fail_next(2, **fault)
+    if when == "exit":
+        wait_for(lambda: log_of(server, command_id, SECRET))  # the start is stored
+        server.fail_next(2, **fault)  # so the two failures hit the final write
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert stdout == "done\n"  # "ready" was read by wait_for_line
+    (run,) = log_of(server, command_id, SECRET)
+    assert run["status"] == "FINISHED"  # the final status arrived once the server recovered
+    assert SECRET not in stderr
+
+
+def test_unauthorized_is_logged_once_and_not_retried(project: Project, rtdb_server_factory):
+    server = rtdb_server_factory(secret=SECRET)
+    settings = firebase(server.url, secret="wrong-secret-0123456789")
+    result = project.run("ok_command", settings=settings)
+    assert_unchanged(project, result, ["ok_command"])
+    assert "Permission denied" in result.stderr
+    assert "wrong-secret-0123456789" not in result.stderr
+    assert rest_get(server, KEY, SECRET) is None
+    refused = [r for r in server.requests if r.status == 401]
+    # One refused request per write the command asked for (start, finish): none retried.
+    assert 1 <= len(refused) <= 2
+
+
+def test_malformed_replies_are_logged_and_contained(project: Project, rtdb_server_factory):
+    server = rtdb_server_factory(secret=SECRET)
+    server.malformed_next(50)
+    settings = firebase(server.url, secret=SECRET, MONITORKIT_FLUSH_TIMEOUT=1.0)
+    result = project.run("ok_command", settings=settings)
+    assert_unchanged(project, result, ["ok_command"])
+    assert "could not deliver" in result.stderr or "gave up waiting" in result.stderr
+    assert SECRET not in result.stderr
