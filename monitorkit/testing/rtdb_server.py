@@ -15,11 +15,13 @@ Host that is an IP address or a single label (`127.0.0.1`, `localhost`) means
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import os
 import secrets
+import selectors
 import socket
 import socketserver
 import sys
@@ -31,8 +33,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
 from monitorkit.testing.rtdb_tree import (
     EtagMismatch,
@@ -67,7 +72,7 @@ class RecordedRequest:
 
 @dataclass(frozen=True)
 class CannedResponse:
-    """An answer sent instead of handling a request (fault injection)."""
+    """An encoded answer: injected by a fault, or the encoded result of a REST request."""
 
     status: int
     body: bytes
@@ -182,7 +187,9 @@ class JsonFilePersistence:
         except FileNotFoundError:
             return {}
         if not isinstance(saved, dict) or not isinstance(saved.get("namespaces"), dict):
-            raise ValueError(f'{self.path}: expected {{"namespaces": {{name: data}}}}')
+            raise ValueError(  # noqa: TRY004 - a bad file's content is a value error
+                f'{self.path}: expected {{"namespaces": {{name: data}}}}'
+            )
         return saved["namespaces"]
 
     def save(self, namespaces: Namespaces) -> None:
@@ -213,6 +220,7 @@ class Faults:
         self._canned: list[CannedResponse] = []
         self._hanging = False
         self._released = False
+        self._held = 0
 
     def set_latency(self, seconds: float) -> None:
         with self._condition:
@@ -248,8 +256,18 @@ class Faults:
         with self._condition:
             if not self._hanging or self._released:
                 return False
-            self._condition.wait_for(lambda: not self._hanging or self._released)
+            self._held += 1
+            try:
+                self._condition.wait_for(lambda: not self._hanging or self._released)
+            finally:
+                self._held -= 1
             return True
+
+    @property
+    def held(self) -> int:
+        """How many requests `hang` is holding right now."""
+        with self._condition:
+            return self._held
 
     def delay(self) -> None:
         """Wait the injected latency, cut short by `release`."""
@@ -312,8 +330,10 @@ class RestApi:
         method = self._effective_method(request)
         self._authorize(request)
         if "text/event-stream" in request.headers.get("Accept", ""):
-            raise RtdbError("Streaming (Accept: text/event-stream) is not supported by this "
-                            "local server; poll with GET instead")
+            raise RtdbError(
+                "Streaming (Accept: text/event-stream) is not supported by this "
+                "local server; poll with GET instead"
+            )
         if request.query.get("print", "pretty") not in ("pretty", "silent"):
             raise RtdbError("print must be pretty or silent")
         tree = self.namespaces.tree(self.namespace_of(request))
@@ -323,17 +343,18 @@ class RestApi:
         wants_etag = request.headers.get("X-Firebase-ETag", "").lower() == "true"
         if method == "GET":
             return self._get(tree, path, request, wants_etag)
+        stored: Any = None  # what now sits at the location written, for its ETag
         if method == "PATCH":  # ETags are never given for PATCH, even when asked for
             written: Any = tree.update(path, self._json_body(request))
         elif method == "POST":
             push_id = self.push_ids.next_id()
-            stored = tree.set(path + (push_id,), self._json_body(request))
+            stored = tree.set((*path, push_id), self._json_body(request))
             written = {"name": push_id}
         elif method == "PUT":
             written = stored = tree.set(path, self._json_body(request), if_match=if_match)
         else:
             tree.delete(path, if_match=if_match)
-            written = stored = None
+            written = None
         if self.persistence is not None:
             self.persistence.save(self.namespaces)
         headers = {}
@@ -391,6 +412,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "monitorkit-rtdb/1.0"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; don't stall 40 ms
     server: _HttpServer
 
     def setup(self) -> None:
@@ -403,7 +425,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         finally:
             self.server.untrack(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read `RealtimeDatabaseServer.requests` instead."""
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
@@ -424,33 +446,38 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except ValueError as error:
             self.send_error(400, str(error))
             return
-        status = self._answer(url.path, query, body)
+        answer = self._answer(url.path, query, body)
+        status = answer.status if answer is not None else None
+        # Logged before answering, so a client that got its answer always finds it in the log.
         self.server.log.append(RecordedRequest(self.command, url.path, query, len(body), status))
+        if answer is None:
+            self.close_connection = True  # held by hang(): dropped without an answer
+        else:
+            self._write(answer.status, answer.body, answer.headers)
 
-    def _answer(self, path: str, query: dict[str, str], body: bytes) -> int | None:
+    def _answer(self, path: str, query: dict[str, str], body: bytes) -> CannedResponse | None:
+        """Return the bytes to answer with (injected or real), or None to drop the request."""
         faults = self.server.faults
         if faults.hold_if_hanging():
-            self.close_connection = True
             return None
         faults.delay()
         canned = faults.take_canned()
         if canned is not None:
-            self._write(canned.status, canned.body, canned.headers)
-            return canned.status
-        request = RestRequest(self.command, path, query, self.headers, body)
+            return canned
+        headers = cast("Mapping[str, str]", self.headers)  # an email.message.Message
+        request = RestRequest(self.command, path, query, headers, body)
         try:
             response = self.server.api.handle(request)
-        except Exception as error:  # a bug here must reach the client as a 500, not a hang-up
+        except Exception as error:  # noqa: BLE001 - a bug must reach the client as a 500
             traceback.print_exc()
             response = RestResponse(500, {"error": f"Internal server error: {error!r}"})
         pretty = query.get("print") == "pretty"
         payload = json_bytes(response.body, pretty) if response.has_body else b""
-        self._write(response.status, payload, response.headers)
-        return response.status
+        return CannedResponse(response.status, payload, response.headers)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -484,7 +511,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 
 class _HttpServer(ThreadingHTTPServer):
-    """Threaded HTTP server that can close its open keep-alive connections at stop."""
+    """Threaded HTTP server that stops at once and closes its open keep-alive connections.
+
+    `serve_forever` only notices `shutdown()` at its next poll, which would add up to the poll
+    interval to every test's teardown; this loop is woken through a socket pair instead.
+    """
 
     daemon_threads = True
     block_on_close = False
@@ -495,32 +526,64 @@ class _HttpServer(ThreadingHTTPServer):
         self.api = api
         self.faults = faults
         self.log = log
-        self._connections: set[socket.socket] = set()
+        self._connections: dict[socket.socket, threading.Thread] = {}
         self._connections_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__(address, _RequestHandler)
+
+    def serve_until_stopped(self) -> None:
+        """Accept connections until `stop_serving()`; each is handled in its own thread."""
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self, selectors.EVENT_READ)
+                selector.register(self._wake_reader, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    for key, _ in selector.select():
+                        if key.fileobj is self and not self._stopping.is_set():
+                            self._handle_request_noblock()  # type: ignore[attr-defined]
+        finally:
+            self._stopped.set()
+
+    def stop_serving(self) -> None:
+        """Make `serve_until_stopped` return, and wait until it has."""
+        self._stopping.set()
+        self._wake_writer.send(b"x")
+        self._stopped.wait()
+        self._wake_reader.close()
+        self._wake_writer.close()
 
     def server_bind(self) -> None:
         """Bind without HTTPServer's reverse DNS lookup of the host, which can be slow."""
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def track(self, connection: socket.socket) -> None:
+        """Remember a connection and the thread handling it, for `close_connections`."""
         with self._connections_lock:
-            self._connections.add(connection)
+            self._connections[connection] = threading.current_thread()
 
     def untrack(self, connection: socket.socket) -> None:
         with self._connections_lock:
-            self._connections.discard(connection)
+            self._connections.pop(connection, None)
 
-    def close_connections(self) -> None:
-        """Shut every open connection so idle keep-alive handlers exit now."""
+    def close_connections(self, timeout: float = 5.0) -> None:
+        """Shut every open connection and wait for its handler to finish.
+
+        Shutting the socket wakes handlers idle on keep-alive, blocked on a slow client, or just
+        released from a hang, so the wait is short; once it is over, every handled request is
+        in the log. The timeout only guards against a handler stuck in a bug.
+        """
         with self._connections_lock:
-            connections = list(self._connections)
+            connections = dict(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the client
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        deadline = time.monotonic() + timeout
+        for thread in connections.values():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore connections reset by clients or by `stop()`; report anything else."""
@@ -558,7 +621,6 @@ class RealtimeDatabaseServer:
     """
 
     default_namespace = "default"
-    poll_interval = 0.05  # how often the accept loop checks for stop(); bounds stop()'s latency
 
     def __init__(
         self,
@@ -579,7 +641,7 @@ class RealtimeDatabaseServer:
 
     # --- lifecycle ---
 
-    def start(self) -> RealtimeDatabaseServer:
+    def start(self) -> Self:
         """Bind, load persisted data and serve from a background thread; return self."""
         if self._httpd is not None:
             return self
@@ -590,8 +652,7 @@ class RealtimeDatabaseServer:
         self._faults.arm()
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": self.poll_interval},
+            target=httpd.serve_until_stopped,
             name=f"rtdb-server-{self.port}",
             daemon=True,
         )
@@ -604,13 +665,13 @@ class RealtimeDatabaseServer:
         if httpd is None:
             return
         self._faults.release()
-        httpd.shutdown()
+        httpd.stop_serving()
         httpd.close_connections()
         httpd.server_close()
         if self._thread is not None:
             self._thread.join()
 
-    def __enter__(self) -> RealtimeDatabaseServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -688,6 +749,11 @@ class RealtimeDatabaseServer:
         ends or the server stops.
         """
         self._faults.hang(hanging)
+
+    @property
+    def held_requests(self) -> int:
+        """How many requests `hang` is holding right now (to wait until a client is stuck)."""
+        return self._faults.held
 
     def reset_faults(self) -> None:
         """Remove all latency, queued failures and hangs."""

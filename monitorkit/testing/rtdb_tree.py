@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -290,8 +291,11 @@ class Query:
             raise RtdbError("limitToFirst and limitToLast cannot both be set")
         if "equalTo" in params and ("startAt" in params or "endAt" in params):
             raise RtdbError("equalTo cannot be combined with startAt or endAt")
-        bounds = {name: _json_param(params, name) for name in ("startAt", "endAt", "equalTo")
-                  if name in params}
+        bounds = {
+            name: _json_param(params, name)
+            for name in ("startAt", "endAt", "equalTo")
+            if name in params
+        }
         for name, bound in bounds.items():
             if isinstance(bound, (dict, list)):
                 raise RtdbError(f"{name} must be a JSON primitive")
@@ -324,7 +328,7 @@ class Query:
         if self.limit_to_first is not None:
             entries = entries[: self.limit_to_first]
         if self.limit_to_last is not None:
-            entries = entries[len(entries) - self.limit_to_last:] if self.limit_to_last else []
+            entries = entries[len(entries) - self.limit_to_last :] if self.limit_to_last else []
         # The answer is an unordered object, never an array, and nothing at all when empty.
         return {key: render(child) for key, child in entries} or None
 
@@ -335,7 +339,7 @@ class Query:
             return lambda item: item[1]
         if self.order_by == "$priority":
             return lambda item: None  # priorities are not stored: every child has none
-        child_path = tuple(self.order_by.split("/"))
+        child_path = tuple((self.order_by or "").split("/"))
         return lambda item: _node_at(item[1], child_path)
 
 
@@ -436,6 +440,6 @@ class RealtimeTree:
     @staticmethod
     def _refuse_overlaps(targets: Mapping[str, Path]) -> None:
         ordered = sorted(targets.items(), key=lambda item: item[1])
-        for (name, target), (other, other_target) in zip(ordered, ordered[1:]):
+        for (name, target), (other, other_target) in itertools.pairwise(ordered):
             if other_target[: len(target)] == target:
                 raise RtdbError(f"Invalid data: path {name!r} is an ancestor of {other!r}")
