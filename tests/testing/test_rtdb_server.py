@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from monitorkit.testing import RealtimeDatabaseServer
-from monitorkit.testing.rtdb_server import PUSH_CHARS, PushIdGenerator
+from monitorkit.testing.rtdb_rest import PUSH_CHARS, PushIdGenerator
 
 TIMEOUT = 5
 

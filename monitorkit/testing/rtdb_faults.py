@@ -1,0 +1,98 @@
+"""Fault injection for the local Realtime Database server: latency, canned answers and hangs.
+
+Tests of clients under failure need a server that is slow, answers with errors or garbage, or
+never answers at all. That state is shared by every request thread and switched from the test's
+thread, so it lives here behind one lock, apart from the REST protocol (which never sees an
+injected failure) and from the HTTP plumbing (which only asks it what to do with each request).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+MALFORMED_BODY = b'{"malformed": tru'
+
+
+@dataclass(frozen=True)
+class CannedResponse:
+    """An encoded answer: injected by a fault, or the encoded result of a REST request."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Faults:
+    """Failures to inject into answers, shared by all request threads.
+
+    One condition guards everything, so `hang(False)`, `release()` (at stop) and the latency
+    wait all wake promptly and never keep `stop()` waiting.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._latency = 0.0
+        self._canned: list[CannedResponse] = []
+        self._hanging = False
+        self._released = False
+        self._held = 0
+
+    def set_latency(self, seconds: float) -> None:
+        with self._condition:
+            self._latency = max(0.0, float(seconds))
+
+    def queue(self, count: int, response: CannedResponse) -> None:
+        with self._condition:
+            self._canned.extend([response] * count)
+
+    def hang(self, hanging: bool) -> None:
+        with self._condition:
+            self._hanging = hanging
+            self._condition.notify_all()
+
+    def reset(self) -> None:
+        with self._condition:
+            self._latency, self._canned, self._hanging = 0.0, [], False
+            self._condition.notify_all()
+
+    def arm(self) -> None:
+        """Allow waiting again (at start)."""
+        with self._condition:
+            self._released = False
+
+    def release(self) -> None:
+        """Wake every held or delayed request for good (at stop)."""
+        with self._condition:
+            self._released = True
+            self._condition.notify_all()
+
+    def hold_if_hanging(self) -> bool:
+        """Block while the server hangs; True if this request was held and must be dropped."""
+        with self._condition:
+            if not self._hanging or self._released:
+                return False
+            self._held += 1
+            try:
+                self._condition.wait_for(lambda: not self._hanging or self._released)
+            finally:
+                self._held -= 1
+            return True
+
+    @property
+    def held(self) -> int:
+        """How many requests `hang` is holding right now."""
+        with self._condition:
+            return self._held
+
+    def delay(self) -> None:
+        """Wait the injected latency, cut short by `release`."""
+        with self._condition:
+            if self._latency > 0:
+                self._condition.wait_for(lambda: self._released, timeout=self._latency)
+
+    def take_canned(self) -> CannedResponse | None:
+        """Return the next injected answer, if any remain."""
+        with self._condition:
+            return self._canned.pop(0) if self._canned else None
