@@ -111,7 +111,7 @@ class MonitoredRun:
         with self._lock:
             self.killed_by = signal_name
             self._finish(Status.SYSTEM_KILL, f"Killed by {signal_name}", exit_code=exit_code)
-        self.flush()
+        self.flush(from_signal=True)
 
     def finish(
         self,
@@ -135,10 +135,10 @@ class MonitoredRun:
             current_run.reset(self._token)
             self._token = None
 
-    def flush(self) -> bool:
+    def flush(self, from_signal: bool = False) -> bool:
         """Wait, at most the flush bound, for this run's records to be delivered."""
         timeout = self.settings.flush_timeout
-        delivered = self._sender.flush(timeout)
+        delivered = self._sender.flush(timeout, from_signal=from_signal)
         if not delivered:
             logger.warning(
                 "monitorkit gave up waiting after %.1f s (MONITORKIT_FLUSH_TIMEOUT) with %d "

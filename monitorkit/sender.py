@@ -5,7 +5,9 @@ signal handler: it takes no lock that the interrupted code might hold (a ``deque
 non-blocking write to a socket pair), never blocks and never raises. When the queue is full the
 event is dropped and counted, and the count is logged from the sender's thread.
 
-``flush`` is the only wait a command ever has, at its end, and it is bounded.
+``flush`` is the only wait a command ever has, at its end, and it is bounded. An event that a
+later one of the same run makes redundant (a start or heartbeat followed by the finish) is
+skipped, so a short command costs its backend one write, not three.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Sender:
         self._events: collections.deque[Event] = collections.deque()
         self._dropped = 0
         self._dropped_logged = 0
+        self._drained = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._loop, name="monitorkit-sender", daemon=True)
@@ -68,16 +71,33 @@ class Sender:
         """Events not yet delivered (the one being delivered included)."""
         return len(self._events)
 
-    def flush(self, timeout: float) -> bool:
-        """Wait at most ``timeout`` seconds for every queued event; return whether all went."""
+    def flush(self, timeout: float, from_signal: bool = False) -> bool:
+        """Wait at most ``timeout`` seconds for every queued event; return whether all went.
+
+        From a signal handler it polls instead of waiting on an ``Event``: the handler may have
+        interrupted this very thread inside the ``Event``'s lock.
+        """
         deadline = time.monotonic() + timeout
+        if from_signal:
+            return self._poll_until_drained(deadline)
+        while self._events:
+            self._drained.clear()
+            if not self._events:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._drained.wait(remaining)
+        return True
+
+    def _poll_until_drained(self, deadline: float) -> bool:
         pause = 0.001
         while self._events:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             time.sleep(min(pause, remaining))
-            pause = min(pause * 2, 0.02)
+            pause = min(pause * 2, 0.01)
         return True
 
     def _loop(self) -> None:
@@ -93,9 +113,26 @@ class Sender:
             # Peek, deliver, then pop: an empty deque means everything was delivered.
             event = self._events[0]
             try:
-                deliver(event)
+                if not self._superseded(event):
+                    deliver(event)
             finally:
                 self._events.popleft()
+                if not self._events:
+                    self._drained.set()
+
+    def _superseded(self, event: Event) -> bool:
+        """Return whether a later queued event of the same run makes ``event`` redundant.
+
+        Every reporter writes a whole record and stores a run it has not seen yet, whatever
+        the event: a later heartbeat or finish carries everything a start or heartbeat would.
+        """
+        if event.kind == "finish_run":
+            return False
+        run_id = event.record.run_id
+        later = list(self._events)[1:]  # list() copies in one C call: safe against appends
+        return any(
+            other.record.run_id == run_id and other.reporters == event.reporters for other in later
+        )
 
     def _report_drops(self) -> None:
         dropped = self._dropped

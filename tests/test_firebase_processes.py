@@ -168,8 +168,8 @@ def test_sigkilled_run_is_marked_on_the_next_start(project: Project, rtdb_server
     try:
         wait_for_line(successor, "ready")
         runs = wait_for(
-            lambda: (log := log_of(rtdb_server, command_id)) and len(log) == 2
-            and sorted(log, key=lambda r: r["seq"])
+            lambda: (log := sorted(log_of(rtdb_server, command_id), key=lambda r: r["seq"]))
+            and len(log) == 2 and log[0]["status"] == "SYSTEM_KILL" and log
         )
         assert runs[0]["status"] == "SYSTEM_KILL"
         assert runs[0]["message"].startswith("Presumed killed")

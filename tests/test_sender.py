@@ -68,3 +68,29 @@ def test_a_failing_reporter_is_logged_and_others_still_get_the_record(caplog):
     assert good.delivered == [rec.run_id]
     assert f"could not deliver start run of run {rec.run_id}" in caplog.text
     assert "BrokenReporter: ReporterError: the backend said no" in caplog.text
+
+
+class KindsReporter(GatedReporter):
+    def start_run(self, record: RunRecord) -> None:
+        self.gate.wait(10)
+        self.delivered.append(f"start {record.run_id[:4]}")
+
+    def heartbeat(self, record: RunRecord) -> None:
+        self.delivered.append(f"heartbeat {record.run_id[:4]}")
+
+    def finish_run(self, record: RunRecord) -> None:
+        self.delivered.append(f"finish {record.run_id[:4]}")
+
+
+def test_a_start_or_heartbeat_made_redundant_by_a_later_event_is_skipped():
+    reporter = KindsReporter()
+    sender = Sender()
+    busy, short = record(), record()
+    busy.run_id, short.run_id = "aaaa" + busy.run_id[4:], "bbbb" + short.run_id[4:]
+    sender.submit("start_run", busy, [reporter])  # the backend is slow with this one...
+    for kind in ("start_run", "heartbeat", "finish_run"):  # ...while a short run comes and goes
+        sender.submit(kind, short, [reporter])
+    sender.submit("heartbeat", busy, [reporter])
+    reporter.gate.set()
+    assert sender.flush(10)
+    assert reporter.delivered == ["start aaaa", "finish bbbb", "heartbeat aaaa"]

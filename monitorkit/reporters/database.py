@@ -94,13 +94,13 @@ class DatabaseReporter(Reporter):
 
     # On the sender's thread.
     def start_run(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record, starting=True))
+        self._write(lambda: self._store(record))
 
     def heartbeat(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record, starting=False))
+        self._write(lambda: self._store(record))
 
     def finish_run(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record, starting=False))
+        self._write(lambda: self._store(record))
 
     def _write(self, write: Callable[[], None]) -> None:
         def attempt() -> None:
@@ -134,18 +134,16 @@ class DatabaseReporter(Reporter):
                     return
             time.sleep(0.05)  # a command is inside a transaction: write once it is out
 
-    def _store(self, record: RunRecord, starting: bool) -> None:
+    def _store(self, record: RunRecord) -> None:
+        """Update the run's row; the first write of a run inserts it (whichever event it is)."""
         from ..models import CommandRun
 
         runs = CommandRun.objects.using(self.alias)
         fields = self._fields(record)
         with transaction.atomic(using=self.alias):
-            if not starting and runs.filter(run_id=record.run_id).update(**fields):
-                return
-            if starting:
-                self._mark_stale(record, runs)
             if runs.filter(run_id=record.run_id).update(**fields):
                 return
+            self._mark_stale(record, runs)
             last = runs.filter(command_id=record.id).aggregate(top=Max("seq"))["top"] or 0
             seq = last + 1
             runs.create(run_id=record.run_id, seq=seq, **fields)

@@ -25,15 +25,19 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..conf import MonitorSettings, monitor_settings
 from ..naming import shorten_key
 from ..record import RunRecord, Status, is_stale, parse_timestamp, presumed_killed_message, utcnow
 from ..retry import RetryPolicy
 from .base import Reporter, ReporterError
-from .firebase_auth import AuthTokenCredentials, Credentials, credentials_from_settings
-from .firebase_http import RealtimeDatabaseClient, resolve_location, scrub
+
+if TYPE_CHECKING:
+    from .firebase_http import RealtimeDatabaseClient
+
+# The HTTP layer (and with it ``requests``, tens of milliseconds to import) is imported on the
+# sender's thread when the first request is made, never on the command's thread.
 
 logger = logging.getLogger("monitorkit")
 
@@ -101,6 +105,8 @@ class FirebaseReporter(Reporter):
 
     # For log lines.
     def describe(self) -> str:
+        from .firebase_http import resolve_location
+
         try:
             where = resolve_location(self.settings.firebase or {}).describe()
         except ReporterError:
@@ -109,6 +115,8 @@ class FirebaseReporter(Reporter):
 
     def redact(self, text: str) -> str:
         """Remove AUTH_TOKEN, a token in DATABASE_URL, issued access tokens and auth params."""
+        from .firebase_http import resolve_location, scrub
+
         config = self.settings.firebase or {}
         secrets = [v for v in (config.get("AUTH_TOKEN"),) if isinstance(v, str)]
         if self._client is not None:
@@ -125,26 +133,52 @@ class FirebaseReporter(Reporter):
     def _write(self, record: RunRecord) -> None:
         client = self._get_client()
         root = self._root()
-        updates: dict[str, Any] = {}
         slot = self._slots.get(record.run_id)
+        previous: _Background | None = None
         if slot is None:
             slot = self._claim(client, root, record.id)
             self._slots[record.run_id] = slot  # kept even if what follows fails
-            updates.update(self._stale_marks(client, root, record.id, slot))
+            # Read the previous run while this one is written: one round trip, not two.
+            previous = _Background(lambda: self._checked_marks(client, root, record.id, slot))
         data = stored_form(record, slot.seq)
-        updates[f"commands/{record.id}/log/{slot.index}"] = data
-        updates[f"latest/{record.id}"] = data
-        client.patch(root, updates)
+        try:
+            client.patch(
+                root,
+                {f"commands/{record.id}/log/{slot.index}": data, f"latest/{record.id}": data},
+            )
+        finally:
+            marks = previous.result() if previous is not None else {}
+        if marks:
+            client.patch(root, marks)
 
     def _claim(
         self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str
     ) -> Slot:
+        """Take the next run number: one atomic increment, or an ETag transaction.
+
+        The increment (``{".sv": {"increment": 1}}``) is one request, and the server answers
+        with the number it stored. Where a server answers with anything but that number, the
+        increment still took a number nobody will use (a gap in ``seq``, harmless), and the
+        documented ETag transaction takes one for sure.
+        """
+        path = root + ("commands", command_id, "seq")
+        answer = client.put(path, {".sv": {"increment": 1}}).value
+        if isinstance(answer, (int, float)) and not isinstance(answer, bool) and answer >= 1:
+            if answer == int(answer):
+                return self._slot(int(answer))
+        return self._slot(self._claim_with_etag(client, path, command_id))
+
+    def _slot(self, seq: int) -> Slot:
+        return Slot(seq, (seq - 1) % self.settings.retention)
+
+    def _claim_with_etag(
+        self, client: RealtimeDatabaseClient, path: tuple[str, ...], command_id: str
+    ) -> int:
         """Take the next run number with a GET (ETag) and PUT ``if-match``, again on a 412.
 
         Two runs, on one host or two, can never get the same number: the PUT that comes second
         finds the counter moved and receives its new value to try again from.
         """
-        path = root + ("commands", command_id, "seq")
         reply = client.get(path, etag=True)
         for _ in range(MAX_CLAIM_ROUNDS):
             if reply.etag is None:
@@ -155,12 +189,25 @@ class FirebaseReporter(Reporter):
             seq = _count(reply.value) + 1
             answer = client.put(path, seq, if_match=reply.etag)
             if answer.status != 412:
-                return Slot(seq, (seq - 1) % self.settings.retention)
+                return seq
             reply = answer
         raise ReporterError(
             f"could not claim a run number for command {command_id!r}: {MAX_CLAIM_ROUNDS} "
             "conditional writes in a row lost to other runs starting at the same time."
         )
+
+    def _checked_marks(
+        self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str, slot: Slot
+    ) -> dict[str, Any]:
+        """Return the marks for a killed predecessor; a failed look costs only the marks."""
+        try:
+            return self._stale_marks(client, root, command_id, slot)
+        except ReporterError as err:
+            logger.warning(
+                "monitorkit could not check whether the previous run of %r was killed: %s",
+                command_id, err,
+            )
+            return {}
 
     def _stale_marks(
         self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str, slot: Slot
@@ -209,6 +256,9 @@ class FirebaseReporter(Reporter):
         return parts
 
     def _get_client(self) -> RealtimeDatabaseClient:
+        from .firebase_auth import AuthTokenCredentials, Credentials, credentials_from_settings
+        from .firebase_http import RealtimeDatabaseClient, resolve_location
+
         with self._client_lock:
             if self._client is None:
                 config = self.settings.firebase
@@ -229,6 +279,29 @@ class FirebaseReporter(Reporter):
                     location, credentials, timeout=timeout, policy=self.retry_policy, **extra
                 )
             return self._client
+
+
+class _Background:
+    """Run one function on a short-lived thread; ``result()`` waits and re-raises its error."""
+
+    def __init__(self, function: Callable[[], Any]) -> None:
+        self._function = function
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="monitorkit-firebase", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._function()
+        except BaseException as err:  # noqa: BLE001 - handed to the caller by result()
+            self._error = err
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def stored_form(record: RunRecord, seq: int) -> dict[str, Any]:

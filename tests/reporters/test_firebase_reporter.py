@@ -220,9 +220,10 @@ def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
         seen[target] = {"start": start, "beat": beat, "finish": finish, "seq": earlier}
 
     for target, got in seen.items():
-        assert [(r.method, r.path) for r in got["start"]] == [
-            ("GET", f"/{KEY}/commands/{CMD}/seq.json"),
-            ("PUT", f"/{KEY}/commands/{CMD}/seq.json"),
+        start = [(r.method, r.path) for r in got["start"]]
+        assert start[0] == ("PUT", f"/{KEY}/commands/{CMD}/seq.json"), target  # the claim
+        # then the record write and the look at the previous run, side by side
+        assert sorted(start[1:]) == [
             ("GET", f"/{KEY}/commands/{CMD}/log/{(got['seq'] - 2) % 100}.json"),
             ("PATCH", f"/{KEY}.json"),
         ], target
@@ -242,10 +243,28 @@ def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
     assert max(sizes.values()) < 1000, sizes
 
 
-def test_first_start_of_a_command_is_three_requests(rtdb_server: Any, reporter_for: Any) -> None:
+def test_first_start_of_a_command_is_two_requests(rtdb_server: Any, reporter_for: Any) -> None:
     reporter = reporter_for(rtdb_server)
     got = requests_of(rtdb_server, lambda: reporter.start_run(make_record()))
-    assert [r.method for r in got] == ["GET", "PUT", "PATCH"]  # no predecessor to look at
+    assert [r.method for r in got] == ["PUT", "PATCH"]  # no predecessor to look at
+
+
+def test_a_server_that_does_not_answer_the_increment_falls_back_to_etags(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    """Where the increment's answer is not the stored number, the ETag transaction decides."""
+    reporter = reporter_for(rtdb_server)
+    rtdb_server.fail_next(1, 200, body={".sv": {"increment": 1}})  # an echo, not a number
+    got = requests_of(rtdb_server, lambda: reporter.start_run(make_record()))
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in got] == [
+        ("PUT", "seq.json"),
+        ("GET", "seq.json"),
+        ("PUT", "seq.json"),
+        ("PATCH", f"{KEY}.json"),
+    ]
+    (run,) = log_of(rtdb_server)
+    assert run["seq"] == 1
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
 
 
 # --- concurrency ----------------------------------------------------------------------------------
@@ -290,7 +309,7 @@ def test_a_stale_previous_run_is_marked_killed(rtdb_server: Any, reporter_for: A
     old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
     reporter.start_run(old)  # ... and then the process was killed: no finish, no heartbeat
     got = requests_of(rtdb_server, lambda: reporter_for().start_run(make_record("run-new")))
-    assert len(got) == 4  # the mark rides in the PATCH that writes the new run
+    assert len(got) == 4  # claim, write ∥ look at the predecessor, then the mark
     first, second = log_of(rtdb_server)
     assert first["run_id"] == "run-old" and first["status"] == "SYSTEM_KILL"
     assert first["message"] == presumed_killed_message(
@@ -348,7 +367,7 @@ def test_finish_without_a_stored_start_claims_a_slot(rtdb_server: Any, reporter_
         reporter.start_run(record)  # the first request failed: nothing was claimed
     record.status, record.finished, record.message = Status.FINISHED, utcnow(), "done"
     got = requests_of(rtdb_server, lambda: reporter.finish_run(record))
-    assert [r.method for r in got] == ["GET", "PUT", "PATCH"]
+    assert [r.method for r in got] == ["PUT", "PATCH"]
     (stored,) = log_of(rtdb_server)
     assert (stored["seq"], stored["status"], stored["run_id"]) == (1, "FINISHED", "run-00001")
 

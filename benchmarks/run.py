@@ -1,0 +1,404 @@
+"""What monitoring costs a command, measured against its unmonitored twin.
+
+    bash scripts/bench            (sets up .venv, then runs this)
+    python -m benchmarks.run [--rounds N] [--quick]
+
+Every timing is a difference or a ratio against the same command run as a plain
+``BaseCommand`` in the same invocation, interleaved (plain, monitored, plain, monitored ...),
+median of the rounds; absolute times are context only. Writes ``docs/benchmarks.md`` (the
+table) and ``benchmarks/results.json`` (the numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = ROOT / "benchmarks" / "project"
+RESULTS = ROOT / "benchmarks" / "results.json"
+TABLE = ROOT / "docs" / "benchmarks.md"
+FLUSH_DEFAULT = 3.0
+
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass
+class Process:
+    """How one ``manage.py`` process went: wall time, CPU, peak memory, exit status."""
+
+    wall: float
+    cpu: float
+    max_rss_kb: int
+    returncode: int
+
+
+@dataclass
+class Bench:
+    """The benchmark project on a throw-away SQLite file."""
+
+    workdir: Path
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def db(self) -> Path:
+        return self.workdir / "bench.sqlite3"
+
+    def env(
+        self, plain: bool, firebase_url: str | None = None, settings: dict[str, Any] | None = None
+    ) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BENCH_", "DJANGO_"))}
+        env["BENCH_DB"] = str(self.db)
+        env["BENCH_TWIN"] = "plain" if plain else ""
+        env["BENCH_SETTINGS"] = json.dumps(settings or {})
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(PROJECT)])
+        if firebase_url:
+            env["BENCH_FIREBASE_URL"] = firebase_url
+        return env
+
+    def start(self, args: list[str], **env: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, str(PROJECT / "manage.py"), *args],
+            env=self.env(**env),
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def run(self, args: list[str], **env: Any) -> Process:
+        started = time.perf_counter()
+        process = self.start(args, **env)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.stderr is not None:
+            process.stderr.close()
+        return Process(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
+                       process.returncode)
+
+    def pairs(self, args: list[str], rounds: int, **env: Any) -> tuple[list[Process], list[Process]]:
+        """Run plain and monitored alternately; return both lists."""
+        plain, monitored = [], []
+        for _ in range(rounds):
+            plain.append(self.run(args, plain=True, **env))
+            monitored.append(self.run(args, plain=False, **env))
+        bad = [p.returncode for p in plain + monitored if p.returncode != 0]
+        if bad:
+            raise SystemExit(f"benchmark command {args} failed: exit statuses {bad}")
+        return plain, monitored
+
+    def record(self, number: str, measure: str, result: str, target: str, met: bool | None,
+               **numbers: Any) -> None:
+        row = {"number": number, "measure": measure, "result": result, "target": target,
+               "met": met, **numbers}
+        self.results.append(row)
+        mark = {True: "met", False: "MISSED", None: "-"}[met]
+        print(f"{number:>4}  {measure:<62} {result:<34} [{target}] {mark}", flush=True)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+# The measurements, numbered as in the issue.
+
+
+def wall_time(bench: Bench, server: Any, rounds: int) -> None:
+    for store, url in (("local Firebase server", server.url + "/?ns=wall"), ("database", None)):
+        plain, monitored = bench.pairs(["noop"], rounds, firebase_url=url)
+        a, b = median([p.wall for p in plain]), median([p.wall for p in monitored])
+        bench.record(
+            "1", f"no-op command, whole process, monitored / plain ({store})",
+            f"{b / a:.3f} ({ms(b)} vs {ms(a)})", "ratio <= 1.10", b / a <= 1.10,
+            plain_s=a, monitored_s=b,
+        )
+
+
+def latency(bench: Bench, server: Any, rounds: int) -> None:
+    url = server.url + "/?ns=latency"
+    for delay in (0.1, 0.5):
+        server.set_latency(delay)
+        try:
+            for args, rtts, label in (
+                (["noop"], 2, "no-op"),
+                (["sleeper", "--seconds=1"], 1, "1 s handle"),
+            ):
+                plain, monitored = bench.pairs(args, rounds, firebase_url=url)
+                added = median([p.wall for p in monitored]) - median([p.wall for p in plain])
+                bound = rtts * delay + 0.05
+                bench.record(
+                    "2", f"added wall time, {label}, server latency {ms(delay)}",
+                    ms(added), f"<= {rtts} round trip(s) + 50 ms = {ms(bound)}", added <= bound,
+                    added_s=added, latency_s=delay,
+                )
+        finally:
+            server.set_latency(0)
+
+
+def dead_backend(bench: Bench, server: Any, rounds: int) -> None:
+    cases = [
+        ("server accepts connections, never answers", server.url + "/?ns=hang", True),
+        ("nothing listening", f"http://127.0.0.1:{free_port()}/?ns=none", False),
+    ]
+    for label, url, hang in cases:
+        server.hang(hang)
+        try:
+            plain, monitored = bench.pairs(["noop"], rounds, firebase_url=url)
+        finally:
+            server.hang(False)
+        added = median([p.wall for p in monitored]) - median([p.wall for p in plain])
+        worst = max(p.wall for p in monitored) - median([p.wall for p in plain])
+        bench.record(
+            "3", f"added wall time, {label}",
+            f"{ms(added)} (worst {ms(worst)})",
+            f"<= flush bound {FLUSH_DEFAULT:g} s (default)", worst <= FLUSH_DEFAULT + 0.1,
+            added_s=added, worst_s=worst,
+        )
+
+
+def request_counts(bench: Bench, server: Any) -> None:
+    """Requests and request-body bytes per start, heartbeat and finish, after N earlier runs."""
+    from monitorkit.record import RunRecord, Status, utcnow
+    from monitorkit.reporters.firebase import FirebaseReporter
+
+    def new_record(command_id: str) -> RunRecord:
+        now = utcnow()
+        return RunRecord(id=command_id, name=command_id, params="", run_id=os.urandom(16).hex(),
+                         host=socket.gethostname(), pid=os.getpid(), started=now, latest=now)
+
+    def measured(action: Callable[[], None]) -> tuple[int, int]:
+        server.clear_requests()
+        action()
+        log = server.requests
+        return len(log), sum(r.body_bytes for r in log)
+
+    rows = {}
+    for history in (1, 10, 100):
+        command_id = f"history_{history}"
+        for _ in range(history):
+            reporter = FirebaseReporter()
+            record = new_record(command_id)
+            reporter.start_run(record)
+            record.status, record.finished = Status.FINISHED, utcnow()
+            reporter.finish_run(record)
+        reporter = FirebaseReporter()
+        record = new_record(command_id)
+        start = measured(lambda: reporter.start_run(record))
+        record.status, record.latest = Status.RUNNING, utcnow()
+        record.progress = {"done": 50, "total": 100}
+        beat = measured(lambda: reporter.heartbeat(record))
+        record.status, record.finished = Status.FINISHED, utcnow()
+        finish = measured(lambda: reporter.finish_run(record))
+        rows[history] = {"start": start, "heartbeat": beat, "finish": finish}
+
+    beats = [rows[h]["heartbeat"] for h in rows]
+    bench.record(
+        "4", "requests / body bytes per heartbeat after 1, 10, 100 runs",
+        ", ".join(f"{n} / {b} B" for n, b in beats),
+        "exactly 1 request, constant small body",
+        all(n == 1 for n, _ in beats) and max(b for _, b in beats) - min(b for _, b in beats) <= 4,
+        rows={str(h): v for h, v in rows.items()},
+    )
+    starts = [rows[h]["start"] for h in rows]
+    finishes = [rows[h]["finish"] for h in rows]
+    bench.record(
+        "5", "requests per run start / per run end after 1, 10, 100 runs",
+        ", ".join(f"{s[0]} / {f[0]}" for s, f in zip(starts, finishes)),
+        "small constant, independent of history",
+        len({s[0] for s in starts}) == 1 and len({f[0] for f in finishes}) == 1,
+        start_bytes=[s[1] for s in starts], finish_bytes=[f[1] for f in finishes],
+    )
+
+
+def progress_cost(bench: Bench, server: Any) -> None:
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "manage.py"), "progress_cost"],
+        env=bench.env(plain=False), cwd=PROJECT, capture_output=True, text=True, check=True,
+    )
+    data = json.loads(result.stdout)
+    per_call = data["per_call_s"]
+    bench.record(
+        "6", "one monitor_progress() call in a tight loop (timeit, best of 5)",
+        f"{per_call * 1e9:.0f} ns (empty lambda call: {data['empty_lambda_s'] * 1e9:.0f} ns)",
+        "<= 1 µs", per_call <= 1e-6, per_call_s=per_call,
+    )
+
+
+def memory(bench: Bench, server: Any, rounds: int) -> None:
+    url = server.url + "/?ns=rss"
+    plain, monitored = bench.pairs(["sleeper", "--seconds=1"], rounds, firebase_url=url,
+                                   settings={"FIREBASE_MONITORING_INTERVAL_PING": 0.2})
+    a = median([p.max_rss_kb for p in plain]) / 1024
+    b = median([p.max_rss_kb for p in monitored]) / 1024
+    bench.record(
+        "7", "peak RSS, monitored vs plain (1 s command, heartbeats on)",
+        f"+{b - a:.1f} MB ({b:.1f} vs {a:.1f} MB)", "<= 10 MB more", b - a <= 10,
+        plain_mb=a, monitored_mb=b,
+    )
+
+
+def heartbeat_cpu(bench: Bench, server: Any) -> None:
+    url = server.url + "/?ns=cpu"
+    settings = {"FIREBASE_MONITORING_INTERVAL_PING": 1}
+    plain, monitored = bench.pairs(["sleeper", "--seconds=10"], 1, firebase_url=url,
+                                   settings=settings)
+    extra = monitored[0].cpu - plain[0].cpu
+    share = extra / 10
+    bench.record(
+        "8", "CPU while the command sleeps 10 s (heartbeat every 1 s)",
+        f"{share * 100:.2f}% of one core ({extra * 1000:.0f} ms CPU more than plain)",
+        "< 1% of one core", share < 0.01, extra_cpu_s=extra,
+    )
+
+
+def concurrent(bench: Bench, server: Any) -> None:
+    url = server.url + "/?ns=concurrent"
+
+    def batch(plain: bool) -> float:
+        started = time.perf_counter()
+        processes = [bench.start(["noop"], plain=plain, firebase_url=url) for _ in range(20)]
+        codes = [p.wait() for p in processes]
+        for p in processes:
+            if p.stderr is not None:
+                p.stderr.close()
+        if any(codes):
+            raise SystemExit(f"concurrent runs failed: {codes}")
+        return time.perf_counter() - started
+
+    a, b = batch(True), batch(False)
+    log = server.data("concurrent").get("monitor-bench", {}).get("commands", {}).get("noop", {})
+    stored = len([r for r in log.get("log", []) if r]) if isinstance(log.get("log"), list) else 0
+    bench.record(
+        "9", "20 runs of one command started at once (local server)",
+        f"{stored}/20 recorded; {b:.2f} s vs {a:.2f} s plain ({b / a:.2f}x)",
+        "all 20 recorded", stored == 20, plain_s=a, monitored_s=b,
+    )
+
+
+def machine() -> dict[str, Any]:
+    import django
+
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "platform": platform.platform(),
+    }
+
+
+def write_table(bench: Bench, info: dict[str, Any], rounds: int) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "What monitoring costs a command, measured against the same command run as a plain",
+        "`BaseCommand` in the same invocation, interleaved, median of "
+        f"{rounds} rounds. Regenerate with `bash scripts/bench` (this page and",
+        "`benchmarks/results.json` are written by `benchmarks/run.py`).",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores; Python {info['python']}, "
+        f"Django {info['django']}; {info['date']}.",
+        "",
+        "| # | measure | result | target | |",
+        "|---|---|---|---|---|",
+    ]
+    for row in bench.results:
+        mark = {True: "met", False: "**missed**", None: ""}[row["met"]]
+        lines.append(
+            f"| {row['number']} | {row['measure']} | {row['result']} | {row['target']} | {mark} |"
+        )
+    lines += [
+        "",
+        "Notes:",
+        "",
+        "- The local server is `monitorkit.testing`'s Realtime Database server on 127.0.0.1;",
+        "  added latency is injected by the server before each answer.",
+        "- The flush bound is `MONITORKIT_FLUSH_TIMEOUT` (default "
+        f"{FLUSH_DEFAULT:g} s): the most a command waits at exit.",
+        "- Request counts come from the server's request log (exact, not timed).",
+        "",
+    ]
+    TABLE.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="pairs per timing (median)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, for a smoke run")
+    args = parser.parse_args(argv)
+    rounds = 3 if args.quick else max(5, args.rounds)
+
+    from monitorkit.testing import RealtimeDatabaseServer
+
+    with tempfile.TemporaryDirectory(prefix="monitorkit-bench-") as tmp, \
+            RealtimeDatabaseServer() as server:
+        bench = Bench(Path(tmp))
+        subprocess.run(
+            [sys.executable, str(PROJECT / "manage.py"), "migrate", "-v0"],
+            env=bench.env(plain=True), cwd=PROJECT, check=True,
+        )
+        configure_django(server.url, bench.db)
+        print(f"monitorkit benchmarks: {rounds} rounds, local server {server.url}", flush=True)
+        wall_time(bench, server, rounds)
+        latency(bench, server, rounds)
+        dead_backend(bench, server, rounds)
+        request_counts(bench, server)
+        progress_cost(bench, server)
+        memory(bench, server, rounds)
+        heartbeat_cpu(bench, server)
+        concurrent(bench, server)
+        info = machine()
+        RESULTS.write_text(json.dumps({"machine": info, "rounds": rounds,
+                                       "results": bench.results}, indent=2) + "\n")
+        write_table(bench, info, rounds)
+    print(f"wrote {TABLE.relative_to(ROOT)} and {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def configure_django(server_url: str, db: Path) -> None:
+    """Configure Django in this process, for the request counts measured in-process."""
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "monitorkit"],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(db)}},
+        FIREBASE_MONITORING={"DATABASE_URL": server_url + "/?ns=counts"},
+        FIREBASE_MONITORING_KEY="monitor-bench",
+        USE_TZ=True,
+    )
+    django.setup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
