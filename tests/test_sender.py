@@ -71,7 +71,12 @@ def test_a_failing_reporter_is_logged_and_others_still_get_the_record(caplog):
 
 
 class KindsReporter(GatedReporter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+
     def start_run(self, record: RunRecord) -> None:
+        self.entered.set()
         self.gate.wait(10)
         self.delivered.append(f"start {record.run_id[:4]}")
 
@@ -88,6 +93,7 @@ def test_a_start_or_heartbeat_made_redundant_by_a_later_event_is_skipped():
     busy, short = record(), record()
     busy.run_id, short.run_id = "aaaa" + busy.run_id[4:], "bbbb" + short.run_id[4:]
     sender.submit("start_run", busy, [reporter])  # the backend is slow with this one...
+    assert reporter.entered.wait(10)
     for kind in ("start_run", "heartbeat", "finish_run"):  # ...while a short run comes and goes
         sender.submit(kind, short, [reporter])
     sender.submit("heartbeat", busy, [reporter])
