@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ logger = logging.getLogger("monitorkit")
 
 #: The kinds of event, named after the reporter method that handles each.
 EVENT_KINDS = ("start_run", "heartbeat", "finish_run")
+#: How long a start waits for its run's finish before it is sent on its own. A command that
+#: ends within this time costs one write instead of two; a longer one never notices.
+START_SETTLE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Event:
     kind: str
     record: RunRecord
     reporters: Sequence[Reporter]
+    submitted: float = field(default_factory=time.monotonic)
 
 
 class Sender:
@@ -50,6 +54,7 @@ class Sender:
         self._dropped_logged = 0
         self._drained = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._loop, name="monitorkit-sender", daemon=True)
         self._thread.start()
@@ -103,15 +108,15 @@ class Sender:
     def _loop(self) -> None:
         while True:
             if not self._events:
-                select.select([self._wake_r], [], [], 1.0)
-                try:
-                    self._wake_r.recv(4096)
-                except (BlockingIOError, OSError):
-                    pass
+                self._sleep(1.0)
                 self._report_drops()
                 continue
             # Peek, deliver, then pop: an empty deque means everything was delivered.
             event = self._events[0]
+            settle = event.submitted + START_SETTLE_SECONDS - time.monotonic()
+            if event.kind == "start_run" and settle > 0 and len(self._events) == 1:
+                self._sleep(settle)  # the run may end right away: then only its finish goes
+                continue
             try:
                 if not self._superseded(event):
                     deliver(event)
@@ -119,6 +124,14 @@ class Sender:
                 self._events.popleft()
                 if not self._events:
                     self._drained.set()
+
+    def _sleep(self, timeout: float) -> None:
+        """Wait until woken by ``submit`` or ``timeout`` passes."""
+        select.select([self._wake_r], [], [], timeout)
+        try:
+            self._wake_r.recv(4096)
+        except (BlockingIOError, OSError):
+            pass
 
     def _superseded(self, event: Event) -> bool:
         """Return whether a later queued event of the same run makes ``event`` redundant.

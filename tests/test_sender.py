@@ -100,3 +100,15 @@ def test_a_start_or_heartbeat_made_redundant_by_a_later_event_is_skipped():
     reporter.gate.set()
     assert sender.flush(10)
     assert reporter.delivered == ["start aaaa", "finish bbbb", "heartbeat aaaa"]
+
+
+def test_a_run_that_ends_at_once_costs_one_write():
+    reporter = KindsReporter()
+    reporter.gate.set()
+    sender = Sender()
+    short = record()
+    short.run_id = "cccc" + short.run_id[4:]
+    sender.submit("start_run", short, [reporter])  # the start waits a moment for the finish...
+    sender.submit("finish_run", short, [reporter])  # ...which comes: only the finish is sent
+    assert sender.flush(10)
+    assert reporter.delivered == ["finish cccc"]
