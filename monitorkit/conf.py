@@ -64,6 +64,19 @@ def _positive_int(name: str, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
 
 
+def _timeout_pair(value: Any) -> tuple[float, float] | None:
+    """Return ``(connect, read)`` from a number or a pair of numbers; ``None`` if invalid."""
+    if _is_number(value) and value > 0:
+        return (float(value), float(value))
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(_is_number(v) and v > 0 for v in value)
+    ):
+        return (float(value[0]), float(value[1]))
+    return None
+
+
 class MonitorSettings:
     """Typed access to monitorkit's settings; each property falls back to its default."""
 
@@ -117,16 +130,7 @@ class MonitorSettings:
     @property
     def http_timeout(self) -> tuple[float, float]:
         """``(connect, read)`` seconds for every HTTP request a reporter makes."""
-        value = _get("MONITORKIT_HTTP_TIMEOUT", None)
-        if _is_number(value) and value > 0:
-            return (float(value), float(value))
-        if (
-            isinstance(value, (tuple, list))
-            and len(value) == 2
-            and all(_is_number(v) and v > 0 for v in value)
-        ):
-            return (float(value[0]), float(value[1]))
-        return DEFAULT_HTTP_TIMEOUT
+        return _timeout_pair(_get("MONITORKIT_HTTP_TIMEOUT", None)) or DEFAULT_HTTP_TIMEOUT
 
     @property
     def firebase(self) -> dict[str, Any] | None:
@@ -241,13 +245,12 @@ def problems() -> list[Problem]:
                     "(the database name) to FIREBASE_MONITORING.",
                 )
             )
-        if isinstance(firebase, dict) and firebase and not isinstance(
-            _get("FIREBASE_MONITORING_KEY", None), str
-        ):
+        key = _get("FIREBASE_MONITORING_KEY", None)
+        if isinstance(firebase, dict) and firebase and not (isinstance(key, str) and key.strip("/")):
             found.append(
                 Problem(
                     "monitorkit.E006",
-                    "FIREBASE_MONITORING_KEY is missing or not a string.",
+                    "FIREBASE_MONITORING_KEY is missing, empty or not a string.",
                     "Set FIREBASE_MONITORING_KEY = 'monitor-myapp-production' (the top node "
                     "under which runs are stored).",
                 )
@@ -262,6 +265,40 @@ def problems() -> list[Problem]:
                 "monitorkit.E007",
                 "MONITORKIT_REPORTERS must be a list of dotted paths to reporter classes.",
                 "For example MONITORKIT_REPORTERS = ['myproject.monitoring.SlackReporter'].",
+            )
+        )
+    for path in monitor_settings.extra_reporters:
+        from django.utils.module_loading import import_string
+
+        try:
+            import_string(path)
+        except ImportError as err:
+            found.append(
+                Problem(
+                    "monitorkit.E008",
+                    f"MONITORKIT_REPORTERS entry {path!r} cannot be imported: {err}",
+                    "Give the dotted path of a subclass of monitorkit.reporters.base.Reporter.",
+                )
+            )
+
+    timeout = _get("MONITORKIT_HTTP_TIMEOUT", None)
+    if timeout is not None and _timeout_pair(timeout) is None:
+        found.append(
+            Problem(
+                "monitorkit.E009",
+                f"MONITORKIT_HTTP_TIMEOUT must be a positive number or a (connect, read) pair "
+                f"of them, not {timeout!r}.",
+                "For example MONITORKIT_HTTP_TIMEOUT = (3.05, 5).",
+            )
+        )
+
+    alias = _get("MONITORKIT_DATABASE_ALIAS", None)
+    if alias is not None and alias not in getattr(django_settings, "DATABASES", {}):
+        found.append(
+            Problem(
+                "monitorkit.E010",
+                f"MONITORKIT_DATABASE_ALIAS {alias!r} is not a key of DATABASES.",
+                "Name one of the databases in DATABASES (default 'default').",
             )
         )
 

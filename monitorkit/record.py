@@ -87,6 +87,7 @@ class RunRecord:
 
     @property
     def is_finished(self) -> bool:
+        """Whether the run has an outcome (any status but STARTED and RUNNING)."""
         return self.status not in UNFINISHED
 
     def snapshot(self) -> RunRecord:

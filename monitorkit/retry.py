@@ -45,9 +45,9 @@ def call_with_retries(
     policy: RetryPolicy,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Call ``func`` until it returns; retry only on :class:`RetryableError`.
+    """Call ``func`` until it returns; retry only on ``RetryableError``.
 
-    The last :class:`RetryableError` propagates once the attempts are spent; any other
+    The last ``RetryableError`` propagates once the attempts are spent; any other
     exception propagates at once (a 400 will not become a 200 by asking again).
     """
     attempt = 1

@@ -41,6 +41,10 @@ def test_good_settings_have_no_problems():
         ("MONITORKIT_RETENTION", 2.5, "monitorkit.E003"),
         ("FIREBASE_MONITORING", "https://x.firebaseio.com", "monitorkit.E004"),
         ("MONITORKIT_REPORTERS", "a.B", "monitorkit.E007"),
+        ("MONITORKIT_REPORTERS", ["no.such.Reporter"], "monitorkit.E008"),
+        ("MONITORKIT_HTTP_TIMEOUT", (3, "5"), "monitorkit.E009"),
+        ("MONITORKIT_HTTP_TIMEOUT", -1, "monitorkit.E009"),
+        ("MONITORKIT_DATABASE_ALIAS", "replica", "monitorkit.E010"),
     ],
 )
 def test_each_bad_setting_has_its_id_and_a_hint(settings, name, value, expected):
@@ -53,6 +57,18 @@ def test_each_bad_setting_has_its_id_and_a_hint(settings, name, value, expected)
 def test_firebase_dict_missing_what_it_needs(settings):
     settings.FIREBASE_MONITORING = {"API_KEY": "k"}
     assert ids() == ["monitorkit.E005", "monitorkit.E006"]
+
+
+def test_an_empty_firebase_key_is_an_error(settings):
+    settings.FIREBASE_MONITORING = {"NAME": "db"}
+    settings.FIREBASE_MONITORING_KEY = ""
+    assert ids() == ["monitorkit.E006"]
+
+
+def test_good_http_timeouts_pass(settings):
+    for value in (5, 2.5, (3.05, 10), [1, 2]):
+        settings.MONITORKIT_HTTP_TIMEOUT = value
+        assert ids() == []
 
 
 def test_nowhere_to_send_is_a_warning(settings):

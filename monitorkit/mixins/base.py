@@ -62,14 +62,14 @@ def _inherited_attribute(cls: type, name: str) -> Any:
 class MonitorMixin:
     """Wrap the monitored method and drive a run through its steps."""
 
-    #: The method each call of which is one run.
     monitor_method_name: ClassVar[str] = "handle"
-    #: Metadata added to every record (merged last, like ``extra_context``).
+    """The method each call of which is one run."""
     monitor_extra_metadata: ClassVar[dict[str, Any] | None] = None
-    #: Reporter classes added to every run of this class.
+    """Metadata added to every record (merged last, like ``extra_context``)."""
     monitor_reporter_classes: ClassVar[tuple[type[Reporter], ...]] = ()
-    #: Settings source; tests and unusual projects may swap it.
+    """Reporter classes added to every run of this class."""
     monitor_settings: ClassVar[MonitorSettings] = monitor_settings
+    """Settings source; tests and unusual projects may swap it."""
 
     _monitor_run: MonitoredRun | None = None
 
@@ -144,7 +144,12 @@ class MonitorMixin:
 
         reporters = [cls(self.monitor_settings) for cls in self.monitor_reporter_classes]
         for path in self.monitor_settings.extra_reporters:
-            reporters.append(import_string(path)(self.monitor_settings))
+            try:
+                reporter_class = import_string(path)
+            except ImportError as err:
+                logger.error("monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err)
+                continue
+            reporters.append(reporter_class(self.monitor_settings))
         return reporters
 
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:

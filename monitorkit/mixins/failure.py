@@ -44,6 +44,7 @@ class FailureCaptureMixin(MonitorMixin):
     """
 
     def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
+        """Return status, message, exit code, exception type and traceback of the call."""
         if error is None:
             return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
         code = exit_code_of(error)

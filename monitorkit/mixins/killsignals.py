@@ -12,17 +12,19 @@ from .base import MonitorMixin
 class KillSignalMixin(MonitorMixin):
     """Record a run ended by a signal before the process goes, then let the signal act."""
 
-    #: The signals that mean "the system is ending this process".
     monitor_kill_signals: ClassVar[tuple[int, ...]] = KILL_SIGNALS
+    """The signals that mean "the system is ending this process"."""
     _monitor_signal_trap: KillSignalTrap | None = None
 
     def monitor_run_started(self, run: MonitoredRun) -> None:
+        """Stand our handlers in front of SIGTERM, SIGINT and SIGHUP (main thread only)."""
         super().monitor_run_started(run)
         trap = KillSignalTrap(run, self.monitor_kill_signals)
         if trap.install():
             self._monitor_signal_trap = trap
 
     def monitor_run_ending(self, run: MonitoredRun) -> None:
+        """Put back the handlers that were there before the run."""
         if self._monitor_signal_trap is not None:
             self._monitor_signal_trap.uninstall()
             self._monitor_signal_trap = None

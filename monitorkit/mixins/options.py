@@ -17,6 +17,7 @@ class CommandOptionsMixin(MonitorMixin):
     _monitor_option_defaults: dict[str, Any] | None = None
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        """Return Django's parser with ``--disable_monitor`` added; remember the defaults."""
         parser = super().create_parser(prog_name, subcommand, **kwargs)  # type: ignore[misc]
         parser.add_argument(
             "--disable_monitor",
@@ -29,6 +30,7 @@ class CommandOptionsMixin(MonitorMixin):
         return parser
 
     def monitor_is_enabled(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Return ``False`` for a run given ``--disable_monitor``."""
         if kwargs.get("disable_monitor"):
             return False
         return super().monitor_is_enabled(args, kwargs)

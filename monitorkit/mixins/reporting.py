@@ -10,6 +10,7 @@ class DatabaseReporterMixin(MonitorMixin):
     """Store runs in the project's own database (the default when Firebase is not configured)."""
 
     def get_monitor_reporters(self) -> list[Reporter]:
+        """Add a ``DatabaseReporter`` when the embedded store is on."""
         reporters = super().get_monitor_reporters()
         if self.monitor_settings.database:
             from ..reporters.database import DatabaseReporter
@@ -22,6 +23,7 @@ class FirebaseReporterMixin(MonitorMixin):
     """Send runs to the Firebase Realtime Database named by ``FIREBASE_MONITORING``."""
 
     def get_monitor_reporters(self) -> list[Reporter]:
+        """Add a ``FirebaseReporter`` when ``FIREBASE_MONITORING`` is set."""
         reporters = super().get_monitor_reporters()
         if self.monitor_settings.firebase is not None:
             from ..reporters.firebase import FirebaseReporter

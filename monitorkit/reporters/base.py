@@ -34,7 +34,12 @@ class Reporter:
 
     # Called on the sender's thread.
     def start_run(self, record: RunRecord) -> None:
-        """Store a new run; mark earlier runs of its command that went stale as killed."""
+        """Store a new run; mark earlier runs of its command that went stale as killed.
+
+        Any of the three write methods may be the first a reporter hears of a run (the sender
+        skips a start that a later event of the same run makes redundant, and a start may have
+        failed): each must store a run it has not stored yet, the whole record.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define start_run(record).")
 
     def heartbeat(self, record: RunRecord) -> None:

@@ -3,15 +3,16 @@
 The layout (``docs/firebase.md`` has the whole story)::
 
     <FIREBASE_MONITORING_KEY>/
-        commands/<command id>/seq         the last run number handed out (claimed with ETags)
+        commands/<command id>/seq         the last run number handed out (atomic increment)
         commands/<command id>/log/<slot>  run number ``seq`` lives in slot ``(seq - 1) % retention``
         latest/<command id>               the run of that command written most recently
 
 ``log`` only ever holds the integer keys ``0 .. retention - 1``, filled from 0, so a plain GET of
 it is the JSON array of at most ``retention`` runs that users already read. Each write is
 sized by one record, never by the history: a heartbeat and a finish are one multi-path PATCH;
-a start claims its number (GET + conditional PUT, again on a 412), reads the previous slot to
-catch a run that was killed, and writes with one PATCH.
+a start claims its number (one atomic increment; an ETag transaction where a server does not
+answer the increment with the number), then writes with one PATCH while the previous slot is
+read beside it, and marks that run killed with one more PATCH when its heartbeat stopped.
 
 The reporter is built per run on the command's thread and must be cheap there: nothing is
 resolved, imported or sent until the sender's thread calls a write method, and bad settings
@@ -74,7 +75,7 @@ class FirebaseReporter(Reporter):
 
     # The write side, on the sender's thread.
     def start_run(self, record: RunRecord) -> None:
-        """Claim a run number, mark a killed predecessor, write the record: 4 requests."""
+        """Claim a run number, write the record, check the predecessor: 2 to 4 requests."""
         self._write(record)
 
     def heartbeat(self, record: RunRecord) -> None:

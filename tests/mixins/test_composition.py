@@ -212,6 +212,22 @@ def test_traceback_is_bounded_and_keeps_its_end(settings):
     assert run.traceback.endswith("RuntimeError: bottom reached\n")
 
 
+def test_an_unimportable_extra_reporter_costs_only_itself(settings, caplog):
+    settings.MONITORKIT_REPORTERS = ["no.such.module.Reporter"]
+    assert call_command(Greet()) == "hello world"
+    assert len(runs()) == 1  # the database still got the run
+    assert "MONITORKIT_REPORTERS entry 'no.such.module.Reporter' skipped" in caplog.text
+
+
+def test_a_user_chosen_id_is_made_a_valid_key():
+    class Dotted(Greet):
+        def get_monitor_command_id(self, name, options, args):
+            return "reports/2024.01"
+
+    call_command(Dotted())
+    assert runs()[0].command_id == "reports_2024_01"
+
+
 class BadHook(Greet):
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
         raise ZeroDivisionError("user bug")
