@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,11 @@ class Bench:
         process.returncode = os.waitstatus_to_exitcode(status)
         if process.stderr is not None:
             process.stderr.close()
-        return Process(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss,
-                       process.returncode)
+        return Process(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, process.returncode)
 
-    def pairs(self, args: list[str], rounds: int, **env: Any) -> tuple[list[Process], list[Process]]:
+    def pairs(
+        self, args: list[str], rounds: int, **env: Any
+    ) -> tuple[list[Process], list[Process]]:
         """Run plain and monitored alternately; return both lists."""
         plain, monitored = [], []
         for _ in range(rounds):
@@ -100,10 +102,17 @@ class Bench:
             raise SystemExit(f"benchmark command {args} failed: exit statuses {bad}")
         return plain, monitored
 
-    def record(self, number: str, measure: str, result: str, target: str, met: bool | None,
-               **numbers: Any) -> None:
-        row = {"number": number, "measure": measure, "result": result, "target": target,
-               "met": met, **numbers}
+    def record(
+        self, number: str, measure: str, result: str, target: str, met: bool | None, **numbers: Any
+    ) -> None:
+        row = {
+            "number": number,
+            "measure": measure,
+            "result": result,
+            "target": target,
+            "met": met,
+            **numbers,
+        }
         self.results.append(row)
         mark = {True: "met", False: "MISSED", None: "-"}[met]
         print(f"{number:>4}  {measure:<62} {result:<34} [{target}] {mark}", flush=True)
@@ -131,9 +140,13 @@ def wall_time(bench: Bench, server: Any, rounds: int) -> None:
         plain, monitored = bench.pairs(["noop"], rounds, firebase_url=url)
         a, b = median([p.wall for p in plain]), median([p.wall for p in monitored])
         bench.record(
-            "1", f"no-op command, whole process, monitored / plain ({store})",
-            f"{b / a:.3f} ({ms(b)} vs {ms(a)})", "ratio <= 1.10", b / a <= 1.10,
-            plain_s=a, monitored_s=b,
+            "1",
+            f"no-op command, whole process, monitored / plain ({store})",
+            f"{b / a:.3f} ({ms(b)} vs {ms(a)})",
+            "ratio <= 1.10",
+            b / a <= 1.10,
+            plain_s=a,
+            monitored_s=b,
         )
 
 
@@ -150,9 +163,13 @@ def latency(bench: Bench, server: Any, rounds: int) -> None:
                 added = median([p.wall for p in monitored]) - median([p.wall for p in plain])
                 bound = rtts * delay + 0.05
                 bench.record(
-                    "2", f"added wall time, {label}, server latency {ms(delay)}",
-                    ms(added), f"<= {rtts} round trip(s) + 50 ms = {ms(bound)}", added <= bound,
-                    added_s=added, latency_s=delay,
+                    "2",
+                    f"added wall time, {label}, server latency {ms(delay)}",
+                    ms(added),
+                    f"<= {rtts} round trip(s) + 50 ms = {ms(bound)}",
+                    added <= bound,
+                    added_s=added,
+                    latency_s=delay,
                 )
         finally:
             server.set_latency(0)
@@ -172,10 +189,13 @@ def dead_backend(bench: Bench, server: Any, rounds: int) -> None:
         added = median([p.wall for p in monitored]) - median([p.wall for p in plain])
         worst = max(p.wall for p in monitored) - median([p.wall for p in plain])
         bench.record(
-            "3", f"added wall time, {label}",
+            "3",
+            f"added wall time, {label}",
             f"{ms(added)} (worst {ms(worst)})",
-            f"<= flush bound {FLUSH_DEFAULT:g} s (default)", worst <= FLUSH_DEFAULT,
-            added_s=added, worst_s=worst,
+            f"<= flush bound {FLUSH_DEFAULT:g} s (default)",
+            worst <= FLUSH_DEFAULT,
+            added_s=added,
+            worst_s=worst,
         )
 
 
@@ -186,8 +206,16 @@ def request_counts(bench: Bench, server: Any) -> None:
 
     def new_record(command_id: str) -> RunRecord:
         now = utcnow()
-        return RunRecord(id=command_id, name=command_id, params="", run_id=os.urandom(16).hex(),
-                         host=socket.gethostname(), pid=os.getpid(), started=now, latest=now)
+        return RunRecord(
+            id=command_id,
+            name=command_id,
+            params="",
+            run_id=os.urandom(16).hex(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started=now,
+            latest=now,
+        )
 
     def measured(action: Callable[[], None]) -> tuple[int, int]:
         server.clear_requests()
@@ -206,17 +234,18 @@ def request_counts(bench: Bench, server: Any) -> None:
             reporter.finish_run(record)
         reporter = FirebaseReporter()
         record = new_record(command_id)
-        start = measured(lambda: reporter.start_run(record))
+        start = measured(partial(reporter.start_run, record))
         record.status, record.latest = Status.RUNNING, utcnow()
         record.progress = {"done": 50, "total": 100}
-        beat = measured(lambda: reporter.heartbeat(record))
+        beat = measured(partial(reporter.heartbeat, record))
         record.status, record.finished = Status.FINISHED, utcnow()
-        finish = measured(lambda: reporter.finish_run(record))
+        finish = measured(partial(reporter.finish_run, record))
         rows[history] = {"start": start, "heartbeat": beat, "finish": finish}
 
     beats = [rows[h]["heartbeat"] for h in rows]
     bench.record(
-        "4", "requests / body bytes per heartbeat after 1, 10, 100 runs",
+        "4",
+        "requests / body bytes per heartbeat after 1, 10, 100 runs",
         ", ".join(f"{n} / {b} B" for n, b in beats),
         "exactly 1 request; body not growing with history (spread <= 32 B: number digits)",
         all(n == 1 for n, _ in beats) and max(b for _, b in beats) - min(b for _, b in beats) <= 32,
@@ -225,38 +254,55 @@ def request_counts(bench: Bench, server: Any) -> None:
     starts = [rows[h]["start"] for h in rows]
     finishes = [rows[h]["finish"] for h in rows]
     bench.record(
-        "5", "requests per run start / per run end after 1, 10, 100 runs",
-        ", ".join(f"{s[0]} / {f[0]}" for s, f in zip(starts, finishes)),
+        "5",
+        "requests per run start / per run end after 1, 10, 100 runs",
+        ", ".join(f"{s[0]} / {f[0]}" for s, f in zip(starts, finishes, strict=True)),
         "small constant, independent of history",
         len({s[0] for s in starts}) == 1 and len({f[0] for f in finishes}) == 1,
-        start_bytes=[s[1] for s in starts], finish_bytes=[f[1] for f in finishes],
+        start_bytes=[s[1] for s in starts],
+        finish_bytes=[f[1] for f in finishes],
     )
 
 
 def progress_cost(bench: Bench, server: Any) -> None:
     result = subprocess.run(
         [sys.executable, str(PROJECT / "manage.py"), "progress_cost"],
-        env=bench.env(plain=False), cwd=PROJECT, capture_output=True, text=True, check=True,
+        env=bench.env(plain=False),
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data = json.loads(result.stdout)
     per_call = data["per_call_s"]
     bench.record(
-        "6", "one monitor_progress() call in a tight loop (timeit, best of 5)",
+        "6",
+        "one monitor_progress() call in a tight loop (timeit, best of 5)",
         f"{per_call * 1e9:.0f} ns (empty lambda call: {data['empty_lambda_s'] * 1e9:.0f} ns)",
-        "<= 1 µs", per_call <= 1e-6, per_call_s=per_call,
+        "<= 1 µs",
+        per_call <= 1e-6,
+        per_call_s=per_call,
     )
 
 
 def memory(bench: Bench, server: Any, rounds: int) -> None:
     url = server.url + "/?ns=rss"
-    plain, monitored = bench.pairs(["sleeper", "--seconds=1"], rounds, firebase_url=url,
-                                   settings={"FIREBASE_MONITORING_INTERVAL_PING": 0.2})
+    plain, monitored = bench.pairs(
+        ["sleeper", "--seconds=1"],
+        rounds,
+        firebase_url=url,
+        settings={"FIREBASE_MONITORING_INTERVAL_PING": 0.2},
+    )
     a = median([p.max_rss_kb for p in plain]) / 1024
     b = median([p.max_rss_kb for p in monitored]) / 1024
     bench.record(
-        "7", "peak RSS, monitored vs plain (1 s command, heartbeats on)",
-        f"+{b - a:.1f} MB ({b:.1f} vs {a:.1f} MB)", "<= 10 MB more", b - a <= 10,
-        plain_mb=a, monitored_mb=b,
+        "7",
+        "peak RSS, monitored vs plain (1 s command, heartbeats on)",
+        f"+{b - a:.1f} MB ({b:.1f} vs {a:.1f} MB)",
+        "<= 10 MB more",
+        b - a <= 10,
+        plain_mb=a,
+        monitored_mb=b,
     )
 
 
@@ -278,9 +324,13 @@ def heartbeat_cpu(bench: Bench, server: Any) -> None:
         extra = (cpu[10][1] - cpu[0][1]) - (cpu[10][0] - cpu[0][0])
         share = max(extra, 0.0) / 10
         bench.record(
-            "8", f"heartbeat CPU while the command sleeps 10 s (heartbeat every {interval} s)",
+            "8",
+            f"heartbeat CPU while the command sleeps 10 s (heartbeat every {interval} s)",
             f"{share * 100:.2f}% of one core ({extra * 1000:.0f} ms in 10 s)",
-            "< 1% of one core", share < 0.01, extra_cpu_s=extra, interval_s=interval,
+            "< 1% of one core",
+            share < 0.01,
+            extra_cpu_s=extra,
+            interval_s=interval,
         )
 
 
@@ -302,9 +352,13 @@ def concurrent(bench: Bench, server: Any) -> None:
     log = server.data("concurrent").get("monitor-bench", {}).get("commands", {}).get("noop", {})
     stored = len([r for r in log.get("log", []) if r]) if isinstance(log.get("log"), list) else 0
     bench.record(
-        "9", "20 runs of one command started at once (local server)",
+        "9",
+        "20 runs of one command started at once (local server)",
         f"{stored}/20 recorded; {b:.2f} s vs {a:.2f} s plain ({b / a:.2f}x)",
-        "all 20 recorded", stored == 20, plain_s=a, monitored_s=b,
+        "all 20 recorded",
+        stored == 20,
+        plain_s=a,
+        monitored_s=b,
     )
 
 
@@ -312,13 +366,20 @@ def requests_import(bench: Bench) -> None:
     """Context for 1-3: what importing ``requests`` costs a fresh interpreter on this machine."""
     code = "import time; t = time.perf_counter(); import requests; print(time.perf_counter() - t)"
     times = [
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout)
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True
+            ).stdout
+        )
         for _ in range(5)
     ]
     bench.record(
-        "ctx", "importing requests in a fresh interpreter (paid once per process when "
-        "Firebase is configured, on the sender's thread)", ms(median(times)), "context", None,
+        "ctx",
+        "importing requests in a fresh interpreter (paid once per process when "
+        "Firebase is configured, on the sender's thread)",
+        ms(median(times)),
+        "context",
+        None,
         import_s=median(times),
     )
 
@@ -385,12 +446,16 @@ def main(argv: list[str] | None = None) -> int:
 
     from monitorkit.testing import RealtimeDatabaseServer
 
-    with tempfile.TemporaryDirectory(prefix="monitorkit-bench-") as tmp, \
-            RealtimeDatabaseServer() as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="monitorkit-bench-") as tmp,
+        RealtimeDatabaseServer() as server,
+    ):
         bench = Bench(Path(tmp))
         subprocess.run(
             [sys.executable, str(PROJECT / "manage.py"), "migrate", "-v0"],
-            env=bench.env(plain=True), cwd=PROJECT, check=True,
+            env=bench.env(plain=True),
+            cwd=PROJECT,
+            check=True,
         )
         configure_django(server.url, bench.db)
         print(f"monitorkit benchmarks: {rounds} rounds, local server {server.url}", flush=True)
@@ -404,8 +469,10 @@ def main(argv: list[str] | None = None) -> int:
         concurrent(bench, server)
         requests_import(bench)
         info = machine()
-        RESULTS.write_text(json.dumps({"machine": info, "rounds": rounds,
-                                       "results": bench.results}, indent=2) + "\n")
+        RESULTS.write_text(
+            json.dumps({"machine": info, "rounds": rounds, "results": bench.results}, indent=2)
+            + "\n"
+        )
         write_table(bench, info, rounds)
     print(f"wrote {TABLE.relative_to(ROOT)} and {RESULTS.relative_to(ROOT)}")
     return 0

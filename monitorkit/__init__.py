@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["MonitoredCommand", "Status", "track", "__version__"]
+__all__ = ["MonitoredCommand", "Status", "__version__", "track"]
 
 if TYPE_CHECKING:
     from .command import MonitoredCommand

@@ -10,7 +10,7 @@ from .models import CommandRun
 
 
 @admin.register(CommandRun)
-class CommandRunAdmin(admin.ModelAdmin):
+class CommandRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("command_id", "seq", "status", "started", "duration", "latest", "host", "pid")
     list_filter = ("status", "name", "host")
     search_fields = ("command_id", "message", "exception_type", "run_id")

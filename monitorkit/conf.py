@@ -61,7 +61,9 @@ def _positive_int(name: str, default: int) -> int:
     value = _get(name)
     if value is UNSET or value is None:
         return default
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+    return (
+        value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+    )
 
 
 def _timeout_pair(value: Any) -> tuple[float, float] | None:
@@ -246,7 +248,11 @@ def problems() -> list[Problem]:
                 )
             )
         key = _get("FIREBASE_MONITORING_KEY", None)
-        if isinstance(firebase, dict) and firebase and not (isinstance(key, str) and key.strip("/")):
+        if (
+            isinstance(firebase, dict)
+            and firebase
+            and not (isinstance(key, str) and key.strip("/"))
+        ):
             found.append(
                 Problem(
                     "monitorkit.E006",

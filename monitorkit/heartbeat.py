@@ -39,5 +39,5 @@ class Heartbeat:
         while not self._stop.wait(self.interval):
             try:
                 self.run.beat()
-            except Exception:  # noqa: BLE001 - a heartbeat must never take anything down
+            except Exception:
                 logger.exception("monitorkit heartbeat of %r failed", self.run.record.id)

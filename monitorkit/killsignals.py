@@ -60,7 +60,7 @@ class KillSignalTrap:
         name = signal.Signals(signum).name
         try:
             self.run.killed(name, exit_code=128 + signum)
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("monitorkit could not record %s", name)
         self.uninstall()
         deliver_previous(previous, signum, frame)

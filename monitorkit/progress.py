@@ -26,8 +26,7 @@ def track(iterable: Iterable[T], total: int | None = None) -> Iterator[T]:
         except TypeError:
             total = None
     run.progress_total = total
-    run.progress_done = done = 0
-    for item in iterable:
+    run.progress_done = 0
+    for done, item in enumerate(iterable, start=1):
         yield item
-        done += 1
         run.progress_done = done

@@ -35,8 +35,8 @@ class RetryPolicy:
     def delay(self, attempt: int, asked: float | None = None) -> float:
         """Return the wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
         if asked is not None:
-            return min(max(asked, 0.0), self.cap * 4)
-        backoff = min(self.cap, self.base * (2 ** (attempt - 1)))
+            return float(min(max(asked, 0.0), self.cap * 4))
+        backoff: float = min(self.cap, self.base * 2.0 ** (attempt - 1))
         return backoff / 2 + random.uniform(0, backoff / 2)
 
 

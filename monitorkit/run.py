@@ -155,7 +155,7 @@ class MonitoredRun:
         for reporter in self.reporters:
             try:
                 reporter.unbind()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("monitorkit: %s failed to unbind", reporter.describe())
 
     # Inside.

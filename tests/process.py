@@ -53,7 +53,10 @@ class Project:
         )
 
     def run(
-        self, *args: str, settings: dict[str, Any] | None = None, twin: str = "",
+        self,
+        *args: str,
+        settings: dict[str, Any] | None = None,
+        twin: str = "",
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -80,7 +80,7 @@ def test_nowhere_to_send_is_a_warning(settings):
 
 def test_manage_py_check_reports_them(settings):
     settings.FIREBASE_MONITORING_INTERVAL_PING = -1
-    with pytest.raises(SystemCheckError, match="monitorkit.E002"):
+    with pytest.raises(SystemCheckError, match=r"monitorkit\.E002"):
         call_command("check")
 
 

@@ -25,7 +25,15 @@ KEY = "monitor-myapp-production"
 SECRET = "db-secret-9f8e7d6c5b4a"
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 SEED_FIELDS = {
-    "id", "name", "params", "status", "started", "latest", "finished", "message", "exception_type"
+    "id",
+    "name",
+    "params",
+    "status",
+    "started",
+    "latest",
+    "finished",
+    "message",
+    "exception_type",
 }
 FAST = {
     "FIREBASE_MONITORING_INTERVAL_PING": 0.2,
@@ -94,8 +102,7 @@ def test_retention_is_exactly_100_after_more_runs(project: Project, rtdb_server)
     total, batch = 103, 6
     for start in range(0, total, batch):
         processes = [
-            project.popen("ok_command", settings=settings)
-            for _ in range(min(batch, total - start))
+            project.popen("ok_command", settings=settings) for _ in range(min(batch, total - start))
         ]
         assert [p.wait(timeout=120) for p in processes] == [0] * len(processes)
     log = log_of(rtdb_server, "ok_command")
@@ -146,8 +153,13 @@ def test_concurrent_runs_of_one_command_are_separate_records(project: Project, r
 def test_sigterm_is_marked_at_once(project: Project, rtdb_server):
     process = project.popen("sleep_command", "--seconds=60", settings=firebase(rtdb_server.url))
     wait_for_line(process, "ready")
-    wait_for(lambda: [r for r in log_of(rtdb_server, "sleep_command__seconds_60_0")
-                      if r["status"] == "RUNNING"])
+    wait_for(
+        lambda: [
+            r
+            for r in log_of(rtdb_server, "sleep_command__seconds_60_0")
+            if r["status"] == "RUNNING"
+        ]
+    )
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == -signal.SIGTERM
     (run,) = log_of(rtdb_server, "sleep_command__seconds_60_0")
@@ -168,8 +180,12 @@ def test_sigkilled_run_is_marked_on_the_next_start(project: Project, rtdb_server
     try:
         wait_for_line(successor, "ready")
         runs = wait_for(
-            lambda: (log := sorted(log_of(rtdb_server, command_id), key=lambda r: r["seq"]))
-            and len(log) == 2 and log[0]["status"] == "SYSTEM_KILL" and log
+            lambda: (
+                (log := sorted(log_of(rtdb_server, command_id), key=lambda r: r["seq"]))
+                and len(log) == 2
+                and log[0]["status"] == "SYSTEM_KILL"
+                and log
+            )
         )
         assert runs[0]["status"] == "SYSTEM_KILL"
         assert runs[0]["message"].startswith("Presumed killed")

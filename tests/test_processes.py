@@ -139,7 +139,7 @@ def test_user_signal_handler_still_runs(project: Project, where: str):
         )
         wait_for_line(process, "ready")
         process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=30)
+        stdout, _ = process.communicate(timeout=30)
         outcomes.append((process.returncode, stdout))
     assert outcomes[0] == outcomes[1]
     assert outcomes[1][0] == 7

@@ -23,8 +23,8 @@ class Crunch(MonitoredCommand):
         self.monitor_progress(5, 10)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:  # wait for a heartbeat to carry it
-            row = CommandRun.objects.get()
-            if row.status == "RUNNING" and row.progress:
+            row = CommandRun.objects.first()  # the start may not be stored yet
+            if row is not None and row.status == "RUNNING" and row.progress:
                 self.seen = row.progress
                 return
             time.sleep(0.02)

@@ -6,9 +6,9 @@ import logging
 import threading
 import uuid
 
+from monitorkit import sender as sender_module
 from monitorkit.record import RunRecord, utcnow
 from monitorkit.reporters.base import Reporter, ReporterError
-from monitorkit import sender as sender_module
 from monitorkit.sender import Sender
 
 

@@ -30,9 +30,7 @@ def monitorkit_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("monitorkit-heartbeat")]
 
 
-@pytest.mark.parametrize(
-    "setting,value", [("TESTING", True), ("FIREBASE_MONITORING_RUN", False)]
-)
+@pytest.mark.parametrize("setting,value", [("TESTING", True), ("FIREBASE_MONITORING_RUN", False)])
 def test_setting_switches_monitoring_off(settings, no_sender, setting, value):
     setattr(settings, setting, value)
     assert call_command(Noop()) == "done"

@@ -4,40 +4,73 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CommandRun',
+            name="CommandRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('command_id', models.CharField(help_text='The command id: name plus explicit options.', max_length=768)),
-                ('seq', models.PositiveIntegerField(help_text='Increases by one with each run of the command id.')),
-                ('run_id', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=255)),
-                ('params', models.TextField(blank=True)),
-                ('status', models.CharField(choices=[('STARTED', 'STARTED'), ('RUNNING', 'RUNNING'), ('FINISHED', 'FINISHED'), ('FAILED', 'FAILED'), ('SYSTEM_KILL', 'SYSTEM_KILL')], db_index=True, max_length=16)),
-                ('started', models.DateTimeField(db_index=True)),
-                ('latest', models.DateTimeField(blank=True, help_text='The latest heartbeat.', null=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('duration', models.FloatField(blank=True, help_text='Seconds.', null=True)),
-                ('message', models.TextField(blank=True)),
-                ('exception_type', models.CharField(blank=True, max_length=255, null=True)),
-                ('traceback', models.TextField(blank=True, null=True)),
-                ('exit_code', models.IntegerField(blank=True, null=True)),
-                ('host', models.CharField(blank=True, max_length=255)),
-                ('pid', models.IntegerField(blank=True, null=True)),
-                ('progress', models.JSONField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "command_id",
+                    models.CharField(
+                        help_text="The command id: name plus explicit options.", max_length=768
+                    ),
+                ),
+                (
+                    "seq",
+                    models.PositiveIntegerField(
+                        help_text="Increases by one with each run of the command id."
+                    ),
+                ),
+                ("run_id", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=255)),
+                ("params", models.TextField(blank=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("STARTED", "STARTED"),
+                            ("RUNNING", "RUNNING"),
+                            ("FINISHED", "FINISHED"),
+                            ("FAILED", "FAILED"),
+                            ("SYSTEM_KILL", "SYSTEM_KILL"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("started", models.DateTimeField(db_index=True)),
+                (
+                    "latest",
+                    models.DateTimeField(blank=True, help_text="The latest heartbeat.", null=True),
+                ),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                ("duration", models.FloatField(blank=True, help_text="Seconds.", null=True)),
+                ("message", models.TextField(blank=True)),
+                ("exception_type", models.CharField(blank=True, max_length=255, null=True)),
+                ("traceback", models.TextField(blank=True, null=True)),
+                ("exit_code", models.IntegerField(blank=True, null=True)),
+                ("host", models.CharField(blank=True, max_length=255)),
+                ("pid", models.IntegerField(blank=True, null=True)),
+                ("progress", models.JSONField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'verbose_name': 'command run',
-                'ordering': ['-started'],
-                'constraints': [models.UniqueConstraint(fields=('command_id', 'seq'), name='monitorkit_run_seq_unique')],
+                "verbose_name": "command run",
+                "ordering": ["-started"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("command_id", "seq"), name="monitorkit_run_seq_unique"
+                    )
+                ],
             },
         ),
     ]

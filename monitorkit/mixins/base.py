@@ -101,7 +101,7 @@ class MonitorMixin:
             self._monitor_run = run
             self.monitor_run_started(run)
             return run
-        except Exception:  # noqa: BLE001 - never fail the command for monitoring
+        except Exception:
             logger.exception("monitorkit could not start monitoring %s", type(self).__name__)
             self._monitor_run = None
             return None
@@ -117,14 +117,14 @@ class MonitorMixin:
             run.finish(**outcome, metadata=self._monitor_collect_metadata())
             run.flush()
             run.release()
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("monitorkit could not record the end of %s", run.record.id)
 
     def _monitor_collect_metadata(self) -> dict[str, Any] | None:
         """Call the metadata hook; a failing user hook costs its fields, never the run."""
         try:
             return self.get_monitor_metadata()
-        except Exception:  # noqa: BLE001
+        except Exception:
             logger.exception("monitorkit: get_monitor_metadata() of %s failed", type(self).__name__)
             return None
 
@@ -168,5 +168,8 @@ class MonitorMixin:
         """Return the outcome as ``MonitoredRun.finish`` keywords (plain, by default)."""
         if error is None:
             return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
-        return {"status": Status.FAILED, "message": str(error) or type(error).__name__,
-                "exit_code": 1}
+        return {
+            "status": Status.FAILED,
+            "message": str(error) or type(error).__name__,
+            "exit_code": 1,
+        }

@@ -1,4 +1,4 @@
-"""``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the run (see ``monitorkit/killsignals.py``)."""
+"""``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the run (``monitorkit/killsignals.py``)."""
 
 from __future__ import annotations
 

@@ -46,8 +46,9 @@ class _SqliteGuard:
         self.connection = connection
         self.active = True
 
-    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool,
-                 context: Any) -> Any:
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         if not self.active:
             return execute(sql, params, many, context)
         with sqlite_gate:
@@ -207,7 +208,7 @@ class DatabaseReporter(Reporter):
             run_id=row.run_id,
             host=row.host,
             pid=row.pid,
-            started=_aware(row.started),
+            started=_aware(row.started) or row.started,
             status=Status(row.status),
             latest=_aware(row.latest),
             finished=_aware(row.finished),

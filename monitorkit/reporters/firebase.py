@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -164,9 +165,9 @@ class FirebaseReporter(Reporter):
         """
         path = root + ("commands", command_id, "seq")
         answer = client.put(path, {".sv": {"increment": 1}}).value
-        if isinstance(answer, (int, float)) and not isinstance(answer, bool) and answer >= 1:
-            if answer == int(answer):
-                return self._slot(int(answer))
+        number = isinstance(answer, (int, float)) and not isinstance(answer, bool)
+        if number and answer >= 1 and answer == int(answer):
+            return self._slot(int(answer))
         return self._slot(self._claim_with_etag(client, path, command_id))
 
     def _slot(self, seq: int) -> Slot:
@@ -206,7 +207,8 @@ class FirebaseReporter(Reporter):
         except ReporterError as err:
             logger.warning(
                 "monitorkit could not check whether the previous run of %r was killed: %s",
-                command_id, err,
+                command_id,
+                err,
             )
             return {}
 
@@ -231,9 +233,11 @@ class FirebaseReporter(Reporter):
         if not is_stale(str(previous.get("status")), latest, utcnow(), stale_after):
             return {}
         logger.info(
-            "monitorkit: run %s of command %r (seq %s) stopped sending heartbeats; "
-            "marking it %s",
-            previous.get("run_id"), command_id, previous.get("seq"), Status.SYSTEM_KILL.value,
+            "monitorkit: run %s of command %r (seq %s) stopped sending heartbeats; marking it %s",
+            previous.get("run_id"),
+            command_id,
+            previous.get("seq"),
+            Status.SYSTEM_KILL.value,
         )
         prefix = f"commands/{command_id}/log/{index}"
         return {
@@ -275,9 +279,12 @@ class FirebaseReporter(Reporter):
                 )
                 if type(credentials) is Credentials and location.url_token:
                     credentials = AuthTokenCredentials(location.url_token)
-                extra = {} if self._sleep is None else {"sleep": self._sleep}
                 self._client = RealtimeDatabaseClient(
-                    location, credentials, timeout=timeout, policy=self.retry_policy, **extra
+                    location,
+                    credentials,
+                    timeout=timeout,
+                    policy=self.retry_policy,
+                    sleep=self._sleep or time.sleep,
                 )
             return self._client
 
@@ -309,7 +316,8 @@ def stored_form(record: RunRecord, seq: int) -> dict[str, Any]:
     """Return the JSON a run is stored as: ``record.as_dict()`` plus ``seq``, Firebase-safe."""
     data = record.as_dict()
     data["seq"] = seq
-    return _firebase_safe(data)
+    safe: dict[str, Any] = _firebase_safe(data)
+    return safe
 
 
 def _firebase_safe(value: Any) -> Any:
@@ -331,10 +339,13 @@ def _is_valid_key(key: str) -> bool:
 
 def _safe_key(key: str) -> str:
     if not _is_valid_key(key):
-        key = "".join(
-            "_" if ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 else ch
-            for ch in key
-        ) or "_"
+        key = (
+            "".join(
+                "_" if ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 else ch
+                for ch in key
+            )
+            or "_"
+        )
     return shorten_key(key)
 
 
@@ -365,8 +376,14 @@ def _records(value: Any, command_id: str | None = None) -> list[RunRecord]:
 def _record(data: dict[str, Any], command_id: str | None) -> RunRecord | None:
     """Build a record, tolerating django-command-monitor's entries (no run_id, host or pid)."""
     values = dict(data)
-    for name, default in (("id", command_id or ""), ("name", ""), ("params", ""),
-                          ("run_id", ""), ("host", ""), ("pid", 0)):
+    for name, default in (
+        ("id", command_id or ""),
+        ("name", ""),
+        ("params", ""),
+        ("run_id", ""),
+        ("host", ""),
+        ("pid", 0),
+    ):
         if values.get(name) is None:
             values[name] = default
     try:

@@ -157,8 +157,9 @@ class ServiceAccountCredentials(Credentials):
             if not isinstance(info, dict) or info.get("type", "service_account") != (
                 "service_account"
             ):
-                raise ValueError("it is not a service account key (\"type\" must be "
-                                 "\"service_account\")")
+                raise ValueError(
+                    'it is not a service account key ("type" must be "service_account")'
+                )
             return service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
         except (OSError, ValueError) as err:
             # Keep only the first line: key parsers must never echo key material.
@@ -178,8 +179,10 @@ class ServiceAccountCredentials(Credentials):
             failure = RetryableError(f"could not reach the token endpoint: {err}")
         except exceptions.RefreshError as err:
             text = f"the token endpoint refused the service account key: {err}"
-            failure = RetryableError(text) if getattr(err, "retryable", False) else (
-                ReporterError(text + " (check FIREBASE_MONITORING['CREDENTIALS'])")
+            failure = (
+                RetryableError(text)
+                if getattr(err, "retryable", False)
+                else (ReporterError(text + " (check FIREBASE_MONITORING['CREDENTIALS'])"))
             )
         finally:
             request.session.close()
@@ -206,8 +209,15 @@ def _bounded_request(timeout: tuple[float, float]) -> Any:
     bounded = timeout  # google-auth would otherwise wait up to 120 s for the token endpoint
 
     class BoundedRequest(transport.Request):  # type: ignore[misc, name-defined]
-        def __call__(self, url: str, method: str = "GET", body: Any = None,
-                     headers: Any = None, timeout: Any = None, **kwargs: Any) -> Any:
+        def __call__(
+            self,
+            url: str,
+            method: str = "GET",
+            body: Any = None,
+            headers: Any = None,
+            timeout: Any = None,
+            **kwargs: Any,
+        ) -> Any:
             return super().__call__(url, method, body, headers, timeout=bounded, **kwargs)
 
     return BoundedRequest(requests.Session())

@@ -232,7 +232,11 @@ class RealtimeDatabaseClient:
         def pause(delay: float) -> None:
             logger.info(
                 "monitorkit: Firebase %s failed (attempt %d of %d): %s; retrying in %.2f s",
-                what, attempts, self.policy.attempts, last_error, delay,
+                what,
+                attempts,
+                self.policy.attempts,
+                last_error,
+                delay,
             )
             self._sleep(delay)
 
@@ -343,7 +347,7 @@ def _error_text(response: requests.Response) -> str:
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return data["error"][:_ERROR_TEXT_LIMIT]
+        return str(data["error"])[:_ERROR_TEXT_LIMIT]
     text = response.content.decode("utf-8", "replace").strip()
     return text[:_ERROR_TEXT_LIMIT] or response.reason or "no error text"
 

@@ -62,10 +62,9 @@ class JsonFilePersistence:
         except FileNotFoundError:
             return {}
         if not isinstance(saved, dict) or not isinstance(saved.get("namespaces"), dict):
-            raise ValueError(  # noqa: TRY004 - a bad file's content is a value error
-                f'{self.path}: expected {{"namespaces": {{name: data}}}}'
-            )
-        return saved["namespaces"]
+            raise ValueError(f'{self.path}: expected {{"namespaces": {{name: data}}}}')
+        namespaces: dict[str, Any] = saved["namespaces"]
+        return namespaces
 
     def save(self, namespaces: Namespaces) -> None:
         """Write the current state of every namespace atomically."""

@@ -126,7 +126,8 @@ def _resolve_server_value(spec: Any, existing: Any, now_ms: int) -> int | float:
         delta = spec["increment"]
         if not _is_number(delta):
             raise RtdbError("Invalid server value: increment needs a number")
-        return (existing + delta) if _is_number(existing) else delta
+        total: int | float = (existing + delta) if _is_number(existing) else delta
+        return total
     raise RtdbError(f"Invalid server value: {json.dumps(spec)}")
 
 
@@ -170,7 +171,9 @@ def normalize(value: Any, existing: Any, level: int, now_ms: int) -> Any:
     raise RtdbError(f"Invalid data: {type(value).__name__} is not JSON")
 
 
-def _normalize_object(value: dict, existing: Any, level: int, now_ms: int) -> dict | None:
+def _normalize_object(
+    value: dict[str, Any], existing: Any, level: int, now_ms: int
+) -> dict[str, Any] | None:
     current = existing if isinstance(existing, dict) else {}
     stored = {}
     for key, child in value.items():
@@ -211,7 +214,7 @@ def _with_node(root: Any, path: Path, value: Any) -> Any:
 # --- reading: rendering and ETags -------------------------------------------------------------
 
 
-def _array_length(node: dict) -> int | None:
+def _array_length(node: dict[str, Any]) -> int | None:
     """Return the array length if Firebase would render `node` as an array, else None."""
     if not all(_ARRAY_INDEX.fullmatch(key) for key in node):
         return None
@@ -315,7 +318,7 @@ class Query:
         if not isinstance(node, dict):
             return render(node)
         if self.shallow:
-            return {key: True for key in sorted(node, key=key_order)}
+            return dict.fromkeys(sorted(node, key=key_order), True)
         if self.order_by is None:
             return render(node)
         index = self._index_function()
@@ -391,7 +394,7 @@ class RealtimeTree:
             self._root = _with_node(self._root, keys, stored)
         return render(stored)
 
-    def update(self, path: str | Sequence[str], patch: Any) -> dict:
+    def update(self, path: str | Sequence[str], patch: Any) -> dict[str, Any]:
         """Write each child named in `patch` (PATCH), all or nothing; return the patch written.
 
         Keys may hold slashes (multi-path update). Every key and value is validated before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import io
 from typing import Any
 
 import pytest
@@ -81,7 +82,7 @@ def test_a_subclass_without_handle_is_not_wrapped_again():
 
 
 def test_call_command_gives_the_same_id_as_the_command_line():
-    call_command("ok_command", label="x", count=2, verbosity=2, stdout=open("/dev/null", "w"))
+    call_command("ok_command", label="x", count=2, verbosity=2, stdout=io.StringIO())
     (run,) = runs()
     assert run.command_id == "ok_command__verbosity_2__label_x__count_2"
     assert run.params == "verbosity=2,label=x,count=2"
@@ -108,8 +109,9 @@ class LegacyWorker:
         return n + 1
 
 
-class MonitoredWorker(NameNormalizationMixin, FailureCaptureMixin, DatabaseReporterMixin,
-                      LegacyWorker):
+class MonitoredWorker(
+    NameNormalizationMixin, FailureCaptureMixin, DatabaseReporterMixin, LegacyWorker
+):
     pass
 
 
@@ -183,9 +185,7 @@ def test_no_mixin_shadows_a_name_that_django_calls():
     for mixin in MonitoredCommand.__mro__:
         if not issubclass(mixin, MonitorMixin):
             continue
-        own = {
-            n for n, v in vars(mixin).items() if not n.startswith("__") and not is_monitored(v)
-        }
+        own = {n for n, v in vars(mixin).items() if not n.startswith("__") and not is_monitored(v)}
         assert own & django_names <= allowed, mixin
         for name in own - allowed:
             assert name.startswith(("monitor_", "get_monitor_", "_monitor", "_")), name

@@ -136,7 +136,7 @@ class TokenEndpoint:
                 hashes.SHA256(),
             )
             claims = json.loads(_b64url_decode(payload))
-        except Exception as err:  # noqa: BLE001 - reported to the test through `problems`
+        except Exception as err:
             self.problems.append(f"bad assertion: {err!r}")
             return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
         self.grants.append(claims)
@@ -173,7 +173,7 @@ def service_account(tmp_path: Path, rsa_key: Any) -> Iterator[ServiceAccount]:
     endpoint = TokenEndpoint(rsa_key.public_key(), email)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status, payload = endpoint.answer(parse_qs(body.decode()))
             data = json.dumps(payload).encode()
@@ -183,7 +183,7 @@ def service_account(tmp_path: Path, rsa_key: Any) -> Iterator[ServiceAccount]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

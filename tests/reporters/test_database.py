@@ -22,10 +22,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def make_record(command_id: str = "cmd", **fields: Any) -> RunRecord:
     now = utcnow()
-    values: dict[str, Any] = dict(
-        id=command_id, name=command_id, params="", run_id=uuid.uuid4().hex, host="h", pid=1,
-        started=now, latest=now,
-    )
+    values: dict[str, Any] = {
+        "id": command_id,
+        "name": command_id,
+        "params": "",
+        "run_id": uuid.uuid4().hex,
+        "host": "h",
+        "pid": 1,
+        "started": now,
+        "latest": now,
+    }
     values.update(fields)
     return RunRecord(**values)
 
@@ -133,10 +139,9 @@ def test_run_is_committed_even_when_the_callers_transaction_rolls_back(settings,
     class Undo(Exception):
         pass
 
-    with pytest.raises(Undo):
-        with transaction.atomic():
-            call_command(Noop())
-            raise Undo  # the caller's transaction is undone; the run is not
+    with pytest.raises(Undo), transaction.atomic():
+        call_command(Noop())
+        raise Undo  # the caller's transaction is undone; the run is not
     deadline = time.monotonic() + 20
     while not CommandRun.objects.filter(status="FINISHED").exists():
         assert time.monotonic() < deadline, "the run never arrived"

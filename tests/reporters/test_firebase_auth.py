@@ -33,8 +33,9 @@ def test_choice_of_credentials() -> None:
     # Constructing never touches the file: a wrong path only fails when a request is made.
     assert isinstance(choose({"CREDENTIALS": "/nope.json"}), ServiceAccountCredentials)
     assert isinstance(choose({"CREDENTIALS": "/nope.json"}, True), EmulatorAdminCredentials)
-    assert isinstance(choose({"CREDENTIALS": "/k.json", "AUTH_TOKEN": "t"}),
-                      ServiceAccountCredentials)
+    assert isinstance(
+        choose({"CREDENTIALS": "/k.json", "AUTH_TOKEN": "t"}), ServiceAccountCredentials
+    )
     with pytest.raises(ReporterError, match="AUTH_TOKEN'] must be a string"):
         choose({"AUTH_TOKEN": 12345})
     with pytest.raises(ReporterError, match="CREDENTIALS'] must be the path"):
@@ -103,8 +104,12 @@ def test_a_wrong_bearer_is_a_401_that_names_no_token(
     reporter = reporter_for(server, CREDENTIALS=str(service_account.path))
     with pytest.raises(ReporterError, match=r"HTTP 401\): Permission denied") as caught:
         reporter.start_run(make_record())
-    texts = [str(caught.value), "".join(traceback.format_exception(caught.value)), caplog.text,
-             reporter.redact("Bearer ya29.not-what-the-server-wants went out")]
+    texts = [
+        str(caught.value),
+        "".join(traceback.format_exception(caught.value)),
+        caplog.text,
+        reporter.redact("Bearer ya29.not-what-the-server-wants went out"),
+    ]
     assert all("ya29.not-what-the-server-wants" not in text for text in texts)
 
 
@@ -151,7 +156,9 @@ def test_bad_key_files(
 
 
 def test_missing_google_auth_names_the_extra(
-    rtdb_server: Any, reporter_for: Any, service_account: ServiceAccount,
+    rtdb_server: Any,
+    reporter_for: Any,
+    service_account: ServiceAccount,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "google.oauth2.service_account", None)

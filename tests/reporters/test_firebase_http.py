@@ -51,10 +51,16 @@ EMULATOR = "FIREBASE_DATABASE_EMULATOR_HOST"
         ),
         ({"NAME": "legacy-db"}, "https://legacy-db.firebaseio.com", None),
         ({"NAME": "http://127.0.0.1:9000/?ns=x"}, "http://127.0.0.1:9000", "x"),
-        ({"NAME": "db.asia-southeast1.firebasedatabase.app"},
-         "https://db.asia-southeast1.firebasedatabase.app", None),
-        ({"DATABASE_URL": "https://user:pw@my-db.firebaseio.com"}, "https://my-db.firebaseio.com",
-         None),
+        (
+            {"NAME": "db.asia-southeast1.firebasedatabase.app"},
+            "https://db.asia-southeast1.firebasedatabase.app",
+            None,
+        ),
+        (
+            {"DATABASE_URL": "https://user:pw@my-db.firebaseio.com"},
+            "https://my-db.firebaseio.com",
+            None,
+        ),
     ],
 )
 def test_resolve_location(config: dict[str, str], base_url: str, namespace: str | None) -> None:

@@ -8,6 +8,7 @@ import logging
 import re
 import threading
 import traceback
+from functools import partial
 from typing import Any
 
 import pytest
@@ -25,8 +26,18 @@ from .conftest import FAST, KEY, SECRET, make_record, run_once
 CMD = "import_data__limit_10"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 RECORD_FIELDS = {
-    "id", "name", "params", "run_id", "host", "pid", "started", "status", "latest", "message",
-    "seq", "duration",
+    "id",
+    "name",
+    "params",
+    "run_id",
+    "host",
+    "pid",
+    "started",
+    "status",
+    "latest",
+    "message",
+    "seq",
+    "duration",
 }
 
 
@@ -106,8 +117,14 @@ def test_stored_tree_matches_the_documented_layout(rtdb_server: Any, reporter_fo
     log = log_of(rtdb_server)
     assert isinstance(log, list) and len(log) == 1  # what django-command-monitor users read
     stored = log[0]
-    assert RECORD_FIELDS | {"finished", "exception_type", "traceback", "exit_code", "progress",
-                            "metadata"} == set(stored)
+    assert RECORD_FIELDS | {
+        "finished",
+        "exception_type",
+        "traceback",
+        "exit_code",
+        "progress",
+        "metadata",
+    } == set(stored)
     assert stored["seq"] == 1 and stored["status"] == "FAILED" and stored["message"] == "boom"
     assert stored["started"] == "2024-05-01T12:00:00.123456Z"
     for name in ("started", "latest", "finished"):
@@ -210,12 +227,12 @@ def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
             run_once(reporter, make_record(f"run-{earlier:05d}", started=started))
             earlier += 1
         record = make_record(f"hb-{earlier:05d}", started=started)
-        start = requests_of(rtdb_server, lambda: reporter.start_run(record))
+        start = requests_of(rtdb_server, partial(reporter.start_run, record))
         record.status, record.message = Status.RUNNING, "Command running"
         record.latest = started + dt.timedelta(seconds=30)
-        beat = requests_of(rtdb_server, lambda: reporter.heartbeat(record))
+        beat = requests_of(rtdb_server, partial(reporter.heartbeat, record))
         record.status, record.finished = Status.FINISHED, started + dt.timedelta(seconds=31)
-        finish = requests_of(rtdb_server, lambda: reporter.finish_run(record))
+        finish = requests_of(rtdb_server, partial(reporter.finish_run, record))
         earlier += 1
         seen[target] = {"start": start, "beat": beat, "finish": finish, "seq": earlier}
 
@@ -282,7 +299,7 @@ def test_five_concurrent_starts_get_five_slots(rtdb_server: Any, reporter_for: A
         try:
             barrier.wait(timeout=10)
             reporter.start_run(record)
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:
             errors.append(err)
 
     threads = [threading.Thread(target=start, args=(n,)) for n in range(5)]
@@ -312,9 +329,7 @@ def test_a_stale_previous_run_is_marked_killed(rtdb_server: Any, reporter_for: A
     assert len(got) == 4  # claim, write ∥ look at the predecessor, then the mark
     first, second = log_of(rtdb_server)
     assert first["run_id"] == "run-old" and first["status"] == "SYSTEM_KILL"
-    assert first["message"] == presumed_killed_message(
-        RunRecord.from_dict(first).latest, 60
-    )
+    assert first["message"] == presumed_killed_message(RunRecord.from_dict(first).latest, 60)
     assert second["run_id"] == "run-new" and second["status"] == "STARTED"
     assert raw_get(rtdb_server, f"{KEY}/latest/{CMD}")["run_id"] == "run-new"
 
@@ -458,9 +473,15 @@ def test_history_tolerates_django_command_monitor_entries(
     rtdb_server: Any, reporter_for: Any
 ) -> None:
     legacy = {
-        "finished": None, "id": CMD, "latest": "2020-01-01T10:00:30.000000Z", "message": "ok",
-        "name": "import_data", "params": "limit=10", "started": "2020-01-01T10:00:00.000000Z",
-        "status": "FINISHED", "exception_type": None,
+        "finished": None,
+        "id": CMD,
+        "latest": "2020-01-01T10:00:30.000000Z",
+        "message": "ok",
+        "name": "import_data",
+        "params": "limit=10",
+        "started": "2020-01-01T10:00:00.000000Z",
+        "status": "FINISHED",
+        "exception_type": None,
     }
     body = json.dumps([legacy, legacy, "garbage"]).encode()
     requests.put(f"{rtdb_server.url}/{KEY}/commands/{CMD}/log.json", data=body, timeout=5)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 firebase_admin = pytest.importorskip("firebase_admin")
-from firebase_admin import credentials, db, exceptions
+from firebase_admin import credentials, db, exceptions  # noqa: E402 - after the skip check
 
 NAMESPACE = "monitorkit-test"
 

@@ -58,7 +58,7 @@ class Command(BaseCommand):
         header = ("COMMAND ID", "SEQ", "STATUS", "STARTED", "DURATION", "HEARTBEAT", "MESSAGE")
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
         for row in [header, *rows]:
-            cells = [str(cell).ljust(width) for cell, width in zip(row, widths)]
+            cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.stdout.write("  ".join([*cells, str(row[-1])]).rstrip())
 
     def as_json(self, run: RunRecord) -> dict[str, Any]:
@@ -74,8 +74,15 @@ class Command(BaseCommand):
         if not run.is_finished and run.latest is not None:
             heartbeat = describe_age((now - run.latest).total_seconds()) + " ago"
         message = (run.message or "").splitlines()[0][:80] if run.message else ""
-        return (run.id, run.seq or "", status, format_timestamp(run.started), duration,
-                heartbeat, message)
+        return (
+            run.id,
+            run.seq or "",
+            status,
+            format_timestamp(run.started),
+            duration,
+            heartbeat,
+            message,
+        )
 
     @staticmethod
     def is_stale(run: RunRecord) -> bool:

@@ -12,7 +12,15 @@ class Command(command_base()):
         parser.add_argument(
             "--kind",
             default="value",
-            choices=["value", "command_error", "exit0", "exit3", "exit_text", "exit_none", "secret"],
+            choices=[
+                "value",
+                "command_error",
+                "exit0",
+                "exit3",
+                "exit_text",
+                "exit_none",
+                "secret",
+            ],
         )
         parser.add_argument("--token", default=None)
 

@@ -13,8 +13,6 @@ class Command(MonitoredCommand):
     def handle(self, *args, **options):
         number = options["number"]
         progress = self.monitor_progress
-        loops = [
-            timeit.timeit(lambda: progress(5, 10), number=number) / number for _ in range(5)
-        ]
+        loops = [timeit.timeit(lambda: progress(5, 10), number=number) / number for _ in range(5)]
         empty = [timeit.timeit(lambda: None, number=number) / number for _ in range(5)]
         self.stdout.write(json.dumps({"per_call_s": min(loops), "empty_lambda_s": min(empty)}))
