@@ -1,7 +1,7 @@
 """The version matrix: the test suite on each supported Python and Django this machine has.
 
     nox -s tests                      every combination below that this machine can run
-    nox -s "tests-3.10(django='4.2')" one of them
+    nox -s "tests(python='3.10', django='4.2')"   one of them
     nox -s lint typecheck docs build  the checks CI runs besides the suite
 
 Supported: Django 4.2 and 5.2 on Python 3.10-3.13; Django 6.x on Python 3.12 and newer.

@@ -145,11 +145,9 @@ class MonitorMixin:
         reporters = [cls(self.monitor_settings) for cls in self.monitor_reporter_classes]
         for path in self.monitor_settings.extra_reporters:
             try:
-                reporter_class = import_string(path)
-            except ImportError as err:
+                reporters.append(import_string(path)(self.monitor_settings))
+            except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
                 logger.error("monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err)
-                continue
-            reporters.append(reporter_class(self.monitor_settings))
         return reporters
 
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
