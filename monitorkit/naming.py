@@ -34,7 +34,8 @@ IGNORED_OPTIONS = frozenset(
         "stderr",
     }
 )
-_FORBIDDEN = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")
+_FORBIDDEN = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")  # what ids replace (spaces too)
+_FORBIDDEN_IN_KEY = re.compile(r"[.$#\[\]/\x00-\x1f\x7f]")  # what Firebase refuses
 _HASH_LEN = 16
 
 
@@ -78,6 +79,15 @@ def format_params(options: Iterable[tuple[str, Any]], args: Iterable[Any] = ()) 
     for name, value in options:
         parts.append(f"{name}={MASK if is_sensitive(name) else format_value(value)}")
     return ",".join(parts)
+
+
+def is_valid_key(key: str) -> bool:
+    """Return whether ``key`` is a valid Firebase key as it is."""
+    return (
+        bool(key)
+        and not _FORBIDDEN_IN_KEY.search(key)
+        and (len(key.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES)
+    )
 
 
 def sanitize_key(text: str, fallback: str = "command") -> str:

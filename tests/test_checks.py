@@ -78,6 +78,7 @@ def test_nowhere_to_send_is_a_warning(settings):
     assert isinstance(message, checks.Warning)
 
 
+@pytest.mark.django_db  # Django 6's check also looks at the database
 def test_manage_py_check_reports_them(settings):
     settings.FIREBASE_MONITORING_INTERVAL_PING = -1
     with pytest.raises(SystemCheckError, match=r"monitorkit\.E002"):

@@ -6,7 +6,6 @@ and from the server's own copy; faults are injected in the server while the comm
 
 from __future__ import annotations
 
-import re
 import signal
 import socket
 import subprocess
@@ -17,24 +16,13 @@ import pytest
 import requests
 
 from tests.process import Project, wait_for, wait_for_line
+from tests.shapes import SEED_FIELDS, TIMESTAMP
 
 pytestmark = pytest.mark.subprocess
 
 NS = "monitorkit-e2e"
 KEY = "monitor-myapp-production"
 SECRET = "db-secret-9f8e7d6c5b4a"
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-SEED_FIELDS = {
-    "id",
-    "name",
-    "params",
-    "status",
-    "started",
-    "latest",
-    "finished",
-    "message",
-    "exception_type",
-}
 FAST = {
     "FIREBASE_MONITORING_INTERVAL_PING": 0.2,
     "MONITORKIT_STALE_AFTER": 1.0,

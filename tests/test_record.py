@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 import pytest
@@ -13,30 +12,7 @@ from freezegun import freeze_time
 from monitorkit import MonitoredCommand
 from monitorkit.record import RunRecord, Status, format_timestamp, parse_timestamp
 from monitorkit.reporters.database import DatabaseReporter
-
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-SEED_FIELDS = {
-    "id",
-    "name",
-    "params",
-    "status",
-    "started",
-    "latest",
-    "finished",
-    "message",
-    "exception_type",
-}
-NEW_FIELDS = {
-    "run_id",
-    "seq",
-    "host",
-    "pid",
-    "duration",
-    "exit_code",
-    "traceback",
-    "progress",
-    "metadata",
-}
+from tests.shapes import NEW_FIELDS, SEED_FIELDS, TIMESTAMP
 
 
 def test_timestamp_format_is_utc_with_microseconds():

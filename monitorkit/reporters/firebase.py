@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..conf import MonitorSettings, monitor_settings
-from ..naming import shorten_key
+from ..naming import is_valid_key, sanitize_key
 from ..record import RunRecord, Status, is_stale, parse_timestamp, presumed_killed_message, utcnow
 from ..retry import RetryPolicy
 from .base import Reporter, ReporterError
@@ -45,7 +45,6 @@ logger = logging.getLogger("monitorkit")
 
 #: Conditional writes tried before a run number claim gives up (what firebase-admin allows).
 MAX_CLAIM_ROUNDS = 25
-_FORBIDDEN_KEY_CHARACTERS = frozenset(".$#[]/")
 
 
 @dataclass(frozen=True)
@@ -253,7 +252,7 @@ class FirebaseReporter(Reporter):
                 "FIREBASE_MONITORING_KEY is empty: set it to the node runs are stored under, "
                 "e.g. FIREBASE_MONITORING_KEY = 'monitor-myapp-production'."
             )
-        if any(not _is_valid_key(part) for part in parts):
+        if any(not is_valid_key(part) for part in parts):
             raise ReporterError(
                 f"FIREBASE_MONITORING_KEY = {key!r} holds characters Firebase keys forbid "
                 "(. $ # [ ] or control characters); use letters, digits, - and _."
@@ -323,30 +322,15 @@ def stored_form(record: RunRecord, seq: int) -> dict[str, Any]:
 def _firebase_safe(value: Any) -> Any:
     """Make keys valid and numbers finite: a 400 for one metadata key would lose the record."""
     if isinstance(value, dict):
-        return {_safe_key(str(k)): _firebase_safe(v) for k, v in value.items()}
+        return {
+            k if is_valid_key(k) else sanitize_key(k, "_"): _firebase_safe(v)
+            for k, v in ((str(key), item) for key, item in value.items())
+        }
     if isinstance(value, (list, tuple)):
         return [_firebase_safe(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _is_valid_key(key: str) -> bool:
-    return bool(key) and not any(
-        ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 for ch in key
-    )
-
-
-def _safe_key(key: str) -> str:
-    if not _is_valid_key(key):
-        key = (
-            "".join(
-                "_" if ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or ord(ch) == 127 else ch
-                for ch in key
-            )
-            or "_"
-        )
-    return shorten_key(key)
 
 
 def _count(value: Any) -> int:
