@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("monitorkit")
 
-#: The kinds of event, named after the reporter method that handles each.
-EVENT_KINDS = ("start_run", "heartbeat", "finish_run")
 #: How long a start waits for its run's finish before it is sent on its own. A command that
 #: ends within this time costs one write instead of two; a longer one never notices.
 START_SETTLE_SECONDS = 0.01
@@ -38,6 +36,8 @@ START_SETTLE_SECONDS = 0.01
 
 @dataclass(frozen=True)
 class Event:
+    """One update for the reporters; ``kind`` names the reporter method that takes it."""
+
     kind: str
     record: RunRecord
     reporters: Sequence[Reporter]

@@ -98,13 +98,16 @@ class MonitorMixin:
             identity = self.get_monitor_identity(args, kwargs)
             run = MonitoredRun(identity, reporters, self.monitor_settings)
             run.start(self._monitor_collect_metadata())
-            self._monitor_run = run
-            self.monitor_run_started(run)
-            return run
         except Exception:
             logger.exception("monitorkit could not start monitoring %s", type(self).__name__)
-            self._monitor_run = None
             return None
+        # From here on the run exists: whatever fails, monitor_end must still close it.
+        self._monitor_run = run
+        try:
+            self.monitor_run_started(run)
+        except Exception:
+            logger.exception("monitorkit: a run-started hook of %s failed", type(self).__name__)
+        return run
 
     def monitor_end(self, run: MonitoredRun, error: BaseException | None) -> None:
         """Record the outcome of the run and flush, within the flush bound."""
@@ -116,9 +119,10 @@ class MonitorMixin:
             outcome = self.monitor_outcome(error)
             run.finish(**outcome, metadata=self._monitor_collect_metadata())
             run.flush()
-            run.release()
         except Exception:
             logger.exception("monitorkit could not record the end of %s", run.record.id)
+        finally:
+            run.release()
 
     def _monitor_collect_metadata(self) -> dict[str, Any] | None:
         """Call the metadata hook; a failing user hook costs its fields, never the run."""

@@ -228,6 +228,22 @@ def test_a_user_chosen_id_is_made_a_valid_key():
     assert runs()[0].command_id == "reports_2024_01"
 
 
+class BrokenStartHook(Greet):
+    def monitor_run_started(self, run: Any) -> None:
+        super().monitor_run_started(run)
+        raise RuntimeError("hook bug")
+
+
+def test_a_failing_run_started_hook_still_closes_the_run(caplog):
+    from django.db import connection
+
+    assert call_command(BrokenStartHook()) == "hello world"
+    (run,) = runs()
+    assert run.status == "FINISHED"  # not left STARTED forever
+    assert connection.execute_wrappers == []  # what the run took on the connection is given back
+    assert "a run-started hook of BrokenStartHook failed" in caplog.text
+
+
 class BadHook(Greet):
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
         raise ZeroDivisionError("user bug")
