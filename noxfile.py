@@ -27,9 +27,10 @@ MATRIX = [
 @nox.session
 @nox.parametrize("python,django", MATRIX)
 def tests(session: nox.Session, django: str) -> None:
-    """Run the whole test suite on one Python and one Django."""
+    """Run the test suite on one Python and one Django (PostgreSQL's and the browser tests run
+    once, on the main leg of scripts/test)."""
     session.install("-e", ".[test]", DJANGO[django])
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", "-m", "not postgres and not browser", *session.posargs)
 
 
 @nox.session(python=False)

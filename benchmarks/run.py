@@ -389,6 +389,34 @@ def requests_import(bench: Bench) -> None:
     )
 
 
+def watch_cycle(bench: Bench) -> None:
+    """Issue 9: one ``monitor_watch`` cycle over 1,000 command ids x 100 runs, on SQLite."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.watch_cycle", "--ids", "1000", "--runs", "100"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    found = json.loads(out.strip().splitlines()[-1])
+    bench.record(
+        "10",
+        "one watcher cycle, 1,000 command ids x 100 runs (SQLite): steady state / first cycle",
+        f"{ms(found['steady_cycle_s'])} / {ms(found['first_cycle_s'])} "
+        f"({found['first_cycle_transitions']} transitions stored on the first)",
+        "context (no target set)",
+        None,
+        **found,
+    )
+    bench.record(
+        "10",
+        "queries of one steady watcher cycle, 100 vs 1,000 command ids",
+        f"{found['queries_small']} vs {found['queries_large']}",
+        "the same: no query per command id",
+        found["queries_small"] == found["queries_large"],
+    )
+
+
 def machine() -> dict[str, Any]:
     import django
 
@@ -485,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         memory(bench, server, rounds)
         heartbeat_cpu(bench, server)
         concurrent(bench, server)
+        watch_cycle(bench)
         requests_import(bench)
         info = machine()
         RESULTS.write_text(

@@ -13,6 +13,7 @@ from .mixins import (
     KillSignalMixin,
     NameNormalizationMixin,
     ProgressMixin,
+    ScheduleMixin,
 )
 
 
@@ -23,6 +24,7 @@ class MonitoredCommand(
     HeartbeatMixin,
     FailureCaptureMixin,
     ProgressMixin,
+    ScheduleMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
     BaseCommand,

@@ -4,23 +4,39 @@ The settings that users of django-command-monitor already have keep their names 
 ``FIREBASE_MONITORING``, ``FIREBASE_MONITORING_KEY``, ``FIREBASE_MONITORING_INTERVAL_PING``,
 ``FIREBASE_MONITORING_RUN`` and ``TESTING``. Everything new is spelled ``MONITORKIT_*``.
 
-Every value is validated in one place, :func:`problems`, which feeds both ``manage.py check``
-(``monitorkit/checks.py``) and the one warning logged at run time. A bad value never stops a
-command: the property falls back to the default.
+Each setting is declared once, as a :class:`Setting`: its name, its rule, its default, what it
+means, how to fix it and its check id. From that one declaration come the value a
+:class:`MonitorSettings` property returns, the warning of ``manage.py check``
+(``monitorkit/checks.py``) and the one warning logged at run time (:func:`warn_once`).
+
+A monitoring setting only ever warns: a bad value must never stop ``migrate`` or any other
+command, so every problem is a ``checks.Warning`` and the property falls back to the default.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import os
+import reprlib
+import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings as django_settings
 
 logger = logging.getLogger("monitorkit")
 
-UNSET: Any = object()
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+DAY = 86_400.0
+STALE_INTERVALS = 3
+#: The upper bound of every whole-number setting: a million runs, records, characters or files.
+MAX_COUNT = 1_000_000
 
 DEFAULT_INTERVAL = 30.0
 DEFAULT_FLUSH_TIMEOUT = 3.0
@@ -29,54 +45,526 @@ DEFAULT_QUEUE_SIZE = 1000
 DEFAULT_TRACEBACK_LIMIT = 8000
 DEFAULT_HTTP_TIMEOUT = (3.05, 5.0)
 DEFAULT_RETRY_ATTEMPTS = 3
-STALE_INTERVALS = 3
+DEFAULT_SPOOL_MAX_FILES = 1000
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the settings, worded for ``manage.py check``."""
+    """One thing wrong with the settings, worded for ``manage.py check`` (always a warning)."""
 
     id: str
     msg: str
     hint: str
-    level: str = "error"  # "error" or "warning"
 
 
-def _get(name: str, default: Any = UNSET) -> Any:
-    return getattr(django_settings, name, default)
+@dataclass(frozen=True)
+class Verdict(Generic[T_co]):
+    """What a rule makes of a value: what to use (``None``: the default) and what is wrong.
+
+    ``problem`` completes a sentence that starts with the setting's name.
+    """
+
+    value: T_co | None = None
+    problem: str | None = None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One setting, declared once: the reader's fallback and the check both come from here."""
+
+    name: str
+    check_id: str
+    rule: Callable[[Any], Verdict[T]]
+    default: Callable[[], T]
+    shown_default: str
+    meaning: str
+    """What the setting does, in one line, for whoever reads the declaration."""
+    hint: str
+    needed: Callable[[], str | None] = lambda: None
+    """Why the setting must be set now, or ``None`` when leaving it unset is fine."""
+
+    def judge(self) -> Verdict[T]:
+        """Apply the rule to the current value; ``None`` counts as unset."""
+        raw = getattr(django_settings, self.name, None)
+        if raw is None:
+            why = self.needed()
+            return Verdict() if why is None else Verdict(problem=f"is not set: {why}.")
+        try:
+            return self.rule(raw)
+        except Exception:  # noqa: BLE001 - a value that cannot even be read is a bad value
+            return Verdict(problem=f"cannot be read (a {type(raw).__name__}).")
+
+    def value(self) -> T:
+        """Return the value to use: the setting's when it is usable, else the default."""
+        verdict = self.judge()
+        return self.default() if verdict.value is None else verdict.value
+
+    def problem(self) -> Problem | None:
+        """Return what is wrong with the current value, if anything."""
+        verdict = self.judge()
+        if verdict.problem is None:
+            return None
+        msg = f"{self.name} {verdict.problem}"
+        if verdict.value is None and getattr(django_settings, self.name, None) is not None:
+            msg += f" The default, {self.shown_default}, is used meanwhile."
+        return Problem(self.check_id, msg, self.hint)
 
 
-def _positive_number(name: str, default: float) -> float:
-    value = _get(name)
-    if value is UNSET or value is None:
-        return default
-    return float(value) if _is_number(value) and value > 0 else default
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
 
 
-def _positive_int(name: str, default: int) -> int:
-    value = _get(name)
-    if value is UNSET or value is None:
-        return default
-    return (
-        value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+def show(value: Any) -> str:
+    """Return a short ``repr`` of a setting's value for a message (it never raises)."""
+    try:
+        return _repr.repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not break the check
+        return f"a {type(value).__name__}"
+
+
+# Rules: each returns a function of the raw value (never ``None``) to a Verdict.
+
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0", ""})
+
+
+def boolean() -> Callable[[Any], Verdict[bool]]:
+    """``True``/``False``; ``0``/``1`` and the words true/false, yes/no, on/off warn but count."""
+
+    def rule(value: Any) -> Verdict[bool]:
+        if isinstance(value, bool):
+            return Verdict(value)
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word in _TRUE_WORDS or (type(value) is int and value == 1):
+            meant: bool | None = True
+        elif word in _FALSE_WORDS or (type(value) is int and value == 0):
+            meant = False
+        else:
+            meant = None
+        problem = f"must be True or False, not {show(value)}."
+        if meant is not None:
+            problem += f" It is read as {meant}."
+        return Verdict(meant, problem)
+
+    return rule
+
+
+def _finite(value: Any) -> float | None:
+    """Return ``value`` as a finite float, or ``None`` for anything else (bools included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def seconds(upper: float, upper_text: str) -> Callable[[Any], Verdict[float]]:
+    """A number of seconds above 0 and at most ``upper``."""
+
+    def rule(value: Any) -> Verdict[float]:
+        number = _finite(value)
+        if number is not None and 0 < number <= upper:
+            return Verdict(number)
+        return Verdict(
+            problem=f"must be a number of seconds above 0 and at most {upper:.0f} "
+            f"({upper_text}), not {show(value)}."
+        )
+
+    return rule
+
+
+def count(upper: int = MAX_COUNT) -> Callable[[Any], Verdict[int]]:
+    """A whole number from 1 to ``upper`` (an ``int``; ``2.5``, ``"10"`` and bools are not)."""
+
+    def rule(value: Any) -> Verdict[int]:
+        if type(value) is int and 0 < value <= upper:
+            return Verdict(value)
+        return Verdict(problem=f"must be a whole number from 1 to {upper:,}, not {show(value)}.")
+
+    return rule
+
+
+def number_between(low: float, high: float, what: str) -> Callable[[Any], Verdict[float]]:
+    """A number above ``low`` and at most ``high`` (``what`` names it in the message)."""
+
+    def rule(value: Any) -> Verdict[float]:
+        number = _finite(value)
+        if number is not None and low < number <= high:
+            return Verdict(number)
+        return Verdict(
+            problem=f"must be {what}, above {low:g} and at most {high:g}, not {show(value)}."
+        )
+
+    return rule
+
+
+def secret_text(value: Any) -> Verdict[str]:
+    """A non-empty string (its value is never shown: it is a secret)."""
+    if isinstance(value, str) and value.strip():
+        return Verdict(value)
+    return Verdict(problem=f"must be a non-empty string, not a {type(value).__name__}.")
+
+
+def timeout_pair(upper: float) -> Callable[[Any], Verdict[tuple[float, float]]]:
+    """Seconds, or a ``(connect, read)`` pair of them, each above 0 and at most ``upper``."""
+
+    def usable(part: Any) -> float | None:
+        number = _finite(part)
+        return number if number is not None and 0 < number <= upper else None
+
+    def rule(value: Any) -> Verdict[tuple[float, float]]:
+        both = usable(value)
+        if both is not None:
+            return Verdict((both, both))
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            connect, read = usable(value[0]), usable(value[1])
+            if connect is not None and read is not None:
+                return Verdict((connect, read))
+        return Verdict(
+            problem=f"must be a number of seconds, or a (connect, read) pair of them, each "
+            f"above 0 and at most {upper:.0f}, not {show(value)}."
+        )
+
+    return rule
+
+
+def firebase_config(value: Any) -> Verdict[dict[str, Any]]:
+    """A dict naming a database; its values are never shown (they may hold credentials)."""
+    if not isinstance(value, dict):
+        return Verdict(problem=f"must be a dict, not a {type(value).__name__}.")
+    if not value:
+        return Verdict()  # an empty dict counts as unset
+    if not (value.get("DATABASE_URL") or value.get("NAME")):
+        return Verdict(dict(value), "names no database: it has neither 'DATABASE_URL' nor 'NAME'.")
+    return Verdict(dict(value))
+
+
+def firebase_key(value: Any) -> Verdict[str]:
+    """The top node in Firebase; only judged when Firebase is configured."""
+    if FIREBASE.value() is None:
+        return Verdict(value if isinstance(value, str) else None)
+    if not isinstance(value, str):
+        return Verdict(problem=f"must be a string, not {show(value)}.")
+    from .naming import is_valid_key
+
+    parts = [part for part in value.split("/") if part]
+    if not parts:
+        return Verdict(value, "is empty: every Firebase write would fail.")
+    if not all(is_valid_key(part) for part in parts):
+        return Verdict(
+            value,
+            f"= {show(value)} holds characters Firebase keys forbid (. $ # [ ] or control "
+            "characters): every Firebase write would fail.",
+        )
+    return Verdict(value)
+
+
+def database_alias(value: Any) -> Verdict[str]:
+    """A key of ``DATABASES``."""
+    if not isinstance(value, str):
+        return Verdict(problem=f"must be a string, not {show(value)}.")
+    if value not in getattr(django_settings, "DATABASES", {}):
+        return Verdict(problem=f"{show(value)} is not a key of DATABASES.")
+    return Verdict(value)
+
+
+def reporter_paths(value: Any) -> Verdict[list[str]]:
+    """A list of dotted paths, each of which can be imported."""
+    if not isinstance(value, (list, tuple)):
+        return Verdict(problem=f"must be a list of dotted paths, not a {type(value).__name__}.")
+    from django.utils.module_loading import import_string
+
+    paths = [path for path in value if isinstance(path, str)]
+    wrong = [f"holds {show(v)}, not a dotted path" for v in value if not isinstance(v, str)]
+    for path in paths:
+        try:
+            import_string(path)
+        except Exception as err:  # noqa: BLE001 - whatever the import raises, the check goes on
+            wrong.append(f"entry {path!r} cannot be imported ({type(err).__name__}: {err})")
+    return Verdict(paths, "; ".join(wrong) + "." if wrong else None)
+
+
+def directory(value: Any) -> Verdict[str]:
+    """A path (``str`` or ``pathlib.Path``) of a directory, best absolute."""
+    path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(path, str) or not path or "\0" in path:
+        return Verdict(problem=f"must be the path of a directory, not {show(value)}.")
+    if not os.path.isabs(path):
+        return Verdict(
+            path,
+            f"= {path!r} is relative: it depends on the directory each command is started in.",
+        )
+    return Verdict(path)
+
+
+def deprecated(rule: Callable[[Any], Verdict[T]], why: str) -> Callable[[Any], Verdict[T]]:
+    """A setting that is still read but no longer used: warn whenever it is set."""
+
+    def deprecated_rule(value: Any) -> Verdict[T]:
+        verdict = rule(value)
+        return Verdict(verdict.value, f"is deprecated and ignored: {why}")
+
+    return deprecated_rule
+
+
+def default_spool_dir() -> str:
+    """Return a directory of the system's temporary space that is this project's own."""
+    databases = getattr(django_settings, "DATABASES", {})
+    default_db = databases.get("default", {}) if isinstance(databases, dict) else {}
+    # override_settings hides SETTINGS_MODULE; the environment variable is where it came from.
+    module = getattr(django_settings, "SETTINGS_MODULE", None)
+    identity = "\n".join(
+        str(part)
+        for part in (
+            module or os.environ.get("DJANGO_SETTINGS_MODULE", ""),
+            getattr(django_settings, "BASE_DIR", ""),
+            default_db.get("NAME", "") if isinstance(default_db, dict) else "",
+        )
     )
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return os.path.join(tempfile.gettempdir(), f"monitorkit-spool-{digest}")
 
 
-def _timeout_pair(value: Any) -> tuple[float, float] | None:
-    """Return ``(connect, read)`` from a number or a pair of numbers; ``None`` if invalid."""
-    if _is_number(value) and value > 0:
-        return (float(value), float(value))
-    if (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(_is_number(v) and v > 0 for v in value)
-    ):
-        return (float(value[0]), float(value[1]))
-    return None
+# The declarations, in the order of docs/configuration.md. Ids are never reused.
+
+RUN = Setting(
+    name="FIREBASE_MONITORING_RUN",
+    check_id="monitorkit.W002",
+    rule=boolean(),
+    default=lambda: True,
+    shown_default="True",
+    meaning="False switches monitoring off for the whole project.",
+    hint="Set FIREBASE_MONITORING_RUN = True or FIREBASE_MONITORING_RUN = False.",
+)
+TESTING = Setting(
+    name="TESTING",
+    check_id="monitorkit.W003",
+    rule=boolean(),
+    default=lambda: False,
+    shown_default="False",
+    meaning="True switches monitoring off, as django-command-monitor did.",
+    hint="Set TESTING = True or TESTING = False.",
+)
+FIREBASE: Setting[dict[str, Any] | None] = Setting(
+    name="FIREBASE_MONITORING",
+    check_id="monitorkit.W004",
+    rule=firebase_config,
+    default=lambda: None,
+    shown_default="unset",
+    meaning="The Firebase Realtime Database to write to.",
+    hint="Set FIREBASE_MONITORING = {'DATABASE_URL': 'https://<db>.firebaseio.com'} "
+    "or {'NAME': '<database name>'}.",
+)
+FIREBASE_KEY = Setting(
+    name="FIREBASE_MONITORING_KEY",
+    check_id="monitorkit.W005",
+    rule=firebase_key,
+    default=lambda: "",
+    shown_default="''",
+    meaning="The top node under which runs are stored in Firebase.",
+    hint="Set FIREBASE_MONITORING_KEY = 'monitor-myapp-production' (letters, digits, - and _; "
+    "slashes nest it deeper).",
+    needed=lambda: "every Firebase write would fail" if FIREBASE.value() is not None else None,
+)
+DATABASE: Setting[bool | None] = Setting(
+    name="MONITORKIT_DATABASE",
+    check_id="monitorkit.W006",
+    rule=boolean(),
+    default=lambda: None,
+    shown_default="unset: automatic",
+    meaning="Whether runs are stored in the project's own database.",
+    hint="Set MONITORKIT_DATABASE = True or MONITORKIT_DATABASE = False, or leave it unset.",
+)
+DATABASE_ALIAS = Setting(
+    name="MONITORKIT_DATABASE_ALIAS",
+    check_id="monitorkit.W007",
+    rule=database_alias,
+    default=lambda: "default",
+    shown_default="'default'",
+    meaning="Which entry of DATABASES the database store writes to.",
+    hint="Name one of the databases in DATABASES.",
+)
+REPORTERS: Setting[list[str]] = Setting(
+    name="MONITORKIT_REPORTERS",
+    check_id="monitorkit.W008",
+    rule=reporter_paths,
+    default=list,
+    shown_default="[]",
+    meaning="Dotted paths of extra reporter classes, added to every monitored command.",
+    hint="Give dotted paths of subclasses of monitorkit.reporters.base.Reporter, e.g. "
+    "MONITORKIT_REPORTERS = ['myproject.monitoring.SlackReporter'].",
+)
+INTERVAL = Setting(
+    name="FIREBASE_MONITORING_INTERVAL_PING",
+    check_id="monitorkit.W009",
+    rule=seconds(DAY, "one day"),
+    default=lambda: DEFAULT_INTERVAL,
+    shown_default="30",
+    meaning="Seconds between two heartbeats of a run.",
+    hint="Set FIREBASE_MONITORING_INTERVAL_PING to the seconds between heartbeats, e.g. 30.",
+)
+STALE_AFTER = Setting(
+    name="MONITORKIT_STALE_AFTER",
+    check_id="monitorkit.W010",
+    rule=seconds(30 * DAY, "30 days"),
+    default=lambda: STALE_INTERVALS * INTERVAL.value(),
+    shown_default="3 x FIREBASE_MONITORING_INTERVAL_PING",
+    meaning="Seconds without a heartbeat after which an unfinished run counts as killed.",
+    hint="Set MONITORKIT_STALE_AFTER to a few heartbeat intervals, in seconds, e.g. 90.",
+)
+FLUSH_TIMEOUT = Setting(
+    name="MONITORKIT_FLUSH_TIMEOUT",
+    check_id="monitorkit.W011",
+    rule=seconds(600.0, "ten minutes"),
+    default=lambda: DEFAULT_FLUSH_TIMEOUT,
+    shown_default="3",
+    meaning="The most a command waits at its end for its records to be delivered.",
+    hint="Set MONITORKIT_FLUSH_TIMEOUT to the seconds a command may wait at exit, e.g. 3.",
+)
+HTTP_TIMEOUT = Setting(
+    name="MONITORKIT_HTTP_TIMEOUT",
+    check_id="monitorkit.W012",
+    rule=timeout_pair(600.0),
+    default=lambda: DEFAULT_HTTP_TIMEOUT,
+    shown_default="(3.05, 5.0)",
+    meaning="(connect, read) seconds of every HTTP request a reporter makes.",
+    hint="For example MONITORKIT_HTTP_TIMEOUT = (3.05, 5).",
+)
+RETRY_ATTEMPTS = Setting(
+    name="MONITORKIT_RETRY_ATTEMPTS",
+    check_id="monitorkit.W013",
+    rule=deprecated(
+        count(100),
+        "a write is now retried until the flush bound (MONITORKIT_FLUSH_TIMEOUT), and what is "
+        "still undelivered then waits in the spool.",
+    ),
+    default=lambda: DEFAULT_RETRY_ATTEMPTS,
+    shown_default="3",
+    meaning="Deprecated: read, but no longer used.",
+    hint="Remove MONITORKIT_RETRY_ATTEMPTS from the settings; MONITORKIT_FLUSH_TIMEOUT bounds "
+    "the retries.",
+)
+RETENTION = Setting(
+    name="MONITORKIT_RETENTION",
+    check_id="monitorkit.W014",
+    rule=count(),
+    default=lambda: DEFAULT_RETENTION,
+    shown_default="100",
+    meaning="How many runs are kept per command id.",
+    hint="Set MONITORKIT_RETENTION to the number of runs to keep per command, e.g. 100.",
+)
+TRACEBACK_LIMIT = Setting(
+    name="MONITORKIT_TRACEBACK_LIMIT",
+    check_id="monitorkit.W015",
+    rule=count(),
+    default=lambda: DEFAULT_TRACEBACK_LIMIT,
+    shown_default="8000",
+    meaning="Characters of traceback kept in a record (the end of it, where the error is).",
+    hint="Set MONITORKIT_TRACEBACK_LIMIT to a number of characters, e.g. 8000.",
+)
+QUEUE_SIZE = Setting(
+    name="MONITORKIT_QUEUE_SIZE",
+    check_id="monitorkit.W016",
+    rule=count(),
+    default=lambda: DEFAULT_QUEUE_SIZE,
+    shown_default="1000",
+    meaning="Record updates waiting for the sender before new ones are dropped.",
+    hint="Set MONITORKIT_QUEUE_SIZE to a number of records, e.g. 1000.",
+)
+SPOOL_DIR = Setting(
+    name="MONITORKIT_SPOOL_DIR",
+    check_id="monitorkit.W017",
+    rule=directory,
+    default=default_spool_dir,
+    shown_default="a directory of the project's own in the system's temporary directory",
+    meaning="Where records that could not be delivered wait for the next run.",
+    hint="Set MONITORKIT_SPOOL_DIR to an absolute path, e.g. os.path.join(BASE_DIR, 'spool').",
+)
+SPOOL_MAX_FILES = Setting(
+    name="MONITORKIT_SPOOL_MAX_FILES",
+    check_id="monitorkit.W018",
+    rule=count(),
+    default=lambda: DEFAULT_SPOOL_MAX_FILES,
+    shown_default="1000",
+    meaning="The most undelivered records the spool holds at once.",
+    hint="Set MONITORKIT_SPOOL_MAX_FILES to a number of files, e.g. 1000.",
+)
+ALERT_LEASE = Setting(
+    name="MONITORKIT_ALERT_LEASE",
+    check_id="monitorkit.W019",
+    rule=seconds(DAY, "one day"),
+    default=lambda: 300.0,
+    shown_default="300",
+    meaning="Seconds an alert a watcher claimed stays its own; then another may send it.",
+    hint="Set MONITORKIT_ALERT_LEASE to more than your notifiers can take to send, e.g. 300.",
+)
+
+SLOW_FACTOR = Setting(
+    name="MONITORKIT_SLOW_FACTOR",
+    check_id="monitorkit.W020",
+    rule=number_between(1.0, 1000.0, "a factor of the p95 duration"),
+    default=lambda: 1.5,
+    shown_default="1.5",
+    meaning="A run longer than its command's p95 duration times this is flagged slow.",
+    hint="Set MONITORKIT_SLOW_FACTOR to a number above 1, e.g. 1.5.",
+)
+FAST_FRACTION = Setting(
+    name="MONITORKIT_FAST_FRACTION",
+    check_id="monitorkit.W021",
+    rule=number_between(0.0, 1.0, "a fraction of the median duration"),
+    default=lambda: 0.1,
+    shown_default="0.1",
+    meaning="A run shorter than its command's median duration times this is flagged fast.",
+    hint="Set MONITORKIT_FAST_FRACTION to a fraction between 0 and 1, e.g. 0.1.",
+)
+METRICS_TOKEN: Setting[str | None] = Setting(
+    name="MONITORKIT_METRICS_TOKEN",
+    check_id="monitorkit.W022",
+    rule=secret_text,
+    default=lambda: None,
+    shown_default="none (the metrics endpoint answers 404)",
+    meaning="The bearer token the Prometheus metrics endpoint asks for.",
+    hint="Set MONITORKIT_METRICS_TOKEN to a long random string, e.g. from "
+    "secrets.token_urlsafe(32), read from the environment.",
+)
+PAGE_REFRESH = Setting(
+    name="MONITORKIT_PAGE_REFRESH",
+    check_id="monitorkit.W023",
+    rule=seconds(3600.0, "one hour"),
+    default=lambda: 5.0,
+    shown_default="5",
+    meaning="Seconds between two updates of the status page in a browser.",
+    hint="Set MONITORKIT_PAGE_REFRESH to the seconds between page updates, e.g. 5.",
+)
+
+SETTINGS: tuple[Setting[Any], ...] = (
+    RUN,
+    TESTING,
+    FIREBASE,
+    FIREBASE_KEY,
+    DATABASE,
+    DATABASE_ALIAS,
+    REPORTERS,
+    INTERVAL,
+    STALE_AFTER,
+    FLUSH_TIMEOUT,
+    HTTP_TIMEOUT,
+    RETRY_ATTEMPTS,
+    RETENTION,
+    TRACEBACK_LIMIT,
+    QUEUE_SIZE,
+    SPOOL_DIR,
+    SPOOL_MAX_FILES,
+    ALERT_LEASE,
+    SLOW_FACTOR,
+    FAST_FRACTION,
+    METRICS_TOKEN,
+    PAGE_REFRESH,
+)
+NOWHERE_TO_SEND = "monitorkit.W001"
 
 
 class MonitorSettings:
@@ -85,12 +573,12 @@ class MonitorSettings:
     @property
     def run(self) -> bool:
         """``FIREBASE_MONITORING_RUN = False`` switches monitoring off for the whole project."""
-        return _get("FIREBASE_MONITORING_RUN", True) is not False
+        return RUN.value()
 
     @property
     def testing(self) -> bool:
         """``TESTING = True`` switches monitoring off, as django-command-monitor did."""
-        return _get("TESTING", False) is True
+        return TESTING.value()
 
     @property
     def enabled(self) -> bool:
@@ -99,51 +587,50 @@ class MonitorSettings:
     @property
     def interval(self) -> float:
         """Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``)."""
-        return _positive_number("FIREBASE_MONITORING_INTERVAL_PING", DEFAULT_INTERVAL)
+        return INTERVAL.value()
 
     @property
     def stale_after(self) -> float:
         """Seconds without a heartbeat after which an unfinished run counts as killed."""
-        return _positive_number("MONITORKIT_STALE_AFTER", STALE_INTERVALS * self.interval)
+        return STALE_AFTER.value()
 
     @property
     def flush_timeout(self) -> float:
         """The most a command waits at exit for its last records to be delivered."""
-        return _positive_number("MONITORKIT_FLUSH_TIMEOUT", DEFAULT_FLUSH_TIMEOUT)
+        return FLUSH_TIMEOUT.value()
 
     @property
     def retention(self) -> int:
         """How many runs are kept per command id."""
-        return _positive_int("MONITORKIT_RETENTION", DEFAULT_RETENTION)
+        return RETENTION.value()
 
     @property
     def queue_size(self) -> int:
-        return _positive_int("MONITORKIT_QUEUE_SIZE", DEFAULT_QUEUE_SIZE)
+        return QUEUE_SIZE.value()
 
     @property
     def traceback_limit(self) -> int:
         """Characters of traceback kept in a record (the end of it, where the error is)."""
-        return _positive_int("MONITORKIT_TRACEBACK_LIMIT", DEFAULT_TRACEBACK_LIMIT)
+        return TRACEBACK_LIMIT.value()
 
     @property
     def retry_attempts(self) -> int:
-        return _positive_int("MONITORKIT_RETRY_ATTEMPTS", DEFAULT_RETRY_ATTEMPTS)
+        """Deprecated (``MONITORKIT_RETRY_ATTEMPTS``): retries now run until the flush bound."""
+        return RETRY_ATTEMPTS.value()
 
     @property
     def http_timeout(self) -> tuple[float, float]:
         """``(connect, read)`` seconds for every HTTP request a reporter makes."""
-        return _timeout_pair(_get("MONITORKIT_HTTP_TIMEOUT", None)) or DEFAULT_HTTP_TIMEOUT
+        return HTTP_TIMEOUT.value()
 
     @property
     def firebase(self) -> dict[str, Any] | None:
         """The ``FIREBASE_MONITORING`` dict, or ``None`` when Firebase is not configured."""
-        value = _get("FIREBASE_MONITORING", None)
-        return dict(value) if isinstance(value, dict) and value else None
+        return FIREBASE.value()
 
     @property
     def firebase_key(self) -> str:
-        value = _get("FIREBASE_MONITORING_KEY", "")
-        return value if isinstance(value, str) else ""
+        return FIREBASE_KEY.value()
 
     @property
     def database(self) -> bool:
@@ -152,21 +639,54 @@ class MonitorSettings:
         ``MONITORKIT_DATABASE`` decides when set; by default the database is the store exactly
         when Firebase is not configured and ``monitorkit`` is an installed app.
         """
-        value = _get("MONITORKIT_DATABASE", None)
-        if isinstance(value, bool):
-            return value and self.app_installed
-        return self.firebase is None and self.app_installed
+        chosen = DATABASE.value()
+        if chosen is None:
+            return self.firebase is None and self.app_installed
+        return chosen and self.app_installed
 
     @property
     def database_alias(self) -> str:
-        value = _get("MONITORKIT_DATABASE_ALIAS", "default")
-        return value if isinstance(value, str) else "default"
+        return DATABASE_ALIAS.value()
 
     @property
     def extra_reporters(self) -> list[str]:
         """Dotted paths of reporter classes added to every monitored command."""
-        value = _get("MONITORKIT_REPORTERS", [])
-        return [v for v in value if isinstance(v, str)] if isinstance(value, (list, tuple)) else []
+        return REPORTERS.value()
+
+    @property
+    def spool_dir(self) -> str:
+        """Where undelivered records wait (``MONITORKIT_SPOOL_DIR``; a per-project default)."""
+        return SPOOL_DIR.value()
+
+    @property
+    def spool_max_files(self) -> int:
+        """The most records the spool holds (``MONITORKIT_SPOOL_MAX_FILES``)."""
+        return SPOOL_MAX_FILES.value()
+
+    @property
+    def alert_lease(self) -> float:
+        """Seconds a watcher's claim on an alert lasts (``MONITORKIT_ALERT_LEASE``)."""
+        return ALERT_LEASE.value()
+
+    @property
+    def slow_factor(self) -> float:
+        """A run longer than its command's p95 times this is slow (``MONITORKIT_SLOW_FACTOR``)."""
+        return SLOW_FACTOR.value()
+
+    @property
+    def fast_fraction(self) -> float:
+        """A run shorter than its median times this is fast (``MONITORKIT_FAST_FRACTION``)."""
+        return FAST_FRACTION.value()
+
+    @property
+    def metrics_token(self) -> str | None:
+        """The metrics endpoint's bearer token (``MONITORKIT_METRICS_TOKEN``); ``None``: off."""
+        return METRICS_TOKEN.value()
+
+    @property
+    def page_refresh(self) -> float:
+        """Seconds between two updates of the status page (``MONITORKIT_PAGE_REFRESH``)."""
+        return PAGE_REFRESH.value()
 
     @property
     def app_installed(self) -> bool:
@@ -180,144 +700,17 @@ monitor_settings = MonitorSettings()
 
 def problems() -> list[Problem]:
     """Return every problem with the current settings (empty when all is well)."""
-    found: list[Problem] = []
-
-    for name in ("TESTING", "FIREBASE_MONITORING_RUN", "MONITORKIT_DATABASE"):
-        value = _get(name, None)
-        if value is not None and not isinstance(value, bool):
-            found.append(
-                Problem(
-                    "monitorkit.E001",
-                    f"{name} must be True or False, not {value!r}.",
-                    f"Set {name} = True or {name} = False.",
-                )
-            )
-
-    numbers = {
-        "FIREBASE_MONITORING_INTERVAL_PING": "seconds between heartbeats, e.g. 30",
-        "MONITORKIT_STALE_AFTER": "seconds without heartbeat before a run counts as killed",
-        "MONITORKIT_FLUSH_TIMEOUT": "seconds a command may wait at exit, e.g. 3",
-    }
-    for name, what in numbers.items():
-        value = _get(name, None)
-        if value is not None and not (_is_number(value) and value > 0):
-            found.append(
-                Problem(
-                    "monitorkit.E002",
-                    f"{name} must be a positive number, not {value!r}.",
-                    f"Set {name} to the {what}; the default is used meanwhile.",
-                )
-            )
-
-    for name in (
-        "MONITORKIT_RETENTION",
-        "MONITORKIT_QUEUE_SIZE",
-        "MONITORKIT_TRACEBACK_LIMIT",
-        "MONITORKIT_RETRY_ATTEMPTS",
-    ):
-        value = _get(name, None)
-        if value is not None and not (
-            isinstance(value, int) and not isinstance(value, bool) and value > 0
-        ):
-            found.append(
-                Problem(
-                    "monitorkit.E003",
-                    f"{name} must be a positive whole number, not {value!r}.",
-                    f"Set {name} to an int above 0; the default is used meanwhile.",
-                )
-            )
-
-    firebase = _get("FIREBASE_MONITORING", None)
-    if firebase is not None:
-        if not isinstance(firebase, dict):
-            found.append(
-                Problem(
-                    "monitorkit.E004",
-                    f"FIREBASE_MONITORING must be a dict, not {type(firebase).__name__}.",
-                    "Set FIREBASE_MONITORING = {'NAME': '<database name>', ...} "
-                    "or {'DATABASE_URL': 'https://<db>.firebaseio.com'}.",
-                )
-            )
-        elif firebase and not (firebase.get("DATABASE_URL") or firebase.get("NAME")):
-            found.append(
-                Problem(
-                    "monitorkit.E005",
-                    "FIREBASE_MONITORING names no database.",
-                    "Add 'DATABASE_URL' (e.g. 'https://<db>.firebaseio.com') or 'NAME' "
-                    "(the database name) to FIREBASE_MONITORING.",
-                )
-            )
-        key = _get("FIREBASE_MONITORING_KEY", None)
-        if (
-            isinstance(firebase, dict)
-            and firebase
-            and not (isinstance(key, str) and key.strip("/"))
-        ):
-            found.append(
-                Problem(
-                    "monitorkit.E006",
-                    "FIREBASE_MONITORING_KEY is missing, empty or not a string.",
-                    "Set FIREBASE_MONITORING_KEY = 'monitor-myapp-production' (the top node "
-                    "under which runs are stored).",
-                )
-            )
-
-    reporters = _get("MONITORKIT_REPORTERS", None)
-    if reporters is not None and not (
-        isinstance(reporters, (list, tuple)) and all(isinstance(r, str) for r in reporters)
+    found = [problem for setting in SETTINGS if (problem := setting.problem()) is not None]
+    settings = monitor_settings
+    if settings.enabled and not (
+        settings.firebase or settings.database or settings.extra_reporters
     ):
         found.append(
             Problem(
-                "monitorkit.E007",
-                "MONITORKIT_REPORTERS must be a list of dotted paths to reporter classes.",
-                "For example MONITORKIT_REPORTERS = ['myproject.monitoring.SlackReporter'].",
-            )
-        )
-    for path in monitor_settings.extra_reporters:
-        from django.utils.module_loading import import_string
-
-        try:
-            import_string(path)
-        except ImportError as err:
-            found.append(
-                Problem(
-                    "monitorkit.E008",
-                    f"MONITORKIT_REPORTERS entry {path!r} cannot be imported: {err}",
-                    "Give the dotted path of a subclass of monitorkit.reporters.base.Reporter.",
-                )
-            )
-
-    timeout = _get("MONITORKIT_HTTP_TIMEOUT", None)
-    if timeout is not None and _timeout_pair(timeout) is None:
-        found.append(
-            Problem(
-                "monitorkit.E009",
-                f"MONITORKIT_HTTP_TIMEOUT must be a positive number or a (connect, read) pair "
-                f"of them, not {timeout!r}.",
-                "For example MONITORKIT_HTTP_TIMEOUT = (3.05, 5).",
-            )
-        )
-
-    alias = _get("MONITORKIT_DATABASE_ALIAS", None)
-    if alias is not None and alias not in getattr(django_settings, "DATABASES", {}):
-        found.append(
-            Problem(
-                "monitorkit.E010",
-                f"MONITORKIT_DATABASE_ALIAS {alias!r} is not a key of DATABASES.",
-                "Name one of the databases in DATABASES (default 'default').",
-            )
-        )
-
-    if monitor_settings.enabled and not (
-        monitor_settings.firebase or monitor_settings.database or monitor_settings.extra_reporters
-    ):
-        found.append(
-            Problem(
-                "monitorkit.W001",
+                NOWHERE_TO_SEND,
                 "Monitored commands have nowhere to send their runs.",
                 "Add 'monitorkit' to INSTALLED_APPS to store runs in the project's database, "
                 "or configure FIREBASE_MONITORING.",
-                level="warning",
             )
         )
     return found

@@ -1,10 +1,15 @@
 """Record ``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the process, then let it end.
 
-Our handler records the kill and waits (bounded) for the record to go out; then the signal
-does exactly what it would have done without us: the handler that was there before runs (a
-user's handler, or Python's ``KeyboardInterrupt`` for SIGINT), or, for the default action, the
-default is restored and the signal sent again so the process ends *by that signal* (exit
-status 128+N in a shell). A signal that was ignored stays ignored and is not recorded.
+Our handler records the kill and waits (bounded) for the record to go out, or keeps it in the
+spool; then the signal does exactly what it would have done without us: the handler that was
+there before runs (a user's handler, or Python's ``KeyboardInterrupt`` for SIGINT), or, for the
+default action, the default is restored and the signal sent again so the process ends *by that
+signal* (exit status 128+N in a shell). A signal that was ignored stays ignored and is not recorded.
+
+The handlers stay in place until the run's last flush is over, so a signal during that flush
+still leaves the final record delivered or spooled. A second signal while the first is being
+recorded (Ctrl-C pressed twice) cuts the wait short: what is not yet delivered is spooled and
+the signal acts at once, so the process never waits longer than the flush bound in all.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class KillSignalTrap:
         self.run = run
         self.signals = signals
         self._previous: dict[int, Handler] = {}
+        self._recording = False
 
     def install(self) -> bool:
         """Install our handlers; only possible on the main thread (else returns ``False``)."""
@@ -58,10 +64,21 @@ class KillSignalTrap:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         previous = self._previous.get(signum, signal.SIG_DFL)
         name = signal.Signals(signum).name
+        if self._recording:  # a second signal while the first is being recorded
+            try:
+                self.run.abandon_flush()
+            except Exception:
+                logger.exception("monitorkit could not keep the records of a run ended by %s", name)
+            self.uninstall()
+            deliver_previous(previous, signum, frame)
+            return
+        self._recording = True
         try:
             self.run.killed(name, exit_code=128 + signum)
         except Exception:
             logger.exception("monitorkit could not record %s", name)
+        finally:
+            self._recording = False
         self.uninstall()
         deliver_previous(previous, signum, frame)
 

@@ -42,3 +42,59 @@ class CommandRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command_id} #{self.seq} {self.status}"
+
+
+class CommandHealth(models.Model):
+    """What the watcher last concluded about one command id (``monitorkit/watch.py``).
+
+    ``number`` counts the transitions so far and is the optimistic lock of the row: a watcher
+    stores a transition only by moving ``number`` on from the value it read, so two watchers
+    that see the same change store it (and alert) once.
+    """
+
+    command_id = models.CharField(max_length=768, unique=True)
+    health = models.CharField(max_length=16)
+    since = models.DateTimeField(help_text="When the command id entered this health.")
+    first_seen = models.DateTimeField(help_text="When a watcher first saw this command id.")
+    number = models.PositiveIntegerField(default=0, help_text="Transitions so far.")
+    next_expected = models.DateTimeField(null=True, blank=True)
+    checked = models.DateTimeField(help_text="The last watcher cycle that looked at it.")
+
+    class Meta:
+        verbose_name = "command health"
+        verbose_name_plural = "command health"
+
+    def __str__(self) -> str:
+        return f"{self.command_id} {self.health}"
+
+
+class HealthTransition(models.Model):
+    """One change of a command id's health, and whether its alert went out."""
+
+    command_id = models.CharField(max_length=768)
+    number = models.PositiveIntegerField(help_text="1 for the command id's first transition.")
+    previous = models.CharField(max_length=16)
+    health = models.CharField(max_length=16, db_index=True)
+    at = models.DateTimeField(db_index=True)
+    run_id = models.CharField(max_length=64, blank=True, help_text="The run it is about.")
+    failures_in_row = models.PositiveIntegerField(default=0)
+    alert = models.CharField(
+        max_length=16,
+        default="pending",
+        help_text="pending, sending, sent, failed, or none (nothing to send).",
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True, help_text="What the notifiers said.")
+    payload = models.JSONField(default=dict, blank=True, help_text="The whole transition.")
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["command_id", "number"], name="monitorkit_transition_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.command_id} {self.previous} -> {self.health}"

@@ -3,21 +3,45 @@
 
 Every id this module returns is a valid Firebase key whatever the input: no ``. $ # [ ] /``, no
 control characters, never empty, at most 768 bytes of UTF-8 (longer ids are cut and given a hash
-suffix, so two long ids that differ only at the end stay apart). Values of options whose names
-look sensitive (Django's own pattern for hiding settings) never leave this module in clear.
+suffix, so two long ids that differ only at the end stay apart), no byte UTF-8 cannot encode.
+Values of sensitive options (see ``is_sensitive``) never leave this module in clear, nor does
+the password of a URL. What makes any value storable, secrets included, is ``cleaning.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from django.views.debug import SafeExceptionReporterFilter
 
-MAX_KEY_BYTES = 768
-MASK = "********"
+from .cleaning import (
+    MASK,
+    MAX_KEY_BYTES,
+    is_valid_key,
+    mask_url_passwords,
+    scrub,
+    shorten_key,
+    storable_text,
+    url_passwords,
+)
+
+__all__ = [
+    "MASK",
+    "MAX_KEY_BYTES",
+    "command_id",
+    "explicit_options",
+    "format_params",
+    "format_value",
+    "is_sensitive",
+    "is_valid_key",
+    "sanitize_key",
+    "scrub",
+    "secret_values",
+    "shorten_key",
+]
 #: Options that say how Django runs a command, not what the command does.
 IGNORED_OPTIONS = frozenset(
     {
@@ -35,13 +59,20 @@ IGNORED_OPTIONS = frozenset(
     }
 )
 _FORBIDDEN = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")  # what ids replace (spaces too)
-_FORBIDDEN_IN_KEY = re.compile(r"[.$#\[\]/\x00-\x1f\x7f]")  # what Firebase refuses
-_HASH_LEN = 16
+#: Names Django's pattern misses that hold credentials just as often.
+_ALSO_SENSITIVE = re.compile(r"CREDENTIAL|DSN", re.IGNORECASE)
 
 
-def is_sensitive(name: str) -> bool:
-    """Return whether an option's name looks like it holds a credential."""
-    return bool(SafeExceptionReporterFilter.hidden_settings.search(name))
+def is_sensitive(name: str, value: Any = None) -> bool:
+    """Return whether an option holds a credential: by its name, or a URL with a password.
+
+    The name rule is Django's for hiding settings (``API``, ``TOKEN``, ``KEY``, ``PASS``...)
+    plus ``CREDENTIAL`` and ``DSN``; any value holding ``scheme://user:password@`` counts too,
+    whatever the option is called (``--database-url``, ``--source``).
+    """
+    if SafeExceptionReporterFilter.hidden_settings.search(name) or _ALSO_SENSITIVE.search(name):
+        return True
+    return value is not None and bool(url_passwords(format_value(value)))
 
 
 def format_value(value: Any) -> str:
@@ -75,38 +106,22 @@ def explicit_options(
 
 def format_params(options: Iterable[tuple[str, Any]], args: Iterable[Any] = ()) -> str:
     """Return params as users read them: ``verbosity=2,limit=10``; secrets masked."""
-    parts = [format_value(a) for a in args]
+    parts = [mask_url_passwords(format_value(a)) for a in args]
     for name, value in options:
-        parts.append(f"{name}={MASK if is_sensitive(name) else format_value(value)}")
+        parts.append(f"{name}={MASK if is_sensitive(name, value) else format_value(value)}")
     return ",".join(parts)
 
 
-def is_valid_key(key: str) -> bool:
-    """Return whether ``key`` is a valid Firebase key as it is."""
-    return (
-        bool(key)
-        and not _FORBIDDEN_IN_KEY.search(key)
-        and (len(key.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES)
-    )
-
-
 def sanitize_key(text: str, fallback: str = "command") -> str:
-    """Return ``text`` made into a valid Firebase key (see the module docstring)."""
-    key = _FORBIDDEN.sub("_", text)
+    """Return ``text`` made into a valid Firebase key (see the module docstring).
+
+    A byte of argv that is not UTF-8 arrives as a lone surrogate (``'\\udcff'``); it becomes
+    U+FFFD like a NUL would, since no store can encode it.
+    """
+    key = storable_text(_FORBIDDEN.sub("_", text))
     if not key.strip("_"):
         key = fallback
     return shorten_key(key, original=text)
-
-
-def shorten_key(key: str, original: str | None = None) -> str:
-    """Cut a key to the byte limit, ending it with a hash of the whole original text."""
-    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
-        return key
-    digest = hashlib.sha256((original or key).encode("utf-8", "surrogatepass")).hexdigest()
-    suffix = "~" + digest[:_HASH_LEN]
-    budget = MAX_KEY_BYTES - len(suffix)
-    cut = key.encode("utf-8")[:budget].decode("utf-8", "ignore")
-    return cut + suffix
 
 
 def command_id(name: str, options: Iterable[tuple[str, Any]], args: Iterable[Any] = ()) -> str:
@@ -116,27 +131,25 @@ def command_id(name: str, options: Iterable[tuple[str, Any]], args: Iterable[Any
     share one history.
     """
     parts = [name]
-    parts += [format_value(a) for a in args]
-    parts += [f"{n}_{format_value(v)}" for n, v in options if not is_sensitive(n)]
+    parts += [mask_url_passwords(format_value(a)) for a in args]
+    parts += [f"{n}_{format_value(v)}" for n, v in options if not is_sensitive(n, v)]
     raw = "__".join(parts)
     return sanitize_key(raw)
 
 
 def secret_values(options: Mapping[str, Any]) -> list[str]:
-    """Return the values of sensitive options, longest first, for scrubbing free text."""
-    values = {
-        format_value(v)
-        for n, v in options.items()
-        if is_sensitive(n) and v not in (None, "", False, True)
-    }
+    """Return what to scrub from free text, longest first.
+
+    That is the value of every sensitive option, and the password of every URL in any option
+    (raw and percent-decoded: ``p%40ss`` is ``p@ss`` once a library has parsed the URL).
+    """
+    values: set[str] = set()
+    for name, value in options.items():
+        if value in (None, "", False, True):
+            continue
+        text = format_value(value)
+        if is_sensitive(name, value):
+            values.add(text)
+        for password in url_passwords(text):
+            values |= {password, unquote(password)}
     return sorted((v for v in values if v), key=len, reverse=True)
-
-
-def scrub(text: str | None, secrets: Iterable[str]) -> str | None:
-    """Return ``text`` with every secret value replaced by a mask."""
-    if not text:
-        return text
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, MASK)
-    return text

@@ -24,6 +24,8 @@ class Status(str, enum.Enum):
     FINISHED = "FINISHED"
     FAILED = "FAILED"
     SYSTEM_KILL = "SYSTEM_KILL"
+    MISSED = "MISSED"
+    """Not a run at all: the watcher's record of an expected run that never started."""
 
     def __str__(self) -> str:
         return self.value

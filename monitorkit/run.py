@@ -8,18 +8,18 @@ the heartbeat thread and a signal handler on the command's thread never interlea
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner
 from .conf import MonitorSettings
-from .naming import sanitize_key, scrub
 from .record import RunRecord, Status, utcnow
 from .reporters.base import Reporter
 from .sender import get_sender
@@ -41,21 +41,6 @@ class Identity:
     secrets: Sequence[str] = field(default_factory=tuple)
 
 
-def json_safe(value: Any, secrets: Sequence[str]) -> Any:
-    """Return ``value`` as plain JSON data with valid keys and no secret in its strings."""
-
-    def clean(item: Any) -> Any:
-        if isinstance(item, dict):
-            return {sanitize_key(str(k), "key"): clean(v) for k, v in item.items()}
-        if isinstance(item, list):
-            return [clean(v) for v in item]
-        if isinstance(item, str):
-            return scrub(item, secrets)
-        return item
-
-    return clean(json.loads(json.dumps(value, default=str)))
-
-
 class MonitoredRun:
     """The live state of one run and the only place its record changes."""
 
@@ -64,14 +49,16 @@ class MonitoredRun:
     ) -> None:
         now = utcnow()
         self.identity = identity
+        # Every value of the record passes through here: plain, storable, secrets scrubbed.
+        self._clean = Cleaner(identity.secrets, identity.id)
         self.reporters = tuple(reporters)
         self.settings = settings
         self.record = RunRecord(
             id=identity.id,
-            name=identity.name,
-            params=identity.params,
+            name=self._clean.text(identity.name, "name", NAME_LIMIT) or "",
+            params=self._clean.text(identity.params, "params") or "",
             run_id=uuid.uuid4().hex,
-            host=socket.gethostname(),
+            host=self._clean.text(socket.gethostname(), "host", NAME_LIMIT) or "",
             pid=os.getpid(),
             started=now,
             latest=now,
@@ -84,12 +71,13 @@ class MonitoredRun:
         self._lock = threading.RLock()
         self._sender = get_sender(settings.queue_size)
         self._token: contextvars.Token[MonitoredRun | None] | None = None
+        self._flush_deadline: float | None = None
 
     # Steps, in the order a run goes through them.
     def start(self, metadata: dict[str, Any] | None) -> None:
         """Record the start and make this the current run of this context."""
         with self._lock:
-            self.record.metadata = json_safe(metadata or {}, self.identity.secrets)
+            self.record.metadata = self._clean.data(metadata or {})
             for reporter in self.reporters:
                 reporter.bind()
             self._submit("start_run")
@@ -107,11 +95,32 @@ class MonitoredRun:
             self._submit("heartbeat")
 
     def killed(self, signal_name: str, exit_code: int) -> None:
-        """Record that a signal is ending the process, and wait (bounded) for it to go out."""
+        """Record that a signal is ending the process, and make sure the record survives it.
+
+        The record is delivered within the flush bound, or kept in the spool. A run that
+        already has its outcome (the signal came during the final flush) keeps it, and what is
+        not yet delivered goes to the spool at once: the process was asked to end, and the
+        command itself is done. So it does too when the interrupted code holds what a reporter
+        needs to write (an open SQLite transaction, say): waiting could only cost the bound.
+        """
         with self._lock:
-            self.killed_by = signal_name
-            self._finish(Status.SYSTEM_KILL, f"Killed by {signal_name}", exit_code=exit_code)
+            already_finished = self.record.is_finished
+            if not already_finished:
+                self.killed_by = signal_name
+                self._finish(Status.SYSTEM_KILL, f"Killed by {signal_name}", exit_code=exit_code)
+        if already_finished or self._write_blocked():
+            self._sender.spool_pending()
+            return
         self.flush(from_signal=True)
+
+    def abandon_flush(self) -> None:
+        """Stop waiting now (a second signal came during the flush): keep the rest in the spool.
+
+        The run's flush bound is spent with it: a later flush of this run spools at once.
+        """
+        self._flush_deadline = time.monotonic()
+        self._sender.abandon_flush()
+        self._sender.spool_pending()
 
     def finish(
         self,
@@ -126,7 +135,7 @@ class MonitoredRun:
         """Record the outcome; a run a signal already ended keeps ``SYSTEM_KILL``."""
         with self._lock:
             if metadata is not None:
-                self.record.metadata = json_safe(metadata, self.identity.secrets)
+                self.record.metadata = self._clean.data(metadata)
             if self.killed_by is not None:
                 status, message = Status.SYSTEM_KILL, f"Killed by {self.killed_by}"
                 exit_code = self.record.exit_code if exit_code is None else exit_code
@@ -136,17 +145,32 @@ class MonitoredRun:
             self._token = None
 
     def flush(self, from_signal: bool = False) -> bool:
-        """Wait, at most the flush bound, for this run's records to be delivered."""
+        """Wait, at most the flush bound, for this run's records to be delivered.
+
+        The bound is the run's, not each call's: a kill signal's flush that runs out and the
+        final one together never hold the process longer than ``MONITORKIT_FLUSH_TIMEOUT``
+        (a flush that delivers everything gives the next one a whole bound again). What is not
+        delivered by then is kept in the spool, to be delivered by a later run.
+        """
         timeout = self.settings.flush_timeout
-        delivered = self._sender.flush(timeout, from_signal=from_signal)
-        if not delivered:
+        if self._flush_deadline is None:
+            self._flush_deadline = time.monotonic() + timeout
+        remaining = max(0.0, self._flush_deadline - time.monotonic())
+        delivered = self._sender.flush(remaining, from_signal=from_signal)
+        if delivered:
+            self._flush_deadline = None
+        else:
+            pending = self._sender.pending
+            kept = self._sender.spool_pending()
             logger.warning(
-                "monitorkit gave up waiting after %.1f s (MONITORKIT_FLUSH_TIMEOUT) with %d "
-                "record(s) of command %r not yet delivered to %s; the command was not held longer",
+                "monitorkit stopped waiting after %.1f s (MONITORKIT_FLUSH_TIMEOUT) with %d "
+                "record update(s) of command %r not yet delivered to %s; %d run record(s) kept "
+                "in the spool for the next run to deliver; the command was not held longer",
                 timeout,
-                self._sender.pending,
+                pending,
                 self.record.id,
                 ", ".join(r.describe() for r in self.reporters),
+                kept,
             )
         return delivered
 
@@ -168,22 +192,32 @@ class MonitoredRun:
         traceback: str | None = None,
     ) -> None:
         now = utcnow()
-        secrets = self.identity.secrets
         record = self.record
         record.status = status
         record.finished = now
         record.latest = now
-        record.message = scrub(message, secrets) or status.value
+        record.message = self._clean.text(message, "message", MESSAGE_LIMIT) or status.value
         record.exit_code = exit_code
-        record.exception_type = exception_type
-        record.traceback = scrub(traceback, secrets)
+        record.exception_type = self._clean.text(exception_type, "exception_type", NAME_LIMIT)
+        record.traceback = self._clean.text(traceback, "traceback")
         self._take_progress()
         self._submit("finish_run")
 
     def _take_progress(self) -> None:
         if self.progress_done is not None:
-            self.record.progress = {"done": self.progress_done, "total": self.progress_total}
+            self.record.progress = self._clean.progress(self.progress_done, self.progress_total)
+
+    def _write_blocked(self) -> bool:
+        for reporter in self.reporters:
+            try:
+                if reporter.write_blocked():
+                    return True
+            except Exception:
+                logger.exception("monitorkit: %s.write_blocked failed", reporter.describe())
+        return False
 
     def _submit(self, kind: str) -> None:
         # A full queue drops the event; the sender counts it and logs from its own thread.
-        self._sender.submit(kind, self.record.snapshot(), self.reporters)
+        self._sender.submit(
+            kind, self.record.snapshot(), self.reporters, self.settings.flush_timeout
+        )

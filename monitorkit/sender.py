@@ -8,6 +8,12 @@ event is dropped and counted, and the count is logged from the sender's thread.
 ``flush`` is the only wait a command ever has, at its end, and it is bounded. An event that a
 later one of the same run makes redundant (a start or heartbeat followed by the finish) is
 skipped, so a short command costs its backend one write, not three.
+
+Nothing is lost: each event is delivered under a deadline (the flush bound after it was made),
+and a reporter retries until then (``monitorkit/retry.py``). A record still refused at its
+deadline goes to the spool (``monitorkit/spool.py``), and so does whatever is still queued when
+the command's flush gives up. Once a reporter takes a write again, the sender delivers what
+waits in the spool for that reporter, a batch per process.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import retry
+from .spool import Spool, SpooledRecord, iter_waiting, reporter_path
+
 if TYPE_CHECKING:
     from .record import RunRecord
     from .reporters.base import Reporter
@@ -32,16 +41,25 @@ logger = logging.getLogger("monitorkit")
 #: How long a start waits for its run's finish before it is sent on its own. A command that
 #: ends within this time costs one write instead of two; a longer one never notices.
 START_SETTLE_SECONDS = 0.01
+#: Spooled records one process delivers for one reporter class (the rest: the next process).
+SPOOL_BATCH = 20
+#: The kind of an event that delivers a record from the spool.
+SPOOLED = "spooled"
 
 
 @dataclass(frozen=True)
 class Event:
-    """One update for the reporters; ``kind`` names the reporter method that takes it."""
+    """One update for the reporters; ``kind`` names the reporter method that takes it.
+
+    ``deadline`` (monotonic seconds) is when retrying stops and the record goes to the spool.
+    """
 
     kind: str
     record: RunRecord
     reporters: Sequence[Reporter]
     submitted: float = field(default_factory=time.monotonic)
+    deadline: float = 0.0
+    spooled: SpooledRecord | None = None
 
 
 class Sender:
@@ -52,6 +70,11 @@ class Sender:
         self._events: collections.deque[Event] = collections.deque()
         self._dropped = 0
         self._dropped_logged = 0
+        self._abandoned = False
+        self._spooled: set[tuple[str, str]] = set()  # (run_id, reporter path) kept in the spool
+        self._spool_checked: set[str] = set()  # reporter paths whose spool this process read
+        self._spool_reporters: dict[str, Reporter] = {}
+        self._announced: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
         self._drained = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -59,12 +82,18 @@ class Sender:
         self._thread = threading.Thread(target=self._loop, name="monitorkit-sender", daemon=True)
         self._thread.start()
 
-    def submit(self, kind: str, record: RunRecord, reporters: Sequence[Reporter]) -> bool:
-        """Queue one event; return ``False`` when the queue was full and it was dropped."""
+    def submit(
+        self, kind: str, record: RunRecord, reporters: Sequence[Reporter], timeout: float = 3.0
+    ) -> bool:
+        """Queue one event, to be delivered within ``timeout`` seconds or spooled.
+
+        Returns ``False`` when the queue was full and the event was dropped.
+        """
         if len(self._events) >= self.queue_size:
             self._dropped += 1
             return False
-        self._events.append(Event(kind, record, reporters))
+        now = time.monotonic()
+        self._events.append(Event(kind, record, reporters, now, now + timeout))
         try:
             self._wake_w.send(b"\0")
         except OSError:  # the wake-up buffer is full: the thread is awake already
@@ -83,6 +112,7 @@ class Sender:
         interrupted this very thread inside the ``Event``'s lock.
         """
         deadline = time.monotonic() + timeout
+        self._abandoned = False
         if from_signal:
             return self._poll_until_drained(deadline)
         while self._events:
@@ -99,11 +129,47 @@ class Sender:
         pause = 0.001
         while self._events:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self._abandoned:
                 return False
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, 0.01)
         return True
+
+    def abandon_flush(self) -> None:
+        """Make a flush in progress on this thread give up now (a second signal arrived)."""
+        self._abandoned = True
+
+    def spool_pending(self) -> int:
+        """Put the newest queued state of every run into the spool; return how many went.
+
+        Called on the command's thread when its flush gives up (or cannot succeed): the
+        process is about to end, and with it this daemon thread and its queue. The event being
+        delivered right now is included; if its delivery still succeeds, the spooled copy is
+        a duplicate by run id, which delivery ignores.
+        """
+        newest: dict[tuple[str, int], tuple[Reporter, RunRecord]] = {}
+        for event in list(self._events):  # list() copies in one C call: safe against appends
+            if event.kind == SPOOLED:
+                continue  # its file is still in the spool
+            for reporter in event.reporters:
+                newest[(event.record.run_id, id(reporter))] = (reporter, event.record)
+        kept = 0
+        for reporter, record in newest.values():
+            if self._keep(reporter, record):
+                kept += 1
+        return kept
+
+    def _keep(self, reporter: Reporter, record: RunRecord) -> bool:
+        try:
+            kept = Spool.for_settings(reporter.settings).put(reporter, record)
+        except Exception:
+            logger.exception("monitorkit could not spool run %s", record.run_id)
+            return False
+        if kept:
+            path = reporter_path(reporter)
+            self._spooled.add((record.run_id, path))
+            self._spool_checked.discard(path)  # look again once the backend takes a write
+        return kept
 
     def _loop(self) -> None:
         while True:
@@ -118,8 +184,12 @@ class Sender:
                 self._sleep(settle)  # the run may end right away: then only its finish goes
                 continue
             try:
-                if not self._superseded(event):
-                    deliver(event)
+                if event.kind == SPOOLED:
+                    self._deliver_spooled(event)
+                else:
+                    if not self._superseded(event):
+                        self._deliver(event)
+                    self._announce(event)
             finally:
                 self._events.popleft()
                 if not self._events:
@@ -133,6 +203,95 @@ class Sender:
         except (BlockingIOError, OSError):
             pass
 
+    def _announce(self, event: Event) -> None:
+        """Send the run's Django signal (``monitorkit/signals.py``), once per start and outcome.
+
+        A start is announced even when its write was skipped for the finish that followed it;
+        a run ended by a signal and then by its exception is announced once.
+        """
+        if event.kind == "heartbeat":
+            return
+        key = (event.record.run_id, event.kind)
+        if key in self._announced:
+            return
+        self._announced.append(key)
+        from .signals import send_run_event
+
+        try:
+            send_run_event(event.record)
+        except Exception:
+            logger.exception("monitorkit could not send the signal of run %s", event.record.run_id)
+
+    def _deliver(self, event: Event) -> None:
+        """Hand one event to each reporter; a failure sends the record to the spool."""
+        for reporter in event.reporters:
+            with retry.deadline(event.deadline):
+                delivered = deliver_to(reporter, event.kind, event.record)
+            path = reporter_path(reporter)
+            if not delivered:
+                self._keep(reporter, event.record)
+                continue
+            if (event.record.run_id, path) in self._spooled:
+                self._spooled.discard((event.record.run_id, path))
+                Spool.for_settings(reporter.settings).discard(reporter, event.record)
+            if path not in self._spool_checked:
+                self._spool_checked.add(path)
+                self._queue_spooled(reporter, path)
+
+    def _queue_spooled(self, reporter: Reporter, path: str) -> None:
+        """Queue a batch of what waits in the spool for this reporter's backend (it is up)."""
+        try:
+            spool = Spool.for_settings(reporter.settings)
+            waiting = list(iter_waiting(spool, path))[:SPOOL_BATCH]
+        except Exception:
+            logger.exception("monitorkit could not read its spool")
+            return
+        if not waiting:
+            return
+        self._spool_reporters.setdefault(path, type(reporter)(reporter.settings))
+        timeout = reporter.settings.flush_timeout
+        for item in waiting:
+            now = time.monotonic()
+            self._events.append(
+                Event(SPOOLED, item.record, (reporter,), now, now + timeout, spooled=item)
+            )
+
+    def _deliver_spooled(self, event: Event) -> None:
+        item = event.spooled
+        assert item is not None
+        reporter = self._spool_reporters[item.reporter]
+        spool = Spool.for_settings(reporter.settings)
+        with retry.deadline(event.deadline):
+            try:
+                reporter.deliver_spooled(item.record, item.state)
+            except Exception as exc:  # noqa: BLE001 - monitoring must never fail the command
+                logger.error(
+                    "monitorkit could not deliver spooled run %s (command %r) to %s: %s; "
+                    "it stays in %s",
+                    item.record.run_id,
+                    item.record.id,
+                    reporter.describe(),
+                    reporter.redact(f"{type(exc).__name__}: {exc}"),
+                    item.path,
+                )
+                # The backend refuses again: leave the rest for a later process.
+                pending = [e for e in list(self._events) if e.kind == SPOOLED]
+                for other in pending:
+                    if other.spooled is not None and other.spooled.reporter == item.reporter:
+                        try:
+                            self._events.remove(other)
+                        except ValueError:
+                            pass
+                return
+        spool.remove(item)
+        logger.info(
+            "monitorkit delivered spooled run %s (command %r, %s) to %s",
+            item.record.run_id,
+            item.record.id,
+            item.record.status.value,
+            reporter.describe(),
+        )
+
     def _superseded(self, event: Event) -> bool:
         """Return whether a later queued event of the same run makes ``event`` redundant.
 
@@ -144,7 +303,10 @@ class Sender:
         run_id = event.record.run_id
         later = list(self._events)[1:]  # list() copies in one C call: safe against appends
         return any(
-            other.record.run_id == run_id and other.reporters == event.reporters for other in later
+            other.kind != SPOOLED
+            and other.record.run_id == run_id
+            and other.reporters == event.reporters
+            for other in later
         )
 
     def _report_drops(self) -> None:
@@ -159,20 +321,21 @@ class Sender:
             self._dropped_logged = dropped
 
 
-def deliver(event: Event) -> None:
-    """Hand one event to each reporter; a failure is logged and stays with that reporter."""
-    for reporter in event.reporters:
-        try:
-            getattr(reporter, event.kind)(event.record)
-        except Exception as exc:  # noqa: BLE001 - monitoring must never fail the command
-            logger.error(
-                "monitorkit could not deliver %s of run %s (command %r) to %s: %s",
-                event.kind.replace("_", " "),
-                event.record.run_id,
-                event.record.id,
-                reporter.describe(),
-                reporter.redact(f"{type(exc).__name__}: {exc}"),
-            )
+def deliver_to(reporter: Reporter, kind: str, record: RunRecord) -> bool:
+    """Hand one record to one reporter; return whether it took it (a failure is logged)."""
+    try:
+        getattr(reporter, kind)(record)
+    except Exception as exc:  # noqa: BLE001 - monitoring must never fail the command
+        logger.error(
+            "monitorkit could not deliver %s of run %s (command %r) to %s: %s",
+            kind.replace("_", " "),
+            record.run_id,
+            record.id,
+            reporter.describe(),
+            reporter.redact(f"{type(exc).__name__}: {exc}"),
+        )
+        return False
+    return True
 
 
 _sender: Sender | None = None

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
-from tests.process import MANAGE, ROOT, Project
+from tests.pg import (
+    REQUIRE_ENV,
+    PostgresCluster,
+    PostgresUnavailable,
+    remove_cluster,
+    start_cluster,
+)
+from tests.process import MANAGE, ROOT, PostgresProject, Project
 
-pytest_plugins = ["monitorkit.testing.pytest_plugin"]
+pytest_plugins = ["monitorkit.testing.pytest_plugin", "tests.sinks"]
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +39,61 @@ def project(tmp_path, migrated_template) -> Project:
     """A fresh copy of the test project's database for real ``manage.py`` processes."""
     shutil.copy(migrated_template, tmp_path / "db.sqlite3")
     return Project(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _own_spool(tmp_path) -> Iterator[None]:
+    """Give each in-process test its own spool, so no test delivers another's records."""
+    from django.test import override_settings
+
+    with override_settings(MONITORKIT_SPOOL_DIR=str(tmp_path / "own-spool")):
+        yield
+
+
+# --- PostgreSQL (tests/pg.py): one throw-away cluster per session, a database per test -------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A running PostgreSQL cluster; skipped without one, unless it is required."""
+    try:
+        cluster = start_cluster()
+    except (PostgresUnavailable, OSError, subprocess.SubprocessError, KeyError) as err:
+        message = f"PostgreSQL could not be started: {err}"
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{message} ({REQUIRE_ENV}=1)")
+        pytest.skip(message)
+    try:
+        yield cluster
+    finally:
+        remove_cluster(cluster)
+
+
+@pytest.fixture(scope="session")
+def pg_template(postgres: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated PostgreSQL database, the template of each test's own database."""
+    name = postgres.create_database()
+    project = PostgresProject(tmp_path_factory.mktemp("pg-template"), postgres, name)
+    subprocess.run(
+        [sys.executable, str(MANAGE), "migrate", "-v0"],
+        env=project.env(),
+        cwd=ROOT,
+        check=True,
+    )
+    return name
+
+
+@pytest.fixture
+def pg_project(tmp_path, postgres: PostgresCluster, pg_template: str) -> Iterator[Project]:
+    """Like ``project``, with the test project's database on PostgreSQL."""
+    name = postgres.create_database(template=pg_template)
+    yield PostgresProject(tmp_path, postgres, name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_project(request: pytest.FixtureRequest) -> Project:
+    """The ``project`` on SQLite, then on PostgreSQL: for tests where the store matters."""
+    fixture = "project" if request.param == "sqlite" else "pg_project"
+    value: Project = request.getfixturevalue(fixture)
+    return value

@@ -50,6 +50,7 @@ class Project:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_signal_dispositions,
         )
 
     def run(
@@ -82,6 +83,40 @@ class Project:
         finally:
             con.close()
         return [dict(row) for row in rows]
+
+
+def default_signal_dispositions() -> None:
+    """Give a child the default SIGINT, SIGTERM and SIGHUP, whatever this process inherited.
+
+    A process started from a background job inherits SIGINT *ignored*, and Python then installs
+    no ``KeyboardInterrupt`` handler: a signal test must not depend on how the suite was started.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+@dataclass
+class PostgresProject(Project):
+    """The same test project with its database (and so the store) on PostgreSQL (tests/pg.py).
+
+    Runs are read with psycopg, not the ORM: timestamps come back as datetimes and JSON
+    columns as Python data, where the SQLite project gives text.
+    """
+
+    cluster: Any = None
+    database: str = ""
+
+    @property
+    def database_settings(self) -> dict[str, Any]:
+        return {"DATABASES": {"default": self.cluster.database_settings(self.database)}}
+
+    def env(self, settings: dict[str, Any] | None = None, twin: str = "") -> dict[str, str]:
+        return super().env({**self.database_settings, **(settings or {})}, twin)
+
+    def runs(self, command_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the stored runs (oldest first), straight from PostgreSQL."""
+        rows: list[dict[str, Any]] = self.cluster.rows(self.database, command_id)
+        return rows
 
 
 def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 30) -> None:

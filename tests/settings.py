@@ -45,6 +45,8 @@ TEMPLATES = [
     }
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The spool beside the database: each test project has its own, and nothing is left in /tmp.
+MONITORKIT_SPOOL_DIR = os.path.join(_DB_DIR, "spool")
 FIREBASE_MONITORING_INTERVAL_PING = 30
 MONITORKIT_FLUSH_TIMEOUT = 3
 

@@ -1,18 +1,30 @@
-"""Settings problems in ``manage.py check`` and as one warning at run time."""
+"""Settings problems: declared once, a warning in ``manage.py check``, the default meanwhile.
+
+A monitoring setting only ever warns: every message here must be a ``checks.Warning``, and
+``call_command("check")`` must not raise, whatever the value.
+"""
 
 from __future__ import annotations
 
+import io
 import logging
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import checks
 from django.core.management import call_command
-from django.core.management.base import SystemCheckError
 
 from monitorkit import MonitoredCommand, conf
 from monitorkit.checks import check_settings
+from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
 
 @pytest.fixture(autouse=True)
@@ -30,59 +42,324 @@ def test_good_settings_have_no_problems():
     assert ids() == []
 
 
+# name, bad value, check id, property, what the property returns meanwhile
+BAD = [
+    ("FIREBASE_MONITORING_RUN", "maybe", "monitorkit.W002", "run", True),
+    ("FIREBASE_MONITORING_RUN", 2, "monitorkit.W002", "run", True),
+    ("TESTING", "maybe", "monitorkit.W003", "testing", False),
+    ("TESTING", [], "monitorkit.W003", "testing", False),
+    ("FIREBASE_MONITORING", "https://x.firebaseio.com", "monitorkit.W004", "firebase", None),
+    ("MONITORKIT_DATABASE", "sometimes", "monitorkit.W006", "database", True),
+    ("MONITORKIT_DATABASE_ALIAS", "replica", "monitorkit.W007", "database_alias", "default"),
+    ("MONITORKIT_DATABASE_ALIAS", 1, "monitorkit.W007", "database_alias", "default"),
+    ("MONITORKIT_REPORTERS", "a.B", "monitorkit.W008", "extra_reporters", []),
+    ("FIREBASE_MONITORING_INTERVAL_PING", -5, "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", "30", "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", "abc", "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", True, "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", math.inf, "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", math.nan, "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", 1e10, "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", 10**400, "monitorkit.W009", "interval", 30.0),
+    ("FIREBASE_MONITORING_INTERVAL_PING", 86_400.5, "monitorkit.W009", "interval", 30.0),
+    ("MONITORKIT_STALE_AFTER", 0, "monitorkit.W010", "stale_after", 90.0),
+    ("MONITORKIT_STALE_AFTER", math.inf, "monitorkit.W010", "stale_after", 90.0),
+    ("MONITORKIT_STALE_AFTER", 1e10, "monitorkit.W010", "stale_after", 90.0),
+    ("MONITORKIT_FLUSH_TIMEOUT", 0, "monitorkit.W011", "flush_timeout", 3.0),
+    ("MONITORKIT_FLUSH_TIMEOUT", math.inf, "monitorkit.W011", "flush_timeout", 3.0),
+    ("MONITORKIT_FLUSH_TIMEOUT", math.nan, "monitorkit.W011", "flush_timeout", 3.0),
+    ("MONITORKIT_FLUSH_TIMEOUT", 601, "monitorkit.W011", "flush_timeout", 3.0),
+    ("MONITORKIT_HTTP_TIMEOUT", (3, "5"), "monitorkit.W012", "http_timeout", (3.05, 5.0)),
+    ("MONITORKIT_HTTP_TIMEOUT", -1, "monitorkit.W012", "http_timeout", (3.05, 5.0)),
+    ("MONITORKIT_HTTP_TIMEOUT", math.inf, "monitorkit.W012", "http_timeout", (3.05, 5.0)),
+    ("MONITORKIT_HTTP_TIMEOUT", (1, 1e10), "monitorkit.W012", "http_timeout", (3.05, 5.0)),
+    ("MONITORKIT_HTTP_TIMEOUT", (1, 2, 3), "monitorkit.W012", "http_timeout", (3.05, 5.0)),
+    ("MONITORKIT_RETRY_ATTEMPTS", "abc", "monitorkit.W013", "retry_attempts", 3),
+    ("MONITORKIT_RETENTION", 0, "monitorkit.W014", "retention", 100),
+    ("MONITORKIT_RETENTION", 2.5, "monitorkit.W014", "retention", 100),
+    ("MONITORKIT_RETENTION", 10**30, "monitorkit.W014", "retention", 100),
+    ("MONITORKIT_TRACEBACK_LIMIT", -1, "monitorkit.W015", "traceback_limit", 8000),
+    ("MONITORKIT_QUEUE_SIZE", "1000", "monitorkit.W016", "queue_size", 1000),
+    ("MONITORKIT_SPOOL_DIR", 3, "monitorkit.W017", "spool_dir", None),
+    ("MONITORKIT_SPOOL_DIR", "", "monitorkit.W017", "spool_dir", None),
+    ("MONITORKIT_SPOOL_DIR", b"/tmp/spool", "monitorkit.W017", "spool_dir", None),
+    ("MONITORKIT_SPOOL_MAX_FILES", 0, "monitorkit.W018", "spool_max_files", 1000),
+    ("MONITORKIT_SPOOL_MAX_FILES", math.inf, "monitorkit.W018", "spool_max_files", 1000),
+    ("MONITORKIT_ALERT_LEASE", -1, "monitorkit.W019", "alert_lease", 300.0),
+]
+
+
+@pytest.mark.parametrize("name,value,expected,prop,meanwhile", BAD)
+def test_each_bad_setting_is_a_warning_with_its_id_and_the_default_is_used(
+    settings, name, value, expected, prop, meanwhile
+):
+    if meanwhile is None:  # a computed default
+        (setting,) = [s for s in conf.SETTINGS if s.name == name]
+        meanwhile = setting.default()
+    setattr(settings, name, value)
+    messages = check_settings()
+    assert [m.id for m in messages] == [expected]
+    (message,) = messages
+    assert type(message) is checks.Warning
+    assert message.msg.startswith(name)
+    assert message.hint
+    assert "is used meanwhile" in message.msg
+    assert getattr(monitor_settings, prop) == meanwhile
+
+
 @pytest.mark.parametrize(
-    "name,value,expected",
+    "name,value",
     [
-        ("TESTING", "yes", "monitorkit.E001"),
-        ("FIREBASE_MONITORING_RUN", 0, "monitorkit.E001"),
-        ("FIREBASE_MONITORING_INTERVAL_PING", -5, "monitorkit.E002"),
-        ("FIREBASE_MONITORING_INTERVAL_PING", "30", "monitorkit.E002"),
-        ("MONITORKIT_FLUSH_TIMEOUT", 0, "monitorkit.E002"),
-        ("MONITORKIT_RETENTION", 2.5, "monitorkit.E003"),
-        ("FIREBASE_MONITORING", "https://x.firebaseio.com", "monitorkit.E004"),
-        ("MONITORKIT_REPORTERS", "a.B", "monitorkit.E007"),
-        ("MONITORKIT_REPORTERS", ["no.such.Reporter"], "monitorkit.E008"),
-        ("MONITORKIT_HTTP_TIMEOUT", (3, "5"), "monitorkit.E009"),
-        ("MONITORKIT_HTTP_TIMEOUT", -1, "monitorkit.E009"),
-        ("MONITORKIT_DATABASE_ALIAS", "replica", "monitorkit.E010"),
+        ("FIREBASE_MONITORING_INTERVAL_PING", 86_400),
+        ("FIREBASE_MONITORING_INTERVAL_PING", 0.5),
+        ("MONITORKIT_STALE_AFTER", 30 * 86_400),
+        ("MONITORKIT_FLUSH_TIMEOUT", 600),
+        ("MONITORKIT_HTTP_TIMEOUT", 600),
+        ("MONITORKIT_RETENTION", 1_000_000),
+        ("MONITORKIT_SPOOL_MAX_FILES", 1),
     ],
 )
-def test_each_bad_setting_has_its_id_and_a_hint(settings, name, value, expected):
+def test_the_bounds_themselves_are_allowed(settings, name, value):
     setattr(settings, name, value)
-    (message,) = [m for m in check_settings() if m.id == expected]
-    assert message.hint
-    assert isinstance(message, checks.Error)
+    assert ids() == []
+
+
+def test_numbers_in_bounds_are_used(settings):
+    settings.FIREBASE_MONITORING_INTERVAL_PING = 2
+    settings.MONITORKIT_FLUSH_TIMEOUT = 0.5
+    settings.MONITORKIT_RETENTION = 7
+    settings.MONITORKIT_SPOOL_MAX_FILES = 50
+    assert monitor_settings.interval == 2.0
+    assert monitor_settings.stale_after == 6.0  # 3 x the interval when unset
+    assert monitor_settings.flush_timeout == 0.5
+    assert monitor_settings.retention == 7
+    assert monitor_settings.spool_max_files == 50
+    assert ids() == []
+
+
+def test_a_bad_interval_leaves_a_sane_stale_after(settings):
+    settings.FIREBASE_MONITORING_INTERVAL_PING = math.inf
+    assert monitor_settings.stale_after == 90.0
+
+
+@pytest.mark.parametrize("value", [5, 2.5, (3.05, 10), [1, 2], (600, 600)])
+def test_good_http_timeouts_pass(settings, value):
+    settings.MONITORKIT_HTTP_TIMEOUT = value
+    assert ids() == []
+    connect, read = monitor_settings.http_timeout
+    assert 0 < connect <= 600 and 0 < read <= 600
+
+
+# Booleans: real bools keep their meaning; 0/1 and the words a careful user writes count as
+# what they say, with a warning; anything else warns and the default is used.
+@pytest.mark.parametrize(
+    "value,meant",
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        ("true", True),
+        ("True", True),
+        (" yes ", True),
+        ("on", True),
+        ("1", True),
+        ("false", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+        ("0", False),
+        ("", False),
+        ("maybe", None),
+        (2, None),
+        (1.0, None),
+        ([], None),
+    ],
+)
+@pytest.mark.parametrize(
+    "name,prop,default,check_id",
+    [
+        ("TESTING", "testing", False, "monitorkit.W003"),
+        ("FIREBASE_MONITORING_RUN", "run", True, "monitorkit.W002"),
+        ("MONITORKIT_DATABASE", "database", True, "monitorkit.W006"),
+    ],
+)
+def test_booleans(settings, value, meant, name, prop, default, check_id):
+    setattr(settings, name, value)
+    assert getattr(monitor_settings, prop) is (default if meant is None else meant)
+    # MONITORKIT_DATABASE = False leaves nowhere to send (W001), which is not this test's point.
+    messages = [m for m in check_settings() if m.id != conf.NOWHERE_TO_SEND]
+    if isinstance(value, bool):
+        assert messages == []
+        return
+    (message,) = messages
+    assert (message.id, type(message)) == (check_id, checks.Warning)
+    if meant is None:
+        assert message.msg.endswith("is used meanwhile.")
+    else:
+        assert message.msg.endswith(f"It is read as {meant}.")
+
+
+def test_none_counts_as_unset(settings):
+    settings.TESTING = None
+    settings.FIREBASE_MONITORING_RUN = None
+    settings.FIREBASE_MONITORING_INTERVAL_PING = None
+    assert ids() == []
+    assert monitor_settings.enabled
+    assert monitor_settings.interval == 30.0
+
+
+def test_every_bad_value_at_once_is_only_warnings(settings):
+    for name, value, *_ in BAD:
+        setattr(settings, name, value)
+    messages = check_settings()
+    assert messages
+    assert all(type(m) is checks.Warning for m in messages)
+    assert not any(m.is_serious() for m in messages)
+    assert {m.id for m in messages} >= {expected for _, _, expected, *_ in BAD}
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparison")
+
+    __hash__ = object.__hash__
+
+
+def test_a_value_that_cannot_even_be_shown_is_a_warning(settings):
+    settings.TESTING = Unprintable()
+    settings.FIREBASE_MONITORING_INTERVAL_PING = Unprintable()
+    assert ids() == ["monitorkit.W003", "monitorkit.W009"]
+    assert monitor_settings.testing is False
+    assert monitor_settings.interval == 30.0
 
 
 def test_firebase_dict_missing_what_it_needs(settings):
-    settings.FIREBASE_MONITORING = {"API_KEY": "k"}
-    assert ids() == ["monitorkit.E005", "monitorkit.E006"]
+    settings.FIREBASE_MONITORING = {"API_KEY": "k", "AUTH_TOKEN": "s3cret-token"}
+    messages = check_settings()
+    assert [m.id for m in messages] == ["monitorkit.W004", "monitorkit.W005"]
+    assert all("s3cret" not in m.msg + m.hint for m in messages)  # never a credential
+    assert monitor_settings.firebase is not None  # kept: the reporter says what fails
 
 
-def test_an_empty_firebase_key_is_an_error(settings):
+@pytest.mark.parametrize("key", ["", "//", 3, "a.b", "monitoring/x$y"])
+def test_a_bad_firebase_key_is_a_warning(settings, key):
     settings.FIREBASE_MONITORING = {"NAME": "db"}
+    settings.FIREBASE_MONITORING_KEY = key
+    assert ids() == ["monitorkit.W005"]
+
+
+def test_a_firebase_key_without_firebase_is_not_judged(settings):
     settings.FIREBASE_MONITORING_KEY = ""
-    assert ids() == ["monitorkit.E006"]
+    assert ids() == []
 
 
-def test_good_http_timeouts_pass(settings):
-    for value in (5, 2.5, (3.05, 10), [1, 2]):
-        settings.MONITORKIT_HTTP_TIMEOUT = value
-        assert ids() == []
+def test_good_firebase_key_with_slashes(settings):
+    settings.FIREBASE_MONITORING = {"NAME": "db"}
+    settings.FIREBASE_MONITORING_KEY = "monitoring/monitor-myapp"
+    assert ids() == []
+    assert monitor_settings.firebase_key == "monitoring/monitor-myapp"
+
+
+def test_reporters_that_cannot_be_imported(settings, tmp_path, monkeypatch):
+    (tmp_path / "explodes_on_import.py").write_text("raise RuntimeError('at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MONITORKIT_REPORTERS = ["no.such.Reporter", "explodes_on_import.Reporter", 3]
+    (message,) = check_settings()
+    assert message.id == "monitorkit.W008"
+    assert "'no.such.Reporter'" in message.msg
+    assert "RuntimeError: at import" in message.msg
+    assert "holds 3" in message.msg
+    assert monitor_settings.extra_reporters == ["no.such.Reporter", "explodes_on_import.Reporter"]
+
+
+def test_retry_attempts_is_deprecated_but_still_read(settings):
+    assert monitor_settings.retry_attempts == 3
+    settings.MONITORKIT_RETRY_ATTEMPTS = 5
+    (message,) = check_settings()
+    assert (message.id, type(message)) == ("monitorkit.W013", checks.Warning)
+    assert "deprecated and ignored" in message.msg
+    assert monitor_settings.retry_attempts == 5
+
+
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
+def test_the_default_spool_dir_is_the_projects_own(settings):
+    del settings.MONITORKIT_SPOOL_DIR  # the test settings name one
+    first = monitor_settings.spool_dir
+    assert re.fullmatch(
+        re.escape(os.path.join(tempfile.gettempdir(), "monitorkit-spool-")) + "[0-9a-f]{12}",
+        first,
+    )
+    assert monitor_settings.spool_dir == first  # stable
+    settings.BASE_DIR = "/srv/other-project"
+    assert monitor_settings.spool_dir != first
+    del settings.BASE_DIR
+    settings.SETTINGS_MODULE = "other.settings"
+    assert monitor_settings.spool_dir != first
+    settings.SETTINGS_MODULE = None  # as override_settings has it: the environment's is used
+    assert monitor_settings.spool_dir == first
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "default": {**settings.DATABASES["default"], "NAME": "/srv/other.sqlite3"},
+    }
+    assert monitor_settings.spool_dir != first
+
+
+def test_spool_dir_from_a_string_or_a_path(settings, tmp_path):
+    settings.MONITORKIT_SPOOL_DIR = str(tmp_path / "spool")
+    assert monitor_settings.spool_dir == str(tmp_path / "spool")
+    settings.MONITORKIT_SPOOL_DIR = tmp_path / "spool2"  # BASE_DIR / "spool", as Django writes it
+    assert monitor_settings.spool_dir == str(tmp_path / "spool2")
+    assert ids() == []
+
+
+class BrokenPath:
+    def __fspath__(self) -> str:
+        raise RuntimeError("no path")
+
+
+def test_a_value_whose_reading_raises_is_a_warning(settings):
+    settings.MONITORKIT_SPOOL_DIR = BrokenPath()
+    (message,) = check_settings()
+    assert message.id == "monitorkit.W017"
+    assert "cannot be read" in message.msg
+    assert monitor_settings.spool_dir.startswith(os.path.join(tempfile.gettempdir(), "monitorkit-"))
+
+
+def test_a_relative_spool_dir_warns_and_is_used(settings):
+    settings.MONITORKIT_SPOOL_DIR = "spool"
+    (message,) = check_settings()
+    assert message.id == "monitorkit.W017"
+    assert monitor_settings.spool_dir == "spool"
 
 
 def test_nowhere_to_send_is_a_warning(settings):
     settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "monitorkit"]
     (message,) = check_settings()
     assert message.id == "monitorkit.W001"
-    assert isinstance(message, checks.Warning)
+    assert type(message) is checks.Warning
 
 
 @pytest.mark.django_db  # Django 6's check also looks at the database
-def test_manage_py_check_reports_them(settings):
-    settings.FIREBASE_MONITORING_INTERVAL_PING = -1
-    with pytest.raises(SystemCheckError, match=r"monitorkit\.E002"):
-        call_command("check")
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("TESTING", 0, "monitorkit.W003"),
+        ("TESTING", "False", "monitorkit.W003"),
+        ("FIREBASE_MONITORING_INTERVAL_PING", "abc", "monitorkit.W009"),
+        ("FIREBASE_MONITORING_INTERVAL_PING", math.inf, "monitorkit.W009"),
+        ("MONITORKIT_RETENTION", 0, "monitorkit.W014"),
+    ],
+)
+def test_manage_py_check_reports_them_and_does_not_fail(settings, name, value, expected):
+    setattr(settings, name, value)
+    stderr = io.StringIO()
+    call_command("check", stderr=stderr)  # an Error would raise SystemCheckError here
+    assert f"({expected})" in stderr.getvalue()
+    assert "WARNINGS" in stderr.getvalue()
 
 
 class Noop(MonitoredCommand):
@@ -94,11 +371,28 @@ class Noop(MonitoredCommand):
 
 @pytest.mark.django_db(transaction=True)
 def test_at_run_time_one_warning_and_the_command_still_runs(settings, caplog):
-    settings.FIREBASE_MONITORING_INTERVAL_PING = -1
+    settings.FIREBASE_MONITORING_INTERVAL_PING = math.inf
     with caplog.at_level(logging.WARNING, logger="monitorkit"):
         assert call_command(Noop()) == "done"
         assert call_command(Noop()) == "done"
     warnings = [r for r in caplog.records if "settings need attention" in r.getMessage()]
     assert len(warnings) == 1
-    assert "monitorkit.E002" in warnings[0].getMessage()
+    assert "monitorkit.W009" in warnings[0].getMessage()
     assert CommandRun.objects.count() == 2  # the default interval is used meanwhile
+
+
+def test_every_setting_is_declared_once_with_its_own_id():
+    names = [s.name for s in conf.SETTINGS]
+    check_ids = [s.check_id for s in conf.SETTINGS] + [conf.NOWHERE_TO_SEND]
+    assert len(set(names)) == len(names)
+    assert len(set(check_ids)) == len(check_ids)
+    assert all(re.fullmatch(r"monitorkit\.W0\d\d", i) for i in check_ids)
+
+
+def test_the_configuration_page_documents_every_setting_and_id():
+    page = DOCS.read_text()
+    for setting in conf.SETTINGS:
+        assert f"`{setting.name}`" in page
+        assert f"`{setting.check_id}`" in page
+    for old in range(1, 11):  # the table from the old Error ids to the new ones
+        assert f"`monitorkit.E{old:03d}`" in page

@@ -101,3 +101,50 @@ def test_long_ids_are_shortened_deterministically_with_a_hash():
 )
 def test_every_id_is_a_valid_firebase_key(name, options):
     assert_valid_key(naming.command_id(name, options))
+
+
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("credentials", "X"),
+        ("google_credentials_file", "/etc/key.json"),
+        ("sentry_dsn", "https://abc@o1.ingest.sentry.io/1"),
+        ("database_url", "postgres://u:PW@host/db"),
+        ("source", "redis://:PW@cache:6379/0"),
+    ],
+)
+def test_credentials_dsns_and_urls_with_a_password_are_sensitive(name, value):
+    options = [(name, value), ("label", "x")]
+    assert naming.is_sensitive(name, value)
+    assert naming.format_params(options) == f"{name}=********,label=x"
+    assert naming.command_id("cmd", options) == "cmd__label_x"
+    assert value in naming.secret_values({name: value})
+
+
+def test_a_url_without_a_password_is_not_a_secret():
+    assert not naming.is_sensitive("database_url", "postgres://host/db")
+    assert naming.command_id("cmd", [("base_url", "https://x.org")]) == "cmd__base_url_https:_x_org"
+
+
+def test_the_password_of_a_url_is_a_secret_raw_and_decoded():
+    secrets = naming.secret_values({"database_url": "postgres://u:p%40ss@h/db"})
+    assert {"p%40ss", "p@ss"} <= set(secrets)
+    assert naming.scrub("auth failed for p@ss", secrets) == "auth failed for ********"
+
+
+def test_positional_arguments_lose_their_url_passwords():
+    args = ["postgres://u:PW@h/db"]
+    assert "PW" not in naming.command_id("cmd", [], args)
+    assert naming.format_params([], args) == "postgres://u:********@h/db"
+
+
+@pytest.mark.parametrize("text", ["caf\udcff", "\udcff" * 800, "\ud800x"])
+def test_bytes_that_are_not_utf8_in_argv_make_a_valid_key(text):
+    key = naming.sanitize_key(text)
+    assert_valid_key(key)
+    key.encode("utf-8")
+    assert "\ufffd" in key
+
+
+def test_sanitize_key_keeps_two_long_non_utf8_ids_apart():
+    assert naming.sanitize_key("\udcff" * 800 + "a") != naming.sanitize_key("\udcff" * 800 + "b")

@@ -57,6 +57,17 @@ STATIC_URL = "static/"
 # monitorkit: a heartbeat every 2 seconds so the demo shows RUNNING runs and progress.
 FIREBASE_MONITORING_INTERVAL_PING = 2
 
+# Alerts from `manage.py monitor_watch`: e-mail to the admins. The demo's "mail server" is a
+# folder (Django's file backend), which the demo prints; a real project sets EMAIL_HOST.
+ADMINS = [("Shop ops", "ops@shop.example")]
+DEFAULT_FROM_EMAIL = "monitor@shop.example"
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = os.environ.get("DEMO_MAIL_DIR", str(BASE_DIR / "sent-mail"))
+MONITORKIT_ALERTS = {"email": True}
+MONITORKIT_BASE_URL = "http://127.0.0.1:8000/monitor"
+# The demo's spool beside its database, so the demo leaves nothing in /tmp.
+MONITORKIT_SPOOL_DIR = str(BASE_DIR / "spool")
+
 if os.environ.get("MONITORKIT_DEMO_FIREBASE_URL"):
     FIREBASE_MONITORING = {"DATABASE_URL": os.environ["MONITORKIT_DEMO_FIREBASE_URL"]}
     FIREBASE_MONITORING_KEY = "monitor-shop-demo"

@@ -8,6 +8,7 @@ from .naming import NameNormalizationMixin
 from .options import CommandOptionsMixin
 from .progress import ProgressMixin
 from .reporting import DatabaseReporterMixin, FirebaseReporterMixin
+from .schedule import ScheduleMixin
 
 __all__ = [
     "CommandOptionsMixin",
@@ -19,4 +20,5 @@ __all__ = [
     "MonitorMixin",
     "NameNormalizationMixin",
     "ProgressMixin",
+    "ScheduleMixin",
 ]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import wrapt
 
+from ..cleaning import error_message
 from ..conf import MonitorSettings, monitor_settings, warn_once
 from ..naming import sanitize_key
 from ..record import Status
@@ -36,6 +37,9 @@ def _monitored_call(
     run = instance.monitor_begin(args, kwargs)
     if run is None:
         return wrapped(*args, **kwargs)
+    if instance._monitor_executing:  # called by execute: the run ends when execute does
+        instance._monitor_deferred_run = run
+        return wrapped(*args, **kwargs)
     try:
         result = wrapped(*args, **kwargs)
     except BaseException as exc:
@@ -45,11 +49,44 @@ def _monitored_call(
     return result
 
 
+def _monitored_execute(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Run ``BaseCommand.execute`` so that the run ends with it, not with ``handle``.
+
+    What ``execute`` does after ``handle`` belongs to the run: a ``handle`` that returns an
+    ``int`` makes ``execute`` fail writing it, and the process exits 1; the record must say so.
+    """
+    if instance is None or not isinstance(instance, MonitorMixin) or instance._monitor_executing:
+        return wrapped(*args, **kwargs)
+    instance._monitor_executing = True
+    try:
+        result = wrapped(*args, **kwargs)
+    except BaseException as exc:
+        instance._monitor_executing = False
+        instance.monitor_end_deferred(exc)
+        raise
+    instance._monitor_executing = False
+    instance.monitor_end_deferred(None)
+    return result
+
+
+#: Our wrappers' code objects: their frames are left out of a stored traceback.
+WRAPPER_CODES = frozenset({_monitored_call.__code__, _monitored_execute.__code__})
+
+
 def is_monitored(function: Any) -> bool:
     """Return whether ``function`` is already wrapped by monitorkit."""
     return isinstance(function, wrapt.FunctionWrapper) and (
-        getattr(function, "_self_wrapper", None) is _monitored_call
+        getattr(function, "_self_wrapper", None) in (_monitored_call, _monitored_execute)
     )
+
+
+def _wraps_execute(cls: type) -> bool:
+    """Return whether runs of ``cls`` end with ``execute`` (a management command's handle)."""
+    from django.core.management.base import BaseCommand
+
+    return cls.monitor_method_name == "handle" and issubclass(cls, BaseCommand)  # type: ignore[attr-defined]
 
 
 def _inherited_attribute(cls: type, name: str) -> Any:
@@ -72,16 +109,20 @@ class MonitorMixin:
     """Settings source; tests and unusual projects may swap it."""
 
     _monitor_run: MonitoredRun | None = None
+    _monitor_executing: bool = False
+    _monitor_deferred_run: MonitoredRun | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         name = cls.monitor_method_name
         method = _inherited_attribute(cls, name)
-        if method is None or is_monitored(method):
-            return
-        # Wrap where the class defines the method itself, or where it inherits one from a
-        # class that is not monitored (a plain base class, or BaseCommand.handle).
-        setattr(cls, name, wrapt.FunctionWrapper(method, _monitored_call))
+        if method is not None and not is_monitored(method):
+            # Wrap where the class defines the method itself, or where it inherits one from a
+            # class that is not monitored (a plain base class, or BaseCommand.handle).
+            setattr(cls, name, wrapt.FunctionWrapper(method, _monitored_call))
+        execute = _inherited_attribute(cls, "execute")
+        if execute is not None and not is_monitored(execute) and _wraps_execute(cls):
+            cls.execute = wrapt.FunctionWrapper(execute, _monitored_execute)  # type: ignore[attr-defined]
 
     # The steps, called by the wrapper.
     def monitor_begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> MonitoredRun | None:
@@ -109,6 +150,12 @@ class MonitorMixin:
             logger.exception("monitorkit: a run-started hook of %s failed", type(self).__name__)
         return run
 
+    def monitor_end_deferred(self, error: BaseException | None) -> None:
+        """End the run ``handle`` began inside ``execute``, with how ``execute`` ended."""
+        run, self._monitor_deferred_run = self._monitor_deferred_run, None
+        if run is not None:
+            self.monitor_end(run, error)
+
     def monitor_end(self, run: MonitoredRun, error: BaseException | None) -> None:
         """Record the outcome of the run and flush, within the flush bound."""
         try:
@@ -122,6 +169,10 @@ class MonitorMixin:
         except Exception:
             logger.exception("monitorkit could not record the end of %s", run.record.id)
         finally:
+            try:
+                self.monitor_run_closed(run)
+            except Exception:
+                logger.exception("monitorkit: a run-closed hook of %s failed", type(self).__name__)
             run.release()
 
     def _monitor_collect_metadata(self) -> dict[str, Any] | None:
@@ -166,12 +217,15 @@ class MonitorMixin:
     def monitor_run_ending(self, run: MonitoredRun) -> None:
         """Undo what ``monitor_run_started`` did, before the outcome is recorded."""
 
+    def monitor_run_closed(self, run: MonitoredRun) -> None:
+        """Undo, after the run's last flush, what must outlive the outcome (signal handlers)."""
+
     def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
         """Return the outcome as ``MonitoredRun.finish`` keywords (plain, by default)."""
         if error is None:
             return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
         return {
             "status": Status.FAILED,
-            "message": str(error) or type(error).__name__,
+            "message": error_message(error),
             "exit_code": 1,
         }

@@ -6,8 +6,9 @@ import traceback
 from types import TracebackType
 from typing import Any
 
+from ..cleaning import error_message
 from ..record import Status
-from .base import MonitorMixin, _monitored_call
+from .base import WRAPPER_CODES, MonitorMixin
 
 
 def exception_type_name(error: BaseException) -> str:
@@ -30,11 +31,17 @@ def exit_code_of(error: BaseException) -> int:
 
 
 def _user_frames(error: BaseException) -> TracebackType | None:
-    """Return the traceback without monitorkit's own wrapper frame at its head."""
+    """Return the traceback without monitorkit's own wrapper frames (around execute, handle)."""
+    kept = []
     tb = error.__traceback__
-    while tb is not None and tb.tb_frame.f_code is _monitored_call.__code__:
+    while tb is not None:
+        if tb.tb_frame.f_code not in WRAPPER_CODES:
+            kept.append(tb)
         tb = tb.tb_next
-    return tb
+    chain: TracebackType | None = None
+    for item in reversed(kept):
+        chain = TracebackType(chain, item.tb_frame, item.tb_lasti, item.tb_lineno)
+    return chain
 
 
 class FailureCaptureMixin(MonitorMixin):
@@ -57,9 +64,12 @@ class FailureCaptureMixin(MonitorMixin):
                 }
             message = error.code if isinstance(error.code, str) else f"Exited with status {code}"
         else:
-            message = str(error) or type(error).__name__
+            message = error_message(error)
         limit = self.monitor_settings.traceback_limit
-        text = "".join(traceback.format_exception(type(error), error, _user_frames(error)))
+        try:
+            text = "".join(traceback.format_exception(type(error), error, _user_frames(error)))
+        except Exception as err:  # noqa: BLE001 - e.g. a __notes__ property of the user's that raises
+            text = f"<the traceback could not be formatted: {type(err).__name__}>"
         return {
             "status": Status.FAILED,
             "message": message,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
+from ..conf import INTERVAL
 from ..heartbeat import Heartbeat
 from ..run import MonitoredRun
 from .base import MonitorMixin
+
+logger = logging.getLogger("monitorkit")
 
 
 class HeartbeatMixin(MonitorMixin):
@@ -17,8 +21,24 @@ class HeartbeatMixin(MonitorMixin):
     _monitor_heartbeat: Heartbeat | None = None
 
     def get_monitor_heartbeat_interval(self) -> float:
-        """Return the seconds between two heartbeats of this command."""
-        return self.monitor_heartbeat_interval or self.monitor_settings.interval
+        """Return the seconds between two heartbeats of this command.
+
+        The class's own value obeys the rule of ``FIREBASE_MONITORING_INTERVAL_PING`` (above 0,
+        at most a day): anything else, ``inf`` included, is logged and the setting used.
+        """
+        own = self.monitor_heartbeat_interval
+        if own is None:
+            return self.monitor_settings.interval
+        verdict = INTERVAL.rule(own)
+        if verdict.value is None:
+            logger.warning(
+                "monitorkit: %s.monitor_heartbeat_interval %s; the setting's %g s is used",
+                type(self).__name__,
+                verdict.problem,
+                self.monitor_settings.interval,
+            )
+            return self.monitor_settings.interval
+        return verdict.value
 
     def monitor_run_started(self, run: MonitoredRun) -> None:
         """Start the heartbeat thread of this run."""

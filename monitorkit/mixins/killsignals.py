@@ -23,9 +23,13 @@ class KillSignalMixin(MonitorMixin):
         if trap.install():
             self._monitor_signal_trap = trap
 
-    def monitor_run_ending(self, run: MonitoredRun) -> None:
-        """Put back the handlers that were there before the run."""
+    def monitor_run_closed(self, run: MonitoredRun) -> None:
+        """Put back the handlers that were there before the run, once its last flush is over.
+
+        Not earlier: a signal during the final flush must still find the record delivered or
+        spooled before the process goes.
+        """
         if self._monitor_signal_trap is not None:
             self._monitor_signal_trap.uninstall()
             self._monitor_signal_trap = None
-        super().monitor_run_ending(run)
+        super().monitor_run_closed(run)

@@ -19,7 +19,12 @@ class ProgressMixin(MonitorMixin):
     """
 
     def monitor_progress(self, done: float, total: float | None = None) -> None:
-        """Record that ``done`` of ``total`` units of work are done."""
+        """Record that ``done`` of ``total`` units of work are done.
+
+        Any number will do (``Decimal`` too); it is cleaned when the heartbeat takes it, not
+        here, so this stays two stores. A number no store takes (NaN, an infinity) is stored as
+        null, with one warning for the run, and the run beats and finishes as usual.
+        """
         run = self._monitor_run
         if run is not None:
             run.progress_done = done

@@ -9,9 +9,14 @@ for a log line: no credential in it, ever.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..conf import MonitorSettings, monitor_settings
 from ..record import RunRecord
 from ..retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from .health_store import HealthStore
 
 
 class ReporterError(Exception):
@@ -23,7 +28,7 @@ class Reporter:
 
     def __init__(self, settings: MonitorSettings = monitor_settings) -> None:
         self.settings = settings
-        self.retry_policy = RetryPolicy(attempts=settings.retry_attempts)
+        self.retry_policy = RetryPolicy()
 
     # Called on the command's thread, around the run.
     def bind(self) -> None:
@@ -31,6 +36,15 @@ class Reporter:
 
     def unbind(self) -> None:
         """Let go of whatever ``bind`` took (on the command's thread, after the last flush)."""
+
+    def write_blocked(self) -> bool:
+        """Return whether the *calling* thread itself keeps this reporter from writing now.
+
+        Called from a signal handler on the command's thread: when the interrupted code holds
+        what the sender needs (a lock, an open transaction), waiting for the sender cannot
+        succeed, so the record goes straight to the spool instead of costing the flush bound.
+        """
+        return False
 
     # Called on the sender's thread.
     def start_run(self, record: RunRecord) -> None:
@@ -50,6 +64,30 @@ class Reporter:
         """Store a run's outcome (even when its start could not be stored)."""
         raise NotImplementedError(f"{type(self).__name__} must define finish_run(record).")
 
+    # Store and forward (``monitorkit/spool.py``), on the sender's thread.
+    def run_state(self, run_id: str) -> dict[str, Any]:
+        """Return what this reporter knows of a run that a later delivery needs (JSON data).
+
+        Saved beside a record that goes to the spool, and handed to :meth:`deliver_spooled`
+        when it is delivered, maybe by another process: the Firebase run number, so a run
+        that was partly stored is completed in place, never stored twice.
+        """
+        return {}
+
+    def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
+        """Store a record taken from the spool; the newest state of a run wins.
+
+        It may arrive after a newer state of the same run was stored (the backend came back
+        while the run went on): a reporter must then keep what it has. By default it is a
+        plain write, which suits a store that keeps only what it is last sent.
+        """
+        self.finish_run(record)
+
+    # The watcher's side (``monitorkit/watch.py``).
+    def health_store(self) -> HealthStore | None:
+        """Return where the watcher keeps health and alerts in this backend (``None``: nowhere)."""
+        return None
+
     # The read side, for monitor_status.
     def latest_runs(self) -> list[RunRecord]:
         """Return the newest run of every command id."""
@@ -58,6 +96,14 @@ class Reporter:
     def command_history(self, command_id: str, limit: int | None = None) -> list[RunRecord]:
         """Return the stored runs of one command id, newest first."""
         raise NotImplementedError(f"{type(self).__name__} must define command_history().")
+
+    def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
+        """Return the newest ``depth`` runs (``None``: all kept) of every command id, newest first.
+
+        For the status page's strip of outcomes and the metrics. This default asks for each
+        command id's history in turn; a store that can answer at once does (one query).
+        """
+        return {run.id: self.command_history(run.id, depth) for run in self.latest_runs()}
 
     # For log lines.
     def describe(self) -> str:

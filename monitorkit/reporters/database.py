@@ -1,63 +1,141 @@
 """The embedded store: runs kept in the project's own database through the ORM.
 
 Writes run on the sender's thread, which has its own database connection: a run is committed
-even when the command's transaction rolls back.
+even when the command's transaction rolls back. Each write is idempotent by run id (the run's
+row is updated; the first write of a run inserts it), and is retried until the sender's
+delivery deadline (``monitorkit/retry.py``), after which the record goes to the spool.
 
 SQLite allows one writer, and a connection that has read inside a transaction and then wants
 to write gets "database is locked" *at once* when another connection of the same process is
 about to commit (SQLite skips its busy wait to avoid a deadlock). So on SQLite the command's
-connection gets an execute wrapper that takes :data:`sqlite_gate` around each of its queries,
-and the sender writes only while holding that gate *and* while the command's connection is
-outside a transaction. The command never waits longer than one short monitorkit write, and
-never fails because of one.
+connection gets an execute wrapper (one per connection, however many runs are nested on it)
+that takes :data:`sqlite_gate` around each of its queries, and the sender writes only while
+holding that gate *and* while the command's connection is outside a transaction. The command
+never waits longer than one short monitorkit write, and never fails because of one. The gate is
+re-entrant and looked up at call time; a fork waits for the sender's write to end (a child must
+not inherit SQLite's locks of a write in progress) and the child starts with a new gate.
+
+Seq numbers are per command id: on PostgreSQL, concurrent first writes of one command id take a
+transaction-scoped advisory lock, so two processes never pick the same seq; on SQLite the write
+transaction starts with an ``UPDATE``, which takes the write lock (with SQLite's busy wait)
+before the seq is read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 
 from ..conf import MonitorSettings, monitor_settings
 from ..record import UNFINISHED, RunRecord, Status, is_stale, presumed_killed_message, utcnow
-from ..retry import RetryableError, call_with_retries
+from ..retry import RetryableError, call_with_retries, remaining
 from .base import Reporter, ReporterError
+
+if TYPE_CHECKING:
+    from .database_health import DatabaseHealthStore
 
 logger = logging.getLogger("monitorkit")
 
-#: Held by a monitored command's query on SQLite, and by the sender while it writes.
-sqlite_gate = threading.Lock()
+#: Held by a monitored command's query on SQLite, and by the sender while it writes. Always
+#: read as ``sqlite_gate`` at call time: a forked child gets a new one (see ``_after_fork``).
+sqlite_gate = threading.RLock()
 #: The command connections (SQLite) whose open transactions the sender waits out.
 _guarded: list[Any] = []
-SENDER_BUSY_TIMEOUT_MS = 250
+#: How deep the *current* thread is inside the gate (``write_blocked`` asks from a signal
+#: handler whether the code it interrupted holds it).
+_held = threading.local()
+#: The longest the sender lets SQLite busy-wait for another process's write lock while it holds
+#: the gate (the command's own queries wait on the gate meanwhile); shorter when its deadline is
+#: nearer. Past it the write is retried, the gate released in between.
+SENDER_BUSY_TIMEOUT_MAX = 1.0
+#: Without a delivery deadline (a reporter used on its own), how long the sender waits for a
+#: command's SQLite transaction to end.
+TRANSACTION_WAIT = 3.0
+#: The longest a fork waits for a write of the sender to end (it never takes longer than the
+#: busy timeout; past this the fork goes ahead).
+FORK_WAIT = 2 * SENDER_BUSY_TIMEOUT_MAX
 
 
 class _SqliteGuard:
-    """An execute wrapper: each of the command's queries holds the gate while it runs."""
+    """An execute wrapper: each of the command's queries holds the gate while it runs.
+
+    One per connection: nested monitored commands on one connection share it (``binds``
+    counts them), so a query takes the gate once, not once per nesting level.
+    """
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        self.active = True
+        self.binds = 0
 
     def __call__(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
-        if not self.active:
-            return execute(sql, params, many, context)
         with sqlite_gate:
-            return execute(sql, params, many, context)
+            _held.depth = getattr(_held, "depth", 0) + 1
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                _held.depth -= 1
 
 
 def _in_transaction(connection: Any) -> bool:
     raw = getattr(connection, "connection", None)
     return bool(raw is not None and getattr(raw, "in_transaction", False))
+
+
+def _before_fork() -> None:
+    """Fork only between two writes of the sender, never inside one.
+
+    A child inherits SQLite's own record of the locks its parent's connections hold; forked
+    while the sender's write transaction was open, the child could never use the file (SQLite
+    says "database is locked" to every query). The sender writes only under the gate, so taking
+    it here waits out its write (one short write, bounded by the busy timeout).
+    """
+    _fork.held = sqlite_gate.acquire(timeout=FORK_WAIT)
+
+
+def _after_fork_in_parent() -> None:
+    if getattr(_fork, "held", False):
+        _fork.held = False
+        sqlite_gate.release()
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child, start with a free gate and no connection to wait for.
+
+    A run in the child binds its connection again; a guard that the child inherited on its
+    connection looks the gate up at call time, so it takes the new one.
+    """
+    global sqlite_gate, _guarded, _held, _fork
+    sqlite_gate = threading.RLock()
+    _guarded = []
+    _held = threading.local()
+    _fork = threading.local()
+
+
+_fork = threading.local()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
+
+
+def _advisory_key(command_id: str) -> int:
+    """Return a signed 64-bit key for ``pg_advisory_xact_lock``, the same in every process."""
+    digest = hashlib.blake2b(command_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 class DatabaseReporter(Reporter):
@@ -76,22 +154,39 @@ class DatabaseReporter(Reporter):
         connection = connections[self.alias]
         if connection.vendor != "sqlite":
             return
-        self._guard = _SqliteGuard(connection)
-        connection.execute_wrappers.append(self._guard)
+        guard = next((w for w in connection.execute_wrappers if isinstance(w, _SqliteGuard)), None)
+        if guard is None:
+            guard = _SqliteGuard(connection)
+            connection.execute_wrappers.append(guard)
+        guard.binds += 1
+        self._guard = guard
         with sqlite_gate:
-            _guarded.append(connection)
+            if connection not in _guarded:
+                _guarded.append(connection)
 
     def unbind(self) -> None:
         guard, self._guard = self._guard, None
         if guard is None:
             return
-        guard.active = False
+        guard.binds -= 1
+        if guard.binds > 0:
+            return  # an outer run on the same connection still needs it
         wrappers = guard.connection.execute_wrappers
         if guard in wrappers:
             wrappers.remove(guard)
         with sqlite_gate:
             if guard.connection in _guarded:
                 _guarded.remove(guard.connection)
+
+    def write_blocked(self) -> bool:
+        """Return whether this thread holds the gate or a guarded connection is in a transaction.
+
+        Either way the sender cannot write until the interrupted code goes on, which it does
+        not while a signal handler waits for the sender.
+        """
+        if getattr(_held, "depth", 0):
+            return True
+        return any(_in_transaction(c) for c in list(_guarded))
 
     # On the sender's thread.
     def start_run(self, record: RunRecord) -> None:
@@ -102,6 +197,10 @@ class DatabaseReporter(Reporter):
 
     def finish_run(self, record: RunRecord) -> None:
         self._write(lambda: self._store(record))
+
+    def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
+        """Store a spooled record unless the row already holds a newer state of the run."""
+        self._write(lambda: self._store(record, keep_newer=True))
 
     def _write(self, write: Callable[[], None]) -> None:
         def attempt() -> None:
@@ -116,39 +215,73 @@ class DatabaseReporter(Reporter):
         try:
             call_with_retries(attempt, self.retry_policy)
         except RetryableError as err:
-            raise ReporterError(
-                f"database {self.alias!r} refused the write after "
-                f"{self.retry_policy.attempts} attempts: {err}"
-            ) from None
+            raise ReporterError(f"database {self.alias!r} refused the write: {err}") from None
 
     def _gated(self, write: Callable[[], None]) -> None:
+        """Write; on SQLite only under the gate and while no command is in a transaction."""
         connection = connections[self.alias]
         if connection.vendor != "sqlite":
             write()
             return
+        until = time.monotonic() + remaining(TRANSACTION_WAIT)
+        busy = min(SENDER_BUSY_TIMEOUT_MAX, until - time.monotonic())
         connection.ensure_connection()
-        connection.cursor().execute(f"PRAGMA busy_timeout = {SENDER_BUSY_TIMEOUT_MS}")
+        connection.cursor().execute(f"PRAGMA busy_timeout = {max(1, int(busy * 1000))}")
         while True:
-            with sqlite_gate:
-                if not any(_in_transaction(c) for c in _guarded):
+            gate = sqlite_gate
+            if not gate.acquire(timeout=max(0.0, until - time.monotonic())):
+                raise RetryableError("a monitored command held the database until the deadline")
+            try:
+                if not any(_in_transaction(c) for c in list(_guarded)):
                     write()
                     return
-            time.sleep(0.05)  # a command is inside a transaction: write once it is out
+            finally:
+                gate.release()
+            if time.monotonic() >= until:  # the spool takes it; the command is never held
+                raise RetryableError("a monitored command's transaction was still open")
+            time.sleep(min(0.05, max(0.0, until - time.monotonic())))
 
-    def _store(self, record: RunRecord) -> None:
-        """Update the run's row; the first write of a run inserts it (whichever event it is)."""
+    def _store(self, record: RunRecord, keep_newer: bool = False) -> None:
+        """Update the run's row; the first write of a run inserts it (whichever event it is).
+
+        With ``keep_newer`` a row that holds a newer state of the run is left as it is.
+        """
         from ..models import CommandRun
 
         runs = CommandRun.objects.using(self.alias)
         fields = self._fields(record)
         with transaction.atomic(using=self.alias):
-            if runs.filter(run_id=record.run_id).update(**fields):
+            connection = connections[self.alias]
+            if connection.vendor == "postgresql":
+                milliseconds = max(1, int(remaining(TRANSACTION_WAIT) * 1000))
+                with connection.cursor() as cursor:  # no statement outlives the deadline
+                    cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+            # The UPDATE comes first: on SQLite it takes the write lock before anything is read.
+            row = runs.filter(run_id=record.run_id)
+            if keep_newer:
+                row = row.filter(self._not_newer_than(record))
+            if row.update(**fields):
                 return
+            if keep_newer and runs.filter(run_id=record.run_id).exists():
+                return  # the row holds a newer state of this run
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # one seq at a time per command id
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
             self._mark_stale(record, runs)
             last = runs.filter(command_id=record.id).aggregate(top=Max("seq"))["top"] or 0
             seq = last + 1
             runs.create(run_id=record.run_id, seq=seq, **fields)
             runs.filter(command_id=record.id, seq__lte=seq - self.settings.retention).delete()
+
+    @staticmethod
+    def _not_newer_than(record: RunRecord) -> Q:
+        """Match a row whose state of the run is not newer than ``record``'s."""
+        older = Q(latest__isnull=True)
+        if record.latest is not None:
+            older |= Q(latest__lte=_db_time(record.latest))
+        if not record.is_finished:  # a finished row is never replaced by an unfinished record
+            older &= Q(status__in=[s.value for s in UNFINISHED])
+        return older
 
     def _mark_stale(self, record: RunRecord, runs: Any) -> None:
         now = utcnow()
@@ -184,6 +317,12 @@ class DatabaseReporter(Reporter):
             "metadata": record.metadata,
         }
 
+    def health_store(self) -> DatabaseHealthStore:
+        """Return the watcher's store in this database (``reporters/database_health.py``)."""
+        from .database_health import DatabaseHealthStore
+
+        return DatabaseHealthStore(self)
+
     # The read side.
     def latest_runs(self) -> list[RunRecord]:
         from ..models import CommandRun
@@ -198,6 +337,10 @@ class DatabaseReporter(Reporter):
 
         rows = CommandRun.objects.using(self.alias).filter(command_id=command_id).order_by("-seq")
         return [self._record(row) for row in (rows[:limit] if limit else rows)]
+
+    def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
+        """Return the newest ``depth`` runs of every command id in one query (a window function)."""
+        return self.health_store().recent_runs(depth)
 
     @staticmethod
     def _record(row: Any) -> RunRecord:

@@ -14,6 +14,11 @@ a start claims its number (one atomic increment; an ETag transaction where a ser
 answer the increment with the number), then writes with one PATCH while the previous slot is
 read beside it, and marks that run killed with one more PATCH when its heartbeat stopped.
 
+A run keeps its slot for the reporter's lifetime: every later write of the run, a second finish
+after a kill signal included, goes to the same slot, so a run is never stored twice. A record
+that comes back from the spool (``monitorkit/spool.py``) finds its slot again from the saved
+run number, or by its ``run_id`` in the log, and replaces what is stored only when it is newer.
+
 The reporter is built per run on the command's thread and must be cheap there: nothing is
 resolved, imported or sent until the sender's thread calls a write method, and bad settings
 surface then as a :class:`ReporterError`.
@@ -21,6 +26,8 @@ surface then as a :class:`ReporterError`.
 
 from __future__ import annotations
 
+import collections
+import datetime as dt
 import logging
 import math
 import threading
@@ -31,11 +38,20 @@ from typing import TYPE_CHECKING, Any
 
 from ..conf import MonitorSettings, monitor_settings
 from ..naming import is_valid_key, sanitize_key
-from ..record import RunRecord, Status, is_stale, parse_timestamp, presumed_killed_message, utcnow
+from ..record import (
+    UNFINISHED,
+    RunRecord,
+    Status,
+    is_stale,
+    parse_timestamp,
+    presumed_killed_message,
+    utcnow,
+)
 from ..retry import RetryPolicy
 from .base import Reporter, ReporterError
 
 if TYPE_CHECKING:
+    from .firebase_health import FirebaseHealthStore
     from .firebase_http import RealtimeDatabaseClient
 
 # The HTTP layer (and with it ``requests``, tens of milliseconds to import) is imported on the
@@ -45,6 +61,9 @@ logger = logging.getLogger("monitorkit")
 
 #: Conditional writes tried before a run number claim gives up (what firebase-admin allows).
 MAX_CLAIM_ROUNDS = 25
+#: Slots an instance remembers. A reporter lives for one run, but nothing stops a caller from
+#: reusing one for many; the oldest are forgotten first, long after their runs ended.
+MAX_REMEMBERED_SLOTS = 64
 
 
 @dataclass(frozen=True)
@@ -71,25 +90,66 @@ class FirebaseReporter(Reporter):
         self._sleep = sleep
         self._client: RealtimeDatabaseClient | None = None
         self._client_lock = threading.Lock()
-        self._slots: dict[str, Slot] = {}  # run_id -> slot, for the runs this instance started
+        # run_id -> slot, for the runs this instance stored: kept after a finish (see finish_run)
+        self._slots: collections.OrderedDict[str, Slot] = collections.OrderedDict()
+        self._open: set[str] = set()  # runs written and not finished: keep the connection
 
     # The write side, on the sender's thread.
     def start_run(self, record: RunRecord) -> None:
         """Claim a run number, write the record, check the predecessor: 2 to 4 requests."""
+        self._open.add(record.run_id)
         self._write(record)
 
     def heartbeat(self, record: RunRecord) -> None:
         """Rewrite the run's slot and summary with one PATCH (a first write if start failed)."""
+        self._open.add(record.run_id)
         self._write(record)
 
     def finish_run(self, record: RunRecord) -> None:
-        """Write the outcome with one PATCH (claiming a slot if the start never got stored)."""
+        """Write the outcome with one PATCH (claiming a slot if the start never got stored).
+
+        The slot is remembered after the finish: a run can be finished twice (a kill signal is
+        recorded, then the ``KeyboardInterrupt`` or the user's handler ends the command), and
+        the second finish must rewrite the run, not store it again under a new number.
+        """
         try:
             self._write(record)
         finally:
-            self._slots.pop(record.run_id, None)
-            if not self._slots and self._client is not None:
-                self._client.close()  # the run is over: let its keep-alive connection go now
+            self._open.discard(record.run_id)
+            self._close_if_idle()
+
+    # Store and forward, on the sender's thread.
+    def run_state(self, run_id: str) -> dict[str, Any]:
+        """Return ``{"seq": n}`` when this instance claimed run number ``n`` for the run.
+
+        Takes no lock: the spool may ask from the command's thread, inside a signal handler.
+        """
+        slot = self._slots.get(run_id)
+        return {"seq": slot.seq} if slot is not None else {}
+
+    def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
+        """Store a spooled record in its run's slot, unless what is stored there is newer.
+
+        The slot comes from the saved run number, from this instance's memory, or from the
+        log (one GET of at most ``retention`` runs): a record delivered twice (its process was
+        killed before it could delete the spool file) finds the run it stored the first time.
+        Only a run found nowhere claims a number. The slot and the summary are read before
+        they are written, so a late heartbeat never undoes a finish, nor an earlier run the
+        summary of a later one. No predecessor is marked killed here: that is for live starts.
+        """
+        client = self._get_client()
+        root = self._root()
+        slot, stored = self._spooled_slot(client, root, record, state)
+        self._remember(record.run_id, slot)
+        data = stored_form(record, slot.seq)
+        updates: dict[str, Any] = {}
+        if not _keep_in_slot(stored, record, slot.seq):
+            updates[f"commands/{record.id}/log/{slot.index}"] = data
+        summary = client.get(root + ("latest", record.id)).value
+        if not _keep_as_latest(summary, record):
+            updates[f"latest/{record.id}"] = data
+        if updates:
+            client.patch(root, updates)
 
     # The read side, for monitor_status.
     def latest_runs(self) -> list[RunRecord]:
@@ -103,6 +163,24 @@ class FirebaseReporter(Reporter):
         reply = self._get_client().get(self._root() + ("commands", command_id, "log"))
         records = sorted(_records(reply.value, command_id), key=_newest_first)
         return records[:limit] if limit else records
+
+    def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
+        """Return the newest ``depth`` kept runs of every command id: one GET of ``commands``."""
+        value = self._get_client().get(self._root() + ("commands",)).value
+        runs: dict[str, list[RunRecord]] = {}
+        for command_id, node in value.items() if isinstance(value, dict) else []:
+            log = node.get("log") if isinstance(node, dict) else None
+            records = sorted(_records(log, command_id), key=_newest_first)
+            if records:
+                runs[command_id] = records[:depth] if depth else records
+        return runs
+
+    # The watcher's side.
+    def health_store(self) -> FirebaseHealthStore:
+        """Return the watcher's health and alerts, kept beside the runs (``firebase_health.py``)."""
+        from .firebase_health import FirebaseHealthStore
+
+        return FirebaseHealthStore(self)
 
     # For log lines.
     def describe(self) -> str:
@@ -138,7 +216,7 @@ class FirebaseReporter(Reporter):
         previous: _Background | None = None
         if slot is None:
             slot = self._claim(client, root, record.id)
-            self._slots[record.run_id] = slot  # kept even if what follows fails
+            self._remember(record.run_id, slot)  # kept even if what follows fails
             # Read the previous run while this one is written: one round trip, not two.
             previous = _Background(lambda: self._checked_marks(client, root, record.id, slot))
         data = stored_form(record, slot.seq)
@@ -171,6 +249,41 @@ class FirebaseReporter(Reporter):
 
     def _slot(self, seq: int) -> Slot:
         return Slot(seq, (seq - 1) % self.settings.retention)
+
+    def _remember(self, run_id: str, slot: Slot) -> None:
+        self._slots[run_id] = slot
+        self._slots.move_to_end(run_id)
+        while len(self._slots) > MAX_REMEMBERED_SLOTS:
+            self._slots.popitem(last=False)
+
+    def _close_if_idle(self) -> None:
+        """Let the keep-alive connection go once no run is open (it reopens if needed)."""
+        if not self._open and self._client is not None:
+            self._client.close()
+
+    def _spooled_slot(
+        self,
+        client: RealtimeDatabaseClient,
+        root: tuple[str, ...],
+        record: RunRecord,
+        state: dict[str, Any],
+    ) -> tuple[Slot, Any]:
+        """Return the slot a spooled record belongs in, and what is stored there now."""
+        known = self._slots.get(record.run_id)
+        seq = state.get("seq") if known is None else known.seq
+        if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1:
+            slot = self._slot(seq)
+            log = root + ("commands", record.id, "log", str(slot.index))
+            return slot, client.get(log).value
+        if record.run_id:
+            log = client.get(root + ("commands", record.id, "log")).value
+            items = enumerate(log) if isinstance(log, list) else _indexed(log)
+            for index, stored in items:
+                if isinstance(stored, dict) and stored.get("run_id") == record.run_id:
+                    found = stored.get("seq")
+                    if isinstance(found, int) and not isinstance(found, bool) and found >= 1:
+                        return Slot(found, index), stored
+        return self._claim(client, root, record.id), None
 
     def _claim_with_etag(
         self, client: RealtimeDatabaseClient, path: tuple[str, ...], command_id: str
@@ -331,6 +444,58 @@ def _firebase_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _indexed(log: Any) -> list[tuple[int, Any]]:
+    """Return the ``(slot, run)`` pairs of a log read back as an object (sparse keys)."""
+    if not isinstance(log, dict):
+        return []
+    return [(int(key), run) for key, run in log.items() if str(key).isdigit()]
+
+
+def _keep_in_slot(stored: Any, record: RunRecord, seq: int) -> bool:
+    """Return whether a run's slot holds something a spooled record must not replace.
+
+    Another run with a later number (the ring came round: this run fell out of the
+    retention window), or a newer state of the same run.
+    """
+    if not isinstance(stored, dict):
+        return False
+    if stored.get("run_id") != record.run_id:
+        other = stored.get("seq")
+        return isinstance(other, int) and not isinstance(other, bool) and other >= seq
+    return _newer_or_same(stored, record)
+
+
+def _keep_as_latest(stored: Any, record: RunRecord) -> bool:
+    """Return whether ``latest/<id>`` holds a run that started later or a newer state."""
+    if not isinstance(stored, dict):
+        return False
+    if stored.get("run_id") != record.run_id:
+        other = _timestamp(stored.get("started"))
+        return other is not None and other >= record.started
+    return _newer_or_same(stored, record)
+
+
+def _newer_or_same(stored: dict[str, Any], record: RunRecord) -> bool:
+    """Order two states of one run: a finished one is newer, then the later ``latest``."""
+    stored_finished = str(stored.get("status")) not in {status.value for status in UNFINISHED}
+    record_finished = record.status not in UNFINISHED
+    if stored_finished != record_finished:
+        return stored_finished
+    stored_latest = _timestamp(stored.get("latest")) or _timestamp(stored.get("started"))
+    record_latest = record.latest or record.started
+    if stored_latest is None or record_latest is None:
+        return stored_latest is not None
+    return stored_latest >= record_latest
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    """Return a stored timestamp as a datetime, or ``None`` when it is absent or not one."""
+    try:
+        return parse_timestamp(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _count(value: Any) -> int:

@@ -2,10 +2,15 @@
 
 Every request goes through :meth:`RealtimeDatabaseClient.request`, which owns the
 ``requests.Session``, sends the ``(connect, read)`` timeout, retries what is worth retrying
-(connection errors, timeouts, 5xx, 429 with its ``Retry-After``) through ``monitorkit.retry``, and
-turns everything else into one :class:`ReporterError` whose text is safe to log: ``requests``
-puts the full URL, ``auth=`` query included, into its exception messages, so every text that
-leaves this module is scrubbed first, and no exception is chained to one that was not.
+(connection errors, timeouts, 5xx, 429 with its ``Retry-After``) through ``monitorkit.retry``
+until the sender's delivery deadline, and turns everything else into one :class:`ReporterError`.
+Under a deadline no attempt overruns it by more than :data:`MIN_ATTEMPT_TIMEOUT` (its timeouts
+are cut to the time left), and a ``Retry-After`` asking for more than the time left (or than
+:data:`MAX_RETRY_AFTER`) ends the attempts at once.
+
+Every text that leaves this module is safe to log: ``requests`` puts the full URL, ``auth=``
+query included, into its exception messages, so each is scrubbed first, and no exception is
+chained to one that was not.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -24,6 +30,7 @@ from urllib.parse import parse_qs, quote, quote_plus, urlsplit
 
 import requests
 
+from .. import retry
 from ..retry import RetryableError, RetryPolicy, call_with_retries
 from .base import ReporterError
 from .firebase_auth import Credentials
@@ -34,6 +41,10 @@ EMULATOR_HOST_ENV = "FIREBASE_DATABASE_EMULATOR_HOST"
 MASK = "***"
 #: Statuses that mean "not now" rather than "no": worth another attempt.
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+#: The longest ``Retry-After`` waited for; a server asking for more is not asked again.
+MAX_RETRY_AFTER = 10.0
+#: The shortest connect/read timeout of an attempt, however little time the deadline leaves.
+MIN_ATTEMPT_TIMEOUT = 0.1
 _SECRET_PARAMS = re.compile(r"((?:^|[?&;\s'\"])(?:auth|access_token)=)[^&\s'\")]+", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[^\s'\",)]+", re.I)
 _ERROR_TEXT_LIMIT = 300
@@ -214,7 +225,11 @@ class RealtimeDatabaseClient:
         headers: Mapping[str, str] | None = None,
         conditional: bool = False,
     ) -> Reply:
-        """Send one request, retrying what is worth it; raise a loggable ReporterError."""
+        """Send one request, retrying what is worth it; raise a loggable ReporterError.
+
+        Attempts go on until the thread's delivery deadline (``retry.deadline``), or for
+        ``retry.ATTEMPTS_WITHOUT_DEADLINE`` attempts without one.
+        """
         what = f"{method} /{'/'.join(path)}"
         body = None if method == "GET" else _encode(value)
         attempts = 0
@@ -227,14 +242,23 @@ class RealtimeDatabaseClient:
                 return self._send(method, path, body, dict(headers or {}), conditional, what)
             except RetryableError as err:
                 last_error = str(err)
+                left = retry.remaining(math.inf)
+                if err.delay is not None and err.delay > min(MAX_RETRY_AFTER, left):
+                    limit = (
+                        "past the delivery deadline"
+                        if err.delay > left
+                        else f"over the {MAX_RETRY_AFTER:g} s monitorkit waits at most"
+                    )
+                    asked = f"{err}; it asks to wait {err.delay:g} s (Retry-After), {limit}"
+                    raise _WaitTooLong(asked) from None
                 raise
 
         def pause(delay: float) -> None:
             logger.info(
-                "monitorkit: Firebase %s failed (attempt %d of %d): %s; retrying in %.2f s",
+                "monitorkit: Firebase %s failed (attempt %d%s): %s; retrying in %.2f s",
                 what,
                 attempts,
-                self.policy.attempts,
+                self._attempts_left(),
                 last_error,
                 delay,
             )
@@ -243,8 +267,33 @@ class RealtimeDatabaseClient:
         try:
             return call_with_retries(attempt, self.policy, sleep=pause)
         except RetryableError as err:
+            message = f"{err} (gave up after {attempts} attempt(s){self._why_stopped()})"
+        except _WaitTooLong as err:
             message = f"{err} (gave up after {attempts} attempt(s))"
         raise ReporterError(self.redact(message))  # no chain: the cause may hold a URL
+
+    def _attempts_left(self) -> str:
+        """Say, for a retry's log line, what ends the attempts: a count or the deadline."""
+        if self.policy.attempts is not None:
+            return f" of {self.policy.attempts}"
+        if retry.current_deadline() is None:
+            return f" of {retry.ATTEMPTS_WITHOUT_DEADLINE}"
+        return f", {retry.remaining(0.0):.2f} s left before the delivery deadline"
+
+    def _why_stopped(self) -> str:
+        at = retry.current_deadline()
+        if at is not None and time.monotonic() >= at - MIN_ATTEMPT_TIMEOUT:
+            return ": the delivery deadline has come"
+        return ""
+
+    def _timeout(self) -> tuple[tuple[float, float], bool]:
+        """Return this attempt's ``(connect, read)`` timeout and whether the deadline cut it."""
+        connect, read = self.timeout
+        left = retry.remaining(math.inf)
+        if left >= max(connect, read):
+            return self.timeout, False
+        left = max(MIN_ATTEMPT_TIMEOUT, left)
+        return (min(connect, left), min(read, left)), True
 
     def redact(self, text: str) -> str:
         """Return ``text`` with this client's credentials removed."""
@@ -278,6 +327,7 @@ class RealtimeDatabaseClient:
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
         failure: Exception | None = None
+        timeout, cut = self._timeout()
         try:
             response = self.session.request(
                 method,
@@ -285,13 +335,14 @@ class RealtimeDatabaseClient:
                 params=params,
                 data=body,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=timeout,
             )
         except requests.Timeout as err:
+            source = "cut to the delivery deadline" if cut else "MONITORKIT_HTTP_TIMEOUT"
             failure = RetryableError(
                 f"{what} to {self.location.describe()} timed out "
-                f"(connect/read timeout {self.timeout[0]:g}/{self.timeout[1]:g} s, "
-                f"MONITORKIT_HTTP_TIMEOUT): {self.redact(str(err))}"
+                f"(connect/read timeout {timeout[0]:.3g}/{timeout[1]:.3g} s, "
+                f"{source}): {self.redact(str(err))}"
             )
         except requests.ConnectionError as err:
             failure = RetryableError(
@@ -334,6 +385,10 @@ class RealtimeDatabaseClient:
                 f"{response.headers.get('Content-Type', 'none')!r}); is DATABASE_URL the "
                 "database itself and not a proxy or login page?"
             ) from None
+
+
+class _WaitTooLong(Exception):
+    """A ``Retry-After`` longer than the attempts may wait: give up now, not at the deadline."""
 
 
 def _encode(value: Any) -> bytes:

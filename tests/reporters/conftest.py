@@ -50,7 +50,6 @@ def firebase_settings(settings: Any) -> Callable[..., Any]:
         settings.FIREBASE_MONITORING = firebase
         settings.FIREBASE_MONITORING_KEY = KEY
         settings.MONITORKIT_HTTP_TIMEOUT = 0.5
-        settings.MONITORKIT_RETRY_ATTEMPTS = 3
         settings.MONITORKIT_STALE_AFTER = 60
         return settings
 

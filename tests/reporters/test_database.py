@@ -1,23 +1,69 @@
-"""The embedded store (``monitorkit/reporters/database.py``) against a real SQLite file."""
+"""The embedded store (``monitorkit/reporters/database.py``) against a real SQLite file and a
+real PostgreSQL database (the throw-away cluster of ``tests/pg.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from monitorkit import MonitoredCommand
+from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
 from monitorkit.record import RunRecord, Status, utcnow
+from monitorkit.reporters.base import ReporterError
 from monitorkit.reporters.database import DatabaseReporter
+from monitorkit.retry import deadline
+from monitorkit.spool import Spool, iter_waiting, reporter_path
+from tests.pg import PostgresCluster
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def pg_alias(django_db_blocker: Any, postgres: PostgresCluster, pg_template: str) -> Iterator[str]:
+    """A database alias, added for this test only, for a fresh migrated PostgreSQL database."""
+    name = postgres.create_database(template=pg_template)
+    alias = f"pg_{name}"  # new each time: a thread never reuses a connection to a dropped one
+    entry = connections.configure_settings({"default": postgres.database_settings(name)})
+    django_settings.DATABASES[alias] = connections.settings[alias] = entry["default"]
+    try:
+        # The test case refuses connections to an alias it was not declared with: this one
+        # did not exist yet when it was set up.
+        with django_db_blocker.unblock():
+            yield alias
+    finally:
+        connections[alias].close()
+        del connections[alias]
+        django_settings.DATABASES.pop(alias, None)
+        connections.settings.pop(alias, None)
+        postgres.drop_database(name)
+
+
+@pytest.fixture(
+    autouse=True, params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def store(request: pytest.FixtureRequest, settings: Any) -> str:
+    """Run each test on SQLite, then on PostgreSQL; return the alias the store writes to."""
+    if request.param == "sqlite":
+        return "default"
+    alias: str = request.getfixturevalue("pg_alias")
+    settings.MONITORKIT_DATABASE_ALIAS = alias
+    return alias
+
+
+#: For what only SQLite has: the gate between the command's connection and the sender's.
+sqlite_only = pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 
 
 def make_record(command_id: str = "cmd", **fields: Any) -> RunRecord:
@@ -69,10 +115,10 @@ def test_retention_default_is_100():
     assert history[-1].seq == 4
 
 
-def test_finish_without_a_stored_start_still_stores_the_run():
+def test_finish_without_a_stored_start_still_stores_the_run(store):
     record = finish(make_record())
     DatabaseReporter().finish_run(record)
-    (row,) = CommandRun.objects.all()
+    (row,) = CommandRun.objects.using(store).all()
     assert row.status == "FINISHED"
     assert row.seq == 1
 
@@ -133,7 +179,8 @@ class Noop(MonitoredCommand):
         pass
 
 
-def test_run_is_committed_even_when_the_callers_transaction_rolls_back(settings, caplog):
+@sqlite_only
+def test_run_is_committed_even_when_the_callers_transaction_rolls_back(settings):
     settings.MONITORKIT_FLUSH_TIMEOUT = 0.2
 
     class Undo(Exception):
@@ -142,8 +189,140 @@ def test_run_is_committed_even_when_the_callers_transaction_rolls_back(settings,
     with pytest.raises(Undo), transaction.atomic():
         call_command(Noop())
         raise Undo  # the caller's transaction is undone; the run is not
-    deadline = time.monotonic() + 20
-    while not CommandRun.objects.filter(status="FINISHED").exists():
-        assert time.monotonic() < deadline, "the run never arrived"
-        time.sleep(0.05)
-    assert CommandRun.objects.get().command_id == "noop"
+    # On SQLite the sender cannot write while the caller's transaction is open: past the flush
+    # bound the record waits in the spool, for the next process to deliver; nothing is lost.
+    assert not CommandRun.objects.exists()  # rolled back with the caller's transaction: never
+    (waiting,) = iter_waiting(
+        Spool.for_settings(monitor_settings), reporter_path(DatabaseReporter())
+    )
+    assert (waiting.record.id, waiting.record.status) == ("noop", Status.FINISHED)
+    DatabaseReporter().deliver_spooled(waiting.record, waiting.state)  # as the next process does
+    assert CommandRun.objects.get().status == "FINISHED"
+
+
+def test_spooled_record_never_replaces_a_newer_state_of_its_run(store):
+    reporter = DatabaseReporter()
+    record = make_record()
+    running = make_record(run_id=record.run_id, status=Status.RUNNING)
+    done = finish(make_record(run_id=record.run_id))
+    reporter.deliver_spooled(record, {})  # not stored yet: stored
+    reporter.finish_run(done)
+    reporter.deliver_spooled(running, {})  # unfinished, older: the finished row stays
+    reporter.deliver_spooled(record, {})
+    (row,) = reporter.command_history("cmd")
+    assert (row.status, row.latest, row.seq) == (Status.FINISHED, done.latest, 1)
+
+    late = make_record(run_id=uuid.uuid4().hex)
+    reporter.heartbeat(late)
+    older = make_record(run_id=late.run_id, latest=late.latest - dt.timedelta(seconds=5))
+    older.message = "older"
+    reporter.deliver_spooled(older, {})  # older than the row: ignored
+    assert reporter.command_history("cmd")[0].message != "older"
+    again = finish(make_record(run_id=late.run_id))
+    reporter.deliver_spooled(again, {})  # delivered twice (killed before deleting): one row
+    reporter.deliver_spooled(again, {})
+    states = {r.run_id: r for r in reporter.command_history("cmd")}
+    assert len(states) == 2
+    assert states[late.run_id].status is Status.FINISHED
+
+
+def test_spooled_unfinished_record_updates_an_older_unfinished_row(store):
+    reporter = DatabaseReporter()
+    record = make_record()
+    reporter.start_run(record)
+    newer = make_record(
+        run_id=record.run_id, status=Status.RUNNING, latest=record.latest + dt.timedelta(seconds=9)
+    )
+    reporter.deliver_spooled(newer, {})
+    older = make_record(run_id=record.run_id, latest=record.latest + dt.timedelta(seconds=1))
+    reporter.deliver_spooled(older, {})
+    (row,) = reporter.command_history("cmd")
+    assert (row.status, row.latest) == (Status.RUNNING, newer.latest)
+
+
+def test_concurrent_first_writes_of_one_command_get_distinct_seqs(store):
+    """Threads stand in for processes here: each has its own connection."""
+    reporter = DatabaseReporter()
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def write() -> None:
+        try:
+            start.wait()
+            with deadline(time.monotonic() + 20):
+                reporter.finish_run(finish(make_record()))
+        except BaseException as err:
+            errors.append(err)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(r.seq for r in reporter.command_history("cmd")) == list(range(1, 9))
+
+
+@pytest.fixture
+def bound() -> Iterator[DatabaseReporter]:
+    """A reporter bound to this thread's connection, as a run binds the command's."""
+    reporter = DatabaseReporter()
+    reporter.bind()
+    try:
+        yield reporter
+    finally:
+        reporter.unbind()
+
+
+@sqlite_only
+def test_write_blocked_while_this_thread_is_inside_a_query_or_a_transaction(bound):
+    seen: list[bool] = []
+
+    def probe(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(bound.write_blocked())  # as a signal handler inside the query would ask
+        return execute(sql, params, many, context)
+
+    assert bound.write_blocked() is False
+    with connection.execute_wrapper(probe):
+        CommandRun.objects.count()
+    assert seen == [True]
+    with transaction.atomic():
+        CommandRun.objects.create(command_id="x", seq=1, run_id="r", started=utcnow())
+        assert bound.write_blocked() is True
+    assert bound.write_blocked() is False
+
+
+@sqlite_only
+def test_a_write_gives_up_at_its_deadline_while_the_command_keeps_a_transaction(bound):
+    outcome: list[BaseException | None] = []
+
+    def send() -> None:
+        try:
+            with deadline(time.monotonic() + 0.5):
+                bound.finish_run(finish(make_record()))
+            outcome.append(None)
+        except BaseException as err:
+            outcome.append(err)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        CommandRun.objects.count()
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        sender.join(10)  # the old code waited for the transaction as long as it lasted
+        assert not sender.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ReporterError)
+    assert "transaction" in str(outcome[0])
+
+
+@sqlite_only
+def test_the_store_transaction_starts_with_an_update():
+    """SQLite: the first statement takes the write lock, so the busy timeout applies to it."""
+    with CaptureQueriesContext(connection) as queries:
+        DatabaseReporter().start_run(make_record())
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    begin = statements.index("BEGIN")
+    assert statements[begin + 1] == "UPDATE"

@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 import requests
 
+from monitorkit import retry
 from monitorkit.reporters.base import ReporterError
 from monitorkit.reporters.firebase_auth import AuthTokenCredentials, Credentials
 from monitorkit.reporters.firebase_http import (
+    MAX_RETRY_AFTER,
     DatabaseLocation,
     RealtimeDatabaseClient,
     resolve_location,
@@ -309,3 +311,82 @@ def test_namespace_is_sent(rtdb_server: RealtimeDatabaseServer) -> None:
     client.put(("k",), "v")
     assert rtdb_server.data("other") == {"k": "v"}
     assert rtdb_server.data() is None
+
+
+# --- retrying until the delivery deadline (issue 8, item 9) -------------------------------------
+
+
+def test_503_three_times_then_success_is_delivered_before_the_deadline(
+    rtdb_server: RealtimeDatabaseServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A one-second blip costs nothing: attempts go on until the deadline, not for three."""
+    caplog.set_level(logging.INFO, logger="monitorkit")
+    rtdb_server.fail_next(3, 503)
+    client = client_for(rtdb_server, policy=RetryPolicy())  # the reporters' default policy
+    with retry.deadline(time.monotonic() + 3.0):
+        assert client.put(("k",), 1).value == 1
+    assert [r.status for r in rtdb_server.requests] == [503, 503, 503, 200]
+    lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(lines) == 3
+    assert all("s left before the delivery deadline" in line for line in lines)
+
+
+def test_503_forever_gives_up_at_the_deadline(rtdb_server: RealtimeDatabaseServer) -> None:
+    rtdb_server.fail_next(10_000, 503)
+    client = client_for(rtdb_server, policy=RetryPolicy())
+    began = time.monotonic()
+    with retry.deadline(began + 1.0), pytest.raises(ReporterError) as caught:
+        client.patch(("k",), {"a": 1})
+    elapsed = time.monotonic() - began
+    assert "HTTP 503" in str(caught.value) and "delivery deadline" in str(caught.value)
+    assert len(rtdb_server.requests) > 3  # tried until the deadline, not for a count
+    assert elapsed < 1.0 + 0.5  # at the deadline, not long after (the attempt floor is 0.1 s)
+    assert rtdb_server.data() is None
+
+
+def test_a_hanging_server_costs_no_more_than_the_deadline(rtdb_server_factory: Any) -> None:
+    """Each attempt's timeouts are cut to the time left: a 5 s read cannot overrun it."""
+    server = rtdb_server_factory()
+    server.hang(True)
+    client = client_for(server, policy=RetryPolicy(), timeout=(0.5, 5.0))
+    began = time.monotonic()
+    with retry.deadline(began + 0.6), pytest.raises(ReporterError, match="timed out") as caught:
+        client.patch(("k",), {"a": 1})
+    elapsed = time.monotonic() - began
+    server.hang(False)
+    assert "cut to the delivery deadline" in str(caught.value)
+    assert elapsed < 2.5  # one uncut read alone would take 5 s
+
+
+def test_a_retry_after_beyond_the_deadline_gives_up_at_once(
+    rtdb_server: RealtimeDatabaseServer,
+) -> None:
+    rtdb_server.fail_next(5, 429, {"error": "Too many requests"}, {"Retry-After": "30"})
+    sleeps: list[float] = []
+    client = client_for(rtdb_server, policy=RetryPolicy(), sleeps=sleeps)
+    with retry.deadline(time.monotonic() + 2.0), pytest.raises(ReporterError) as caught:
+        client.put(("k",), 1)
+    assert sleeps == [] and len(rtdb_server.requests) == 1
+    assert "asks to wait 30 s (Retry-After), past the delivery deadline" in str(caught.value)
+    assert "gave up after 1 attempt(s)" in str(caught.value)
+
+
+def test_a_retry_after_within_the_deadline_is_honoured(
+    rtdb_server: RealtimeDatabaseServer,
+) -> None:
+    rtdb_server.fail_next(1, 503, None, {"Retry-After": "1"})
+    sleeps: list[float] = []
+    client = client_for(rtdb_server, policy=RetryPolicy(), sleeps=sleeps)
+    with retry.deadline(time.monotonic() + 3.0):
+        assert client.put(("k",), 1).status == 200
+    assert sleeps == [1.0]
+
+
+def test_a_retry_after_is_capped_without_a_deadline(rtdb_server: RealtimeDatabaseServer) -> None:
+    """monitor_status has no deadline: an hour-long Retry-After must not hold it for an hour."""
+    rtdb_server.fail_next(5, 429, None, {"Retry-After": "3600"})
+    sleeps: list[float] = []
+    with pytest.raises(ReporterError, match=r"asks to wait 3600 s \(Retry-After\), over the"):
+        client_for(rtdb_server, policy=RetryPolicy(), sleeps=sleeps).get(("k",))
+    assert sleeps == [] and len(rtdb_server.requests) == 1
+    assert MAX_RETRY_AFTER < 3600

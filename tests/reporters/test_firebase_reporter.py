@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -16,9 +17,10 @@ import requests
 
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status, presumed_killed_message, utcnow
+from monitorkit.reporters import firebase
 from monitorkit.reporters.base import ReporterError
 from monitorkit.reporters.firebase import FirebaseReporter
-from monitorkit.sender import Event, deliver
+from monitorkit.sender import deliver_to
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
 
 from .conftest import FAST, KEY, SECRET, make_record, run_once
@@ -437,7 +439,7 @@ def test_the_sender_logs_one_error_without_the_secret(
     record = make_record()
     with pytest.raises(ReporterError) as caught:
         reporter.start_run(record)
-    deliver(Event("start_run", record, [reporter]))
+    deliver_to(reporter, "start_run", record)
     server.reset_faults()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].name == "monitorkit"
@@ -490,3 +492,149 @@ def test_history_tolerates_django_command_monitor_entries(
     history = reporter.command_history(CMD)
     assert [r.seq for r in history] == [1, None]  # the kept legacy entry comes last
     assert history[1].status is Status.FINISHED and history[1].run_id == ""
+
+
+# --- one run, one slot (issue 8, item 5) ----------------------------------------------------------
+
+
+def finished(record: RunRecord, status: Status, message: str, seconds: float) -> RunRecord:
+    """Return a copy of ``record`` finished ``seconds`` after its start."""
+    done = copy.deepcopy(record)
+    done.status, done.message = status, message
+    done.finished = done.latest = record.started + dt.timedelta(seconds=seconds)
+    return done
+
+
+@pytest.mark.parametrize("started", [True, False], ids=["after-a-start", "no-start-stored"])
+def test_a_run_finished_twice_keeps_one_slot(
+    rtdb_server: Any, reporter_for: Any, started: bool
+) -> None:
+    """A kill signal is recorded, then the KeyboardInterrupt ends the run: still one run."""
+    reporter = reporter_for(rtdb_server)
+    record = make_record()
+    if started:
+        reporter.start_run(record)
+    reporter.finish_run(finished(record, Status.SYSTEM_KILL, "Killed by SIGINT", 1))
+    got = requests_of(
+        rtdb_server,
+        lambda: reporter.finish_run(finished(record, Status.SYSTEM_KILL, "Killed by SIGINT", 2)),
+    )
+    assert [r.method for r in got] == ["PATCH"]  # no second claim
+    (stored,) = log_of(rtdb_server)
+    assert (stored["seq"], stored["run_id"], stored["duration"]) == (1, record.run_id, 2.0)
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
+    assert reporter.run_state(record.run_id) == {"seq": 1}
+
+
+def test_remembered_slots_are_bounded(
+    rtdb_server: Any, reporter_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(firebase, "MAX_REMEMBERED_SLOTS", 2)
+    reporter = reporter_for(rtdb_server)
+    for n in range(1, 4):
+        run_once(reporter, make_record(f"run-{n:05d}"))
+    assert reporter.run_state("run-00001") == {}  # the oldest was forgotten
+    assert reporter.run_state("run-00003") == {"seq": 3}
+    assert reporter.run_state("never-ran") == {}
+
+
+# --- records from the spool (issue 8, item 9) -----------------------------------------------------
+
+
+def test_a_spooled_record_with_its_run_number_completes_the_run_in_place(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    live = reporter_for(rtdb_server)
+    record = make_record()
+    live.start_run(record)  # stored; then the backend went away until the process ended
+    state = live.run_state(record.run_id)
+    done = finished(record, Status.FINISHED, "Command finished", 3)
+    got = requests_of(rtdb_server, lambda: reporter_for().deliver_spooled(done, state))
+    assert "PUT" not in [r.method for r in got]  # the number is known: never claimed again
+    (stored,) = log_of(rtdb_server)
+    assert (stored["seq"], stored["status"]) == (1, "FINISHED")
+    assert raw_get(rtdb_server, f"{KEY}/latest/{CMD}")["status"] == "FINISHED"
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
+
+
+def test_a_spooled_record_without_a_run_number_finds_its_run_in_the_log(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    """Its start was stored but the number never reached the spool (another process)."""
+    reporter_for(rtdb_server).start_run(make_record("run-other", started=utcnow()))
+    record = make_record()
+    reporter_for().start_run(record)
+    done = finished(record, Status.FAILED, "boom", 3)
+    got = requests_of(rtdb_server, lambda: reporter_for().deliver_spooled(done, {}))
+    assert "PUT" not in [r.method for r in got]
+    first, second = log_of(rtdb_server)
+    assert (first["run_id"], first["status"]) == ("run-other", "STARTED")
+    assert (second["run_id"], second["seq"], second["status"]) == (record.run_id, 2, "FAILED")
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 2
+
+
+def test_a_spooled_file_delivered_twice_stores_the_run_once(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    """A process killed between delivering a spool file and deleting it duplicates nothing."""
+    reporter_for(rtdb_server)
+    done = finished(make_record(), Status.FINISHED, "Command finished", 1)
+    for _ in range(2):  # two processes, each with its own reporter, deliver the same file
+        reporter_for().deliver_spooled(done, {})
+    (stored,) = log_of(rtdb_server)
+    assert (stored["seq"], stored["status"]) == (1, "FINISHED")
+    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
+
+
+def test_a_late_spooled_state_never_replaces_a_newer_one(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    live = reporter_for(rtdb_server)
+    record = make_record()
+    live.start_run(record)
+    beat = copy.deepcopy(record)
+    beat.status, beat.latest = Status.RUNNING, record.started + dt.timedelta(seconds=30)
+    state = live.run_state(record.run_id)
+    live.finish_run(finished(record, Status.FINISHED, "Command finished", 10))
+    # The heartbeat was spooled during a blip; the finish got through afterwards.
+    got = requests_of(rtdb_server, lambda: reporter_for().deliver_spooled(beat, state))
+    assert [r.method for r in got] == ["GET", "GET"]  # read the slot and the summary; no write
+    (stored,) = log_of(rtdb_server)
+    assert (stored["status"], stored["duration"]) == ("FINISHED", 10.0)
+    # A later state of a finished run does replace it (a finish after a presumed kill).
+    later = finished(record, Status.FAILED, "boom", 20)
+    reporter_for().deliver_spooled(later, {})
+    assert [(r["status"], r["duration"]) for r in log_of(rtdb_server)] == [("FAILED", 20.0)]
+
+
+def test_a_spooled_run_appears_after_a_later_run_and_leaves_latest_alone(
+    rtdb_server: Any, reporter_for: Any
+) -> None:
+    """The backend was down for a whole run and back for the next one."""
+    early = finished(
+        make_record("run-early", started=utcnow() - dt.timedelta(minutes=5)),
+        Status.FINISHED,
+        "Command finished",
+        1,
+    )
+    run_once(reporter_for(rtdb_server), make_record("run-later"))
+    reporter_for().deliver_spooled(early, {})  # nothing of it was ever stored: it claims
+    later, spooled = log_of(rtdb_server)
+    assert (later["run_id"], later["seq"]) == ("run-later", 1)
+    assert (spooled["run_id"], spooled["seq"], spooled["status"]) == ("run-early", 2, "FINISHED")
+    assert raw_get(rtdb_server, f"{KEY}/latest/{CMD}")["run_id"] == "run-later"
+
+
+def test_a_spooled_run_never_overwrites_the_run_that_took_its_slot(
+    rtdb_server: Any, reporter_for: Any, settings: Any
+) -> None:
+    reporter = reporter_for(rtdb_server)
+    settings.MONITORKIT_RETENTION = 2
+    old = make_record("run-old", started=utcnow() - dt.timedelta(minutes=5))
+    reporter.start_run(old)
+    state = reporter.run_state(old.run_id)
+    for n in range(2):  # the ring comes round: seq 3 takes the old run's slot
+        run_once(reporter_for(), make_record(f"run-{n:05d}"))
+    reporter_for().deliver_spooled(finished(old, Status.FINISHED, "done", 1), state)
+    assert sorted(r["seq"] for r in log_of(rtdb_server)) == [2, 3]
+    assert "run-old" not in {r["run_id"] for r in log_of(rtdb_server)}

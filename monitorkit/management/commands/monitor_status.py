@@ -1,4 +1,4 @@
-"""``manage.py monitor_status``: what every monitored command did last, or one's history."""
+"""``manage.py monitor_status``: every command's health, last run and next run, or one's history."""
 
 from __future__ import annotations
 
@@ -8,8 +8,22 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from ...conf import monitor_settings
+from ...overview import command_health
 from ...record import RunRecord, format_timestamp, is_stale, utcnow
-from ...reporters import ReporterError, store_reporter
+from ...reporters import Reporter, ReporterError, store_reporter
+from ...spool import Spool
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with what a terminal would act on shown escaped: ``\\x1b[2J``, not a clear.
+
+    A message is whatever the command's exception said; escape sequences in it could clear the
+    screen, retitle the terminal or hide lines. Control and format characters (bidi overrides
+    too) are written as Python writes them in a ``repr``; everything else is left as it is.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def describe_age(seconds: float) -> str:
@@ -28,11 +42,14 @@ def describe_age(seconds: float) -> str:
 
 
 class Command(BaseCommand):
-    help = "Show the last run of every monitored command, or one command's history."
+    help = (
+        "Show every monitored command's health, last run and next expected run, "
+        "or one command's history."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--command", dest="command_id", help="Show this command id's history.")
-        parser.add_argument("--limit", type=int, default=None, help="At most this many runs.")
+        parser.add_argument("--limit", type=int, default=None, help="At most this many rows.")
         parser.add_argument("--json", action="store_true", help="Print JSON instead of a table.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,22 +61,71 @@ class Command(BaseCommand):
         try:
             if options["command_id"]:
                 runs = reporter.command_history(options["command_id"], options["limit"])
+                self.history(runs, options["json"])
             else:
-                runs = reporter.latest_runs()[: options["limit"]]
+                self.overview(reporter, options["limit"], options["json"])
         except ReporterError as err:
             raise CommandError(f"Could not read runs from {reporter.describe()}: {err}") from None
-        if options["json"]:
+        self.spool_note(options["json"])
+
+    def history(self, runs: list[RunRecord], as_json: bool) -> None:
+        """Print one command id's runs, newest first."""
+        if as_json:
             self.stdout.write(json.dumps([self.as_json(run) for run in runs], indent=2))
             return
-        if not runs:
+        header = ("COMMAND ID", "SEQ", "STATUS", "STARTED", "DURATION", "HEARTBEAT", "MESSAGE")
+        self.table(header, [self.as_row(run) for run in runs])
+
+    def overview(self, reporter: Reporter, limit: int | None, as_json: bool) -> None:
+        """Print one row per command id: its health, last run and next expected run."""
+        rows = command_health(reporter)[:limit]
+        if as_json:
+            data = []
+            for command_id, run, found in rows:
+                item: dict[str, Any] = {"id": command_id} if run is None else self.as_json(run)
+                item["health"] = found.health.value
+                item["next_expected"] = format_timestamp(found.next_expected)
+                data.append(item)
+            self.stdout.write(json.dumps(data, indent=2))
+            return
+        if not rows:
             self.stdout.write("No runs recorded yet.")
             return
-        rows = [self.as_row(run) for run in runs]
-        header = ("COMMAND ID", "SEQ", "STATUS", "STARTED", "DURATION", "HEARTBEAT", "MESSAGE")
-        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header) - 1)]
-        for row in [header, *rows]:
-            cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
-            self.stdout.write("  ".join([*cells, str(row[-1])]).rstrip())
+        header = (
+            "COMMAND ID",
+            "HEALTH",
+            "SEQ",
+            "STATUS",
+            "STARTED",
+            "DURATION",
+            "HEARTBEAT",
+            "NEXT RUN",
+            "MESSAGE",
+        )
+        table = []
+        for command_id, run, found in rows:
+            cells = self.as_row(run) if run is not None else (command_id, "", "", "", "", "", "")
+            nxt = format_timestamp(found.next_expected) or ""
+            table.append((cells[0], found.health.value, *cells[1:6], nxt, cells[6]))
+        self.table(header, table)
+
+    def table(self, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        printed = [tuple(printable(str(cell)) for cell in row) for row in rows]
+        widths = [max(len(r[i]) for r in [header, *printed]) for i in range(len(header) - 1)]
+        for row in [header, *printed]:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.stdout.write("  ".join([*cells, row[-1]]).rstrip())
+
+    def spool_note(self, as_json: bool) -> None:
+        """Say how many records wait in the spool (on stderr beside JSON, to keep it JSON)."""
+        spool = Spool.for_settings(monitor_settings)
+        waiting = spool.count()
+        if waiting:
+            line = (
+                f"{waiting} record(s) wait in the spool {spool.directory} for their backend; "
+                "the next monitored run or monitor_watch delivers them."
+            )
+            (self.stderr if as_json else self.stdout).write(line)
 
     def as_json(self, run: RunRecord) -> dict[str, Any]:
         data = run.as_dict()

@@ -1,0 +1,442 @@
+"""Make what a run stores safe for every store, in one pass, and say once what was replaced.
+
+Odd but legal values reach a record: NaN or ``Decimal`` progress, metadata with a tuple key, a
+cycle or 600 levels of nesting, a byte of argv that is not UTF-8 (Python hands it over as a lone
+surrogate such as ``'\\udcff'``), a NUL in an exception's message, an exception class name longer
+than a column. Each store refuses some of them: SQLite's and PostgreSQL's JSON columns refuse
+NaN, PostgreSQL refuses NUL in text and jsonb and longer strings than ``max_length``, UTF-8
+encoding refuses lone surrogates, Firebase refuses keys with ``. $ # [ ] /`` and trees deeper
+than 32 levels. A refused write used to cost the whole run, or leave it ``STARTED`` for ever.
+
+Here every such value becomes one that every store takes (the rules are listed in
+``docs/records.md``), and secrets are scrubbed in the same pass, in every spelling they are
+likely to take (raw, URL-encoded, ``repr``- or JSON-escaped), along with the password of any
+``scheme://user:password@host`` URL. A run's :class:`Cleaner` logs one line on the
+``monitorkit`` logger for each new kind of replacement, never the replaced value itself.
+Plain values in, plain values out: no Django here.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import math
+import numbers
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+logger = logging.getLogger("monitorkit")
+
+MASK = "********"
+REPLACEMENT = "\ufffd"
+MAX_KEY_BYTES = 768
+#: Levels of metadata kept. The record sits five levels down in Firebase
+#: (``<key>/commands/<id>/log/<slot>/metadata``), which allows 32 in all: 20 leaves room for a
+#: ``FIREBASE_MONITORING_KEY`` of a few levels.
+MAX_DEPTH = 20
+#: Values (containers and leaves) kept in one metadata pass: metadata is a few fields, not a dump.
+MAX_VALUES = 10_000
+#: ``max_length`` of the database's ``CharField`` columns (name, host, exception_type).
+NAME_LIMIT = 255
+#: A message is what a person reads in one line of ``monitor_status``; the traceback has the rest.
+MESSAGE_LIMIT = 2000
+CIRCULAR = "<circular reference>"
+TOO_DEEP = f"<nested deeper than {MAX_DEPTH} levels>"
+TOO_MANY = f"<more than {MAX_VALUES} values>"
+UNPRINTABLE_EXCEPTION = "<exception str() failed>"  # Python's own words for it in a traceback
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL) and lone surrogates (UTF-8)
+_FORBIDDEN_IN_KEY = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\ud800-\udfff]")
+_HASH_LEN = 16
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s:/?#@]{0,256}:)(?P<password>[^\s/]{0,256})@"
+)
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_MAX_NOTES = 8
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+def storable_text(text: str) -> str:
+    """Return ``text`` with NUL and lone surrogates (no store takes them) replaced by U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, text)
+
+
+def safe_str(value: Any) -> str | None:
+    """Return ``str(value)``, or ``None`` when its ``__str__`` raises (or returns no string)."""
+    try:
+        text = str(value)
+    except Exception:  # noqa: BLE001 - any failure of user code means "no text"
+        return None
+    return str.__str__(text) if isinstance(text, str) else None
+
+
+def error_message(error: BaseException) -> str:
+    """Return an exception's message for a record: its text, or its class name when empty.
+
+    An exception whose ``__str__`` raises gets Python's own words for it, and one log line.
+    """
+    text = safe_str(error)
+    if text is None:
+        logger.warning(
+            "monitorkit: str() of the %s that ended the run raised; its message is stored as %r",
+            type(error).__name__,
+            UNPRINTABLE_EXCEPTION,
+        )
+        return UNPRINTABLE_EXCEPTION
+    return text or type(error).__name__
+
+
+# --- secrets ------------------------------------------------------------------------------------
+
+
+def url_passwords(text: str) -> list[str]:
+    """Return the passwords of the ``scheme://user:password@host`` URLs in ``text``."""
+    return [m.group("password") for m in _URL_PASSWORD.finditer(text) if m.group("password")]
+
+
+def mask_url_passwords(text: str) -> str:
+    """Return ``text`` with the password of every ``scheme://user:password@`` URL masked."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
+
+
+def _repr_body(secret: str) -> str:
+    """Return ``secret`` escaped as ``repr`` escapes it, quotes left alone."""
+    return "".join(
+        "\\\\" if c == "\\" else c if c.isprintable() or c in "'\"" else repr(c)[1:-1]
+        for c in secret
+    )
+
+
+def secret_spellings(secret: str) -> set[str]:
+    """Return the spellings a secret takes in text: raw, URL-encoded, ``repr``/JSON-escaped."""
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    forms |= {_PERCENT.sub(lambda m: m.group().lower(), form) for form in forms}
+    escaped = {
+        _repr_body(secret),
+        secret.encode("unicode_escape").decode("ascii"),
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+    for form in escaped:
+        forms |= {form, form.replace("'", "\\'"), form.replace('"', '\\"')}
+    return {form for form in forms if form}
+
+
+@functools.lru_cache(maxsize=64)
+def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= secret_spellings(secret)
+    if not forms:
+        return None
+    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
+
+
+def scrub(text: str | None, secrets: Iterable[str] = ()) -> str | None:
+    """Return ``text`` with every spelling of every secret, and every URL password, masked."""
+    if not text:
+        return text
+    pattern = _secrets_pattern(tuple(secrets))
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    return mask_url_passwords(text) if "://" in text else text
+
+
+class UrlPasswordFilter(logging.Filter):
+    """Mask URL passwords in every ``monitorkit`` log line, its traceback included.
+
+    The run's own secrets are scrubbed before they reach a record; this catches what only a log
+    line carries, e.g. a database error that quotes a connection URL.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_url_passwords(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                mask_url_passwords(a) if isinstance(a, str) else a for a in record.args
+            )
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_url_passwords(
+                logging.Formatter().formatException(record.exc_info)
+            )
+        return True
+
+
+logger.addFilter(UrlPasswordFilter())
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def is_valid_key(key: str) -> bool:
+    """Return whether ``key`` is a valid Firebase key (and storable text) as it is."""
+    return (
+        bool(key)
+        and not _FORBIDDEN_IN_KEY.search(key)
+        and len(key.encode("utf-8")) <= MAX_KEY_BYTES
+    )
+
+
+def shorten_key(key: str, original: str | None = None) -> str:
+    """Cut a key to the byte limit, ending it with a hash of the whole original text."""
+    key = storable_text(key)
+    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256((original or key).encode("utf-8", "surrogatepass")).hexdigest()
+    return _suffixed(key, "~" + digest[:_HASH_LEN])
+
+
+def _suffixed(key: str, suffix: str) -> str:
+    """Return ``key`` ending with ``suffix``, cut on a character boundary to fit the limit."""
+    budget = MAX_KEY_BYTES - len(suffix.encode("utf-8"))
+    return key.encode("utf-8")[:budget].decode("utf-8", "ignore") + suffix
+
+
+def storable_key(text: str, fallback: str = "key") -> str:
+    """Return ``text`` made a valid key: each forbidden character becomes ``_``."""
+    key = _FORBIDDEN_IN_KEY.sub("_", text) or fallback
+    return shorten_key(key, original=text)
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Pass:
+    """One cleaning pass: the secrets, what it replaced, and where it is in the tree."""
+
+    secrets: tuple[str, ...]
+    notes: list[str] = field(default_factory=list)
+    active: set[int] = field(default_factory=set)
+    count: int = 0
+
+    def note(self, path: str, what: str) -> None:
+        if len(path) > 100:  # 20 levels of keys say less than the first and the last few
+            path = path[:60] + "\u2026" + path[-39:]
+        self.notes.append(f"{path}: {what}")
+
+    def text(self, value: str, path: str, limit: int | None = None) -> str:
+        text = scrub(str.__str__(value), self.secrets) or ""
+        stored = storable_text(text)
+        if stored != text:
+            self.note(path, f"NUL or invalid Unicode replaced by {REPLACEMENT!r}")
+        if limit is not None and len(stored) > limit:
+            self.note(path, f"cut to {limit} characters")
+            stored = stored[: limit - 1] + "\u2026"
+        return stored
+
+    def number(self, value: Any, path: str) -> int | float | None:
+        """Return a number any store takes: ints stay ints; NaN, infinities, non-numbers: null."""
+        if value is None:
+            return None
+        if isinstance(value, numbers.Integral):  # bool, int, IntEnum, numpy integers
+            return int(value)
+        if isinstance(value, (numbers.Number, Decimal)):
+            try:
+                number = float(value)  # type: ignore[arg-type]  # complex: TypeError below
+            except (TypeError, ValueError, OverflowError):
+                number = math.nan
+            if math.isfinite(number):
+                return number
+        self.note(path, f"{_kind(value)} is not a finite number; stored as null")
+        return None
+
+    def value(self, item: Any, path: str, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            if self.count == MAX_VALUES + 1:
+                self.note(path, f"values after the first {MAX_VALUES} replaced by {TOO_MANY!r}")
+            return TOO_MANY
+        kind = type(item)
+        if item is None or kind is bool or (kind is int and item.bit_length() <= 64):
+            return item
+        if kind is float and math.isfinite(item):
+            return item
+        if isinstance(item, str):
+            return self.text(item, path)
+        if isinstance(item, numbers.Integral):
+            return self._integer(item, path)
+        if isinstance(item, float):
+            return self._float(float(item), path)
+        if isinstance(item, Decimal):
+            return str(item)  # exact, as the text people wrote ("1.10", "NaN")
+        if isinstance(item, numbers.Real):  # Fraction, numpy floats that are not float
+            return self._float(float(item), path)
+        if isinstance(item, (Mapping, list, tuple, set, frozenset)):
+            return self._container(item, path, depth)
+        text = safe_str(item)
+        if text is None:
+            self.note(path, f"str() of a {_kind(item)} failed")
+            return f"<unprintable {_kind(item)} object>"
+        return self.text(text, path)
+
+    def _integer(self, item: numbers.Integral, path: str) -> int | str:
+        number = int(item)
+        try:
+            str(number)  # Python refuses to write ints of more than 4300 digits
+        except ValueError:
+            self.note(path, "integer too large to write; stored as a marker")
+            return f"<integer of {number.bit_length()} bits>"
+        return number
+
+    def _float(self, number: float, path: str) -> float | str:
+        if math.isfinite(number):
+            return number
+        stored = NON_FINITE[repr(number)]
+        self.note(path, f"{stored} stored as the string {stored!r}")
+        return stored
+
+    def _container(self, item: Any, path: str, depth: int) -> Any:
+        if depth >= MAX_DEPTH:
+            self.note(path, f"nested deeper than {MAX_DEPTH} levels; replaced by {TOO_DEEP!r}")
+            return TOO_DEEP
+        if id(item) in self.active:
+            self.note(path, f"circular reference replaced by {CIRCULAR!r}")
+            return CIRCULAR
+        self.active.add(id(item))
+        try:
+            if isinstance(item, Mapping):
+                return self._mapping(item, path, depth)
+            values = list(item)
+            if isinstance(item, (set, frozenset)):
+                values = _sorted(values)
+            return [self.value(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(values)]
+        except Exception:  # noqa: BLE001 - a container whose iteration raises is user code
+            self.note(path, f"a {_kind(item)} that could not be read")
+            return f"<unreadable {_kind(item)} object>"
+        finally:
+            self.active.discard(id(item))
+
+    def _mapping(self, item: Mapping[Any, Any], path: str, depth: int) -> dict[str, Any]:
+        pairs = [(self._key_text(k, path), v) for k, v in item.items()]
+        names = _distinct_keys([text for text, _ in pairs])
+        for (text, _), name in zip(pairs, names, strict=True):
+            if name != text and name != storable_key(text):
+                self.note(f"{path}[{_short(text)}]", f"its key is taken; stored as {name!r}")
+        return {
+            name: self.value(v, f"{path}[{_short(name)}]", depth + 1)
+            for name, (_, v) in zip(names, pairs, strict=True)
+        }
+
+    def _key_text(self, key: Any, path: str) -> str:
+        if isinstance(key, str):
+            text = str.__str__(key)
+        elif key is None or isinstance(key, (bool, float)):
+            text = json.dumps(key)  # as json.dumps writes keys: "null", "true", "1.5", "NaN"
+        elif isinstance(key, numbers.Integral):
+            text = str(int(key))
+        else:
+            text = safe_str(key) or f"<unprintable {_kind(key)} object>"
+            self.note(f"{path}[{_short(text)}]", f"a {_kind(key)} key stored as its text")
+        return storable_text(scrub(text, self.secrets) or "")
+
+
+def _distinct_keys(texts: Sequence[str]) -> list[str]:
+    """Return a valid, distinct key for each text: valid keys keep their name, others get one.
+
+    ``a.b`` and ``a/b`` both become ``a_b`` in Firebase's alphabet; the second one (in the
+    mapping's order) is stored as ``a_b~2``, so no value is dropped.
+    """
+    names: list[str | None] = []
+    taken: set[str] = set()
+    for text in texts:
+        if is_valid_key(text) and text not in taken:
+            taken.add(text)
+            names.append(text)
+        else:
+            names.append(None)
+    for index, text in enumerate(texts):
+        if names[index] is not None:
+            continue
+        base = name = storable_key(text)
+        number = 2
+        while name in taken:
+            name = _suffixed(base, f"~{number}")
+            number += 1
+        taken.add(name)
+        names[index] = name
+    return [name for name in names if name is not None]
+
+
+def _sorted(values: list[Any]) -> list[Any]:
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=repr)
+
+
+def _kind(value: Any) -> str:
+    return type(value).__name__
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:39] + "\u2026")
+
+
+# --- one run ------------------------------------------------------------------------------------
+
+
+class Cleaner:
+    """Clean one run's values with its secrets, and log each new kind of replacement once.
+
+    Heartbeats clean the same progress and the start and the end the same metadata: what was
+    already said is not said again, so one odd value gives one log line for the whole run.
+    """
+
+    def __init__(self, secrets: Sequence[str] = (), label: str = "") -> None:
+        self.secrets = tuple(secrets)
+        self.label = label
+        self._said: set[str] = set()
+
+    def text(self, value: str | None, field_name: str, limit: int | None = None) -> str | None:
+        """Return a text field scrubbed, storable and at most ``limit`` characters long."""
+        if value is None:
+            return None
+        step = _Pass(self.secrets)
+        result = step.text(value, field_name, limit)
+        self._say(step.notes)
+        return result
+
+    def data(self, value: Any, field_name: str = "metadata") -> Any:
+        """Return ``value`` as plain JSON data that every store takes (see the module)."""
+        step = _Pass(self.secrets)
+        result = step.value(value, field_name, 0)
+        self._say(step.notes)
+        return result
+
+    def progress(self, done: Any, total: Any) -> dict[str, int | float | None] | None:
+        """Return ``{"done": ..., "total": ...}`` with finite numbers (or null), or ``None``."""
+        if done is None:
+            return None
+        step = _Pass(self.secrets)
+        result = {
+            "done": step.number(done, "progress.done"),
+            "total": step.number(total, "progress.total"),
+        }
+        self._say(step.notes)
+        return result
+
+    def _say(self, notes: list[str]) -> None:
+        new = [n for n in dict.fromkeys(notes) if n not in self._said]
+        if not new:
+            return
+        if len(self._said) < 1000:
+            self._said.update(new)
+        more = f"; and {len(new) - _MAX_NOTES} more" if len(new) > _MAX_NOTES else ""
+        logger.warning(
+            "monitorkit replaced values no store can take in the record of %s: %s%s",
+            self.label,
+            "; ".join(new[:_MAX_NOTES]),
+            more,
+        )

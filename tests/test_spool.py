@@ -1,0 +1,255 @@
+"""The spool on real files, and the sender's store and forward through it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import stat
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitorkit import retry
+from monitorkit.conf import monitor_settings
+from monitorkit.record import RunRecord, Status
+from monitorkit.reporters.base import Reporter, ReporterError
+from monitorkit.sender import Sender
+from monitorkit.spool import Spool, iter_waiting, newer, reporter_path
+
+
+def record(run_id: str | None = None, status: Status = Status.RUNNING, at: int = 0) -> RunRecord:
+    started = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
+    latest = started + dt.timedelta(seconds=at)
+    return RunRecord(
+        id="nightly",
+        name="nightly",
+        params="",
+        run_id=run_id or uuid.uuid4().hex,
+        host="h",
+        pid=1,
+        started=started,
+        status=status,
+        latest=latest,
+        finished=latest if status not in (Status.STARTED, Status.RUNNING) else None,
+    )
+
+
+class MemoryReporter(Reporter):
+    """A backend kept in a dict, newest state wins; ``down`` makes every write fail."""
+
+    store: dict[str, RunRecord] = {}
+    down = False
+
+    def __init__(self, settings: Any = monitor_settings) -> None:
+        super().__init__(settings)
+        self.received: list[tuple[str, str]] = []
+
+    def _write(self, record: RunRecord) -> None:
+        if type(self).down:
+            raise ReporterError("the backend is down")
+        type(self).store[record.run_id] = record
+
+    def start_run(self, record: RunRecord) -> None:
+        self._write(record)
+
+    heartbeat = finish_run = start_run
+
+    def run_state(self, run_id: str) -> dict[str, Any]:
+        return {"slot": 7}
+
+    def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
+        assert state == {"slot": 7}
+        current = type(self).store.get(record.run_id)
+        if current is None or newer(record, current):
+            self._write(record)
+
+
+@pytest.fixture
+def memory() -> type[MemoryReporter]:
+    MemoryReporter.store = {}
+    MemoryReporter.down = False
+    return MemoryReporter
+
+
+def test_put_writes_one_private_file_per_run_and_reads_it_back(tmp_path: Path, memory):
+    spool = Spool(tmp_path / "spool", max_files=10)
+    rec = record()
+    assert spool.put(memory(), rec)
+    (path,) = spool.files()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    item = spool.read(path)
+    assert item is not None
+    assert item.reporter == reporter_path(memory())
+    assert item.state == {"slot": 7}
+    assert item.record.as_dict() == rec.as_dict()
+    assert [p.name for p in tmp_path.joinpath("spool").iterdir()] == [path.name]  # no temp left
+
+
+def test_the_newest_state_of_a_run_wins(tmp_path: Path, memory):
+    spool = Spool(tmp_path, max_files=10)
+    run_id = uuid.uuid4().hex
+    spool.put(memory(), record(run_id, Status.RUNNING, at=5))
+    spool.put(memory(), record(run_id, Status.RUNNING, at=2))  # older: ignored
+    assert spool.read(spool.files()[0]).record.latest.second == 5
+    spool.put(memory(), record(run_id, Status.FINISHED, at=3))  # finished beats running
+    spool.put(memory(), record(run_id, Status.RUNNING, at=9))  # ...whatever its time
+    (only,) = spool.files()
+    assert spool.read(only).record.status is Status.FINISHED
+
+
+def test_the_spool_is_bounded_and_says_so(tmp_path: Path, memory, caplog):
+    spool = Spool(tmp_path, max_files=2)
+    with caplog.at_level(logging.ERROR, logger="monitorkit"):
+        assert [spool.put(memory(), record()) for _ in range(3)] == [True, True, False]
+    assert spool.count() == 2
+    assert "MONITORKIT_SPOOL_MAX_FILES" in caplog.text
+
+
+def test_a_file_replaced_during_delivery_is_not_deleted(tmp_path: Path, memory):
+    spool = Spool(tmp_path, max_files=10)
+    run_id = uuid.uuid4().hex
+    spool.put(memory(), record(run_id, at=1))
+    (item,) = iter_waiting(spool)
+    time.sleep(0.01)
+    spool.put(memory(), record(run_id, Status.FINISHED, at=2))  # the run went on meanwhile
+    spool.remove(item)
+    (left,) = iter_waiting(spool)
+    assert left.record.status is Status.FINISHED
+
+
+def test_an_unreadable_file_is_left_in_place_and_logged(tmp_path: Path, caplog):
+    spool = Spool(tmp_path, max_files=10)
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    with caplog.at_level(logging.ERROR, logger="monitorkit"):
+        assert list(iter_waiting(spool)) == []
+    assert bad.exists()
+    assert "unreadable" in caplog.text
+
+
+def test_a_spool_file_holds_no_credential(tmp_path: Path, memory):
+    spool = Spool(tmp_path, max_files=10)
+    spool.put(memory(), record())
+    content = json.loads(spool.files()[0].read_text())
+    assert set(content) == {"version", "reporter", "state", "record"}
+
+
+# The sender: deadline, spool, delivery by the next run.
+
+
+@pytest.fixture
+def own_spool(settings, tmp_path: Path) -> Spool:
+    settings.MONITORKIT_SPOOL_DIR = str(tmp_path / "spool")
+    settings.MONITORKIT_FLUSH_TIMEOUT = 1.0
+    return Spool(tmp_path / "spool")
+
+
+def test_a_refused_record_goes_to_the_spool_and_the_next_run_delivers_it(own_spool, memory):
+    memory.down = True
+    sender = Sender()
+    lost = record(status=Status.FINISHED)
+    sender.submit("finish_run", lost, [memory()], timeout=0.2)
+    assert sender.flush(5)
+    assert own_spool.count() == 1
+    assert memory.store == {}
+
+    memory.down = False  # the backend is back; a later run (another sender) delivers it
+    later = Sender()
+    fresh = record(status=Status.FINISHED)
+    later.submit("finish_run", fresh, [memory()], timeout=1.0)
+    assert later.flush(5)
+    assert set(memory.store) == {lost.run_id, fresh.run_id}
+    assert own_spool.count() == 0
+
+
+def test_delivering_twice_stores_once(own_spool, memory):
+    """A process killed between delivering a file and deleting it: the file is delivered again."""
+    memory.down = True
+    rec = record(status=Status.FINISHED)
+    Sender().submit("finish_run", rec, [memory()], timeout=0.1)
+    wait = time.monotonic() + 5
+    while own_spool.count() == 0 and time.monotonic() < wait:
+        time.sleep(0.01)
+    (item,) = iter_waiting(own_spool)
+    memory.down = False
+    memory().deliver_spooled(item.record, item.state)  # delivered, then "killed": file stays
+    first = dict(memory.store)
+    later = Sender()
+    later.submit("finish_run", record(status=Status.FINISHED), [memory()], timeout=1.0)
+    assert later.flush(5)
+    assert memory.store[rec.run_id].as_dict() == first[rec.run_id].as_dict()
+    assert len(memory.store) == 2
+    assert own_spool.count() == 0
+
+
+def test_an_undelivered_queue_is_spooled_when_the_flush_gives_up(own_spool):
+    stalled = threading.Event()
+
+    class Stalled(Reporter):
+        def finish_run(self, record: RunRecord) -> None:
+            stalled.wait(10)
+
+        start_run = heartbeat = finish_run
+
+    sender = Sender()
+    rec = record(status=Status.FINISHED)
+    sender.submit("finish_run", rec, [Stalled()], timeout=10)
+    assert sender.flush(0.1) is False
+    assert sender.spool_pending() == 1
+    stalled.set()
+    (item,) = iter_waiting(own_spool)
+    assert item.record.run_id == rec.run_id
+
+
+# Retries stop at the deadline, not after a count.
+
+
+def test_retries_go_on_until_the_deadline_then_give_up():
+    calls = []
+
+    def flaky() -> str:
+        calls.append(time.monotonic())
+        if len(calls) <= 5:
+            raise retry.RetryableError("503")
+        return "ok"
+
+    policy = retry.RetryPolicy(base=0.01, cap=0.02)
+    with retry.deadline(time.monotonic() + 5):
+        assert retry.call_with_retries(flaky, policy) == "ok"  # 5 failures: more than 3
+    assert len(calls) == 6
+
+    def down() -> str:
+        raise retry.RetryableError("503")
+
+    started = time.monotonic()
+    with retry.deadline(started + 0.3), pytest.raises(retry.RetryableError):
+        retry.call_with_retries(down, policy)
+    assert time.monotonic() - started >= 0.3  # used the time it had
+
+
+def test_a_retry_after_beyond_the_deadline_gives_up_at_once():
+    def busy() -> str:
+        raise retry.RetryableError("429", delay=60)
+
+    slept: list[float] = []
+    with retry.deadline(time.monotonic() + 1), pytest.raises(retry.RetryableError):
+        retry.call_with_retries(busy, retry.RetryPolicy(), sleep=slept.append)
+    assert slept == []
+
+
+def test_without_a_deadline_a_write_gets_three_attempts():
+    calls = []
+
+    def down() -> None:
+        calls.append(1)
+        raise retry.RetryableError("503")
+
+    with pytest.raises(retry.RetryableError):
+        retry.call_with_retries(down, retry.RetryPolicy(), sleep=lambda _: None)
+    assert len(calls) == retry.ATTEMPTS_WITHOUT_DEADLINE

@@ -1,0 +1,19 @@
+import os
+import time
+
+from tests.testapp.twin import command_base
+
+
+class Command(command_base()):
+    help = "Say ready, wait until a file appears, then end: many runs end at the same moment."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--release", required=True, help="the file to wait for")
+
+    def handle(self, *args, **options):
+        self.stdout.write("ready")
+        self.stdout.flush()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(options["release"]) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        self.stdout.write("released")
