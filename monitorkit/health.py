@@ -1,0 +1,154 @@
+"""The health of one command id, from its expectation and its runs: a pure function, no I/O.
+
+:func:`assess` judges, in this order (the first that applies wins):
+
+1. The newest record is an unfinished run whose heartbeat (``latest``, else ``started``) is
+   recent: ``OVERRUNNING`` when it has run past ``max_runtime``, else ``RUNNING``. A run that
+   is alive is never ``LATE`` nor ``MISSED``.
+2. ``MISSED``: a scheduled start has passed its ``start_margin`` with no run started since the
+   newest record, or the newest record is a stored ``MISSED`` one. It stays ``MISSED`` until a
+   run starts: a missed job has not recovered because the watcher wrote the miss down.
+3. ``STALE``: the newest record is an unfinished run whose heartbeat is older than
+   ``stale_after`` (it was probably killed without a trace).
+4. ``FAILING``: the newest real run ended ``FAILED`` or ``SYSTEM_KILL``.
+5. ``LATE``: a scheduled start has come, within its margin, and no run has started for it.
+6. ``NEW``: no run yet, and nothing due (also a declared command with no schedule).
+7. ``OK``.
+
+The schedule counts from the newest record's start (see ``Expectation.due_after`` for a run that
+starts a little early), from a ``MISSED`` record's expected start, or, when the command never
+ran, from ``first_seen``: when the watcher first saw the schedule (``None``: now). When several
+starts were missed (the watcher was down), ``missed_at`` is the latest of them: one ``MISSED``
+record stands for the gap, and the next start is judged on its own. MISSED records only count
+while there is a schedule.
+
+Alert policy (``alert_after``, ``notify_recovery``, ``muted``) is the watcher's: the health is the
+same whether anyone is told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .record import RunRecord
+from .schedules import UTC, Expectation
+
+MISSED = "MISSED"
+FAILED = ("FAILED", "SYSTEM_KILL")
+UNFINISHED = ("STARTED", "RUNNING")
+
+
+class Health(str, enum.Enum):
+    """What a person needs to know about a command id at a glance; the values are stored."""
+
+    OK = "OK"
+    NEW = "NEW"
+    RUNNING = "RUNNING"
+    LATE = "LATE"
+    MISSED = "MISSED"
+    FAILING = "FAILING"
+    OVERRUNNING = "OVERRUNNING"
+    STALE = "STALE"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The health of a command id, and what the watcher needs to act on it."""
+
+    health: Health
+    next_expected: dt.datetime | None
+    """The next start the schedule expects (the one due, when ``LATE``)."""
+    missed_at: dt.datetime | None
+    """A start newly missed: the watcher stores a ``MISSED`` record with this time."""
+    failures_in_row: int
+    """``FAILED``/``SYSTEM_KILL`` runs from the newest finished run back (MISSED ones skipped)."""
+    last_run: RunRecord | None
+    """The newest real run (never a ``MISSED`` record)."""
+
+
+def _status(record: RunRecord) -> str:
+    return str(record.status)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def failures_in_row(runs: Sequence[RunRecord]) -> int:
+    """Count failed runs from the newest back to the last success, skipping misses and runs."""
+    count = 0
+    for run in runs:
+        status = _status(run)
+        if status in FAILED:
+            count += 1
+        elif status not in UNFINISHED and status != MISSED:
+            break
+    return count
+
+
+def assess(
+    expectation: Expectation | None,
+    runs: Sequence[RunRecord],
+    now: dt.datetime,
+    stale_after: float,
+    first_seen: dt.datetime | None,
+) -> Assessment:
+    """Return the health of one command id at ``now`` (rules in the module docstring).
+
+    ``runs`` are its records, newest first; they are put in order of start here, so a
+    ``MISSED`` record stored just after a late run began never hides that run.
+    """
+    now = _utc(now)
+    scheduled = expectation is not None and expectation.schedule is not None
+    records = sorted(
+        (r for r in runs if scheduled or _status(r) != MISSED),
+        key=lambda r: _utc(r.started),
+        reverse=True,
+    )
+    real = [r for r in records if _status(r) != MISSED]
+    newest = records[0] if records else None
+    last_run = real[0] if real else None
+    failures = failures_in_row(records)
+
+    def result(
+        health: Health, due: dt.datetime | None, missed: dt.datetime | None = None
+    ) -> Assessment:
+        return Assessment(health, due, missed, failures, last_run)
+
+    stale = False
+    if newest is not None and _status(newest) in UNFINISHED:
+        started = _utc(newest.started)
+        beat = _utc(newest.latest or newest.started)
+        stale = (now - beat).total_seconds() > stale_after
+        if not stale:
+            due = expectation.due_after(started) if expectation else None
+            limit = expectation.max_runtime if expectation else None
+            overrun = limit is not None and now - started > limit
+            return result(Health.OVERRUNNING if overrun else Health.RUNNING, due)
+
+    due = None
+    if expectation is not None and scheduled:
+        if newest is None:
+            due = expectation.next_expected(now if first_seen is None else first_seen)
+        elif _status(newest) == MISSED:
+            due = expectation.next_expected(newest.started)
+        else:
+            due = expectation.due_after(newest.started)
+        if due is not None and now >= due + expectation.start_margin:
+            missed = expectation.last_start(due, now - expectation.start_margin)
+            return result(Health.MISSED, expectation.next_expected(missed), missed)
+    if newest is not None and _status(newest) == MISSED:
+        return result(Health.MISSED, due)
+    if stale:
+        return result(Health.STALE, due)
+    if last_run is not None and _status(last_run) in FAILED:
+        return result(Health.FAILING, due)
+    if due is not None and due <= now:
+        return result(Health.LATE, due)
+    return result(Health.NEW if last_run is None else Health.OK, due)

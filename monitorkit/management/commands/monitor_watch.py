@@ -1,0 +1,78 @@
+"""``manage.py monitor_watch``: notice missed, failing, overrunning and stale commands, and alert.
+
+``--once`` runs one cycle and exits (for cron, a systemd timer, Heroku Scheduler or a
+Kubernetes CronJob); without it the command loops, one cycle every ``--interval`` seconds, until
+SIGTERM or SIGINT (for a worker process). Several watchers may run at once: each change is
+stored, and alerted, once (``monitorkit/watch.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...record import format_timestamp
+from ...watch import CycleReport, watcher_for
+
+logger = logging.getLogger("monitorkit")
+
+
+class Command(BaseCommand):
+    help = "Judge every monitored command's health, record what changed, and send alerts."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--once", action="store_true", help="Run one cycle and exit.")
+        parser.add_argument(
+            "--interval", type=float, default=60.0, help="Seconds between cycles (default 60)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["interval"] <= 0:
+            raise CommandError("--interval must be a number of seconds above 0.")
+        watcher = watcher_for()
+        if watcher is None:
+            raise CommandError(
+                "No store to watch: add 'monitorkit' to INSTALLED_APPS or set FIREBASE_MONITORING."
+            )
+        self.warn_about_declarations()
+        if options["once"]:
+            self.show(watcher.cycle())
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.is_set():
+            try:
+                self.show(watcher.cycle())
+            except Exception as err:  # noqa: BLE001 - a worker outlives one bad cycle
+                self.stderr.write(f"monitor_watch: the cycle failed: {type(err).__name__}: {err}")
+            stop.wait(options["interval"])
+
+    def warn_about_declarations(self) -> None:
+        """Log bad schedule declarations and alert settings once, as the run-time warning."""
+        from ... import notifiers, schedules
+
+        found = schedules.problems() + notifiers.problems()
+        if found:
+            logger.warning(
+                "monitorkit schedules or alerts need attention (the watcher runs anyway): %s",
+                "; ".join(f"{p.id}: {p.msg} {p.hint}" for p in found),
+            )
+
+    def show(self, report: CycleReport) -> None:
+        """Print one line per change and one summary line per cycle."""
+        for transition in report.transitions:
+            self.stdout.write(
+                f"{format_timestamp(transition.at)}  {transition.command_id}  "
+                f"{transition.previous} -> {transition.health}"
+            )
+        self.stdout.write(
+            f"checked {report.checked} command id(s): {len(report.transitions)} change(s), "
+            f"{len(report.alerts_sent)} alert(s) sent, {len(report.alerts_failed)} failed, "
+            f"{report.spool_delivered} spooled record(s) delivered"
+        )
+        self.stdout.flush()

@@ -1,0 +1,156 @@
+"""What an alert says, built once from a transition for every notifier: text and fields.
+
+An alert tells a person what they need without opening anything: the command id, its new health
+(and the one before), the host, when (UTC), the run's message, the last lines of its traceback
+and, when ``MONITORKIT_BASE_URL`` is set, a link to the command's status page. Every text passes
+through :func:`safe_text`, so no credential reaches an inbox or a chat channel even when a
+message or a traceback quotes one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+
+from ..naming import MASK, is_sensitive, scrub
+from ..record import format_timestamp
+from ..transitions import Transition
+
+#: Lines of traceback an alert carries: the end, where the error is.
+TRACEBACK_LINES = 10
+#: Characters of the run's message an alert carries.
+MESSAGE_CHARS = 1000
+
+_WHAT = {
+    "OK": "is OK again",
+    "RUNNING": "is running again",
+    "LATE": "is late: its expected run has not started yet",
+    "MISSED": "missed its run: no run started by the expected time plus its margin",
+    "FAILING": "is failing: its last run failed",
+    "OVERRUNNING": "is overrunning: its run has taken longer than its maximum runtime",
+    "STALE": "is stale: its running run has stopped sending heartbeats",
+}
+# ``name=value``, ``name: "value"`` and ``'name': 'value'`` (a dict's repr), for a sensitive name.
+_PAIR = re.compile(
+    r"""(?P<head>(?P<q>["']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)\s*"""
+    r"""(?:=|(?<=["']):)\s*(?P<open>["']?))(?P<value>[^\s"',;&)}\]]+)"""
+)
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+
+
+def safe_text(text: str | None, secrets: tuple[str, ...] = ()) -> str | None:
+    """Return ``text`` with URL passwords, ``secrets``, sensitive ``name=value`` pairs masked.
+
+    URL passwords and known secrets go through ``monitorkit.naming.scrub``; a value after a
+    name that ``naming.is_sensitive`` flags (``password=...``, ``'api_key': '...'``) and an
+    ``Authorization`` scheme's credential are masked here.
+    """
+    text = scrub(text, secrets)
+    if not text:
+        return text
+    text = _PAIR.sub(
+        lambda m: m.group("head") + MASK if is_sensitive(m.group("name")) else m.group(0), text
+    )
+    return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+def tail(text: str | None, lines: int = TRACEBACK_LINES) -> str | None:
+    """Return the last ``lines`` lines of ``text`` (``None`` stays ``None``)."""
+    if not text:
+        return None
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def status_url(command_id: str) -> str | None:
+    """Return ``<MONITORKIT_BASE_URL>/commands/<command id>/``, or ``None`` when it is unset."""
+    base = getattr(settings, "MONITORKIT_BASE_URL", None)
+    if not isinstance(base, str) or not base.strip():
+        return None
+    return f"{base.strip().rstrip('/')}/commands/{quote(command_id, safe='')}/"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One transition, worded: a one-line ``title``, the ``text`` and the structured fields."""
+
+    transition: Transition
+    title: str
+    text: str
+    host: str | None
+    message: str | None
+    exception_type: str | None
+    traceback_tail: str | None
+    url: str | None
+
+    def fields(self) -> dict[str, Any]:
+        """Return the structured fields of a webhook's JSON body (beside ``text``)."""
+        t = self.transition
+        record = t.record
+        return {
+            "id": t.id,
+            "command_id": t.command_id,
+            "health": t.health,
+            "previous": t.previous,
+            "at": format_timestamp(t.at),
+            "host": self.host,
+            "message": self.message,
+            "exception_type": self.exception_type,
+            "traceback_tail": self.traceback_tail,
+            "url": self.url,
+            "failures_in_row": t.failures_in_row,
+            "next_expected": format_timestamp(t.next_expected),
+            "run_status": None if record is None else str(record.status),
+            "run_started": None if record is None else format_timestamp(record.started),
+        }
+
+
+def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
+    """Word ``transition`` for a person; ``secrets`` are masked wherever they appear."""
+    t = transition
+    record = t.record
+    host = t.host or (record.host if record is not None else None)
+    message = safe_text(record.message if record is not None else None, secrets)
+    if message and len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1] + "\u2026"
+    exception_type = record.exception_type if record is not None else None
+    trace = safe_text(tail(record.traceback if record is not None else None), secrets)
+    url = status_url(t.command_id)
+    what = _WHAT.get(t.health, f"is {t.health}")
+    title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"
+    lines = [
+        f"{t.command_id} {what}.",
+        f"Health: {t.health} (was {t.previous})",
+        f"When: {format_timestamp(t.at)}",
+        f"Host: {host or 'unknown'}",
+    ]
+    if t.failures_in_row:
+        lines.append(f"Failures in a row: {t.failures_in_row}")
+    if t.next_expected is not None:
+        lines.append(f"Next expected run: {format_timestamp(t.next_expected)}")
+    if record is not None:
+        lines.append(
+            f"Last run: {record.status} (started {format_timestamp(record.started)}, "
+            f"params {safe_text(record.params, secrets) or 'none'})"
+        )
+    if message:
+        lines.append(f"Message: {message}")
+    if exception_type:
+        lines.append(f"Exception: {exception_type}")
+    if trace:
+        lines += ["", f"Traceback (last {TRACEBACK_LINES} lines):", trace]
+    if url:
+        lines += ["", f"Status page: {url}"]
+    return Alert(
+        transition=t,
+        title=title,
+        text="\n".join(lines),
+        host=host,
+        message=message,
+        exception_type=exception_type,
+        traceback_tail=trace,
+        url=url,
+    )

@@ -1,0 +1,216 @@
+"""The watcher's side of the embedded store: ``CommandHealth`` and ``HealthTransition`` rows.
+
+Two watchers, on one host or two, may look at the same change at once. A transition is stored
+by an ``UPDATE ... WHERE number = <the number read>`` of the command id's health row and the
+insert of the transition with that new number, in one transaction: the second watcher's update
+matches no row (PostgreSQL makes it wait for the first and re-read; SQLite lets one writer in at
+a time), so it stores nothing and does not alert. An alert is claimed the same way, by a
+conditional ``UPDATE`` with a lease, so a watcher killed while sending leaves a claim that
+expires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+
+from ..record import RunRecord
+from ..transitions import Transition
+from .health_store import (
+    NONE,
+    OPEN,
+    PENDING,
+    SENDING,
+    SENT,
+    WAITING,
+    HealthState,
+    HealthStore,
+    OpenAlert,
+)
+
+if TYPE_CHECKING:
+    from .database import DatabaseReporter
+
+#: Transitions kept per command id.
+KEPT_TRANSITIONS = 100
+
+
+class DatabaseHealthStore(HealthStore):
+    """Health and alerts in the project's own database, beside the runs."""
+
+    def __init__(self, reporter: DatabaseReporter) -> None:
+        self.reporter = reporter
+        self.alias = reporter.alias
+
+    def recent_runs(self, depth: int | None) -> dict[str, list[RunRecord]]:
+        """Return the newest ``depth`` runs of every command id: one query, a window function.
+
+        ``None``: every kept run (then no window is needed).
+        """
+        from ..models import CommandRun
+
+        ranked = CommandRun.objects.using(self.alias).order_by("command_id", "-seq")
+        if depth is not None:
+            ranked = ranked.annotate(
+                rank=Window(RowNumber(), partition_by=[F("command_id")], order_by=F("seq").desc())
+            ).filter(rank__lte=depth)
+        runs: dict[str, list[RunRecord]] = {}
+        for row in ranked:
+            runs.setdefault(row.command_id, []).append(self.reporter._record(row))
+        return runs
+
+    def states(self) -> dict[str, HealthState]:
+        """Return every command id's health row (one query)."""
+        from ..models import CommandHealth
+
+        return {
+            row.command_id: _state(row) for row in CommandHealth.objects.using(self.alias).all()
+        }
+
+    def record_first_sight(self, state: HealthState) -> None:
+        """Insert the command id's health row unless one exists (the first watcher wins)."""
+        from ..models import CommandHealth
+
+        try:
+            with transaction.atomic(using=self.alias):
+                CommandHealth.objects.using(self.alias).get_or_create(
+                    command_id=state.command_id, defaults=_columns(state)
+                )
+        except IntegrityError:
+            pass  # another watcher inserted it between our read and our write
+
+    def record_transition(
+        self, before: HealthState, after: HealthState, transition: Transition, alert: str
+    ) -> bool:
+        """Move the health row on from ``before.number`` and insert the transition, or nothing."""
+        from ..models import CommandHealth, HealthTransition
+
+        healths = CommandHealth.objects.using(self.alias)
+        transitions = HealthTransition.objects.using(self.alias)
+        try:
+            with transaction.atomic(using=self.alias):
+                moved = healths.filter(command_id=before.command_id, number=before.number).update(
+                    **_columns(after)
+                )
+                if not moved:
+                    return False  # another watcher stored this change first
+                transitions.filter(command_id=before.command_id, alert__in=OPEN).update(
+                    alert=NONE, detail="superseded by a later transition"
+                )
+                record = transition.record
+                transitions.create(
+                    command_id=transition.command_id,
+                    number=after.number,
+                    previous=transition.previous,
+                    health=transition.health,
+                    at=_db_time(transition.at),
+                    run_id=record.run_id if record is not None else "",
+                    failures_in_row=transition.failures_in_row,
+                    alert=alert,
+                    payload=transition.as_dict(),
+                )
+                transitions.filter(
+                    command_id=before.command_id, number__lte=after.number - KEPT_TRANSITIONS
+                ).delete()
+        except IntegrityError:
+            return False
+        return True
+
+    def update_state(self, state: HealthState) -> None:
+        """Refresh the next expected run of a command id (no transition)."""
+        from ..models import CommandHealth
+
+        CommandHealth.objects.using(self.alias).filter(command_id=state.command_id).update(
+            next_expected=_db_time(state.next_expected)
+        )
+
+    def open_alerts(self) -> list[OpenAlert]:
+        """Return the transitions whose alert is not settled (one query)."""
+        from ..models import HealthTransition
+
+        rows = HealthTransition.objects.using(self.alias).filter(alert__in=OPEN).order_by("at")
+        return [
+            OpenAlert(
+                Transition.from_dict(row.payload), row.number, row.alert, _aware(row.claimed_at)
+            )
+            for row in rows
+        ]
+
+    def claim_alert(self, alert: OpenAlert, now: dt.datetime, lease: float) -> bool:
+        """Take the alert with one conditional update; an expired claim may be taken over."""
+        from ..models import HealthTransition
+
+        expired = _db_time(now - dt.timedelta(seconds=lease))
+        claimable = Q(alert__in=[PENDING, WAITING]) | Q(alert=SENDING, claimed_at__lt=expired)
+        taken = (
+            HealthTransition.objects.using(self.alias)
+            .filter(claimable, command_id=alert.transition.command_id, number=alert.number)
+            .update(alert=SENDING, claimed_at=_db_time(now))
+        )
+        return bool(taken)
+
+    def settle_alert(self, alert: OpenAlert, state: str, detail: str, now: dt.datetime) -> None:
+        """Write the alert's outcome (or put it back to ``waiting``)."""
+        from ..models import HealthTransition
+
+        HealthTransition.objects.using(self.alias).filter(
+            command_id=alert.transition.command_id, number=alert.number
+        ).update(
+            alert=state,
+            detail=detail,
+            alerted_at=_db_time(now) if state == SENT else None,
+            claimed_at=None,
+        )
+
+    def transitions(self, command_id: str, limit: int = 20) -> list[tuple[int, Transition, str]]:
+        """Return the newest transitions of one command id."""
+        from ..models import HealthTransition
+
+        rows = (
+            HealthTransition.objects.using(self.alias)
+            .filter(command_id=command_id)
+            .order_by("-number")[:limit]
+        )
+        return [(row.number, Transition.from_dict(row.payload), row.alert) for row in rows]
+
+    def store_missed(self, record: RunRecord) -> None:
+        """Store a ``MISSED`` record; its ``run_id`` is unique, so a second time changes nothing."""
+        self.reporter.deliver_spooled(record, {})
+
+
+def _columns(state: HealthState) -> dict[str, Any]:
+    return {
+        "health": state.health,
+        "since": _db_time(state.since),
+        "first_seen": _db_time(state.first_seen),
+        "number": state.number,
+        "next_expected": _db_time(state.next_expected),
+        "checked": _db_time(state.since),
+    }
+
+
+def _state(row: Any) -> HealthState:
+    return HealthState(
+        command_id=row.command_id,
+        health=row.health,
+        since=_aware(row.since) or row.since,
+        first_seen=_aware(row.first_seen) or row.first_seen,
+        number=row.number,
+        next_expected=_aware(row.next_expected),
+    )
+
+
+def _db_time(value: dt.datetime | None) -> dt.datetime | None:
+    from .database import _db_time as db_time
+
+    return db_time(value)
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    from .database import _aware as aware
+
+    return aware(value)

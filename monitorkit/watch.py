@@ -1,0 +1,349 @@
+"""One watcher cycle: read every command id's runs, judge its health, store what changed, alert.
+
+``manage.py monitor_watch`` runs cycles (``--once`` for cron or a Kubernetes CronJob, a loop for
+a worker). Each cycle:
+
+1. delivers what waits in the spool (records a backend could not take in time);
+2. reads the expectations (``schedules.discover``), the newest runs of every command id and the
+   stored health of each, a fixed number of queries however many ids there are;
+3. judges each id (``health.assess``), and where the health changed stores the transition
+   (conditionally: of two watchers, one stores it), writes the ``MISSED`` record of a start that
+   never came, and sends the transition's Django signal;
+4. sends the alerts still open, each claimed first under a lease, so two watchers never send one
+   twice and a watcher killed mid-cycle leaves nothing lost: the next cycle takes it up.
+
+Which transitions alert: ``MISSED``, ``FAILING`` (once ``alert_after`` runs in a row failed),
+``OVERRUNNING`` and ``STALE``; a recovery to ``OK``/``RUNNING`` when the problem was alerted and
+``notify_recovery`` is on. ``LATE`` only sends its signal (it is within its margin). A muted
+command id alerts nothing. A health that does not change alerts nothing again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .conf import MonitorSettings, monitor_settings
+from .health import Assessment, Health, assess
+from .record import RunRecord, Status, format_timestamp, utcnow
+from .reporters.base import Reporter
+from .reporters.health_store import (
+    FAILED,
+    NONE,
+    PENDING,
+    SENT,
+    WAITING,
+    HealthState,
+    HealthStore,
+    OpenAlert,
+)
+from .schedules import Expectation, discover
+from .transitions import PROBLEMS, Transition
+
+logger = logging.getLogger("monitorkit")
+
+#: Healths whose transition alerts (FAILING only past its command's ``alert_after``).
+ALERTING = frozenset({"MISSED", "FAILING", "OVERRUNNING", "STALE"})
+#: From these, a new run starting is not yet a recovery: its outcome decides.
+WAIT_FOR_OUTCOME = frozenset({"FAILING", "STALE"})
+#: Spooled records a cycle delivers at most.
+SPOOL_BATCH = 100
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for the command's output and for tests."""
+
+    checked: int = 0
+    transitions: list[Transition] = field(default_factory=list)
+    alerts_sent: list[str] = field(default_factory=list)
+    alerts_failed: list[str] = field(default_factory=list)
+    spool_delivered: int = 0
+
+
+class Watcher:
+    """Judge every command id of one store and alert, one cycle at a time."""
+
+    def __init__(
+        self,
+        reporter: Reporter,
+        store: HealthStore,
+        notifiers: Sequence[object] | None = None,
+        *,
+        settings: MonitorSettings = monitor_settings,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.reporter = reporter
+        self.store = store
+        self.notifiers = notifiers
+        self.settings = settings
+        self.clock = clock
+        self.host = socket.gethostname()
+
+    def cycle(self) -> CycleReport:
+        """Run one cycle (see the module docstring); errors of one id cost only that id."""
+        report = CycleReport()
+        report.spool_delivered = self._deliver_spool()
+        now = self.clock()
+        expectations = discover()
+        depth = max((e.alert_after for e in expectations.values()), default=1) + 1
+        runs = self.store.recent_runs(depth)
+        states = self.store.states()
+        assessments: dict[str, Assessment] = {}
+        for command_id in sorted(set(runs) | set(expectations)):
+            report.checked += 1
+            try:
+                assessments[command_id] = self._judge(
+                    command_id,
+                    expectations.get(command_id),
+                    runs.get(command_id, []),
+                    states.get(command_id),
+                    now,
+                    report,
+                )
+            except Exception:
+                logger.exception("monitorkit watcher could not judge %r", command_id)
+        self._alert(expectations, assessments, report)
+        return report
+
+    # Judging.
+    def _judge(
+        self,
+        command_id: str,
+        expectation: Expectation | None,
+        history: list[RunRecord],
+        state: HealthState | None,
+        now: dt.datetime,
+        report: CycleReport,
+    ) -> Assessment:
+        first_seen = state.first_seen if state is not None else now
+        found = assess(expectation, history, now, self.settings.stale_after, first_seen)
+        health = found.health.value
+        if state is None:
+            first = HealthState(command_id, health, now, now, 0, found.next_expected)
+            if health not in PROBLEMS:
+                self.store.record_first_sight(first)
+                return found
+            state = dataclasses.replace(first, health=Health.NEW.value)
+            self.store.record_first_sight(state)  # then the problem is a transition from NEW
+        if state.health in WAIT_FOR_OUTCOME and health == Health.RUNNING.value:
+            health = state.health  # a retry is running: its outcome decides, not its start
+        if found.missed_at is not None and expectation is not None:
+            # Written before the transition: a watcher killed in between leaves the record,
+            # which keeps the health MISSED, and the next cycle stores the transition.
+            self.store.store_missed(self._missed_record(command_id, found.missed_at, expectation))
+        if health == state.health:
+            if found.next_expected != state.next_expected:
+                self.store.update_state(
+                    dataclasses.replace(state, next_expected=found.next_expected)
+                )
+            return found
+        transition = Transition(
+            command_id=command_id,
+            previous=state.health,
+            health=health,
+            at=self._evidence_time(health, found, history, expectation, first_seen),
+            record=found.last_run,
+            host=found.last_run.host if found.last_run is not None else self.host,
+            failures_in_row=found.failures_in_row,
+            next_expected=found.next_expected,
+        )
+        after = HealthState(
+            command_id,
+            health,
+            transition.at,
+            state.first_seen,
+            state.number + 1,
+            found.next_expected,
+        )
+        alert = self._alert_state(transition, expectation)
+        if self.store.record_transition(state, after, transition, alert):
+            report.transitions.append(transition)
+            from .signals import send_transition
+
+            send_transition(transition)
+        return found
+
+    def _evidence_time(
+        self,
+        health: str,
+        found: Assessment,
+        history: list[RunRecord],
+        expectation: Expectation | None,
+        first_seen: dt.datetime,
+    ) -> dt.datetime:
+        """Return when the health changed, from the evidence: the same for every watcher."""
+        run = found.last_run
+        margin = expectation.start_margin if expectation is not None else dt.timedelta(0)
+        if health == "MISSED":
+            missed = found.missed_at or _newest_missed(history)
+            return (missed or first_seen) + margin
+        if health == "LATE" and found.next_expected is not None:
+            return found.next_expected
+        if run is None:
+            return first_seen
+        if health == "OVERRUNNING" and expectation and expectation.max_runtime:
+            return run.started + expectation.max_runtime
+        if health == "STALE":
+            return (run.latest or run.started) + dt.timedelta(seconds=self.settings.stale_after)
+        if health == "RUNNING":
+            return run.started
+        return run.finished or run.latest or run.started
+
+    def _missed_record(
+        self, command_id: str, expected: dt.datetime, expectation: Expectation
+    ) -> RunRecord:
+        """Return the ``MISSED`` record of an expected start; its run id is the same for all."""
+        key = f"{command_id}|MISSED|{format_timestamp(expected)}".encode()
+        margin = expectation.start_margin.total_seconds()
+        return RunRecord(
+            id=command_id,
+            name=command_id.split("__", 1)[0],
+            params="",
+            run_id=hashlib.sha256(key).hexdigest()[:32],
+            host=self.host,
+            pid=os.getpid(),
+            started=expected,
+            status=Status.MISSED,
+            latest=expected,
+            finished=expected,
+            message=(
+                f"Missed: no run started by {format_timestamp(expected + expectation.start_margin)}"
+                f" (expected at {format_timestamp(expected)}, margin {margin:g} s)"
+            ),
+        )
+
+    # Alerting.
+    def _alert_state(self, transition: Transition, expectation: Expectation | None) -> str:
+        if expectation is not None and expectation.muted:
+            return NONE
+        if transition.health == "FAILING":
+            needed = expectation.alert_after if expectation is not None else 1
+            return PENDING if transition.failures_in_row >= needed else WAITING
+        if transition.health in ALERTING:
+            return PENDING
+        if transition.is_recovery:
+            wanted = expectation.notify_recovery if expectation is not None else True
+            return PENDING if wanted else NONE
+        return NONE
+
+    def _alert(
+        self,
+        expectations: dict[str, Expectation],
+        assessments: dict[str, Assessment],
+        report: CycleReport,
+    ) -> None:
+        open_alerts = self.store.open_alerts()
+        if not open_alerts:
+            return
+        notifiers = self._notifiers()
+        for alert in open_alerts:
+            try:
+                self._handle_alert(alert, expectations, assessments, notifiers, report)
+            except Exception:
+                logger.exception("monitorkit watcher could not alert %s", alert.transition.id)
+
+    def _handle_alert(
+        self,
+        alert: OpenAlert,
+        expectations: dict[str, Expectation],
+        assessments: dict[str, Assessment],
+        notifiers: Sequence[object],
+        report: CycleReport,
+    ) -> None:
+        transition = alert.transition
+        expectation = expectations.get(transition.command_id)
+        now = self.clock()
+        if expectation is not None and expectation.muted:
+            self.store.settle_alert(alert, NONE, "muted", now)
+            return
+        if alert.state == WAITING:
+            found = assessments.get(transition.command_id)
+            needed = expectation.alert_after if expectation is not None else 1
+            if found is None or found.failures_in_row < needed:
+                return  # still below the command's alert_after: look again next cycle
+            transition = dataclasses.replace(transition, failures_in_row=found.failures_in_row)
+        if transition.is_recovery and not self._problem_was_told(transition, alert.number):
+            self.store.settle_alert(alert, NONE, "the problem was never alerted", now)
+            return
+        if not notifiers:
+            self.store.settle_alert(alert, NONE, "no notifiers (MONITORKIT_ALERTS)", now)
+            return
+        if not self.store.claim_alert(alert, now, self.settings.alert_lease):
+            return  # another watcher is sending it
+        from .notifiers import send_all
+
+        errors = send_all(transition, notifiers)  # type: ignore[arg-type]
+        if errors:
+            detail = "; ".join(str(error) for error in errors)
+            self.store.settle_alert(alert, FAILED, detail, self.clock())
+            report.alerts_failed.append(transition.id)
+        else:
+            names = ", ".join(getattr(n, "name", type(n).__name__) for n in notifiers)
+            self.store.settle_alert(alert, SENT, f"sent by {names}", self.clock())
+            report.alerts_sent.append(transition.id)
+
+    def _problem_was_told(self, recovery: Transition, number: int) -> bool:
+        for stored_number, _, state in self.store.transitions(recovery.command_id, limit=5):
+            if stored_number == number - 1:
+                return state == SENT
+        return False
+
+    def _notifiers(self) -> Sequence[object]:
+        if self.notifiers is None:
+            from .notifiers import notifiers_from_settings
+
+            self.notifiers = notifiers_from_settings()
+        return self.notifiers
+
+    # The spool.
+    def _deliver_spool(self) -> int:
+        """Deliver what waits in the spool (the watcher is one of its two drains)."""
+        from django.utils.module_loading import import_string
+
+        from .spool import Spool, iter_waiting
+
+        spool = Spool.for_settings(self.settings)
+        delivered = 0
+        reporters: dict[str, Reporter] = {}
+        for item in list(iter_waiting(spool))[:SPOOL_BATCH]:
+            try:
+                reporter = reporters.get(item.reporter)
+                if reporter is None:
+                    reporter = reporters[item.reporter] = import_string(item.reporter)(
+                        self.settings
+                    )
+                reporter.deliver_spooled(item.record, item.state)
+            except Exception as err:  # noqa: BLE001 - the rest of the cycle goes on
+                logger.error(
+                    "monitorkit watcher could not deliver spooled run %s: %s; it stays in %s",
+                    item.record.run_id,
+                    f"{type(err).__name__}: {err}",
+                    item.path,
+                )
+                continue
+            spool.remove(item)
+            delivered += 1
+        return delivered
+
+
+def _newest_missed(history: list[RunRecord]) -> dt.datetime | None:
+    missed = [r.started for r in history if str(r.status) == Status.MISSED.value]
+    return max(missed) if missed else None
+
+
+def watcher_for(settings: MonitorSettings = monitor_settings) -> Watcher | None:
+    """Return a watcher of the project's store, or ``None`` when it has none to watch."""
+    from .reporters import store_reporter
+
+    reporter = store_reporter(settings)
+    store = reporter.health_store() if reporter is not None else None
+    if reporter is None or store is None:
+        return None
+    return Watcher(reporter, store, settings=settings)
