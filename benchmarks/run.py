@@ -417,6 +417,42 @@ def watch_cycle(bench: Bench) -> None:
     )
 
 
+def status_page(bench: Bench) -> None:
+    """Issue 10: the status page's server time, 500 command ids x 100 runs, on SQLite."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.status_page", "--ids", "500", "--runs", "100"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    found = json.loads(out.strip().splitlines()[-1])
+    bench.record(
+        "11",
+        "status page overview, 500 command ids x 100 runs (SQLite), server time",
+        ms(found["overview_s"]),
+        "overview < 200 ms server time",
+        found["overview_s"] < 0.2,
+        **found,
+    )
+    bench.record(
+        "11",
+        "its JSON (api/overview.json), same data, server time",
+        ms(found["json_s"]),
+        "context (no target set)",
+        None,
+    )
+    bench.record(
+        "11",
+        "queries of the overview / its JSON, 50 vs 500 command ids",
+        f"{found['overview_queries_small']} vs {found['overview_queries_large']} / "
+        f"{found['json_queries_small']} vs {found['json_queries_large']}",
+        "the same: no query per command id",
+        found["overview_queries_small"] == found["overview_queries_large"]
+        and found["json_queries_small"] == found["json_queries_large"],
+    )
+
+
 def machine() -> dict[str, Any]:
     import django
 
@@ -514,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         heartbeat_cpu(bench, server)
         concurrent(bench, server)
         watch_cycle(bench)
+        status_page(bench)
         requests_import(bench)
         info = machine()
         RESULTS.write_text(

@@ -44,8 +44,9 @@ def format_timestamp(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc)
-    return value.strftime(TIMESTAMP_FORMAT)
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    # isoformat is several times faster than strftime, and the status page formats thousands.
+    return value.isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(value: str | None) -> dt.datetime | None:
@@ -135,4 +136,24 @@ def presumed_killed_message(latest: dt.datetime | None, stale_after: float) -> s
     return (
         f"Presumed killed: no heartbeat since {format_timestamp(latest)} "
         f"(more than {stale_after:g} s) when a new run of the same command started"
+    )
+
+
+def outcome(
+    run_id: str, seq: int | None, status: str, started: str | None, duration: Any
+) -> dict[str, Any]:
+    """Return one outcome of a command's recent runs as the status page shows it (JSON data)."""
+    return {
+        "run_id": run_id,
+        "seq": seq,
+        "status": status,
+        "started": started,
+        "duration": duration,
+    }
+
+
+def outcome_of(run: RunRecord) -> dict[str, Any]:
+    """Return the outcome of a whole record (see :func:`outcome`)."""
+    return outcome(
+        run.run_id, run.seq, run.status.value, format_timestamp(run.started), run.duration
     )

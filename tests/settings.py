@@ -13,6 +13,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "monitorkit",
     "tests.testapp",
 ]
@@ -45,6 +46,9 @@ TEMPLATES = [
     }
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The status page (monitorkit.urls, mounted at /monitor/ in tests/urls.py).
+STATIC_URL = "/static/"
+LOGIN_URL = "/admin/login/"
 # The spool beside the database: each test project has its own, and nothing is left in /tmp.
 MONITORKIT_SPOOL_DIR = os.path.join(_DB_DIR, "spool")
 FIREBASE_MONITORING_INTERVAL_PING = 30

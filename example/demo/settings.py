@@ -53,6 +53,7 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
+LOGIN_URL = "/admin/login/"
 
 # monitorkit: a heartbeat every 2 seconds so the demo shows RUNNING runs and progress.
 FIREBASE_MONITORING_INTERVAL_PING = 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..conf import MonitorSettings, monitor_settings
-from ..record import RunRecord
+from ..record import RunRecord, outcome_of
 from ..retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -104,6 +104,17 @@ class Reporter:
         command id's history in turn; a store that can answer at once does (one query).
         """
         return {run.id: self.command_history(run.id, depth) for run in self.latest_runs()}
+
+    def recent_outcomes(self, depth: int) -> dict[str, list[dict[str, Any]]]:
+        """Return the outcomes (``record.outcome``) of every command id's newest ``depth`` runs.
+
+        For the status page's strip, read on every poll: a store may read only what the strip
+        shows (run id, number, status, start, duration) to answer faster.
+        """
+        return {
+            command_id: [outcome_of(run) for run in runs]
+            for command_id, runs in self.recent_runs(depth).items()
+        }
 
     # For log lines.
     def describe(self) -> str:

@@ -37,7 +37,16 @@ from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 
 from ..conf import MonitorSettings, monitor_settings
-from ..record import UNFINISHED, RunRecord, Status, is_stale, presumed_killed_message, utcnow
+from ..record import (
+    UNFINISHED,
+    RunRecord,
+    Status,
+    format_timestamp,
+    is_stale,
+    outcome,
+    presumed_killed_message,
+    utcnow,
+)
 from ..retry import RetryableError, call_with_retries, remaining
 from .base import Reporter, ReporterError
 
@@ -342,6 +351,32 @@ class DatabaseReporter(Reporter):
         """Return the newest ``depth`` runs of every command id in one query (a window function)."""
         return self.health_store().recent_runs(depth)
 
+    def recent_outcomes(self, depth: int) -> dict[str, list[dict[str, Any]]]:
+        """Return the newest ``depth`` runs' outcomes of every command id in one light query.
+
+        Seqs of a command id follow one another (only the oldest are deleted), so its newest
+        ``depth`` runs are those numbered above its top seq less ``depth``: one join on each
+        id's top seq (not a subquery per row), and only the columns the strip shows. Read on
+        every poll of the status page, for every command id: it is kept lean on purpose.
+        """
+        from ..models import CommandRun
+
+        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        sql = (
+            f"SELECT r.command_id, r.run_id, r.seq, r.status, r.started, r.duration "
+            f"FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top FROM {table} "
+            f"GROUP BY command_id) m ON r.command_id = m.command_id "
+            f"WHERE r.seq > m.top - %s ORDER BY r.command_id, r.seq DESC"
+        )
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, [depth])
+            rows = cursor.fetchall()
+        found: dict[str, list[dict[str, Any]]] = {}
+        for command_id, run_id, seq, status, started, duration in rows:
+            when = _timestamp(started)
+            found.setdefault(command_id, []).append(outcome(run_id, seq, status, when, duration))
+        return found
+
     @staticmethod
     def _record(row: Any) -> RunRecord:
         return RunRecord(
@@ -363,6 +398,23 @@ class DatabaseReporter(Reporter):
             metadata=row.metadata or {},
             seq=row.seq,
         )
+
+
+def _timestamp(value: Any) -> str | None:
+    """Return a raw ``started`` column as a stored timestamp (``...T..:..:...ffffffZ``).
+
+    SQLite gives Django's text, naive UTC ``YYYY-MM-DD HH:MM:SS[.ffffff]``, which is rewritten
+    as it is (thousands of times a poll); PostgreSQL gives an aware datetime.
+    """
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}Z"
+        if len(value) == 19 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}.000000Z"
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return format_timestamp(value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc))
 
 
 def _db_time(value: dt.datetime | None) -> dt.datetime | None:

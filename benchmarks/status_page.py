@@ -1,0 +1,132 @@
+"""The status page's server time over many command ids, on SQLite, and its query count.
+
+    python -m benchmarks.status_page [--ids 500] [--runs 100]
+
+Builds a throw-away SQLite database with ``--ids`` command ids of ``--runs`` runs each (the same
+fill as ``benchmarks/watch_cycle.py``: every tenth id failing, every fifth with a schedule), signs
+in a staff user with Django's test ``Client`` and times the overview page and its JSON (median
+of 5 requests, after one warm-up), server side: no browser, no network. Counts the queries of
+each at a tenth of the ids and at all of them: the count must not grow with the number of ids.
+Prints one JSON object; ``benchmarks/run.py`` turns it into rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+URLS = {"overview": "/monitor/", "json": "/monitor/api/overview.json"}
+
+
+def __getattr__(name: str) -> Any:
+    """Serve as the ROOT_URLCONF of the benchmark's project (imported after Django is set up)."""
+    if name == "urlpatterns":
+        from django.urls import include, path
+
+        return [path("monitor/", include("monitorkit.urls"))]
+    raise AttributeError(name)
+
+
+def configure(db: Path) -> None:
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "django.contrib.sessions",
+            "django.contrib.staticfiles",
+            "monitorkit",
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(db)}},
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
+        TEMPLATES=[
+            {"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}
+        ],
+        ROOT_URLCONF="benchmarks.status_page",
+        SECRET_KEY="benchmark-only-not-secret",
+        STATIC_URL="/static/",
+        ALLOWED_HOSTS=["testserver"],
+        USE_TZ=True,
+        TIME_ZONE="UTC",
+        MONITORKIT_SPOOL_DIR=str(db.parent / "spool"),
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def timed(client: Any, url: str) -> tuple[float, int]:
+    """Return the median server time of 5 requests (after a warm-up) and the response size."""
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    times = []
+    for _ in range(5):
+        began = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), len(response.content)
+
+
+def queries(client: Any, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    return len(captured)
+
+
+def measure(ids: int, runs: int) -> dict[str, Any]:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from benchmarks.watch_cycle import fill
+
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=runs + 1)
+    small_ids = max(1, ids // 10)
+    schedules: dict[str, Any] = {}
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
+    client = Client()
+    client.force_login(user)
+    fill(0, small_ids, runs, start, schedules)
+    settings.MONITORKIT_SCHEDULES = schedules
+    small = {name: queries(client, url) for name, url in URLS.items()}
+    fill(small_ids, ids, runs, start, schedules)
+    settings.MONITORKIT_SCHEDULES = schedules
+    found: dict[str, Any] = {"ids": ids, "runs_per_id": runs, "small_ids": small_ids}
+    for name, url in URLS.items():
+        seconds, size = timed(client, url)
+        found[f"{name}_s"] = seconds
+        found[f"{name}_bytes"] = size
+        found[f"{name}_queries_small"] = small[name]
+        found[f"{name}_queries_large"] = queries(client, url)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.status_page")
+    parser.add_argument("--ids", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="monitorkit-page-bench-") as tmp:
+        configure(Path(tmp) / "page.sqlite3")
+        print(json.dumps(measure(args.ids, args.runs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""What the status page, its JSON and the metrics show, as JSON-ready dicts, from any store.
+
+Every read goes through the reporters' read side (``latest_runs``, ``command_history``,
+``recent_runs``, the health store's ``states``) and ``overview.command_health``, so the database
+and Firebase stores look the same here and no view queries a model. The number of queries
+does not grow with the number of command ids: the overview is ``latest_runs`` + ``states`` +
+one ``recent_runs``; a command page is its ``command_history`` + ``states``.
+
+The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .conf import MonitorSettings, monitor_settings
+from .health import Assessment, assess
+from .overview import command_health
+from .record import UNFINISHED, RunRecord, format_timestamp, outcome_of, utcnow
+from .reporters.base import Reporter
+from .schedules import Expectation, discover
+from .stats import Durations, durations, eta, flags, progress_percent
+
+#: Outcomes in the overview's strip.
+STRIP_LENGTH = 20
+#: Fields of a run left out of the overview (the command's own page and JSON have them).
+OVERVIEW_OMITS = ("traceback",)
+
+
+def run_json(run: RunRecord, now: dt.datetime, omit: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Return a run as stored (``RunRecord.as_dict``) plus how long ago it started."""
+    data = {k: v for k, v in run.as_dict().items() if k not in omit}
+    data["ago_seconds"] = round((now - run.started).total_seconds(), 3)
+    return data
+
+
+def progress_json(run: RunRecord | None, now: dt.datetime) -> dict[str, Any] | None:
+    """Return a running run's progress, its percentage and ETA, or ``None``.
+
+    The ETA is the rate from the start to the latest heartbeat (when ``done`` was counted),
+    carried on to now.
+    """
+    if run is None or run.status not in UNFINISHED or not isinstance(run.progress, dict):
+        return None
+    done, total = run.progress.get("done"), run.progress.get("total")
+    seen = run.latest or run.started
+    left = eta(done, total, run.started, seen)
+    if left is not None:
+        left = max(0.0, left - max(0.0, (now - seen).total_seconds()))
+    return {
+        "done": done,
+        "total": total,
+        "percent": progress_percent(done, total),
+        "eta_seconds": None if left is None else round(left, 1),
+    }
+
+
+def schedule_json(expectation: Expectation | None) -> dict[str, Any] | None:
+    """Return a command id's declared expectation, or ``None`` when none is declared."""
+    if expectation is None:
+        return None
+    schedule = expectation.schedule
+    return {
+        "schedule": _seconds_or_text(schedule),
+        "timezone": expectation.timezone,
+        "start_margin_seconds": expectation.start_margin.total_seconds(),
+        "max_runtime_seconds": _seconds_or_text(expectation.max_runtime),
+        "alert_after": expectation.alert_after,
+        "notify_recovery": expectation.notify_recovery,
+        "muted": expectation.muted,
+        "source": expectation.source,
+    }
+
+
+def _seconds_or_text(value: str | dt.timedelta | None) -> str | float | None:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else value
+
+
+def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -> dict[str, Any]:
+    """Return every command id: health, last run, next run, progress and recent outcomes.
+
+    The last run is the newest record in full (``latest_runs``); the strip comes from the
+    light ``recent_outcomes``.
+    """
+    now = utcnow()
+    rows = command_health(reporter)
+    recent = reporter.recent_outcomes(STRIP_LENGTH)
+    commands = []
+    for command_id, latest, found in rows:
+        strip = recent.get(command_id) or ([outcome_of(latest)] if latest is not None else [])
+        last = found.last_run or latest
+        commands.append(
+            {
+                "command_id": command_id,
+                **_health_json(found),
+                "last_run": None if last is None else run_json(last, now, OVERVIEW_OMITS),
+                "progress": progress_json(last, now),
+                "recent": strip[:STRIP_LENGTH],
+            }
+        )
+    return {
+        "generated": format_timestamp(now),
+        "refresh_seconds": settings.page_refresh,
+        "commands": commands,
+    }
+
+
+def command(
+    reporter: Reporter, command_id: str, settings: MonitorSettings = monitor_settings
+) -> dict[str, Any] | None:
+    """Return one command id's health, schedule, durations and kept runs (``None``: unknown)."""
+    now = utcnow()
+    runs = reporter.command_history(command_id)
+    expectation = discover().get(command_id)
+    if not runs and expectation is None:
+        return None
+    store = reporter.health_store()
+    state = store.states().get(command_id) if store is not None else None
+    found = assess(
+        expectation, runs, now, settings.stale_after, state.first_seen if state else None
+    )
+    usual = durations(runs)
+    newest = runs[0] if runs else None
+    return {
+        "command_id": command_id,
+        **_health_json(found),
+        "generated": format_timestamp(now),
+        "refresh_seconds": settings.page_refresh,
+        "schedule": schedule_json(expectation),
+        "durations": _durations_json(usual),
+        "slow_factor": settings.slow_factor,
+        "fast_fraction": settings.fast_fraction,
+        "progress": progress_json(newest, now),
+        "runs": [
+            {
+                **run_json(run, now),
+                "flags": flags(run, usual, settings.slow_factor, settings.fast_fraction),
+            }
+            for run in runs
+        ],
+    }
+
+
+def _health_json(found: Assessment) -> dict[str, Any]:
+    return {
+        "health": found.health.value,
+        "failures_in_row": found.failures_in_row,
+        "next_expected": format_timestamp(found.next_expected),
+    }
+
+
+def _durations_json(usual: Durations) -> dict[str, Any]:
+    return {"finished_runs": usual.count, "p50": usual.p50, "p95": usual.p95}

@@ -1,0 +1,220 @@
+/* monitorkit status page: keeps the page current from the JSON read API, without a reload.
+ *
+ * Plain JavaScript, no build step, nothing fetched but this site's own JSON and page. Every value
+ * goes in through textContent or an attribute, never as HTML. The overview's rows are updated in
+ * place (health, status, times, progress, message, strip; rows added for new command ids); a
+ * command page fetches its own HTML again when its newest run or health changed, and swaps it in.
+ */
+(function () {
+  "use strict";
+  var body = document.body;
+  var api = body.getAttribute("data-api-url");
+  var seconds = parseFloat(body.getAttribute("data-refresh-seconds")) || 5;
+  var statusBox = document.getElementById("live-status");
+  var lastSignature = null;
+  if (!api) { return; }
+
+  function say(text) { if (statusBox) { statusBox.textContent = text; } }
+
+  function age(value) {
+    var s = Math.max(0, Math.floor(value));
+    if (s < 60) { return s + "s"; }
+    var m = Math.floor(s / 60); s = s % 60;
+    if (m < 60) { return m + "m " + String(s).padStart(2, "0") + "s"; }
+    var h = Math.floor(m / 60); m = m % 60;
+    if (h < 24) { return h + "h " + String(m).padStart(2, "0") + "m"; }
+    return Math.floor(h / 24) + "d " + (h % 24) + "h";
+  }
+  function when(ts) { return ts ? ts.slice(0, 19).replace("T", " ") + " UTC" : ""; }
+  function duration(v) {
+    if (v === null || v === undefined) { return ""; }
+    if (v < 10) { return v.toFixed(2) + "s"; }
+    if (v < 60) { return v.toFixed(1) + "s"; }
+    return age(v);
+  }
+  function ago(v) {
+    if (v === null || v === undefined) { return ""; }
+    return v < 0 ? "in " + age(-v) : age(v) + " ago";
+  }
+  function num(v) { return v === null || v === undefined ? "" : String(v); }
+  function progressText(p) {
+    var text = p.total !== null && p.total !== undefined ? num(p.done) + " / " + num(p.total) : num(p.done) + " done";
+    if (p.percent !== null && p.percent !== undefined) { text += " (" + Math.round(p.percent) + "%)"; }
+    if (p.eta_seconds !== null && p.eta_seconds !== undefined) { text += ", ETA " + age(p.eta_seconds); }
+    return text;
+  }
+  function outcomeTitle(o) {
+    return [o.seq ? "#" + o.seq : "", o.status, when(o.started), duration(o.duration)]
+      .filter(function (p) { return p; }).join(" · ");
+  }
+  function cell(row, name) { return row.querySelector("td." + name); }
+  function setText(node, text) { if (node && node.textContent !== text) { node.textContent = text; } }
+
+  function findRow(tbody, id) {
+    var rows = tbody.querySelectorAll("tr[data-command-id]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute("data-command-id") === id) { return rows[i]; }
+    }
+    return null;
+  }
+
+  function newRow(command) {
+    var template = document.getElementById("row-template");
+    var row = template.content.querySelector("tr").cloneNode(true);
+    row.setAttribute("data-command-id", command.command_id);
+    var link = row.querySelector("td.command-id a");
+    var carried = window.location.search;
+    link.setAttribute("href", command.url + carried);
+    link.textContent = command.command_id;
+    return row;
+  }
+
+  function updateRow(row, c) {
+    var run = c.last_run || {};
+    var badge = row.querySelector("td.health .badge");
+    badge.setAttribute("data-health", c.health);
+    setText(badge, c.health);
+    var status = cell(row, "last-status");
+    status.setAttribute("data-status", run.status || "");
+    setText(status, run.status || "");
+    var started = cell(row, "started");
+    var time = started.querySelector("time");
+    time.setAttribute("datetime", run.started || "");
+    setText(time, when(run.started));
+    setText(started.querySelector(".ago"), ago(run.ago_seconds));
+    setText(cell(row, "duration"), duration(run.duration));
+    setText(cell(row, "host"), run.host ? run.host + (run.pid ? " pid " + run.pid : "") : "");
+    var next = cell(row, "next-run").querySelector("time");
+    next.setAttribute("datetime", c.next_expected || "");
+    setText(next, when(c.next_expected));
+    setText(cell(row, "message"), run.message || "");
+    updateProgress(cell(row, "progress"), c.progress);
+    updateStrip(cell(row, "strip"), c.recent || []);
+  }
+
+  function updateProgress(td, p) {
+    if (!td) { return; }
+    var bar = td.querySelector("progress.run-progress");
+    var text = td.querySelector(".progress-text");
+    if (!p) {
+      while (td.firstChild) { td.removeChild(td.firstChild); }
+      return;
+    }
+    if (p.total !== null && p.total !== undefined) {
+      if (!bar) {
+        bar = document.createElement("progress");
+        bar.className = "run-progress";
+        td.insertBefore(bar, td.firstChild);
+      }
+      bar.setAttribute("max", String(p.total));
+      bar.setAttribute("value", String(p.done));
+      bar.max = p.total; bar.value = p.done;
+    } else if (bar) {
+      td.removeChild(bar);
+    }
+    if (!text) {
+      text = document.createElement("span");
+      text.className = "progress-text";
+      td.appendChild(document.createTextNode(" "));
+      td.appendChild(text);
+    }
+    setText(text, progressText(p));
+  }
+
+  function updateStrip(td, recent) {
+    if (!td) { return; }
+    var wanted = recent.slice().reverse();
+    var marks = td.querySelectorAll(".outcome");
+    var same = marks.length === wanted.length;
+    for (var i = 0; same && i < wanted.length; i++) {
+      same = marks[i].getAttribute("data-status") === wanted[i].status &&
+        marks[i].getAttribute("title") === outcomeTitle(wanted[i]);
+    }
+    if (same) { return; }
+    while (td.firstChild) { td.removeChild(td.firstChild); }
+    wanted.forEach(function (o) {
+      var mark = document.createElement("span");
+      mark.className = "outcome";
+      mark.setAttribute("data-status", o.status);
+      mark.setAttribute("title", outcomeTitle(o));
+      td.appendChild(mark);
+    });
+  }
+
+  function updateCounts(commands) {
+    var box = document.getElementById("counts");
+    if (!box) { return; }
+    var counts = {};
+    commands.forEach(function (c) { counts[c.health] = (counts[c.health] || 0) + 1; });
+    var names = Object.keys(counts).sort();
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    names.forEach(function (name) {
+      var badge = document.createElement("span");
+      badge.className = "badge";
+      badge.setAttribute("data-health", name);
+      badge.textContent = name;
+      box.appendChild(badge);
+      box.appendChild(document.createTextNode(" " + counts[name] + " "));
+    });
+  }
+
+  function applyOverview(data) {
+    var tbody = document.querySelector("#overview tbody");
+    if (!tbody) { window.location.reload(); return; }
+    data.commands.forEach(function (c) {
+      var row = findRow(tbody, c.command_id);
+      if (!row) {
+        row = newRow(c);
+        var after = null;
+        var rows = tbody.querySelectorAll("tr[data-command-id]");
+        for (var i = 0; i < rows.length; i++) {
+          if (rows[i].getAttribute("data-command-id") > c.command_id) { after = rows[i]; break; }
+        }
+        tbody.insertBefore(row, after);
+      }
+      updateRow(row, c);
+    });
+    updateCounts(data.commands);
+  }
+
+  function applyCommand(data) {
+    var newest = data.runs && data.runs.length ? data.runs[0] : {};
+    var signature = [data.health, newest.run_id, newest.status, newest.latest, newest.message].join("|");
+    if (lastSignature === null) { lastSignature = signature; return Promise.resolve(); }
+    if (signature === lastSignature) { return Promise.resolve(); }
+    lastSignature = signature;
+    return fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-region");
+        var current = document.getElementById("live-region");
+        if (fresh && current) { current.replaceWith(document.importNode(fresh, true)); }
+      });
+  }
+
+  function setGenerated(ts) {
+    var node = document.getElementById("generated");
+    if (node && ts) { node.setAttribute("datetime", ts); setText(node, when(ts)); }
+  }
+
+  function poll() {
+    fetch(api, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || type.indexOf("application/json") !== 0) {
+          return Promise.reject(response.status === 200 ? "signed out" : response.status);
+        }
+        return response.json();
+      })
+      .then(function (data) {
+        if (body.classList.contains("page-unavailable")) { window.location.reload(); return; }
+        setGenerated(data.generated);
+        say("");
+        return body.classList.contains("page-overview") ? applyOverview(data) : applyCommand(data);
+      })
+      .catch(function (why) { say("Not updating (" + why + "); trying again."); })
+      .then(function () { window.setTimeout(poll, seconds * 1000); });
+  }
+
+  window.setTimeout(poll, seconds * 1000);
+})();

@@ -1,0 +1,17 @@
+"""The status page: ``path("monitor/", include("monitorkit.urls"))`` mounts it."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from .views import api, command, metrics, overview
+
+app_name = "monitorkit"
+
+urlpatterns = [
+    path("", overview.overview, name="overview"),
+    path("commands/<path:command_id>/", command.command_page, name="command"),
+    path("api/overview.json", api.overview_json, name="api-overview"),
+    path("api/commands/<path:command_id>.json", api.command_json, name="api-command"),
+    path("metrics", metrics.metrics, name="metrics"),
+]

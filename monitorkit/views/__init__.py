@@ -1,0 +1,1 @@
+"""The status page's views: one small module each (overview, command, api, metrics, access)."""

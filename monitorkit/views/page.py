@@ -1,0 +1,114 @@
+"""What every page shares: the store to read, the kiosk and refresh options, display texts.
+
+The texts are made here, in Python, so the templates stay plain and every value they show goes
+through Django's autoescaping.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from ..conf import monitor_settings
+from ..management.commands.monitor_status import describe_age
+from ..reporters import Reporter, ReporterError, store_reporter
+
+__all__ = ["Reporter", "ReporterError", "options", "store", "unavailable"]
+
+#: ``?refresh=`` is taken between these (seconds).
+REFRESH_BOUNDS = (0.5, 3600.0)
+
+
+def store() -> Reporter | None:
+    """Return the reporter to read from (the database or Firebase), ``None`` when neither."""
+    return store_reporter()
+
+
+def options(request: HttpRequest) -> dict[str, Any]:
+    """Return the page's options: ``?kiosk=1`` and ``?refresh=<seconds>``."""
+    kiosk = request.GET.get("kiosk", "") not in ("", "0", "false", "no")
+    refresh = monitor_settings.page_refresh
+    try:
+        asked = float(request.GET.get("refresh", ""))
+    except ValueError:
+        asked = math.nan
+    if math.isfinite(asked):
+        refresh = min(max(asked, REFRESH_BOUNDS[0]), REFRESH_BOUNDS[1])
+    carried = ["kiosk=1"] if kiosk else []
+    if math.isfinite(asked):
+        carried.append(f"refresh={refresh:g}")
+    return {"kiosk": kiosk, "refresh_seconds": f"{refresh:g}", "carried_query": "&".join(carried)}
+
+
+def unavailable(request: HttpRequest, why: str, context: dict[str, Any]) -> HttpResponse:
+    """Answer 503 with a page that says why the runs could not be read."""
+    return TemplateResponse(
+        request, "monitorkit/unavailable.html", {**context, "why": why}, status=503
+    )
+
+
+def when_text(timestamp: str | None) -> str:
+    """Return a stored timestamp as a person reads it: ``2024-01-01 03:00:05 UTC``."""
+    return f"{timestamp[:19].replace('T', ' ')} UTC" if timestamp else ""
+
+
+def duration_text(seconds: float | None) -> str:
+    """Return a duration: ``0.42s``, ``12.3s``, then ``3m 05s``, ``2h 10m``."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return describe_age(seconds)
+
+
+def ago_text(seconds: float | None) -> str:
+    """Return how long ago: ``3m 05s ago`` (``in 2m`` for the future)."""
+    if seconds is None:
+        return ""
+    if seconds < 0:
+        return f"in {describe_age(-seconds)}"
+    return f"{describe_age(seconds)} ago"
+
+
+def progress_text(progress: dict[str, Any] | None) -> str:
+    """Return ``3 / 10 (30%), ETA 12s`` (the parts that are known)."""
+    if not progress:
+        return ""
+    done, total = progress.get("done"), progress.get("total")
+    text = f"{_number(done)} / {_number(total)}" if total is not None else f"{_number(done)} done"
+    if progress.get("percent") is not None:
+        text += f" ({progress['percent']:.0f}%)"
+    if progress.get("eta_seconds") is not None:
+        text += f", ETA {describe_age(progress['eta_seconds'])}"
+    return text
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def outcome_title(outcome: dict[str, Any]) -> str:
+    """Return the tooltip of one outcome of the strip."""
+    parts = [f"#{outcome['seq']}" if outcome.get("seq") else "", outcome["status"]]
+    parts += [when_text(outcome.get("started")), duration_text(outcome.get("duration"))]
+    return " · ".join(p for p in parts if p)
+
+
+_PLACEHOLDER = "monitorkit-command-id-placeholder"
+_SAFE = "/~:@!$&'()*+,;="
+
+
+def command_url(name: str) -> Callable[[str], str]:
+    """Return a function of a command id to its URL ``name``: one ``reverse`` for all ids."""
+    pattern = reverse(name, args=[_PLACEHOLDER])
+    return lambda command_id: pattern.replace(_PLACEHOLDER, quote(command_id, safe=_SAFE))

@@ -1,0 +1,290 @@
+"""The status page in a real browser (Debian's Chromium through Playwright) against
+pytest-django's ``live_server``: what a person sees, what updates by itself, who gets in, and that
+what users control stays text.
+
+Runs are written by the real store (``DatabaseReporter``) or by a real monitored command
+(``call_command``). Each test saves a screenshot in ``tests/browser/screenshots/``; with
+``MONITORKIT_DOCS_SCREENSHOT=<path>`` the overview's is also copied there
+(``scripts/docs-screenshot`` refreshes ``docs/images/status-page.png`` this way).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from monitorkit.record import RunRecord, Status, utcnow
+from monitorkit.reporters.database import DatabaseReporter
+from tests.browser.conftest import PASSWORD, REQUIRE_ENV, screenshot
+
+try:
+    from playwright.sync_api import expect
+except ImportError as err:  # the browser fixture says the same, as a skip or a failure
+    if os.environ.get(REQUIRE_ENV) == "1":
+        raise
+    pytest.skip(f"the playwright package is missing ({err})", allow_module_level=True)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DOCS_SCREENSHOT_ENV = "MONITORKIT_DOCS_SCREENSHOT"
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=2">'
+
+
+def url(live_server: Any, name: str = "overview", *args: str, query: str = "") -> str:
+    return (
+        live_server.url + reverse(f"monitorkit:{name}", args=args) + (f"?{query}" if query else "")
+    )
+
+
+def make_record(command_id: str, **fields: Any) -> RunRecord:
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": command_id,
+        "name": command_id.split("__")[0],
+        "params": "",
+        "run_id": uuid.uuid4().hex,
+        "host": "web-1",
+        "pid": 4242,
+        "started": now,
+        "latest": now,
+    }
+    values.update(fields)
+    return RunRecord(**values)
+
+
+def store_run(
+    reporter: DatabaseReporter,
+    command_id: str,
+    ago: float,
+    took: float,
+    status: Status = Status.FINISHED,
+    **fields: Any,
+) -> RunRecord:
+    """Store one finished run that started ``ago`` seconds ago and took ``took`` seconds."""
+    started = utcnow() - dt.timedelta(seconds=ago)
+    record = make_record(command_id, started=started, latest=started, **fields)
+    reporter.start_run(record)
+    record.status = status
+    record.finished = record.latest = started + dt.timedelta(seconds=took)
+    record.exit_code = 0 if status is Status.FINISHED else 1
+    record.message = fields.get("message", "Command finished")
+    reporter.finish_run(record)
+    return record
+
+
+def seed_shop(reporter: DatabaseReporter) -> RunRecord:
+    """A small shop's commands: one fine, one failing, one running; return the running one."""
+    hour = 3600.0
+    for i in range(14):
+        store_run(
+            reporter,
+            "send_newsletter__segment_vip",
+            (14 - i) * 6 * hour - 5 * hour,
+            1.5 + (i % 4) * 0.3,
+            params="--segment=vip",
+        )
+    for i in range(10):
+        failed = i >= 8
+        store_run(
+            reporter,
+            "sync_inventory",
+            (10 - i) * hour,
+            4.0 + (i % 3),
+            Status.FAILED if failed else Status.FINISHED,
+            message="ConnectionError: the inventory API is unreachable" if failed else "Done",
+            exception_type="ConnectionError" if failed else None,
+            traceback="Traceback (most recent call last):\n  ...\nConnectionError"
+            if failed
+            else None,
+        )
+    for i in range(12):
+        store_run(
+            reporter,
+            "import_orders__count_20",
+            (12 - i) * 2 * hour,
+            38 + (i % 5) * 2,
+            params="--count=20",
+        )
+    running = make_record(
+        "import_orders__count_20",
+        params="--count=20",
+        started=utcnow() - dt.timedelta(seconds=25),
+        status=Status.RUNNING,
+        message="Command running",
+        progress={"done": 12, "total": 20},
+    )
+    reporter.start_run(running)
+    reporter.heartbeat(running)
+    return running
+
+
+def test_the_overview_shows_a_failing_command_as_failing(page, live_server, settings):
+    # The shop's own schedule, and none for the test project's scheduled_command: this
+    # page is also the picture in the docs.
+    settings.MONITORKIT_SCHEDULES = {
+        "scheduled_command": {"schedule": None},
+        "send_newsletter__segment_vip": {"schedule": 6 * 3600},
+    }
+    seed_shop(DatabaseReporter())
+
+    page.goto(url(live_server))
+
+    failing = page.locator('tr[data-command-id="sync_inventory"]')
+    expect(failing.locator(".health .badge")).to_have_text("FAILING")
+    expect(failing.locator(".health .badge")).to_have_attribute("data-health", "FAILING")
+    expect(failing.locator(".last-status")).to_have_text("FAILED")
+    expect(failing.locator(".message")).to_contain_text("the inventory API is unreachable")
+    expect(failing.locator(".strip .outcome")).to_have_count(10)
+    expect(failing.locator('.strip .outcome[data-status="FAILED"]')).to_have_count(2)
+    fine = page.locator('tr[data-command-id="send_newsletter__segment_vip"]')
+    expect(fine.locator(".health .badge")).to_have_text("OK")
+    expect(fine.locator(".next-run time")).not_to_be_empty()
+    running = page.locator('tr[data-command-id="import_orders__count_20"]')
+    expect(running.locator(".health .badge")).to_have_text("RUNNING")
+    expect(running.locator(".progress-text")).to_contain_text("12 / 20")
+    path = screenshot(page, "overview")
+    if os.environ.get(DOCS_SCREENSHOT_ENV):
+        shutil.copyfile(path, os.environ[DOCS_SCREENSHOT_ENV])
+
+
+def test_a_running_commands_progress_advances_without_a_reload(page, live_server):
+    reporter = DatabaseReporter()
+    record = make_record(
+        "import_orders__count_10",
+        status=Status.RUNNING,
+        message="Command running",
+        progress={"done": 3, "total": 10},
+    )
+    reporter.start_run(record)
+    reporter.heartbeat(record)
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+
+    page.goto(url(live_server, query="refresh=1"))
+    row = page.locator('tr[data-command-id="import_orders__count_10"]')
+    expect(row.locator(".progress-text")).to_contain_text("3 / 10")
+    page.evaluate("window.__loadedOnce = 'still here'")
+    loads = len(navigations)
+
+    for done in (6, 9):
+        record.progress = {"done": done, "total": 10}
+        record.latest = utcnow()
+        reporter.heartbeat(record)
+        expect(row.locator(".progress-text")).to_contain_text(f"{done} / 10")
+        expect(row.locator("progress.run-progress")).to_have_attribute("value", str(done))
+
+    assert page.evaluate("window.__loadedOnce") == "still here"
+    assert len(navigations) == loads, navigations
+    screenshot(page, "progress")
+
+
+def test_the_history_page_shows_a_traceback(page, live_server):
+    with pytest.raises(ValueError, match="boom"):
+        call_command("fail_command", kind="value")
+    (run,) = DatabaseReporter().latest_runs()
+    assert run.status is Status.FAILED, run
+
+    page.goto(url(live_server, "command", run.id))
+
+    expect(page.locator("h1.command-id")).to_have_text(run.id)
+    history = page.locator(f'#history tr[data-run-id="{run.run_id}"]')
+    expect(history.locator(".status-text")).to_have_text("FAILED")
+    traceback = history.locator("pre.traceback")
+    expect(traceback).to_be_visible()
+    expect(traceback).to_contain_text("Traceback (most recent call last)")
+    expect(traceback).to_contain_text("ValueError: boom: the input is bad")
+    expect(traceback).to_contain_text("fail_command.py")
+    screenshot(page, "history")
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login(anonymous_page, staff, live_server, settings):
+    settings.LOGIN_URL = "/admin/login/"  # the test project's only login form
+    page = anonymous_page
+
+    page.goto(url(live_server))
+
+    where = urlsplit(page.url)
+    assert where.path == "/admin/login/", page.url
+    assert parse_qs(where.query)["next"] == [reverse("monitorkit:overview")], page.url
+    expect(page.locator("#overview")).to_have_count(0)
+    screenshot(page, "login")
+    # ...and, logged in, comes back to the page.
+    page.fill("#id_username", "staff")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("table#overview")).to_be_visible()
+    assert urlsplit(page.url).path == reverse("monitorkit:overview")
+
+
+def test_markup_in_params_and_message_is_shown_as_text(page, live_server):
+    reporter = DatabaseReporter()
+    params = f"--note={XSS_SCRIPT}{XSS_IMG}"
+    message = f"failed on {XSS_IMG} {XSS_SCRIPT}"
+    payload = {
+        "params": params,
+        "message": message,
+        "exception_type": "ValueError",
+        "traceback": f"Traceback (most recent call last):\nValueError: {XSS_SCRIPT}",
+        "metadata": {"note": XSS_IMG},
+    }
+    # The server renders the first run; the page's script then writes the payload into that
+    # row (a new message) and into a row it adds (a new command id).
+    store_run(reporter, "xss_probe", 120, 1, message="Command finished")
+    page.goto(url(live_server, query="refresh=1"))
+    expect(page.locator('tr[data-command-id="xss_probe"] .message')).to_have_text(
+        "Command finished"
+    )
+    page.evaluate("window.__loadedOnce = 'still here'")
+    store_run(reporter, "xss_probe", 60, 1, Status.FAILED, **payload)
+    store_run(reporter, "xss_probe_new", 60, 1, Status.FAILED, **payload)
+
+    for command_id in ("xss_probe", "xss_probe_new"):
+        row = page.locator(f'tr[data-command-id="{command_id}"]')
+        expect(row.locator(".message")).to_have_text(message)
+        expect(row.locator("img, script")).to_have_count(0)
+    assert page.evaluate("window.__loadedOnce") == "still here"  # the script did it, no reload
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    screenshot(page, "xss-overview")
+
+    page.goto(url(live_server, "command", "xss_probe"))
+    details = page.locator('#history tr[data-status="FAILED"] .details')
+    expect(details.locator(".message")).to_have_text(message)
+    expect(details.locator(".params")).to_contain_text(params)
+    expect(details.locator(".traceback")).to_contain_text(XSS_SCRIPT)
+    expect(details.locator(".metadata")).to_contain_text("onerror")
+    expect(details.locator("img, script")).to_have_count(0)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    screenshot(page, "xss-history")
+
+
+def test_the_kiosk_mode_loads_without_navigation(page, live_server):
+    store_run(DatabaseReporter(), "send_newsletter__segment_vip", 60, 2, params="--segment=vip")
+
+    page.goto(url(live_server))
+    expect(page.locator("nav")).to_have_count(1)
+    normal_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+
+    page.goto(url(live_server, query="kiosk=1"))
+    expect(page.locator("body")).to_have_class(_has_class("kiosk"))
+    expect(page.locator("nav")).to_have_count(0)
+    expect(page.locator('tr[data-command-id="send_newsletter__segment_vip"] .badge')).to_have_text(
+        "OK"
+    )
+    assert float(page.locator("body").get_attribute("data-refresh-seconds") or 0) > 0
+    kiosk_size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert kiosk_size > normal_size, (kiosk_size, normal_size)
+    screenshot(page, "kiosk")
+
+
+def _has_class(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")

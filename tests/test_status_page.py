@@ -1,0 +1,291 @@
+"""The status page, its JSON and the metrics, over a real SQLite store written by the reporter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from monitorkit.record import RunRecord, Status, utcnow
+from monitorkit.reporters.database import DatabaseReporter
+from tests.reporters.test_database import make_record
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(autouse=True)
+def _no_declared_schedule(settings):
+    """The test app's scheduled_command declares a schedule; these tests look at runs only."""
+    settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
+
+
+def store(record: RunRecord, seconds: float | None = None, status: Status = Status.FINISHED):
+    """Write a run through the reporter: started, then finished ``seconds`` later."""
+    reporter = DatabaseReporter()
+    reporter.start_run(record)
+    if seconds is not None:
+        record.status = status
+        record.finished = record.latest = record.started + dt.timedelta(seconds=seconds)
+        record.message = record.message if status != Status.FINISHED else "Command finished"
+        reporter.finish_run(record)
+    return record
+
+
+def history(command_id: str, durations: list[float]) -> None:
+    start = utcnow() - dt.timedelta(hours=len(durations) + 1)
+    for n, seconds in enumerate(durations):
+        record = make_record(command_id, started=start + dt.timedelta(hours=n))
+        store(record, seconds)
+
+
+def failing(command_id: str = "export", **fields) -> RunRecord:
+    record = make_record(command_id, **fields)
+    record.message = fields.get("message", "disk full")
+    record.exception_type = "OSError"
+    record.traceback = fields.get("traceback", 'Traceback:\n  File "x.py"\nOSError: disk full')
+    record.exit_code = 1
+    return store(record, 2.0, Status.FAILED)
+
+
+def running(command_id: str = "import", done: int = 3, total: int = 10) -> RunRecord:
+    now = utcnow()
+    record = make_record(command_id, started=now - dt.timedelta(seconds=30), latest=now)
+    record.status = Status.RUNNING
+    record.progress = {"done": done, "total": total}
+    DatabaseReporter().start_run(record)
+    return record
+
+
+def test_overview_shows_a_failing_command_as_failing(admin_client):
+    history("export", [5, 5, 5])
+    failing("export")
+    history("import__day_1", [10])
+    page = admin_client.get("/monitor/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<table id="overview">' in html
+    assert '<tr data-command-id="export">' in html
+    assert '<span class="badge" data-health="FAILING">FAILING</span>' in html
+    assert '<span class="badge" data-health="OK">OK</span>' in html
+    assert "disk full" in html
+    # The strip: the last outcomes, oldest first, each with a title.
+    strip = html.split('<tr data-command-id="export">')[1].split('<td class="strip"')[1]
+    strip = strip.split("</td>")[0]
+    statuses = [part.split('"')[0] for part in strip.split('data-status="')[1:]]
+    assert statuses == ["FINISHED", "FINISHED", "FINISHED", "FAILED"]
+    assert 'title="#4 · FAILED · ' in strip
+    assert "monitorkit/live.js" in html and 'data-refresh-seconds="5"' in html
+
+
+def test_running_command_shows_progress_and_eta(admin_client):
+    running("import", 3, 10)
+    html = admin_client.get("/monitor/").content.decode()
+    assert '<progress class="run-progress" value="3" max="10">' in html
+    assert '<span class="progress-text">3 / 10 (30%), ETA 1m 1' in html  # 7 x 10 s, less the wait
+    data = admin_client.get("/monitor/api/overview.json").json()
+    (command,) = data["commands"]
+    assert command["health"] == "RUNNING"
+    assert command["progress"]["done"] == 3 and command["progress"]["percent"] == 30.0
+    assert 60 < command["progress"]["eta_seconds"] <= 70
+
+
+def test_kiosk_and_refresh(admin_client, settings):
+    settings.MONITORKIT_PAGE_REFRESH = 12
+    history("export", [1])
+    html = admin_client.get("/monitor/").content.decode()
+    assert 'data-refresh-seconds="12"' in html and "<nav>" in html
+    html = admin_client.get("/monitor/?kiosk=1&refresh=1").content.decode()
+    assert 'data-refresh-seconds="1"' in html
+    assert " kiosk" in html.split("<body class=")[1].split(">")[0]
+    assert "<nav" not in html
+
+
+def test_anonymous_is_sent_to_login(client):
+    for url in ("/monitor/", "/monitor/commands/export/", "/monitor/api/overview.json"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/?next=/monitor/")
+
+
+def test_non_staff_and_staff_without_permission_are_refused(client, django_user_model):
+    history("export", [1])
+    user = django_user_model.objects.create_user("plain", password="x")
+    client.force_login(user)
+    assert client.get("/monitor/").status_code == 403
+    user.is_staff = True
+    user.save()
+    assert client.get("/monitor/").status_code == 403  # staff, but not view_commandrun
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(Permission.objects.get(codename="view_commandrun"))
+    user = django_user_model.objects.get(pk=user.pk)  # drop the permission cache
+    client.force_login(user)
+    assert client.get("/monitor/").status_code == 200
+    assert client.get("/monitor/api/overview.json").status_code == 200
+
+
+def test_user_input_is_escaped_everywhere(admin_client):
+    failing("export", traceback=f"Traceback\n{XSS}")
+    record = make_record("export", params=f"--name {XSS}", metadata={"note": XSS, XSS: 1})
+    record.message = f"bad {XSS}"
+    store(record, 1.0, Status.FAILED)
+    for url in ("/monitor/", "/monitor/commands/export/"):
+        html = admin_client.get(url).content.decode()
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    html = admin_client.get("/monitor/commands/export/").content.decode()
+    assert '<pre class="traceback">Traceback\n&lt;script&gt;' in html
+    assert "--name &lt;script&gt;" in html
+    assert '<pre class="metadata">' in html
+
+
+def test_command_page(admin_client):
+    history("export", [100] * 19 + [400, 5])
+    failing("export")
+    html = admin_client.get("/monitor/commands/export/").content.decode()
+    assert '<h1 class="command-id">export</h1>' in html
+    assert '<section id="schedule">' in html and "No schedule is declared" in html
+    assert '<p class="durations">' in html
+    assert '<svg class="duration-chart"' in html and html.count("<rect ") == 22
+    assert '<table id="history">' in html and html.count("<tr data-run-id=") == 22
+    assert '<pre class="traceback">Traceback:' in html
+    assert '<span class="flag" data-flag="slow">slow</span>' in html
+    assert '<span class="flag" data-flag="fast">suspiciously fast</span>' in html
+    assert '<td class="exit-code" data-label="Exit code">1</td>' in html
+    assert "OSError" in html
+
+
+def test_command_page_paginates(admin_client):
+    history("export", [1] * 30)
+    first = admin_client.get("/monitor/commands/export/").content.decode()
+    second = admin_client.get("/monitor/commands/export/?page=2").content.decode()
+    assert first.count("<tr data-run-id=") == 25 and second.count("<tr data-run-id=") == 5
+    assert "Page 1 of 2" in first and 'href="?page=2"' in first
+
+
+def test_unknown_command_is_404(admin_client):
+    assert admin_client.get("/monitor/commands/nothing/").status_code == 404
+    assert admin_client.get("/monitor/api/commands/nothing.json").status_code == 404
+
+
+def test_overview_json_shape(admin_client):
+    history("export", [5, 5])
+    failing("export")
+    data = admin_client.get("/monitor/api/overview.json").json()
+    assert set(data) == {"generated", "refresh_seconds", "commands"}
+    (command,) = data["commands"]
+    assert set(command) == {
+        "command_id",
+        "health",
+        "failures_in_row",
+        "next_expected",
+        "last_run",
+        "progress",
+        "recent",
+        "url",
+        "api_url",
+    }
+    assert command["health"] == "FAILING" and command["failures_in_row"] == 1
+    assert command["url"] == "/monitor/commands/export/"
+    assert command["api_url"] == "/monitor/api/commands/export.json"
+    assert command["last_run"]["status"] == "FAILED"
+    assert command["last_run"]["message"] == "disk full"
+    assert "traceback" not in command["last_run"]
+    assert [o["status"] for o in command["recent"]] == ["FAILED", "FINISHED", "FINISHED"]
+    assert set(command["recent"][0]) == {"run_id", "seq", "status", "started", "duration"}
+
+
+def test_command_json_shape_and_flags(admin_client, settings):
+    settings.MONITORKIT_SLOW_FACTOR = 2
+    history("export", [10, 10, 10, 10, 10, 25, 0.5])
+    data = admin_client.get("/monitor/api/commands/export.json").json()
+    assert data["command_id"] == "export" and data["health"] == "OK"
+    assert data["durations"] == {"finished_runs": 7, "p50": 10.0, "p95": pytest.approx(20.5)}
+    assert data["slow_factor"] == 2 and data["fast_fraction"] == 0.1
+    assert [run["flags"] for run in data["runs"]] == [["fast"], [], [], [], [], [], []]
+    settings.MONITORKIT_SLOW_FACTOR = 1.1
+    data = admin_client.get("/monitor/api/commands/export.json").json()
+    assert data["runs"][1]["flags"] == ["slow"]  # 25 > 20.5 x 1.1
+    assert data["runs"][0]["traceback"] is None and "metadata" in data["runs"][0]
+
+
+def queries(admin_client, url: str) -> int:
+    admin_client.get(url)  # the session is loaded once either way
+    with CaptureQueriesContext(connection) as captured:
+        assert admin_client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url", ["/monitor/", "/monitor/api/overview.json"])
+def test_query_count_does_not_grow_with_command_ids(admin_client, url):
+    for n in range(5):
+        history(f"job_{n:02d}", [1, 2])
+    few = queries(admin_client, url)
+    for n in range(5, 50):
+        history(f"job_{n:02d}", [1, 2])
+    running("job_99")
+    assert queries(admin_client, url) == few
+    assert few <= 6
+
+
+def test_metrics_need_the_token(client, settings):
+    history("export", [1])
+    assert client.get("/monitor/metrics").status_code == 404  # no token set: no endpoint
+    settings.MONITORKIT_METRICS_TOKEN = "s3cret-token"
+    response = client.get("/monitor/metrics")
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
+    wrong = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-tokeX")
+    assert wrong.status_code == 403
+    assert b"s3cret" not in wrong.content
+
+
+def test_metrics_parse_back(client, settings):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    settings.MONITORKIT_METRICS_TOKEN = "s3cret-token"
+    history("export", [5, 7])
+    failing("export")
+    history("import", [3])
+    response = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for s in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    assert value("monitorkit_health", command_id="export", health="FAILING") == 1
+    assert value("monitorkit_health", command_id="export", health="OK") == 0
+    assert value("monitorkit_health", command_id="import", health="OK") == 1
+    assert value("monitorkit_last_run_status", command_id="export", status="FAILED") == 1
+    assert value("monitorkit_last_duration_seconds", command_id="export") == 2.0
+    assert value("monitorkit_runs_total", command_id="export") == 3
+    assert value("monitorkit_kept_runs", command_id="export") == 3
+    assert value("monitorkit_kept_failed_runs", command_id="export") == 1
+    assert value("monitorkit_failures_in_row", command_id="export") == 1
+    success = value("monitorkit_last_success_timestamp_seconds", command_id="export")
+    assert abs(success - utcnow().timestamp()) < 4 * 3600
+    openmetrics = client.get(
+        "/monitor/metrics",
+        HTTP_AUTHORIZATION="Bearer s3cret-token",
+        HTTP_ACCEPT="application/openmetrics-text; version=1.0.0",
+    )
+    assert openmetrics["Content-Type"].startswith("application/openmetrics-text")
+    assert openmetrics.content.rstrip().endswith(b"# EOF")
+
+
+def test_metrics_without_prometheus_client_say_so(client, settings, monkeypatch):
+    settings.MONITORKIT_METRICS_TOKEN = "s3cret-token"
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if not installed
+    response = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
+    assert response.status_code == 501
+    assert b"monitorkit[metrics]" in response.content
