@@ -27,10 +27,14 @@ MATRIX = [
 @nox.session
 @nox.parametrize("python,django", MATRIX)
 def tests(session: nox.Session, django: str) -> None:
-    """Run the test suite on one Python and one Django (PostgreSQL's and the browser tests run
-    once, on the main leg of scripts/test)."""
+    """Run the test suite on one Python and one Django.
+
+    PostgreSQL's tests, the browser tests and the load and release tests (marked ``once``) run
+    once, on the main leg of scripts/test: what they check does not change with the versions.
+    """
     session.install("-e", ".[test]", DJANGO[django])
-    session.run("python", "-m", "pytest", "-m", "not postgres and not browser", *session.posargs)
+    once_only = "not postgres and not browser and not once"
+    session.run("python", "-m", "pytest", "-m", once_only, *session.posargs)
 
 
 @nox.session(python=False)

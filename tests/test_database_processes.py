@@ -54,6 +54,7 @@ def test_forked_children_that_query_and_run_monitored_commands_finish(store_proj
     assert {r["status"] for r in runs} == {"FINISHED"}
 
 
+@pytest.mark.once
 def test_thirty_runs_ending_at_once_keep_thirty_records(store_project: Project, tmp_path: Path):
     release = tmp_path / "release"
     processes = [

@@ -86,6 +86,7 @@ def test_stored_tree_has_the_seed_fields_and_log_is_a_json_array(project: Projec
     assert project.runs() == []  # Firebase configured: the database is not used
 
 
+@pytest.mark.once
 def test_retention_is_exactly_100_after_more_runs(project: Project, rtdb_server):
     settings = firebase(rtdb_server.url)
     total, batch = 103, 6

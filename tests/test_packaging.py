@@ -18,7 +18,7 @@ import pytest
 
 from tests.process import ROOT
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.once]
 
 
 @pytest.fixture(scope="module")
