@@ -389,16 +389,18 @@ def requests_import(bench: Bench) -> None:
     )
 
 
+def run_module(module: str, *args: str) -> dict[str, Any]:
+    """Run a benchmark module in its own interpreter (its own Django); return its JSON line."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    found: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return found
+
+
 def watch_cycle(bench: Bench) -> None:
     """Issue 9: one ``monitor_watch`` cycle over 1,000 command ids x 100 runs, on SQLite."""
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.watch_cycle", "--ids", "1000", "--runs", "100"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-    found = json.loads(out.strip().splitlines()[-1])
+    found = run_module("benchmarks.watch_cycle", "--ids", "1000", "--runs", "100")
     bench.record(
         "10",
         "one watcher cycle, 1,000 command ids x 100 runs (SQLite): steady state / first cycle",
@@ -419,14 +421,7 @@ def watch_cycle(bench: Bench) -> None:
 
 def status_page(bench: Bench) -> None:
     """Issue 10: the status page's server time, 500 command ids x 100 runs, on SQLite."""
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.status_page", "--ids", "500", "--runs", "100"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-    found = json.loads(out.strip().splitlines()[-1])
+    found = run_module("benchmarks.status_page", "--ids", "500", "--runs", "100")
     bench.record(
         "11",
         "status page overview, 500 command ids x 100 runs (SQLite), server time",
