@@ -283,6 +283,7 @@ def test_server_that_never_answers(project: Project, rtdb_server_factory):
     ids=["503x3", "500x2", "429-retry-after"],
 )
 @pytest.mark.parametrize("when", ["start", "heartbeat", "exit"])
+@pytest.mark.once  # HTTP retries against the local server: the same on every Django
 def test_transient_errors_recover_within_the_bound(
     project: Project, rtdb_server_factory, fault, count, when
 ):

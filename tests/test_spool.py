@@ -202,9 +202,11 @@ def test_an_undelivered_queue_is_spooled_when_the_flush_gives_up(own_spool):
     sender.submit("finish_run", rec, [Stalled()], timeout=10)
     assert sender.flush(0.1) is False
     assert sender.spool_pending() == 1
-    stalled.set()
     (item,) = iter_waiting(own_spool)
     assert item.record.run_id == rec.run_id
+    stalled.set()  # the backend answers after all: the spooled copy is let go
+    assert sender.flush(5)
+    assert own_spool.count() == 0
 
 
 # Retries stop at the deadline, not after a count.
