@@ -62,7 +62,7 @@ def test_sigterm_inside_an_open_transaction_exits_at_once_and_keeps_the_kill(pro
     outcomes = {}
     for twin in ("plain", ""):
         process = project.popen("atomic_command", "--hold=60", settings=settings, twin=twin)
-        time.sleep(1.0)  # inside atomic(), sleeping with the first row written
+        time.sleep(2.0)  # inside atomic(), sleeping with the first row written (start-up < 1 s)
         outcomes[twin or "monitored"] = _exit_after_signal(process, signal.SIGTERM)
 
     (_, plain_code, plain_out) = outcomes["plain"]
