@@ -28,6 +28,7 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .conf import MonitorSettings, monitor_settings
 from .health import Assessment, Health, assess
@@ -45,6 +46,9 @@ from .reporters.health_store import (
 )
 from .schedules import Expectation, discover
 from .transitions import PROBLEMS, Transition
+
+if TYPE_CHECKING:
+    from .notifiers import Notifier
 
 logger = logging.getLogger("monitorkit")
 
@@ -74,7 +78,7 @@ class Watcher:
         self,
         reporter: Reporter,
         store: HealthStore,
-        notifiers: Sequence[object] | None = None,
+        notifiers: Sequence[Notifier] | None = None,
         *,
         settings: MonitorSettings = monitor_settings,
         clock: Callable[[], dt.datetime] = utcnow,
@@ -254,7 +258,7 @@ class Watcher:
         alert: OpenAlert,
         expectations: dict[str, Expectation],
         assessments: dict[str, Assessment],
-        notifiers: Sequence[object],
+        notifiers: Sequence[Notifier],
         report: CycleReport,
     ) -> None:
         transition = alert.transition
@@ -279,13 +283,13 @@ class Watcher:
             return  # another watcher is sending it
         from .notifiers import send_all
 
-        errors = send_all(transition, notifiers)  # type: ignore[arg-type]
+        errors = send_all(transition, notifiers)
         if errors:
             detail = "; ".join(str(error) for error in errors)
             self.store.settle_alert(alert, FAILED, detail, self.clock())
             report.alerts_failed.append(transition.id)
         else:
-            names = ", ".join(getattr(n, "name", type(n).__name__) for n in notifiers)
+            names = ", ".join(n.name for n in notifiers)
             self.store.settle_alert(alert, SENT, f"sent by {names}", self.clock())
             report.alerts_sent.append(transition.id)
 
@@ -295,7 +299,7 @@ class Watcher:
                 return state == SENT
         return False
 
-    def _notifiers(self) -> Sequence[object]:
+    def _notifiers(self) -> Sequence[Notifier]:
         if self.notifiers is None:
             from .notifiers import notifiers_from_settings
 

@@ -12,7 +12,7 @@ expires.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Window
@@ -20,6 +20,7 @@ from django.db.models.functions import RowNumber
 
 from ..record import RunRecord
 from ..transitions import Transition
+from .database import DatabaseReporter, _aware, _db_time
 from .health_store import (
     NONE,
     OPEN,
@@ -31,9 +32,6 @@ from .health_store import (
     HealthStore,
     OpenAlert,
 )
-
-if TYPE_CHECKING:
-    from .database import DatabaseReporter
 
 #: Transitions kept per command id.
 KEPT_TRANSITIONS = 100
@@ -202,15 +200,3 @@ def _state(row: Any) -> HealthState:
         number=row.number,
         next_expected=_aware(row.next_expected),
     )
-
-
-def _db_time(value: dt.datetime | None) -> dt.datetime | None:
-    from .database import _db_time as db_time
-
-    return db_time(value)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    from .database import _aware as aware
-
-    return aware(value)
