@@ -17,7 +17,7 @@ from .mixins import (
 )
 
 
-class MonitoredCommand(
+class MonitoredCommandMixin(
     CommandOptionsMixin,
     NameNormalizationMixin,
     KillSignalMixin,
@@ -27,6 +27,14 @@ class MonitoredCommand(
     ScheduleMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
-    BaseCommand,
 ):
+    """Everything ``MonitoredCommand`` adds to ``BaseCommand``, without ``BaseCommand``.
+
+    Put in front of a command class you cannot change (``MONITORKIT_AUTO`` does this), it
+    monitors that class's own ``handle`` and ``execute``: with ``BaseCommand`` among its bases,
+    its ``handle`` would hide the command's.
+    """
+
+
+class MonitoredCommand(MonitoredCommandMixin, BaseCommand):
     """A ``BaseCommand`` whose every run is recorded: replace ``BaseCommand`` with this."""

@@ -46,6 +46,33 @@ DEFAULT_TRACEBACK_LIMIT = 8000
 DEFAULT_HTTP_TIMEOUT = (3.05, 5.0)
 DEFAULT_RETRY_ATTEMPTS = 3
 DEFAULT_SPOOL_MAX_FILES = 1000
+DEFAULT_OUTPUT_TAIL_KB = 4
+#: The largest output tail a record may carry: Firebase and the page both hold whole records.
+MAX_OUTPUT_TAIL_KB = 1024
+
+#: Commands ``MONITORKIT_AUTO`` leaves alone unless ``MONITORKIT_AUTO_EXCLUDE`` says otherwise:
+#: each is interactive, long-lived by design, a development tool or a scaffold, so a record of
+#: it says nothing about whether the project's jobs work (and a run that lasts a whole working
+#: day, or waits for a person at a prompt, would only be noise on the status page).
+DEFAULT_AUTO_EXCLUDE: tuple[str, ...] = (
+    "runserver",  # a development server: runs until Ctrl-C
+    "testserver",  # the same, with fixtures
+    "runserver_plus",  # django-extensions' runserver
+    "shell",  # interactive
+    "shell_plus",  # django-extensions' shell
+    "dbshell",  # interactive, hands the terminal to the database client
+    "test",  # the test runner: its own report, and TESTING usually switches monitoring off
+    "makemigrations",  # a development tool, often interactive (questions about defaults)
+    "squashmigrations",  # a development tool, interactive
+    "optimizemigration",  # a development tool
+    "makemessages",  # a development tool
+    "startapp",  # scaffolding
+    "startproject",  # scaffolding
+    "createsuperuser",  # interactive (asks for a password)
+    "changepassword",  # interactive
+    "monitor_status",  # monitorkit's own report of the records
+    "monitor_watch",  # monitorkit's own watcher: long-lived with --interval
+)
 
 
 @dataclass(frozen=True)
@@ -185,6 +212,28 @@ def count(upper: int = MAX_COUNT) -> Callable[[Any], Verdict[int]]:
         return Verdict(problem=f"must be a whole number from 1 to {upper:,}, not {show(value)}.")
 
     return rule
+
+
+def whole_number(upper: int) -> Callable[[Any], Verdict[int]]:
+    """A whole number from 0 to ``upper`` (``0`` switches the feature off)."""
+
+    def rule(value: Any) -> Verdict[int]:
+        if type(value) is int and 0 <= value <= upper:
+            return Verdict(value)
+        return Verdict(problem=f"must be a whole number from 0 to {upper:,}, not {show(value)}.")
+
+    return rule
+
+
+def name_patterns(value: Any) -> Verdict[tuple[str, ...]]:
+    """A list of command names or ``fnmatch`` patterns (``"import_*"``)."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+        return Verdict(problem=f"must be a list of command names or patterns, not {show(value)}.")
+    patterns = tuple(v for v in value if isinstance(v, str))
+    wrong = [v for v in value if not isinstance(v, str)]
+    if wrong:
+        return Verdict(patterns, f"holds {show(wrong[0])}, not a command name or pattern.")
+    return Verdict(patterns)
 
 
 def number_between(low: float, high: float, what: str) -> Callable[[Any], Verdict[float]]:
@@ -539,6 +588,44 @@ PAGE_REFRESH = Setting(
     meaning="Seconds between two updates of the status page in a browser.",
     hint="Set MONITORKIT_PAGE_REFRESH to the seconds between page updates, e.g. 5.",
 )
+AUTO = Setting(
+    name="MONITORKIT_AUTO",
+    check_id="monitorkit.W024",
+    rule=boolean(),
+    default=lambda: False,
+    shown_default="False",
+    meaning="True monitors every management command, with no code change.",
+    hint="Set MONITORKIT_AUTO = True or MONITORKIT_AUTO = False.",
+)
+AUTO_INCLUDE: Setting[tuple[str, ...]] = Setting(
+    name="MONITORKIT_AUTO_INCLUDE",
+    check_id="monitorkit.W025",
+    rule=name_patterns,
+    default=lambda: ("*",),
+    shown_default="['*']",
+    meaning="Names or fnmatch patterns of the commands MONITORKIT_AUTO monitors.",
+    hint="Give a list of command names or patterns, e.g. ['import_*', 'clearsessions'].",
+)
+AUTO_EXCLUDE: Setting[tuple[str, ...]] = Setting(
+    name="MONITORKIT_AUTO_EXCLUDE",
+    check_id="monitorkit.W026",
+    rule=name_patterns,
+    default=lambda: DEFAULT_AUTO_EXCLUDE,
+    shown_default="monitorkit.conf.DEFAULT_AUTO_EXCLUDE",
+    meaning="Names or fnmatch patterns of the commands MONITORKIT_AUTO leaves alone.",
+    hint="Give a list of command names or patterns; to add to the default list, write "
+    "[*monitorkit.conf.DEFAULT_AUTO_EXCLUDE, 'my_command'].",
+)
+OUTPUT_TAIL_KB = Setting(
+    name="MONITORKIT_OUTPUT_TAIL_KB",
+    check_id="monitorkit.W027",
+    rule=whole_number(MAX_OUTPUT_TAIL_KB),
+    default=lambda: DEFAULT_OUTPUT_TAIL_KB,
+    shown_default=str(DEFAULT_OUTPUT_TAIL_KB),
+    meaning="Kilobytes of the end of a run's output kept with its record; 0 keeps none.",
+    hint=f"Set MONITORKIT_OUTPUT_TAIL_KB to a whole number from 0 to {MAX_OUTPUT_TAIL_KB}, e.g. "
+    f"{DEFAULT_OUTPUT_TAIL_KB}.",
+)
 
 SETTINGS: tuple[Setting[Any], ...] = (
     RUN,
@@ -563,6 +650,10 @@ SETTINGS: tuple[Setting[Any], ...] = (
     FAST_FRACTION,
     METRICS_TOKEN,
     PAGE_REFRESH,
+    AUTO,
+    AUTO_INCLUDE,
+    AUTO_EXCLUDE,
+    OUTPUT_TAIL_KB,
 )
 NOWHERE_TO_SEND = "monitorkit.W001"
 
@@ -687,6 +778,26 @@ class MonitorSettings:
     def page_refresh(self) -> float:
         """Seconds between two updates of the status page (``MONITORKIT_PAGE_REFRESH``)."""
         return PAGE_REFRESH.value()
+
+    @property
+    def auto(self) -> bool:
+        """Whether every management command is monitored (``MONITORKIT_AUTO``)."""
+        return AUTO.value()
+
+    @property
+    def auto_include(self) -> tuple[str, ...]:
+        """Command names or patterns auto mode monitors (``MONITORKIT_AUTO_INCLUDE``)."""
+        return AUTO_INCLUDE.value()
+
+    @property
+    def auto_exclude(self) -> tuple[str, ...]:
+        """Command names or patterns auto mode leaves alone (``MONITORKIT_AUTO_EXCLUDE``)."""
+        return AUTO_EXCLUDE.value()
+
+    @property
+    def output_tail_bytes(self) -> int:
+        """How much of the end of a run's output its record keeps; 0: none."""
+        return OUTPUT_TAIL_KB.value() * 1024
 
     @property
     def app_installed(self) -> bool:
