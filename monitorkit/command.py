@@ -12,6 +12,7 @@ from .mixins import (
     HeartbeatMixin,
     KillSignalMixin,
     NameNormalizationMixin,
+    OutputTailMixin,
     ProgressMixin,
     ScheduleMixin,
 )
@@ -22,6 +23,7 @@ class MonitoredCommandMixin(
     NameNormalizationMixin,
     KillSignalMixin,
     HeartbeatMixin,
+    OutputTailMixin,
     FailureCaptureMixin,
     ProgressMixin,
     ScheduleMixin,

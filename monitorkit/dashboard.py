@@ -25,7 +25,7 @@ from .stats import Durations, durations, eta, flags, progress_percent
 #: Outcomes in the overview's strip.
 STRIP_LENGTH = 20
 #: Fields of a run left out of the overview (the command's own page and JSON have them).
-OVERVIEW_OMITS = ("traceback",)
+OVERVIEW_OMITS = ("traceback", "output")
 
 
 def run_json(run: RunRecord, now: dt.datetime, omit: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -32,6 +32,9 @@ class CommandRun(models.Model):
     pid = models.IntegerField(null=True, blank=True)
     progress = models.JSONField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    output = models.TextField(
+        null=True, blank=True, help_text="The end of what the run printed (the output tail)."
+    )
 
     class Meta:
         ordering = ["-started"]

@@ -61,7 +61,8 @@ class RunRecord:
     """One run of one command, as stored.
 
     ``id`` is the command id (the same for every run of the command with the same params);
-    ``run_id`` tells runs apart. ``seq`` is given by the store when the run starts.
+    ``run_id`` tells runs apart. ``seq`` is given by the store when the run starts. ``output``
+    is the end of what the run printed (``monitorkit/output.py``), ``None`` when none is kept.
     """
 
     id: str
@@ -81,6 +82,7 @@ class RunRecord:
     progress: dict[str, Any] | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     seq: int | None = None
+    output: str | None = None
 
     @property
     def duration(self) -> float | None:

@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner
+from .cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
 from .conf import MonitorSettings
+from .output import OutputTail
 from .record import RunRecord, Status, utcnow
 from .reporters.base import Reporter
 from .sender import get_sender
@@ -68,6 +69,8 @@ class MonitoredRun:
         # and read by the heartbeat.
         self.progress_done: int | float | None = None
         self.progress_total: int | float | None = None
+        # The output tail (``OutputTailMixin``), written by the command, read at each record.
+        self.output_tail: OutputTail | None = None
         self._lock = threading.RLock()
         self._sender = get_sender(settings.queue_size)
         self._token: contextvars.Token[MonitoredRun | None] | None = None
@@ -92,6 +95,7 @@ class MonitoredRun:
             self.record.status = Status.RUNNING
             self.record.message = "Command running"
             self._take_progress()
+            self._take_output()
             self._submit("heartbeat")
 
     def killed(self, signal_name: str, exit_code: int) -> None:
@@ -201,11 +205,21 @@ class MonitoredRun:
         record.exception_type = self._clean.text(exception_type, "exception_type", NAME_LIMIT)
         record.traceback = self._clean.text(traceback, "traceback")
         self._take_progress()
+        self._take_output()
         self._submit("finish_run")
 
     def _take_progress(self) -> None:
         if self.progress_done is not None:
             self.record.progress = self._clean.progress(self.progress_done, self.progress_total)
+
+    def _take_output(self) -> None:
+        tail = self.output_tail
+        if tail is not None:
+            # Binary output holds NUL and lone surrogates as a matter of course: they are
+            # replaced like undecodable bytes, without a log line. Scrubbed whole, then cut: a
+            # secret at the cut is masked before it could be halved.
+            text = self._clean.text(storable_text(tail.text()), "output") or ""
+            self.record.output = text[-tail.limit :]
 
     def _write_blocked(self) -> bool:
         for reporter in self.reporters:

@@ -27,4 +27,5 @@ NEW_FIELDS = {
     "traceback",
     "progress",
     "metadata",
+    "output",
 }

@@ -6,6 +6,7 @@ from .heartbeat import HeartbeatMixin
 from .killsignals import KillSignalMixin
 from .naming import NameNormalizationMixin
 from .options import CommandOptionsMixin
+from .output import OutputTailMixin
 from .progress import ProgressMixin
 from .reporting import DatabaseReporterMixin, FirebaseReporterMixin
 from .schedule import ScheduleMixin
@@ -19,6 +20,7 @@ __all__ = [
     "KillSignalMixin",
     "MonitorMixin",
     "NameNormalizationMixin",
+    "OutputTailMixin",
     "ProgressMixin",
     "ScheduleMixin",
 ]
