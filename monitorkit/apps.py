@@ -8,3 +8,9 @@ class MonitorkitConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .conf import monitor_settings
+
+        if monitor_settings.auto:  # MONITORKIT_AUTO: every management command is monitored
+            from . import instrument
+
+            instrument.install()

@@ -199,10 +199,10 @@ class DatabaseReporter(Reporter):
 
     # On the sender's thread.
     def start_run(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record))
+        self._write(lambda: self._store(record, early=True))
 
     def heartbeat(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record))
+        self._write(lambda: self._store(record, early=True))
 
     def finish_run(self, record: RunRecord) -> None:
         self._write(lambda: self._store(record))
@@ -250,14 +250,27 @@ class DatabaseReporter(Reporter):
                 raise RetryableError("a monitored command's transaction was still open")
             time.sleep(min(0.05, max(0.0, until - time.monotonic())))
 
-    def _store(self, record: RunRecord, keep_newer: bool = False) -> None:
+    def _store(self, record: RunRecord, keep_newer: bool = False, early: bool = False) -> None:
         """Update the run's row; the first write of a run inserts it (whichever event it is).
 
-        With ``keep_newer`` a row that holds a newer state of the run is left as it is.
+        With ``keep_newer`` a row that holds a newer state of the run is left as it is. An
+        ``early`` write (a start or heartbeat) is skipped while the store's table does not exist:
+        ``migrate`` on a fresh database is running and creates it, and a later write of the run
+        carries all this one would (retrying instead would only end in the spool and an error).
         """
         from ..models import CommandRun
 
-        runs = CommandRun.objects.using(self.alias)
+        try:
+            self._store_row(CommandRun, record, keep_newer)
+        except DatabaseError:
+            table = CommandRun._meta.db_table
+            if early and table not in connections[self.alias].introspection.table_names():
+                logger.info("monitorkit: no table %s yet; %r is stored later", table, record.id)
+                return
+            raise
+
+    def _store_row(self, model: Any, record: RunRecord, keep_newer: bool) -> None:
+        runs = model.objects.using(self.alias)
         fields = self._fields(record)
         with transaction.atomic(using=self.alias):
             connection = connections[self.alias]
@@ -324,6 +337,7 @@ class DatabaseReporter(Reporter):
             "pid": record.pid,
             "progress": record.progress,
             "metadata": record.metadata,
+            "output": record.output,
         }
 
     def health_store(self) -> DatabaseHealthStore:
@@ -397,6 +411,7 @@ class DatabaseReporter(Reporter):
             progress=row.progress,
             metadata=row.metadata or {},
             seq=row.seq,
+            output=row.output,
         )
 
 
