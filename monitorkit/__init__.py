@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["MonitoredCommand", "Status", "__version__", "track"]
+__all__ = ["MonitoredCommand", "Status", "__version__", "monitor", "track"]
 
 if TYPE_CHECKING:
     from .command import MonitoredCommand
+    from .decorators import monitor
     from .progress import track
     from .record import Status
 
@@ -22,6 +23,10 @@ def __getattr__(name: str) -> Any:
         from .command import MonitoredCommand
 
         return MonitoredCommand
+    if name == "monitor":
+        from .decorators import monitor
+
+        return monitor
     if name == "track":
         from .progress import track
 

@@ -4,9 +4,11 @@ A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_start_margin``, ``monitor_max_runtime``, ``monitor_alert_after``,
 ``monitor_notify_recovery``, ``monitor_muted``); ``MONITORKIT_SCHEDULES = {"<command id>":
 {"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
-overrides the class key by key; :func:`register` declares it for any other callable. A bad value
-never stops anything: it is left out (its default is used) and :func:`problems` words it for
-``manage.py check``.
+overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`) and
+:func:`register` declare it for any other callable, when their module is imported: the modules
+listed in ``MONITORKIT_MONITOR_MODULES`` are imported by :func:`discover`, so the watcher knows
+them without any of them having run. A bad value never stops anything: it is left out (its
+default is used) and :func:`problems` words it for ``manage.py check``.
 
 Cron expressions are read by ``cronsim`` in the expectation's time zone, with Debian cron's rules
 across DST: a start that falls in the skipped hour runs when the hour resumes (02:30 becomes
@@ -34,6 +36,7 @@ logger = logging.getLogger("monitorkit")
 
 UTC = dt.timezone.utc
 SETTING = "MONITORKIT_SCHEDULES"
+MODULES_SETTING = "MONITORKIT_MONITOR_MODULES"
 #: How late a start may be before it counts as missed. Cron daemons start on the minute, but a
 #: busy host, a Kubernetes CronJob pulling its image or Heroku Scheduler may take a few minutes;
 #: five is past those and still tells someone about a missed nightly job within minutes.
@@ -325,12 +328,55 @@ def expectation_from_setting(
 
 
 _registry: dict[str, Expectation] = {}
+#: What ``monitorkit.monitor`` declared, as given: judged when read, like a class's attributes.
+_declarations: dict[str, tuple[dict[str, Any], str]] = {}
 
 
 def register(expectation: Expectation) -> Expectation:
     """Declare an expectation for a command id that no management command class carries."""
     _registry[expectation.command_id] = expectation
     return expectation
+
+
+def declare(command_id: str, values: Mapping[str, Any], source: str) -> None:
+    """Declare what a callable's keywords say (``None`` values are not declared); never raises.
+
+    A bad value is logged now, as the declaring module is imported, left out (its default
+    applies) and worded again by :func:`problems` for ``manage.py check``.
+    """
+    declared = {key: value for key, value in values.items() if value is not None}
+    if not declared:
+        return
+    for problem in judge(command_id, declared, source)[1]:
+        logger.warning("monitorkit: %s %s", problem.msg, problem.hint)
+    _declarations[command_id] = (declared, source)
+
+
+def _import_monitor_modules() -> list[Problem]:
+    """Import the modules of ``MONITORKIT_MONITOR_MODULES``: importing them declares."""
+    paths = getattr(settings, MODULES_SETTING, None) or ()
+    hint = f'Use {MODULES_SETTING} = ["myapp.tasks"]: dotted paths of importable modules.'
+    if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
+        msg = f"{MODULES_SETTING} must be a list of module paths, not {show(paths)}."
+        return [Problem("monitorkit.W110", msg, hint)]
+    found: list[Problem] = []
+    for path in paths:
+        if not isinstance(path, str):
+            msg = f"{MODULES_SETTING} holds {show(path)}, not a module path."
+            found.append(Problem("monitorkit.W110", msg, hint))
+            continue
+        try:
+            import_module(path)
+        except Exception as err:  # noqa: BLE001 - a broken module costs only its declarations
+            # The type only: an import error's text may quote a line of source.
+            logger.warning(
+                "monitorkit: cannot read the schedules of %s: importing it raised %s",
+                path,
+                type(err).__name__,
+            )
+            msg = f"{MODULES_SETTING} entry {path!r} cannot be imported ({type(err).__name__})."
+            found.append(Problem("monitorkit.W110", msg, hint))
+    return found
 
 
 def _command_classes() -> Iterator[tuple[str, type]]:
@@ -362,22 +408,24 @@ def _command_classes() -> Iterator[tuple[str, type]]:
 
 
 def _collect() -> tuple[dict[str, Expectation], list[Problem]]:
-    """Read every declaration: classes, then the registry, then the setting over them."""
+    """Read every declaration: classes, callables, the registry, then the setting over them."""
     found: dict[str, Expectation] = {}
-    problems: list[Problem] = []
-    for name, cls in _command_classes():
-        values = class_values(cls)
+    problems = _import_monitor_modules()
+    declarations = [
+        (class_command_id(cls, name), class_values(cls), f"{cls.__module__}.{cls.__qualname__}")
+        for name, cls in _command_classes()
+    ]
+    declarations += [(cid, values, source) for cid, (values, source) in _declarations.items()]
+    for command_id, values, source in declarations:
         if not values:
             continue
-        command_id = class_command_id(cls, name)
-        source = f"{cls.__module__}.{cls.__qualname__}"
         if command_id in found:
             problems.append(
                 Problem(
                     "monitorkit.W109",
                     f"Command id {command_id!r} is declared by {found[command_id].source} and "
                     f"by {source}; the last is used.",
-                    "Give each command its own monitor_command_id.",
+                    "Give each command its own monitor_command_id, each monitor its own name.",
                 )
             )
         problems += judge(command_id, values, source)[1]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from types import CodeType
 from typing import Any, ClassVar
 
 import wrapt
@@ -71,8 +72,9 @@ def _monitored_execute(
     return result
 
 
-#: Our wrappers' code objects: their frames are left out of a stored traceback.
-WRAPPER_CODES = frozenset({_monitored_call.__code__, _monitored_execute.__code__})
+#: Our wrappers' code objects: their frames are left out of a stored traceback (other wrappers
+#: of the package, like ``monitorkit/decorators.py``'s, add theirs at import).
+WRAPPER_CODES: set[CodeType] = {_monitored_call.__code__, _monitored_execute.__code__}
 
 
 def is_monitored(function: Any) -> bool:
@@ -159,21 +161,33 @@ class MonitorMixin:
     def monitor_end(self, run: MonitoredRun, error: BaseException | None) -> None:
         """Record the outcome of the run and flush, within the flush bound."""
         try:
-            try:
-                self.monitor_run_ending(run)
-            finally:
-                self._monitor_run = None
-            outcome = self.monitor_outcome(error)
-            run.finish(**outcome, metadata=self._monitor_collect_metadata())
+            self.monitor_finish(run, error)
             run.flush()
         except Exception:
             logger.exception("monitorkit could not record the end of %s", run.record.id)
         finally:
-            try:
-                self.monitor_run_closed(run)
-            except Exception:
-                logger.exception("monitorkit: a run-closed hook of %s failed", type(self).__name__)
-            run.release()
+            self.monitor_close(run)
+
+    def monitor_finish(self, run: MonitoredRun, error: BaseException | None) -> None:
+        """Stop what the run started and record its outcome (``monitor_end`` before the flush).
+
+        Separate so that a coroutine's run can flush in a worker thread in between, while this
+        and :meth:`monitor_close` stay in the context and on the thread the run began in.
+        """
+        try:
+            self.monitor_run_ending(run)
+        finally:
+            self._monitor_run = None
+        outcome = self.monitor_outcome(error)
+        run.finish(**outcome, metadata=self._monitor_collect_metadata())
+
+    def monitor_close(self, run: MonitoredRun) -> None:
+        """Undo what must outlive the outcome, and let the reporters go (after the flush)."""
+        try:
+            self.monitor_run_closed(run)
+        except Exception:
+            logger.exception("monitorkit: a run-closed hook of %s failed", type(self).__name__)
+        run.release()
 
     def _monitor_collect_metadata(self) -> dict[str, Any] | None:
         """Call the metadata hook; a failing user hook costs its fields, never the run."""
