@@ -1,7 +1,8 @@
 """Issue 11: what auto mode and the output tail cost, against the plain twin.
 
-Run by ``benchmarks/run.py`` (rows 12 and 13); each helper interleaves the variants it compares
-(A, B, A, B ...) and takes medians, like the rest of the benchmarks.
+Run by ``benchmarks/run.py`` (rows 12 and 13), which hands in its ``Bench``; each helper
+interleaves the variants it compares (A, B, A, B ...) and takes medians, like the rest of the
+benchmarks. Nothing is imported from ``run.py``: it imports this module.
 """
 
 from __future__ import annotations
@@ -9,7 +10,15 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from .run import Bench, Process, median, ms
+#: ``benchmarks.run.Bench`` and ``benchmarks.run.Process``, as this module uses them.
+Bench = Any
+Process = Any
+median = statistics.median
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
 
 AUTO_ON = {"MONITORKIT_AUTO": True}
 
