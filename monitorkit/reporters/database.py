@@ -154,6 +154,7 @@ class DatabaseReporter(Reporter):
         super().__init__(settings)
         self.alias = settings.database_alias
         self._guard: _SqliteGuard | None = None
+        self._table_seen = False
 
     def describe(self) -> str:
         return f"DatabaseReporter(database {self.alias!r})"
@@ -199,10 +200,10 @@ class DatabaseReporter(Reporter):
 
     # On the sender's thread.
     def start_run(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record, early=True))
+        self._write_early(record)
 
     def heartbeat(self, record: RunRecord) -> None:
-        self._write(lambda: self._store(record, early=True))
+        self._write_early(record)
 
     def finish_run(self, record: RunRecord) -> None:
         self._write(lambda: self._store(record))
@@ -250,27 +251,43 @@ class DatabaseReporter(Reporter):
                 raise RetryableError("a monitored command's transaction was still open")
             time.sleep(min(0.05, max(0.0, until - time.monotonic())))
 
-    def _store(self, record: RunRecord, keep_newer: bool = False, early: bool = False) -> None:
-        """Update the run's row; the first write of a run inserts it (whichever event it is).
+    def _write_early(self, record: RunRecord) -> None:
+        """Write a start or a heartbeat, unless the store's table does not exist yet.
 
-        With ``keep_newer`` a row that holds a newer state of the run is left as it is. An
-        ``early`` write (a start or heartbeat) is skipped while the store's table does not exist:
-        ``migrate`` on a fresh database is running and creates it, and a later write of the run
-        carries all this one would (retrying instead would only end in the spool and an error).
+        Then ``migrate`` on a fresh database is running and creates it, and a later write of
+        the run carries all this one would: waiting for it (on SQLite, behind ``migrate``'s own
+        queries until the deadline) would only end in the spool and an error on stderr.
         """
+        if not self._table_exists():
+            logger.info("monitorkit: no table for runs yet; %r is stored later", record.id)
+            return
+        self._write(lambda: self._store(record))
+
+    def _table_exists(self) -> bool:
+        """Return whether the runs' table exists; asked until it does, once per reporter.
+
+        A read of the catalogue, outside the SQLite gate: it needs no write lock, so it never
+        waits for a command's transaction (a writer's commit waits for it, for microseconds).
+        """
+        if self._table_seen:
+            return True
         from ..models import CommandRun
 
         try:
-            self._store_row(CommandRun, record, keep_newer)
+            names = connections[self.alias].introspection.table_names()
         except DatabaseError:
-            table = CommandRun._meta.db_table
-            if early and table not in connections[self.alias].introspection.table_names():
-                logger.info("monitorkit: no table %s yet; %r is stored later", table, record.id)
-                return
-            raise
+            return True  # cannot tell: the write itself will say what is wrong
+        self._table_seen = CommandRun._meta.db_table in names
+        return self._table_seen
 
-    def _store_row(self, model: Any, record: RunRecord, keep_newer: bool) -> None:
-        runs = model.objects.using(self.alias)
+    def _store(self, record: RunRecord, keep_newer: bool = False) -> None:
+        """Update the run's row; the first write of a run inserts it (whichever event it is).
+
+        With ``keep_newer`` a row that holds a newer state of the run is left as it is.
+        """
+        from ..models import CommandRun
+
+        runs = CommandRun.objects.using(self.alias)
         fields = self._fields(record)
         with transaction.atomic(using=self.alias):
             connection = connections[self.alias]
