@@ -4,8 +4,8 @@ A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_start_margin``, ``monitor_max_runtime``, ``monitor_alert_after``,
 ``monitor_notify_recovery``, ``monitor_muted``); ``MONITORKIT_SCHEDULES = {"<command id>":
 {"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
-overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`) and
-:func:`register` declare it for any other callable, when their module is imported: the modules
+overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`)
+declares it for any other callable, when its module is imported: the modules
 listed in ``MONITORKIT_MONITOR_MODULES`` are imported by :func:`discover`, so the watcher knows
 them without any of them having run. A bad value never stops anything: it is left out (its
 default is used) and :func:`problems` words it for ``manage.py check``.
@@ -327,15 +327,8 @@ def expectation_from_setting(
     return expectation_from_values(command_id, values, f"{SETTING}[{command_id!r}]", base)
 
 
-_registry: dict[str, Expectation] = {}
 #: What ``monitorkit.monitor`` declared, as given: judged when read, like a class's attributes.
 _declarations: dict[str, tuple[dict[str, Any], str]] = {}
-
-
-def register(expectation: Expectation) -> Expectation:
-    """Declare an expectation for a command id that no management command class carries."""
-    _registry[expectation.command_id] = expectation
-    return expectation
 
 
 def declare(command_id: str, values: Mapping[str, Any], source: str) -> None:
@@ -430,7 +423,6 @@ def _collect() -> tuple[dict[str, Expectation], list[Problem]]:
             )
         problems += judge(command_id, values, source)[1]
         found[command_id] = expectation_from_values(command_id, values, source)
-    found.update(_registry)
     entries = getattr(settings, SETTING, None) or {}
     if not isinstance(entries, Mapping):
         hint = f'Use {SETTING} = {{"<command id>": {{"schedule": "0 3 * * *"}}}}.'

@@ -32,8 +32,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def own_declarations(monkeypatch):
-    """Each test declares into empty registries, so no schedule leaks into another test."""
-    monkeypatch.setattr(schedules, "_registry", {})
+    """Each test declares into an empty registry, so no schedule leaks into another test."""
     monkeypatch.setattr(schedules, "_declarations", {})
 
 

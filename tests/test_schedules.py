@@ -46,8 +46,8 @@ def starts(expectation: Expectation, after: dt.datetime, count: int) -> list[dt.
 
 @pytest.fixture(autouse=True)
 def empty_registry(monkeypatch):
-    """Each test starts with no expectation registered by another."""
-    monkeypatch.setattr(schedules, "_registry", {})
+    """Each test starts with no expectation declared by another."""
+    monkeypatch.setattr(schedules, "_declarations", {})
 
 
 # --- cron and interval math --------------------------------------------------------------
@@ -361,7 +361,7 @@ def test_discover_finds_class_declarations_without_any_run(command_app, caplog):
 
 
 def test_discover_merges_registry_and_setting(command_app, settings):
-    schedules.register(Expectation("nightly", "0 1 * * *", source="tasks.nightly"))
+    schedules.declare("nightly", {"schedule": "0 1 * * *"}, "tasks.nightly")
     settings.MONITORKIT_SCHEDULES = {
         "nightly_import": {"timezone": "UTC", "muted": True},
         "nightly": {"alert_after": 2},
