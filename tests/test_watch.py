@@ -152,3 +152,31 @@ def test_a_cycle_costs_the_same_queries_for_10_or_60_command_ids(reporter, setti
     large = _cycle_queries(reporter, 60, T0 + dt.timedelta(minutes=2))
     assert small == large
     assert large <= 5
+
+
+def test_a_first_sight_waits_for_another_process_s_write_lock_on_sqlite(reporter):
+    """A command's heartbeat (another connection) holds SQLite's write lock for a moment.
+
+    The watcher's first sight of a command id must wait for it, as any write does, not fail at
+    once with "database is locked" (a transaction that reads before it writes is refused
+    without waiting): the judgement of that command id would be lost for the cycle.
+    """
+    import sqlite3
+    import threading
+
+    from monitorkit.reporters.health_store import HealthState
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's locking")
+    other = sqlite3.connect(
+        connection.settings_dict["NAME"], timeout=10, isolation_level=None, check_same_thread=False
+    )
+    other.execute("BEGIN IMMEDIATE")  # the write lock, as a heartbeat in progress holds it
+    release = threading.Timer(0.5, other.execute, ["COMMIT"])
+    release.start()
+    try:
+        reporter.health_store().record_first_sight(HealthState("nightly", "NEW", T0, T0))
+    finally:
+        release.join()
+        other.close()
+    assert reporter.health_store().states()["nightly"].first_seen == T0

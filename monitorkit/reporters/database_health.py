@@ -70,16 +70,21 @@ class DatabaseHealthStore(HealthStore):
         }
 
     def record_first_sight(self, state: HealthState) -> None:
-        """Insert the command id's health row unless one exists (the first watcher wins)."""
+        """Insert the command id's health row unless one exists (the first watcher wins).
+
+        The INSERT is the transaction's first statement, never a read before it: on SQLite a
+        transaction that read and then writes gets "database is locked" at once, without
+        waiting, while another process (a command's heartbeat) holds the write lock.
+        """
         from ..models import CommandHealth
 
         try:
             with transaction.atomic(using=self.alias):
-                CommandHealth.objects.using(self.alias).get_or_create(
-                    command_id=state.command_id, defaults=_columns(state)
+                CommandHealth.objects.using(self.alias).create(
+                    command_id=state.command_id, **_columns(state)
                 )
         except IntegrityError:
-            pass  # another watcher inserted it between our read and our write
+            pass  # the row exists: another watcher, or an earlier cycle, inserted it
 
     def record_transition(
         self, before: HealthState, after: HealthState, transition: Transition, alert: str
