@@ -229,17 +229,17 @@ def request_counts(bench: Bench, server: Any) -> None:
         for _ in range(history):
             reporter = FirebaseReporter()
             record = new_record(command_id)
-            reporter.start_run(record)
+            reporter.write(record)
             record.status, record.finished = Status.FINISHED, utcnow()
-            reporter.finish_run(record)
+            reporter.write(record)
         reporter = FirebaseReporter()
         record = new_record(command_id)
-        start = measured(partial(reporter.start_run, record))
+        start = measured(partial(reporter.write, record))
         record.status, record.latest = Status.RUNNING, utcnow()
         record.progress = {"done": 50, "total": 100}
-        beat = measured(partial(reporter.heartbeat, record))
+        beat = measured(partial(reporter.write, record))
         record.status, record.finished = Status.FINISHED, utcnow()
-        finish = measured(partial(reporter.finish_run, record))
+        finish = measured(partial(reporter.write, record))
         rows[history] = {"start": start, "heartbeat": beat, "finish": finish}
 
     beats = [rows[h]["heartbeat"] for h in rows]

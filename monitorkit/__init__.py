@@ -8,13 +8,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["MonitoredCommand", "Status", "__version__", "monitor", "track"]
+__all__ = [
+    "Identity",
+    "MonitoredCommand",
+    "Outcome",
+    "Status",
+    "__version__",
+    "monitor",
+    "track",
+]
 
 if TYPE_CHECKING:
     from .command import MonitoredCommand
     from .decorators import monitor
     from .progress import track
-    from .record import Status
+    from .record import Identity, Outcome, Status
 
 
 def __getattr__(name: str) -> Any:
@@ -31,8 +39,8 @@ def __getattr__(name: str) -> Any:
         from .progress import track
 
         return track
-    if name == "Status":
-        from .record import Status
+    if name in ("Identity", "Outcome", "Status"):  # plain values: no Django needed
+        from . import record
 
-        return Status
+        return getattr(record, name)
     raise AttributeError(f"module 'monitorkit' has no attribute {name!r}")

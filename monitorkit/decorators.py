@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import inspect
 import logging
 from collections.abc import Callable, Mapping
@@ -35,7 +36,8 @@ from .mixins import (
     ProgressMixin,
 )
 from .mixins.base import WRAPPER_CODES, _monitored_call
-from .run import Identity, MonitoredRun
+from .record import Identity, Outcome
+from .run import MonitoredRun
 
 logger = logging.getLogger("monitorkit")
 
@@ -76,13 +78,13 @@ class FunctionMonitor(
         found.update(self.extra_metadata)
         return found
 
-    def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
+    def monitor_outcome(self, error: BaseException | None) -> Outcome:
         """Return the outcome; only ``sys.exit`` gives a function an exit status."""
-        outcome: dict[str, Any] = super().monitor_outcome(error)
+        outcome = super().monitor_outcome(error)
         if not isinstance(error, SystemExit):
-            outcome["exit_code"] = None
+            outcome = dataclasses.replace(outcome, exit_code=None)
         if error is None:
-            outcome["message"] = "Finished"
+            outcome = dataclasses.replace(outcome, message="Finished")
         return outcome
 
     async def monitor_end_async(self, run: MonitoredRun, error: BaseException | None) -> None:

@@ -1,6 +1,8 @@
-"""What a run is: the record every reporter receives, and the statuses it moves through.
+"""What a run is: who it belongs to, the record every reporter receives, how it ended.
 
-A :class:`RunRecord` is built on the command's side (``monitorkit/run.py``) and handed to the
+:class:`Identity` is what the naming hooks return (users' own hooks build one), and
+:class:`Outcome` what the outcome hook returns; both are plain frozen values. A
+:class:`RunRecord` is built on the command's side (``monitorkit/run.py``) and handed to the
 sender as a copy, so a reporter never sees a record change under it. ``as_dict`` gives the JSON
 form that users read: the field names of django-command-monitor, then monitorkit's own fields.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -54,6 +57,30 @@ def parse_timestamp(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     return dt.datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a run belongs to: the command id, its name and params, and what must stay secret."""
+
+    id: str
+    name: str
+    params: str
+    secrets: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as ``monitor_outcome`` judges it: what ``MonitoredRun.finish`` records.
+
+    A hook that changes one field returns ``dataclasses.replace(outcome, message=...)``.
+    """
+
+    status: Status
+    message: str
+    exit_code: int | None
+    exception_type: str | None = None
+    traceback: str | None = None
 
 
 @dataclass

@@ -8,6 +8,7 @@ the heartbeat thread and a signal handler on the command's thread never interlea
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import os
 import socket
@@ -15,13 +16,12 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from .cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
 from .conf import MonitorSettings
 from .output import OutputTail
-from .record import RunRecord, Status, utcnow
+from .record import Identity, Outcome, RunRecord, Status, utcnow
 from .reporters.base import Reporter
 from .sender import get_sender
 
@@ -32,14 +32,7 @@ current_run: contextvars.ContextVar[MonitoredRun | None] = contextvars.ContextVa
 )
 
 
-@dataclass(frozen=True)
-class Identity:
-    """Who a run belongs to: the command id, its name and params, and what must stay secret."""
-
-    id: str
-    name: str
-    params: str
-    secrets: Sequence[str] = field(default_factory=tuple)
+__all__ = ["Identity", "MonitoredRun", "current_run"]  # Identity: where hooks found it first
 
 
 class MonitoredRun:
@@ -83,7 +76,7 @@ class MonitoredRun:
             self.record.metadata = self._clean.data(metadata or {})
             for reporter in self.reporters:
                 reporter.bind()
-            self._submit("start_run")
+            self._submit()
         self._token = current_run.set(self)
 
     def beat(self) -> None:
@@ -96,7 +89,7 @@ class MonitoredRun:
             self.record.message = "Command running"
             self._take_progress()
             self._take_output()
-            self._submit("heartbeat")
+            self._submit()
 
     def killed(self, signal_name: str, exit_code: int) -> None:
         """Record that a signal is ending the process, and make sure the record survives it.
@@ -111,7 +104,7 @@ class MonitoredRun:
             already_finished = self.record.is_finished
             if not already_finished:
                 self.killed_by = signal_name
-                self._finish(Status.SYSTEM_KILL, f"Killed by {signal_name}", exit_code=exit_code)
+                self._finish(Outcome(Status.SYSTEM_KILL, f"Killed by {signal_name}", exit_code))
         if already_finished or self._write_blocked():
             self._sender.spool_pending()
             return
@@ -126,24 +119,20 @@ class MonitoredRun:
         self._sender.abandon_flush()
         self._sender.spool_pending()
 
-    def finish(
-        self,
-        status: Status,
-        message: str,
-        *,
-        exit_code: int | None,
-        exception_type: str | None = None,
-        traceback: str | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
+    def finish(self, outcome: Outcome, metadata: dict[str, Any] | None = None) -> None:
         """Record the outcome; a run a signal already ended keeps ``SYSTEM_KILL``."""
         with self._lock:
             if metadata is not None:
                 self.record.metadata = self._clean.data(metadata)
             if self.killed_by is not None:
-                status, message = Status.SYSTEM_KILL, f"Killed by {self.killed_by}"
-                exit_code = self.record.exit_code if exit_code is None else exit_code
-            self._finish(status, message, exit_code, exception_type, traceback)
+                code = self.record.exit_code if outcome.exit_code is None else outcome.exit_code
+                outcome = dataclasses.replace(
+                    outcome,
+                    status=Status.SYSTEM_KILL,
+                    message=f"Killed by {self.killed_by}",
+                    exit_code=code,
+                )
+            self._finish(outcome)
         if self._token is not None:
             current_run.reset(self._token)
             self._token = None
@@ -187,26 +176,23 @@ class MonitoredRun:
                 logger.exception("monitorkit: %s failed to unbind", reporter.describe())
 
     # Inside.
-    def _finish(
-        self,
-        status: Status,
-        message: str,
-        exit_code: int | None,
-        exception_type: str | None = None,
-        traceback: str | None = None,
-    ) -> None:
+    def _finish(self, outcome: Outcome) -> None:
         now = utcnow()
         record = self.record
-        record.status = status
+        record.status = outcome.status
         record.finished = now
         record.latest = now
-        record.message = self._clean.text(message, "message", MESSAGE_LIMIT) or status.value
-        record.exit_code = exit_code
-        record.exception_type = self._clean.text(exception_type, "exception_type", NAME_LIMIT)
-        record.traceback = self._clean.text(traceback, "traceback")
+        record.message = (
+            self._clean.text(outcome.message, "message", MESSAGE_LIMIT) or outcome.status.value
+        )
+        record.exit_code = outcome.exit_code
+        record.exception_type = self._clean.text(
+            outcome.exception_type, "exception_type", NAME_LIMIT
+        )
+        record.traceback = self._clean.text(outcome.traceback, "traceback")
         self._take_progress()
         self._take_output()
-        self._submit("finish_run")
+        self._submit()
 
     def _take_progress(self) -> None:
         if self.progress_done is not None:
@@ -230,8 +216,6 @@ class MonitoredRun:
                 logger.exception("monitorkit: %s.write_blocked failed", reporter.describe())
         return False
 
-    def _submit(self, kind: str) -> None:
+    def _submit(self) -> None:
         # A full queue drops the event; the sender counts it and logs from its own thread.
-        self._sender.submit(
-            kind, self.record.snapshot(), self.reporters, self.settings.flush_timeout
-        )
+        self._sender.submit(self.record.snapshot(), self.reporters, self.settings.flush_timeout)

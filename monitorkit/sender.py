@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import retry
+from .record import RunRecord, Status
 from .spool import Spool, SpooledRecord, iter_waiting, reporter_path
 
 if TYPE_CHECKING:
-    from .record import RunRecord
     from .reporters.base import Reporter
 
 logger = logging.getLogger("monitorkit")
@@ -43,18 +43,15 @@ logger = logging.getLogger("monitorkit")
 START_SETTLE_SECONDS = 0.01
 #: Spooled records one process delivers for one reporter class (the rest: the next process).
 SPOOL_BATCH = 20
-#: The kind of an event that delivers a record from the spool.
-SPOOLED = "spooled"
 
 
 @dataclass(frozen=True)
 class Event:
-    """One update for the reporters; ``kind`` names the reporter method that takes it.
+    """One record for the reporters: a run's start, heartbeat or outcome, or one from the spool.
 
     ``deadline`` (monotonic seconds) is when retrying stops and the record goes to the spool.
     """
 
-    kind: str
     record: RunRecord
     reporters: Sequence[Reporter]
     submitted: float = field(default_factory=time.monotonic)
@@ -83,7 +80,7 @@ class Sender:
         self._thread.start()
 
     def submit(
-        self, kind: str, record: RunRecord, reporters: Sequence[Reporter], timeout: float = 3.0
+        self, record: RunRecord, reporters: Sequence[Reporter], timeout: float = 3.0
     ) -> bool:
         """Queue one event, to be delivered within ``timeout`` seconds or spooled.
 
@@ -93,7 +90,7 @@ class Sender:
             self._dropped += 1
             return False
         now = time.monotonic()
-        self._events.append(Event(kind, record, reporters, now, now + timeout))
+        self._events.append(Event(record, reporters, now, now + timeout))
         try:
             self._wake_w.send(b"\0")
         except OSError:  # the wake-up buffer is full: the thread is awake already
@@ -149,7 +146,7 @@ class Sender:
         """
         newest: dict[tuple[str, int], tuple[Reporter, RunRecord]] = {}
         for event in list(self._events):  # list() copies in one C call: safe against appends
-            if event.kind == SPOOLED:
+            if event.spooled is not None:
                 continue  # its file is still in the spool
             for reporter in event.reporters:
                 newest[(event.record.run_id, id(reporter))] = (reporter, event.record)
@@ -180,11 +177,12 @@ class Sender:
             # Peek, deliver, then pop: an empty deque means everything was delivered.
             event = self._events[0]
             settle = event.submitted + START_SETTLE_SECONDS - time.monotonic()
-            if event.kind == "start_run" and settle > 0 and len(self._events) == 1:
+            starting = event.spooled is None and event.record.status is Status.STARTED
+            if starting and settle > 0 and len(self._events) == 1:
                 self._sleep(settle)  # the run may end right away: then only its finish goes
                 continue
             try:
-                if event.kind == SPOOLED:
+                if event.spooled is not None:
                     self._deliver_spooled(event)
                 else:
                     if not self._superseded(event):
@@ -209,9 +207,9 @@ class Sender:
         A start is announced even when its write was skipped for the finish that followed it;
         a run ended by a signal and then by its exception is announced once.
         """
-        if event.kind == "heartbeat":
+        if event.record.status is Status.RUNNING:
             return
-        key = (event.record.run_id, event.kind)
+        key = (event.record.run_id, _event_name(event.record))
         if key in self._announced:
             return
         self._announced.append(key)
@@ -226,7 +224,7 @@ class Sender:
         """Hand one event to each reporter; a failure sends the record to the spool."""
         for reporter in event.reporters:
             with retry.deadline(event.deadline):
-                delivered = deliver_to(reporter, event.kind, event.record)
+                delivered = deliver_to(reporter, event.record)
             path = reporter_path(reporter)
             if not delivered:
                 self._keep(reporter, event.record)
@@ -252,9 +250,7 @@ class Sender:
         timeout = reporter.settings.flush_timeout
         for item in waiting:
             now = time.monotonic()
-            self._events.append(
-                Event(SPOOLED, item.record, (reporter,), now, now + timeout, spooled=item)
-            )
+            self._events.append(Event(item.record, (reporter,), now, now + timeout, spooled=item))
 
     def _deliver_spooled(self, event: Event) -> None:
         item = event.spooled
@@ -275,7 +271,7 @@ class Sender:
                     item.path,
                 )
                 # The backend refuses again: leave the rest for a later process.
-                pending = [e for e in list(self._events) if e.kind == SPOOLED]
+                pending = [e for e in list(self._events) if e.spooled is not None]
                 for other in pending:
                     if other.spooled is not None and other.spooled.reporter == item.reporter:
                         try:
@@ -298,12 +294,12 @@ class Sender:
         Every reporter writes a whole record and stores a run it has not seen yet, whatever
         the event: a later heartbeat or finish carries everything a start or heartbeat would.
         """
-        if event.kind == "finish_run":
+        if event.record.is_finished:
             return False
         run_id = event.record.run_id
         later = list(self._events)[1:]  # list() copies in one C call: safe against appends
         return any(
-            other.kind != SPOOLED
+            other.spooled is None
             and other.record.run_id == run_id
             and other.reporters == event.reporters
             for other in later
@@ -321,14 +317,14 @@ class Sender:
             self._dropped_logged = dropped
 
 
-def deliver_to(reporter: Reporter, kind: str, record: RunRecord) -> bool:
+def deliver_to(reporter: Reporter, record: RunRecord) -> bool:
     """Hand one record to one reporter; return whether it took it (a failure is logged)."""
     try:
-        getattr(reporter, kind)(record)
+        reporter.write(record)
     except Exception as exc:  # noqa: BLE001 - monitoring must never fail the command
         logger.error(
-            "monitorkit could not deliver %s of run %s (command %r) to %s: %s",
-            kind.replace("_", " "),
+            "monitorkit could not deliver the %s of run %s (command %r) to %s: %s",
+            _event_name(record),
             record.run_id,
             record.id,
             reporter.describe(),
@@ -336,6 +332,12 @@ def deliver_to(reporter: Reporter, kind: str, record: RunRecord) -> bool:
         )
         return False
     return True
+
+
+def _event_name(record: RunRecord) -> str:
+    if record.is_finished:
+        return "outcome"
+    return "start" if record.status is Status.STARTED else "heartbeat"
 
 
 _sender: Sender | None = None

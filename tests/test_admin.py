@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_runs_are_listed_and_read_only(admin_client):
     record = make_record("nightly_import__day_2024-01-01")
-    DatabaseReporter().start_run(record)
+    DatabaseReporter().write(record)
     listing = admin_client.get("/admin/monitorkit/commandrun/")
     assert listing.status_code == 200
     assert b"nightly_import__day_2024-01-01" in listing.content

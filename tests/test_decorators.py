@@ -166,15 +166,10 @@ class GateReporter(Reporter):
     entered = threading.Event()
     gate = threading.Event()
 
-    def start_run(self, record: Any) -> None:
-        pass
-
-    def heartbeat(self, record: Any) -> None:
-        pass
-
-    def finish_run(self, record: Any) -> None:
-        type(self).entered.set()
-        type(self).gate.wait(10)
+    def write(self, record: Any) -> None:
+        if record.is_finished:
+            type(self).entered.set()
+            type(self).gate.wait(10)
 
 
 @override_settings(

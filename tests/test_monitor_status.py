@@ -40,17 +40,17 @@ def history(settings):
     reporter = DatabaseReporter()
     with freeze_time("2024-01-01 00:00:00"):
         done = make_record("import__day_1")
-        reporter.start_run(done)
+        reporter.write(done)
     with freeze_time("2024-01-01 00:01:30"):
-        reporter.finish_run(finish(done))
+        reporter.write(finish(done))
         failed = make_record("export")
-        reporter.start_run(failed)
+        reporter.write(failed)
         failed.status, failed.finished, failed.message = Status.FAILED, utcnow(), "disk full"
-        reporter.finish_run(failed)
-        reporter.start_run(make_record("worker"))  # its heartbeat stops here
+        reporter.write(failed)
+        reporter.write(make_record("worker"))  # its heartbeat stops here
     with freeze_time("2024-01-01 00:02:00"):
         live = make_record("poller")
-        reporter.start_run(live)
+        reporter.write(live)
     return reporter
 
 
@@ -76,7 +76,7 @@ def test_one_line_per_command_with_status_start_duration_and_heartbeat(history):
 
 
 def test_history_of_one_command(history):
-    history.start_run(make_record("export"))
+    history.write(make_record("export"))
     lines = status("--command", "export").splitlines()
     assert [line.split()[1] for line in lines[1:]] == ["2", "1"]
 
@@ -114,7 +114,7 @@ ESCAPES = "\x1b[2J\x1b]0;owned\x07\u202egnp.exe\x9b1m"
 def test_terminal_escape_sequences_in_a_message_are_shown_escaped():
     reporter = DatabaseReporter()
     record = make_record("evil\u202eid", message=f"boom {ESCAPES} end")
-    reporter.start_run(record)
+    reporter.write(record)
     out = status()
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out and "\x9b" not in out
     assert "boom \\x1b[2J\\x1b]0;owned\\x07\\u202egnp.exe\\x9b1m end" in out
@@ -124,7 +124,7 @@ def test_terminal_escape_sequences_in_a_message_are_shown_escaped():
 
 
 def test_json_output_escapes_them_too():
-    DatabaseReporter().start_run(make_record("cmd", message=f"boom {ESCAPES}"))
+    DatabaseReporter().write(make_record("cmd", message=f"boom {ESCAPES}"))
     out = status("--json")
     assert not any(ch in out for ch in "\x1b\x07\u202e\x9b")
     assert json.loads(out)[0]["message"] == f"boom {ESCAPES}"

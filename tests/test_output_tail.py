@@ -16,8 +16,9 @@ from monitorkit.cleaning import MASK
 from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
 from monitorkit.output import TRIM_SLACK, Capture, OutputTail, Tee, tee_of
+from monitorkit.record import Identity, Outcome, Status
 from monitorkit.reporters.database import DatabaseReporter
-from monitorkit.run import Identity, MonitoredRun
+from monitorkit.run import MonitoredRun
 from tests.test_status_page import XSS, failing
 
 # --- the ring -----------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ def test_heartbeats_and_the_end_carry_the_tail_scrubbed_before_it_is_cut():
     run.beat()
     assert run.record.output == MASK + "\n" + "y" * 20 + "\n"
     tail.append("last\n")
-    run.finish(run.record.status, "done", exit_code=0)
+    run.finish(Outcome(Status.FINISHED, "done", exit_code=0))
     assert run.record.output.endswith("last\n")
 
 
@@ -362,7 +363,7 @@ def test_the_command_page_and_its_json_show_the_output_escaped(admin_client, set
     settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
     record = failing("export")
     record.output = f"copied 3 files\n{XSS}\n"
-    DatabaseReporter().finish_run(record)
+    DatabaseReporter().write(record)
     html = admin_client.get("/monitor/commands/export/").content.decode()
     assert (
         '<pre class="output">copied 3 files\n&lt;script&gt;alert(1)&lt;/script&gt;\n</pre>' in html

@@ -60,3 +60,18 @@ def test_unfinished_record_has_null_finished_and_round_trips():
     assert data["status"] == "STARTED"
     assert RunRecord.from_dict(data) == record
     assert RunRecord.from_dict(data).status is Status.STARTED
+
+
+def test_identity_and_outcome_are_plain_values_beside_the_record():
+    """Users' hooks import Identity; where they found it first (monitorkit.run) still works."""
+    import dataclasses
+
+    import monitorkit
+    from monitorkit import record, run
+
+    assert run.Identity is record.Identity is monitorkit.Identity
+    assert monitorkit.Outcome is record.Outcome
+    outcome = record.Outcome(record.Status.FAILED, "boom", exit_code=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        outcome.message = "changed"  # type: ignore[misc]
+    assert dataclasses.replace(outcome, message="changed").exit_code == 1

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 import uuid
 
 from monitorkit import sender as sender_module
-from monitorkit.record import RunRecord, utcnow
+from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.reporters.base import Reporter, ReporterError
 from monitorkit.sender import Sender
 
@@ -21,35 +22,45 @@ class GatedReporter(Reporter):
         self.gate = threading.Event()
         self.delivered: list[str] = []
 
-    def start_run(self, record: RunRecord) -> None:
+    def write(self, record: RunRecord) -> None:
         self.gate.wait(10)
         self.delivered.append(record.run_id)
 
-    heartbeat = finish_run = start_run
-
 
 class BrokenReporter(Reporter):
-    def start_run(self, record: RunRecord) -> None:
+    def write(self, record: RunRecord) -> None:
         raise ReporterError("the backend said no")
 
 
-def record() -> RunRecord:
+def record(status: Status = Status.STARTED) -> RunRecord:
     now = utcnow()
     return RunRecord(
-        id="cmd", name="cmd", params="", run_id=uuid.uuid4().hex, host="h", pid=1, started=now
+        id="cmd",
+        name="cmd",
+        params="",
+        run_id=uuid.uuid4().hex,
+        host="h",
+        pid=1,
+        started=now,
+        status=status,
     )
+
+
+def event(rec: RunRecord, status: Status) -> RunRecord:
+    """Return the run's record at an event: its start, a heartbeat or its outcome."""
+    return dataclasses.replace(rec, status=status)
 
 
 def test_full_queue_drops_counts_and_logs(caplog):
     reporter = GatedReporter()
     sender = Sender(queue_size=3)
-    accepted = [sender.submit("start_run", record(), [reporter]) for _ in range(5)]
+    accepted = [sender.submit(record(), [reporter]) for _ in range(5)]
     assert accepted == [True, True, True, False, False]
     assert sender.flush(0.05) is False  # the backend is stalled: the flush gives up in time
     with caplog.at_level(logging.WARNING, logger="monitorkit"):
         reporter.gate.set()
         assert sender.flush(10) is True
-        sender.submit("start_run", record(), [reporter])  # wakes the thread once more
+        sender.submit(record(), [reporter])  # wakes the thread once more
         assert sender.flush(10) is True
         for _ in range(200):
             if dropped_in(caplog.text) == 2:
@@ -71,10 +82,10 @@ def test_a_failing_reporter_is_logged_and_others_still_get_the_record(caplog):
     sender = Sender()
     rec = record()
     with caplog.at_level(logging.ERROR, logger="monitorkit"):
-        sender.submit("start_run", rec, [BrokenReporter(), good])
+        sender.submit(rec, [BrokenReporter(), good])
         assert sender.flush(10)
     assert good.delivered == [rec.run_id]
-    assert f"could not deliver start run of run {rec.run_id}" in caplog.text
+    assert f"could not deliver the start of run {rec.run_id}" in caplog.text
     assert "BrokenReporter: ReporterError: the backend said no" in caplog.text
 
 
@@ -83,16 +94,15 @@ class KindsReporter(GatedReporter):
         super().__init__()
         self.entered = threading.Event()
 
-    def start_run(self, record: RunRecord) -> None:
-        self.entered.set()
-        self.gate.wait(10)
-        self.delivered.append(f"start {record.run_id[:4]}")
-
-    def heartbeat(self, record: RunRecord) -> None:
-        self.delivered.append(f"heartbeat {record.run_id[:4]}")
-
-    def finish_run(self, record: RunRecord) -> None:
-        self.delivered.append(f"finish {record.run_id[:4]}")
+    def write(self, record: RunRecord) -> None:
+        if record.status is Status.STARTED:
+            self.entered.set()
+            self.gate.wait(10)
+            self.delivered.append(f"start {record.run_id[:4]}")
+        elif record.status is Status.RUNNING:
+            self.delivered.append(f"heartbeat {record.run_id[:4]}")
+        else:
+            self.delivered.append(f"finish {record.run_id[:4]}")
 
 
 def test_a_start_or_heartbeat_made_redundant_by_a_later_event_is_skipped():
@@ -100,11 +110,11 @@ def test_a_start_or_heartbeat_made_redundant_by_a_later_event_is_skipped():
     sender = Sender()
     busy, short = record(), record()
     busy.run_id, short.run_id = "aaaa" + busy.run_id[4:], "bbbb" + short.run_id[4:]
-    sender.submit("start_run", busy, [reporter])  # the backend is slow with this one...
+    sender.submit(busy, [reporter])  # the backend is slow with this one...
     assert reporter.entered.wait(10)
-    for kind in ("start_run", "heartbeat", "finish_run"):  # ...while a short run comes and goes
-        sender.submit(kind, short, [reporter])
-    sender.submit("heartbeat", busy, [reporter])
+    for status in (Status.STARTED, Status.RUNNING, Status.FINISHED):  # ...a short run comes, goes
+        sender.submit(event(short, status), [reporter])
+    sender.submit(event(busy, Status.RUNNING), [reporter])
     reporter.gate.set()
     assert sender.flush(10)
     assert reporter.delivered == ["start aaaa", "finish bbbb", "heartbeat aaaa"]
@@ -117,7 +127,7 @@ def test_a_run_that_ends_at_once_costs_one_write(monkeypatch):
     sender = Sender()
     short = record()
     short.run_id = "cccc" + short.run_id[4:]
-    sender.submit("start_run", short, [reporter])  # the start waits a moment for the finish...
-    sender.submit("finish_run", short, [reporter])  # ...which comes: only the finish is sent
+    sender.submit(short, [reporter])  # the start waits a moment for the finish...
+    sender.submit(event(short, Status.FINISHED), [reporter])  # ...which comes: only it is sent
     assert sender.flush(10)
     assert reporter.delivered == ["finish cccc"]

@@ -49,15 +49,10 @@ class MemoryReporter(Reporter):
         super().__init__(settings)
         self.received: list[tuple[str, str]] = []
 
-    def _write(self, record: RunRecord) -> None:
+    def write(self, record: RunRecord) -> None:
         if type(self).down:
             raise ReporterError("the backend is down")
         type(self).store[record.run_id] = record
-
-    def start_run(self, record: RunRecord) -> None:
-        self._write(record)
-
-    heartbeat = finish_run = start_run
 
     def run_state(self, run_id: str) -> dict[str, Any]:
         return {"slot": 7}
@@ -66,7 +61,7 @@ class MemoryReporter(Reporter):
         assert state == {"slot": 7}
         current = type(self).store.get(record.run_id)
         if current is None or newer(record, current):
-            self._write(record)
+            self.write(record)
 
 
 @pytest.fixture
@@ -154,7 +149,7 @@ def test_a_refused_record_goes_to_the_spool_and_the_next_run_delivers_it(own_spo
     memory.down = True
     sender = Sender()
     lost = record(status=Status.FINISHED)
-    sender.submit("finish_run", lost, [memory()], timeout=0.2)
+    sender.submit(lost, [memory()], timeout=0.2)
     assert sender.flush(5)
     assert own_spool.count() == 1
     assert memory.store == {}
@@ -162,7 +157,7 @@ def test_a_refused_record_goes_to_the_spool_and_the_next_run_delivers_it(own_spo
     memory.down = False  # the backend is back; a later run (another sender) delivers it
     later = Sender()
     fresh = record(status=Status.FINISHED)
-    later.submit("finish_run", fresh, [memory()], timeout=1.0)
+    later.submit(fresh, [memory()], timeout=1.0)
     assert later.flush(5)
     assert set(memory.store) == {lost.run_id, fresh.run_id}
     assert own_spool.count() == 0
@@ -172,7 +167,7 @@ def test_delivering_twice_stores_once(own_spool, memory):
     """A process killed between delivering a file and deleting it: the file is delivered again."""
     memory.down = True
     rec = record(status=Status.FINISHED)
-    Sender().submit("finish_run", rec, [memory()], timeout=0.1)
+    Sender().submit(rec, [memory()], timeout=0.1)
     wait = time.monotonic() + 5
     while own_spool.count() == 0 and time.monotonic() < wait:
         time.sleep(0.01)
@@ -181,7 +176,7 @@ def test_delivering_twice_stores_once(own_spool, memory):
     memory().deliver_spooled(item.record, item.state)  # delivered, then "killed": file stays
     first = dict(memory.store)
     later = Sender()
-    later.submit("finish_run", record(status=Status.FINISHED), [memory()], timeout=1.0)
+    later.submit(record(status=Status.FINISHED), [memory()], timeout=1.0)
     assert later.flush(5)
     assert memory.store[rec.run_id].as_dict() == first[rec.run_id].as_dict()
     assert len(memory.store) == 2
@@ -192,14 +187,12 @@ def test_an_undelivered_queue_is_spooled_when_the_flush_gives_up(own_spool):
     stalled = threading.Event()
 
     class Stalled(Reporter):
-        def finish_run(self, record: RunRecord) -> None:
+        def write(self, record: RunRecord) -> None:
             stalled.wait(10)
-
-        start_run = heartbeat = finish_run
 
     sender = Sender()
     rec = record(status=Status.FINISHED)
-    sender.submit("finish_run", rec, [Stalled()], timeout=10)
+    sender.submit(rec, [Stalled()], timeout=10)
     assert sender.flush(0.1) is False
     assert sender.spool_pending() == 1
     (item,) = iter_waiting(own_spool)

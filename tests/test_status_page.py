@@ -27,12 +27,12 @@ def _no_declared_schedule(settings):
 def store(record: RunRecord, seconds: float | None = None, status: Status = Status.FINISHED):
     """Write a run through the reporter: started, then finished ``seconds`` later."""
     reporter = DatabaseReporter()
-    reporter.start_run(record)
+    reporter.write(record)
     if seconds is not None:
         record.status = status
         record.finished = record.latest = record.started + dt.timedelta(seconds=seconds)
         record.message = record.message if status != Status.FINISHED else "Command finished"
-        reporter.finish_run(record)
+        reporter.write(record)
     return record
 
 
@@ -57,7 +57,7 @@ def running(command_id: str = "import", done: int = 3, total: int = 10) -> RunRe
     record = make_record(command_id, started=now - dt.timedelta(seconds=30), latest=now)
     record.status = Status.RUNNING
     record.progress = {"done": done, "total": total}
-    DatabaseReporter().start_run(record)
+    DatabaseReporter().write(record)
     return record
 
 

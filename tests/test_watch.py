@@ -31,7 +31,7 @@ def store_run(reporter: DatabaseReporter, command_id: str, status: Status, at: d
     record.finished = at + dt.timedelta(seconds=5)
     record.latest = record.finished
     record.message = "the feed is down" if status is Status.FAILED else "Command finished"
-    reporter.finish_run(record)
+    reporter.write(record)
 
 
 @pytest.fixture(autouse=True)
@@ -106,7 +106,7 @@ def test_a_retry_that_starts_is_not_yet_a_recovery(reporter, watch, settings):
     watch(T0 + dt.timedelta(minutes=1))
     retry = make_record("nightly", started=T0 + dt.timedelta(minutes=2))
     retry.latest = retry.started
-    reporter.start_run(retry)
+    reporter.write(retry)
     report = watch(T0 + dt.timedelta(minutes=2, seconds=1))
     assert report.transitions == []  # still FAILING until the retry ends
 

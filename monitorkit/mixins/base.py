@@ -22,9 +22,9 @@ import wrapt
 from ..cleaning import error_message
 from ..conf import MonitorSettings, monitor_settings, warn_once
 from ..naming import sanitize_key
-from ..record import Status
+from ..record import Identity, Outcome, Status
 from ..reporters.base import Reporter
-from ..run import Identity, MonitoredRun
+from ..run import MonitoredRun
 
 logger = logging.getLogger("monitorkit")
 
@@ -178,8 +178,7 @@ class MonitorMixin:
             self.monitor_run_ending(run)
         finally:
             self._monitor_run = None
-        outcome = self.monitor_outcome(error)
-        run.finish(**outcome, metadata=self._monitor_collect_metadata())
+        run.finish(self.monitor_outcome(error), self._monitor_collect_metadata())
 
     def monitor_close(self, run: MonitoredRun) -> None:
         """Undo what must outlive the outcome, and let the reporters go (after the flush)."""
@@ -234,12 +233,8 @@ class MonitorMixin:
     def monitor_run_closed(self, run: MonitoredRun) -> None:
         """Undo, after the run's last flush, what must outlive the outcome (signal handlers)."""
 
-    def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
-        """Return the outcome as ``MonitoredRun.finish`` keywords (plain, by default)."""
+    def monitor_outcome(self, error: BaseException | None) -> Outcome:
+        """Return how the call ended (plain, by default; ``FailureCaptureMixin`` says more)."""
         if error is None:
-            return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
-        return {
-            "status": Status.FAILED,
-            "message": error_message(error),
-            "exit_code": 1,
-        }
+            return Outcome(Status.FINISHED, "Command finished", exit_code=0)
+        return Outcome(Status.FAILED, error_message(error), exit_code=1)

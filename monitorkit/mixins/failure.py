@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import traceback
 from types import TracebackType
-from typing import Any
 
 from ..cleaning import error_message
-from ..record import Status
+from ..record import Outcome, Status
 from .base import WRAPPER_CODES, MonitorMixin
 
 
@@ -50,18 +49,16 @@ class FailureCaptureMixin(MonitorMixin):
     ``sys.exit(0)`` (or ``sys.exit()``) is a finish; any other exit status is a failure.
     """
 
-    def monitor_outcome(self, error: BaseException | None) -> dict[str, Any]:
+    def monitor_outcome(self, error: BaseException | None) -> Outcome:
         """Return status, message, exit code, exception type and traceback of the call."""
         if error is None:
-            return {"status": Status.FINISHED, "message": "Command finished", "exit_code": 0}
+            return Outcome(Status.FINISHED, "Command finished", exit_code=0)
         code = exit_code_of(error)
         if isinstance(error, SystemExit):
             if code == 0:
-                return {
-                    "status": Status.FINISHED,
-                    "message": "Command finished (sys.exit with status 0)",
-                    "exit_code": 0,
-                }
+                return Outcome(
+                    Status.FINISHED, "Command finished (sys.exit with status 0)", exit_code=0
+                )
             message = error.code if isinstance(error.code, str) else f"Exited with status {code}"
         else:
             message = error_message(error)
@@ -70,10 +67,4 @@ class FailureCaptureMixin(MonitorMixin):
             text = "".join(traceback.format_exception(type(error), error, _user_frames(error)))
         except Exception as err:  # noqa: BLE001 - e.g. a __notes__ property of the user's that raises
             text = f"<the traceback could not be formatted: {type(err).__name__}>"
-        return {
-            "status": Status.FAILED,
-            "message": message,
-            "exit_code": code,
-            "exception_type": exception_type_name(error),
-            "traceback": text[-limit:],
-        }
+        return Outcome(Status.FAILED, message, code, exception_type_name(error), text[-limit:])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from .. import naming
-from ..run import Identity
+from ..record import Identity
 from .base import MonitorMixin
 
 

@@ -1,8 +1,10 @@
 """The reporter seam: what every backend that stores runs must do.
 
-The sender calls the write methods, one at a time, on its own thread; ``bind``/``unbind`` are
-the only calls made on the command's thread, and must be cheap. The read methods serve
-``manage.py monitor_status``. A reporter retries its own writes (it knows which errors are
+The sender calls :meth:`Reporter.write`, one record at a time, on its own thread;
+``bind``/``unbind`` are the only calls made on the command's thread, and must be cheap. A
+reporter for the status page and ``monitor_status`` also reads (``latest_runs``,
+``command_history``); one that only writes (a log shipper, say) needs ``write`` alone. A
+reporter retries its own writes (it knows which errors are
 worth it, see ``monitorkit/retry.py``) and raises :class:`ReporterError` with a message fit
 for a log line: no credential in it, ever.
 """
@@ -24,7 +26,7 @@ class ReporterError(Exception):
 
 
 class Reporter:
-    """Base class of reporters. Subclasses implement the five methods that raise."""
+    """Base class of reporters: ``write`` stores, ``latest_runs`` and ``command_history`` read."""
 
     def __init__(self, settings: MonitorSettings = monitor_settings) -> None:
         self.settings = settings
@@ -47,22 +49,15 @@ class Reporter:
         return False
 
     # Called on the sender's thread.
-    def start_run(self, record: RunRecord) -> None:
-        """Store a new run; mark earlier runs of its command that went stale as killed.
+    def write(self, record: RunRecord) -> None:
+        """Store the whole record of a run: on its start, each heartbeat and its outcome.
 
-        Any of the three write methods may be the first a reporter hears of a run (the sender
-        skips a start that a later event of the same run makes redundant, and a start may have
-        failed): each must store a run it has not stored yet, the whole record.
+        Any write may be the first a reporter hears of a run (the sender skips a start that a
+        later write of the same run makes redundant, and a start may have failed): a run not
+        stored yet is stored, one already stored is replaced. ``record.is_finished`` says the
+        run is over, for a reporter that lets go of what it kept for the run then.
         """
-        raise NotImplementedError(f"{type(self).__name__} must define start_run(record).")
-
-    def heartbeat(self, record: RunRecord) -> None:
-        """Store a running run's latest heartbeat, status and progress."""
-        raise NotImplementedError(f"{type(self).__name__} must define heartbeat(record).")
-
-    def finish_run(self, record: RunRecord) -> None:
-        """Store a run's outcome (even when its start could not be stored)."""
-        raise NotImplementedError(f"{type(self).__name__} must define finish_run(record).")
+        raise NotImplementedError(f"{type(self).__name__} must define write(record).")
 
     # Store and forward (``monitorkit/spool.py``), on the sender's thread.
     def run_state(self, run_id: str) -> dict[str, Any]:
@@ -81,7 +76,7 @@ class Reporter:
         while the run went on): a reporter must then keep what it has. By default it is a
         plain write, which suits a store that keeps only what it is last sent.
         """
-        self.finish_run(record)
+        self.write(record)
 
     # The watcher's side (``monitorkit/watch.py``).
     def health_store(self) -> HealthStore | None:

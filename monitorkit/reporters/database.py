@@ -199,13 +199,16 @@ class DatabaseReporter(Reporter):
         return any(_in_transaction(c) for c in list(_guarded))
 
     # On the sender's thread.
-    def start_run(self, record: RunRecord) -> None:
-        self._write_early(record)
+    def write(self, record: RunRecord) -> None:
+        """Store the run's row; a start or heartbeat is skipped while the table does not exist.
 
-    def heartbeat(self, record: RunRecord) -> None:
-        self._write_early(record)
-
-    def finish_run(self, record: RunRecord) -> None:
+        Then ``migrate`` on a fresh database is running and creates it, and a later write of
+        the run carries all this one would: waiting for it (on SQLite, behind ``migrate``'s own
+        queries until the deadline) would only end in the spool and an error on stderr.
+        """
+        if not record.is_finished and not self._table_exists():
+            logger.info("monitorkit: no table for runs yet; %r is stored later", record.id)
+            return
         self._write(lambda: self._store(record))
 
     def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
@@ -250,18 +253,6 @@ class DatabaseReporter(Reporter):
             if time.monotonic() >= until:  # the spool takes it; the command is never held
                 raise RetryableError("a monitored command's transaction was still open")
             time.sleep(min(0.05, max(0.0, until - time.monotonic())))
-
-    def _write_early(self, record: RunRecord) -> None:
-        """Write a start or a heartbeat, unless the store's table does not exist yet.
-
-        Then ``migrate`` on a fresh database is running and creates it, and a later write of
-        the run carries all this one would: waiting for it (on SQLite, behind ``migrate``'s own
-        queries until the deadline) would only end in the spool and an error on stderr.
-        """
-        if not self._table_exists():
-            logger.info("monitorkit: no table for runs yet; %r is stored later", record.id)
-            return
-        self._write(lambda: self._store(record))
 
     def _table_exists(self) -> bool:
         """Return whether the runs' table exists; asked until it does, once per reporter.

@@ -10,9 +10,9 @@ The layout (``docs/firebase.md`` has the whole story)::
 ``log`` only ever holds the integer keys ``0 .. retention - 1``, filled from 0, so a plain GET of
 it is the JSON array of at most ``retention`` runs that users already read. Each write is
 sized by one record, never by the history: a heartbeat and a finish are one multi-path PATCH;
-a start claims its number (one atomic increment; an ETag transaction where a server does not
-answer the increment with the number), then writes with one PATCH while the previous slot is
-read beside it, and marks that run killed with one more PATCH when its heartbeat stopped.
+a start claims its number (one atomic increment), then writes with one PATCH while the
+previous slot is read beside it, and marks that run killed with one more PATCH when its
+heartbeat stopped.
 
 A run keeps its slot for the reporter's lifetime: every later write of the run, a second finish
 after a kill signal included, goes to the same slot, so a run is never stored twice. A record
@@ -20,7 +20,7 @@ that comes back from the spool (``monitorkit/spool.py``) finds its slot again fr
 run number, or by its ``run_id`` in the log, and replaces what is stored only when it is newer.
 
 The reporter is built per run on the command's thread and must be cheap there: nothing is
-resolved, imported or sent until the sender's thread calls a write method, and bad settings
+resolved, imported or sent until the sender's thread calls ``write``, and bad settings
 surface then as a :class:`ReporterError`.
 """
 
@@ -29,15 +29,15 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
-import math
 import threading
-import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import retry
 from ..conf import MonitorSettings, monitor_settings
-from ..naming import is_valid_key, sanitize_key
+from ..naming import is_valid_key
 from ..record import (
     UNFINISHED,
     RunRecord,
@@ -58,9 +58,8 @@ if TYPE_CHECKING:
 # sender's thread when the first request is made, never on the command's thread.
 
 logger = logging.getLogger("monitorkit")
+T = TypeVar("T")
 
-#: Conditional writes tried before a run number claim gives up (what firebase-admin allows).
-MAX_CLAIM_ROUNDS = 25
 #: Slots an instance remembers. A reporter lives for one run, but nothing stops a caller from
 #: reusing one for many; the oldest are forgotten first, long after their runs ended.
 MAX_REMEMBERED_SLOTS = 64
@@ -82,41 +81,35 @@ class FirebaseReporter(Reporter):
         settings: MonitorSettings = monitor_settings,
         *,
         retry_policy: RetryPolicy | None = None,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(settings)
         if retry_policy is not None:
             self.retry_policy = retry_policy
-        self._sleep = sleep
         self._client: RealtimeDatabaseClient | None = None
         self._client_lock = threading.Lock()
-        # run_id -> slot, for the runs this instance stored: kept after a finish (see finish_run)
+        # run_id -> slot, for the runs this instance stored: kept after a finish (see write)
         self._slots: collections.OrderedDict[str, Slot] = collections.OrderedDict()
         self._open: set[str] = set()  # runs written and not finished: keep the connection
 
     # The write side, on the sender's thread.
-    def start_run(self, record: RunRecord) -> None:
-        """Claim a run number, write the record, check the predecessor: 2 to 4 requests."""
-        self._open.add(record.run_id)
-        self._write(record)
+    def write(self, record: RunRecord) -> None:
+        """Write the run's slot and summary with one PATCH; a run's first write claims its slot.
 
-    def heartbeat(self, record: RunRecord) -> None:
-        """Rewrite the run's slot and summary with one PATCH (a first write if start failed)."""
-        self._open.add(record.run_id)
-        self._write(record)
-
-    def finish_run(self, record: RunRecord) -> None:
-        """Write the outcome with one PATCH (claiming a slot if the start never got stored).
-
-        The slot is remembered after the finish: a run can be finished twice (a kill signal is
-        recorded, then the ``KeyboardInterrupt`` or the user's handler ends the command), and
-        the second finish must rewrite the run, not store it again under a new number.
+        A first write costs 2 to 3 requests (the number, the PATCH with the previous slot read
+        beside it, and a PATCH marking that run killed if its heartbeat stopped). The slot is
+        remembered after the finish: a run can be finished twice (a kill signal is recorded,
+        then the ``KeyboardInterrupt`` or the user's handler ends the command), and the second
+        finish must rewrite the run, not store it again under a new number.
         """
-        try:
+        if record.is_finished:
+            try:
+                self._write(record)
+            finally:
+                self._open.discard(record.run_id)
+                self._close_if_idle()
+        else:
+            self._open.add(record.run_id)
             self._write(record)
-        finally:
-            self._open.discard(record.run_id)
-            self._close_if_idle()
 
     # Store and forward, on the sender's thread.
     def run_state(self, run_id: str) -> dict[str, Any]:
@@ -213,12 +206,12 @@ class FirebaseReporter(Reporter):
         client = self._get_client()
         root = self._root()
         slot = self._slots.get(record.run_id)
-        previous: _Background | None = None
+        previous: Future[dict[str, Any]] | None = None
         if slot is None:
             slot = self._claim(client, root, record.id)
             self._remember(record.run_id, slot)  # kept even if what follows fails
             # Read the previous run while this one is written: one round trip, not two.
-            previous = _Background(lambda: self._checked_marks(client, root, record.id, slot))
+            previous = _beside(self._checked_marks, client, root, record.id, slot)
         data = stored_form(record, slot.seq)
         try:
             client.patch(
@@ -233,19 +226,21 @@ class FirebaseReporter(Reporter):
     def _claim(
         self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str
     ) -> Slot:
-        """Take the next run number: one atomic increment, or an ETag transaction.
+        """Take the next run number: one atomic increment, answered with the number stored.
 
-        The increment (``{".sv": {"increment": 1}}``) is one request, and the server answers
-        with the number it stored. Where a server answers with anything but that number, the
-        increment still took a number nobody will use (a gap in ``seq``, harmless), and the
-        documented ETag transaction takes one for sure.
+        ``{".sv": {"increment": 1}}`` is what the Realtime Database and its emulator answer
+        with the new value; two runs, on one host or two, never get the same number.
         """
         path = root + ("commands", command_id, "seq")
         answer = client.put(path, {".sv": {"increment": 1}}).value
         number = isinstance(answer, (int, float)) and not isinstance(answer, bool)
         if number and answer >= 1 and answer == int(answer):
             return self._slot(int(answer))
-        return self._slot(self._claim_with_etag(client, path, command_id))
+        raise ReporterError(
+            f"Firebase answered the run-number increment of /{'/'.join(path)} with "
+            f"{type(answer).__name__}, not the number stored; monitorkit needs a server that "
+            'supports the "increment" server value (the Realtime Database, or its emulator).'
+        )
 
     def _slot(self, seq: int) -> Slot:
         return Slot(seq, (seq - 1) % self.settings.retention)
@@ -284,31 +279,6 @@ class FirebaseReporter(Reporter):
                     if isinstance(found, int) and not isinstance(found, bool) and found >= 1:
                         return Slot(found, index), stored
         return self._claim(client, root, record.id), None
-
-    def _claim_with_etag(
-        self, client: RealtimeDatabaseClient, path: tuple[str, ...], command_id: str
-    ) -> int:
-        """Take the next run number with a GET (ETag) and PUT ``if-match``, again on a 412.
-
-        Two runs, on one host or two, can never get the same number: the PUT that comes second
-        finds the counter moved and receives its new value to try again from.
-        """
-        reply = client.get(path, etag=True)
-        for _ in range(MAX_CLAIM_ROUNDS):
-            if reply.etag is None:
-                raise ReporterError(
-                    f"Firebase sent no ETag for /{'/'.join(path)}; monitorkit needs the REST "
-                    "API's conditional requests (X-Firebase-ETag) to number runs safely."
-                )
-            seq = _count(reply.value) + 1
-            answer = client.put(path, seq, if_match=reply.etag)
-            if answer.status != 412:
-                return seq
-            reply = answer
-        raise ReporterError(
-            f"could not claim a run number for command {command_id!r}: {MAX_CLAIM_ROUNDS} "
-            "conditional writes in a row lost to other runs starting at the same time."
-        )
 
     def _checked_marks(
         self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str, slot: Slot
@@ -396,54 +366,41 @@ class FirebaseReporter(Reporter):
                     credentials,
                     timeout=timeout,
                     policy=self.retry_policy,
-                    sleep=self._sleep or time.sleep,
                 )
             return self._client
 
 
-class _Background:
-    """Run one function on a short-lived thread; ``result()`` waits and re-raises its error."""
+def _beside(function: Callable[..., T], *args: Any) -> Future[T]:
+    """Run ``function(*args)`` on a short-lived thread while the caller goes on.
 
-    def __init__(self, function: Callable[[], Any]) -> None:
-        self._function = function
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="monitorkit-firebase", daemon=True)
-        self._thread.start()
+    The thread is a daemon: a process that exits with the read still waiting is not held (the
+    caller waits for it only within its delivery deadline). The retry deadline, a thread-local,
+    is carried over: the read stops when the write it accompanies must.
+    """
+    future: Future[T] = Future()
+    at = retry.current_deadline()
 
-    def _run(self) -> None:
-        try:
-            self._value = self._function()
-        except BaseException as err:  # noqa: BLE001 - handed to the caller by result()
-            self._error = err
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                with retry.deadline(at):
+                    future.set_result(function(*args))
+            except BaseException as err:  # noqa: BLE001 - handed to the caller by result()
+                future.set_exception(err)
 
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
+    threading.Thread(target=run, name="monitorkit-firebase", daemon=True).start()
+    return future
 
 
 def stored_form(record: RunRecord, seq: int) -> dict[str, Any]:
-    """Return the JSON a run is stored as: ``record.as_dict()`` plus ``seq``, Firebase-safe."""
+    """Return the JSON a run is stored as: ``record.as_dict()`` plus ``seq``.
+
+    Keys and numbers are already what Firebase takes: every value of a record went through the
+    run's ``Cleaner`` (``monitorkit/cleaning.py``), the one pass for every store.
+    """
     data = record.as_dict()
     data["seq"] = seq
-    safe: dict[str, Any] = _firebase_safe(data)
-    return safe
-
-
-def _firebase_safe(value: Any) -> Any:
-    """Make keys valid and numbers finite: a 400 for one metadata key would lose the record."""
-    if isinstance(value, dict):
-        return {
-            k if is_valid_key(k) else sanitize_key(k, "_"): _firebase_safe(v)
-            for k, v in ((str(key), item) for key, item in value.items())
-        }
-    if isinstance(value, (list, tuple)):
-        return [_firebase_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return data
 
 
 def _indexed(log: Any) -> list[tuple[int, Any]]:
@@ -496,13 +453,6 @@ def _timestamp(value: Any) -> dt.datetime | None:
         return parse_timestamp(value) if isinstance(value, str) else None
     except ValueError:
         return None
-
-
-def _count(value: Any) -> int:
-    """Return the stored run counter as an int (0 when absent or not a number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        return 0
-    return int(value)
 
 
 def _records(value: Any, command_id: str | None = None) -> list[RunRecord]:

@@ -58,7 +58,6 @@ from typing import TYPE_CHECKING, Any
 from ..record import RunRecord, format_timestamp, parse_timestamp, utcnow
 from ..transitions import Transition
 from .base import ReporterError
-from .firebase import _firebase_safe
 from .health_store import (
     NONE,
     OPEN,
@@ -131,7 +130,7 @@ class FirebaseHealthStore(HealthStore):
         # client send it again and the repeat came back 412.
         token = uuid.uuid4().hex
         node = {
-            **_firebase_safe(transition.as_dict()),
+            **transition.as_dict(),  # its record was read from this database: storable
             "alert": alert,
             "detail": "",
             "stored_by": token,

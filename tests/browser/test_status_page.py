@@ -73,12 +73,12 @@ def store_run(
     """Store one finished run that started ``ago`` seconds ago and took ``took`` seconds."""
     started = utcnow() - dt.timedelta(seconds=ago)
     record = make_record(command_id, started=started, latest=started, **fields)
-    reporter.start_run(record)
+    reporter.write(record)
     record.status = status
     record.finished = record.latest = started + dt.timedelta(seconds=took)
     record.exit_code = 0 if status is Status.FINISHED else 1
     record.message = fields.get("message", "Command finished")
-    reporter.finish_run(record)
+    reporter.write(record)
     return record
 
 
@@ -123,8 +123,8 @@ def seed_shop(reporter: DatabaseReporter) -> RunRecord:
         message="Command running",
         progress={"done": 12, "total": 20},
     )
-    reporter.start_run(running)
-    reporter.heartbeat(running)
+    reporter.write(running)
+    reporter.write(running)
     return running
 
 
@@ -165,8 +165,8 @@ def test_a_running_commands_progress_advances_without_a_reload(page, live_server
         message="Command running",
         progress={"done": 3, "total": 10},
     )
-    reporter.start_run(record)
-    reporter.heartbeat(record)
+    reporter.write(record)
+    reporter.write(record)
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
 
@@ -179,7 +179,7 @@ def test_a_running_commands_progress_advances_without_a_reload(page, live_server
     for done in (6, 9):
         record.progress = {"done": done, "total": 10}
         record.latest = utcnow()
-        reporter.heartbeat(record)
+        reporter.write(record)
         expect(row.locator(".progress-text")).to_contain_text(f"{done} / 10")
         expect(row.locator("progress.run-progress")).to_have_attribute("value", str(done))
 

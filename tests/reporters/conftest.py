@@ -92,11 +92,11 @@ def make_record(
 
 def run_once(reporter: FirebaseReporter, record: RunRecord) -> None:
     """Start and finish one run."""
-    reporter.start_run(record)
+    reporter.write(record)
     record.status = Status.FINISHED
     record.finished = record.latest = (record.latest or record.started) + dt.timedelta(seconds=1)
     record.message = "Command finished"
-    reporter.finish_run(record)
+    reporter.write(record)
 
 
 # --- a service account and the token endpoint it names ----------------------------------------

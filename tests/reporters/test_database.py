@@ -91,7 +91,7 @@ def finish(record: RunRecord) -> RunRecord:
 def test_seq_increases_per_command_id():
     reporter = DatabaseReporter()
     for command_id in ("a", "a", "b", "a"):
-        reporter.start_run(make_record(command_id))
+        reporter.write(make_record(command_id))
     assert [r.seq for r in reporter.command_history("a")] == [3, 2, 1]
     assert [r.seq for r in reporter.command_history("b")] == [1]
 
@@ -101,15 +101,15 @@ def test_retention_keeps_exactly_the_setting(settings):
     reporter = DatabaseReporter()
     for _ in range(8):
         record = make_record()
-        reporter.start_run(record)
-        reporter.finish_run(finish(record))
+        reporter.write(record)
+        reporter.write(finish(record))
     assert [r.seq for r in reporter.command_history("cmd")] == [8, 7, 6, 5, 4]
 
 
 def test_retention_default_is_100():
     reporter = DatabaseReporter()
     for _ in range(103):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
     history = reporter.command_history("cmd")
     assert len(history) == 100
     assert history[-1].seq == 4
@@ -117,7 +117,7 @@ def test_retention_default_is_100():
 
 def test_finish_without_a_stored_start_still_stores_the_run(store):
     record = finish(make_record())
-    DatabaseReporter().finish_run(record)
+    DatabaseReporter().write(record)
     (row,) = CommandRun.objects.using(store).all()
     assert row.status == "FINISHED"
     assert row.seq == 1
@@ -128,14 +128,14 @@ def test_stale_run_is_marked_killed_and_a_live_one_is_not(settings):
     reporter = DatabaseReporter()
     with freeze_time("2024-01-01 00:00:00"):
         dead = make_record()
-        reporter.start_run(dead)
+        reporter.write(dead)
     with freeze_time("2024-01-01 00:00:25"):
         alive = make_record()
-        reporter.start_run(alive)
+        reporter.write(alive)
         alive.latest = utcnow()
-        reporter.heartbeat(alive)
+        reporter.write(alive)
     with freeze_time("2024-01-01 00:00:40"):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
     states = {r.run_id: r for r in reporter.command_history("cmd")}
     assert states[dead.run_id].status is Status.SYSTEM_KILL
     assert states[dead.run_id].message == (
@@ -149,16 +149,16 @@ def test_other_command_ids_are_left_alone(settings):
     reporter = DatabaseReporter()
     with freeze_time("2024-01-01 00:00:00"):
         other = make_record("other")
-        reporter.start_run(other)
+        reporter.write(other)
     with freeze_time("2024-01-02 00:00:00"):
-        reporter.start_run(make_record("cmd"))
+        reporter.write(make_record("cmd"))
     assert reporter.command_history("other")[0].status is Status.STARTED
 
 
 def test_latest_runs_gives_the_newest_run_of_each_command():
     reporter = DatabaseReporter()
     for command_id in ("b", "a", "a"):
-        reporter.start_run(make_record(command_id))
+        reporter.write(make_record(command_id))
     latest = reporter.latest_runs()
     assert [(r.id, r.seq) for r in latest] == [("a", 2), ("b", 1)]
 
@@ -167,7 +167,7 @@ def test_naive_datetimes_when_use_tz_is_off(settings):
     settings.USE_TZ = False
     reporter = DatabaseReporter()
     with freeze_time("2024-03-03 10:00:00"):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
     (record,) = reporter.command_history("cmd")
     assert record.started == dt.datetime(2024, 3, 3, 10, tzinfo=dt.timezone.utc)
 
@@ -206,14 +206,14 @@ def test_spooled_record_never_replaces_a_newer_state_of_its_run(store):
     running = make_record(run_id=record.run_id, status=Status.RUNNING)
     done = finish(make_record(run_id=record.run_id))
     reporter.deliver_spooled(record, {})  # not stored yet: stored
-    reporter.finish_run(done)
+    reporter.write(done)
     reporter.deliver_spooled(running, {})  # unfinished, older: the finished row stays
     reporter.deliver_spooled(record, {})
     (row,) = reporter.command_history("cmd")
     assert (row.status, row.latest, row.seq) == (Status.FINISHED, done.latest, 1)
 
     late = make_record(run_id=uuid.uuid4().hex)
-    reporter.heartbeat(late)
+    reporter.write(late)
     older = make_record(run_id=late.run_id, latest=late.latest - dt.timedelta(seconds=5))
     older.message = "older"
     reporter.deliver_spooled(older, {})  # older than the row: ignored
@@ -229,7 +229,7 @@ def test_spooled_record_never_replaces_a_newer_state_of_its_run(store):
 def test_spooled_unfinished_record_updates_an_older_unfinished_row(store):
     reporter = DatabaseReporter()
     record = make_record()
-    reporter.start_run(record)
+    reporter.write(record)
     newer = make_record(
         run_id=record.run_id, status=Status.RUNNING, latest=record.latest + dt.timedelta(seconds=9)
     )
@@ -250,7 +250,7 @@ def test_concurrent_first_writes_of_one_command_get_distinct_seqs(store):
         try:
             start.wait()
             with deadline(time.monotonic() + 20):
-                reporter.finish_run(finish(make_record()))
+                reporter.write(finish(make_record()))
         except BaseException as err:
             errors.append(err)
         finally:
@@ -301,7 +301,7 @@ def test_a_write_gives_up_at_its_deadline_while_the_command_keeps_a_transaction(
     def send() -> None:
         try:
             with deadline(time.monotonic() + 0.5):
-                bound.finish_run(finish(make_record()))
+                bound.write(finish(make_record()))
             outcome.append(None)
         except BaseException as err:
             outcome.append(err)
@@ -322,7 +322,7 @@ def test_a_write_gives_up_at_its_deadline_while_the_command_keeps_a_transaction(
 def test_the_store_transaction_starts_with_an_update():
     """SQLite: the first statement takes the write lock, so the busy timeout applies to it."""
     with CaptureQueriesContext(connection) as queries:
-        DatabaseReporter().start_run(make_record())
+        DatabaseReporter().write(make_record())
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     begin = statements.index("BEGIN")
     assert statements[begin + 1] == "UPDATE"

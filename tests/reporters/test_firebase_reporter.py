@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from monitorkit.cleaning import Cleaner
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status, presumed_killed_message, utcnow
 from monitorkit.reporters import firebase
@@ -81,7 +82,7 @@ def test_bad_settings_fail_the_write_not_the_constructor(
     reporter = FirebaseReporter(settings=monitor_settings)  # as the mixin builds it: cheap
     assert reporter.describe().startswith("FirebaseReporter(")
     with pytest.raises(ReporterError, match=fragment):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
 
 
 def test_describe_and_redact_never_show_a_credential(settings: Any) -> None:
@@ -106,15 +107,15 @@ def test_stored_tree_matches_the_documented_layout(rtdb_server: Any, reporter_fo
     reporter = reporter_for(rtdb_server)
     started = dt.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=dt.timezone.utc)
     record = make_record(started=started, metadata={"release": "1.2.3"})
-    reporter.start_run(record)
+    reporter.write(record)
     record.status, record.message = Status.RUNNING, "Command running"
     record.latest = started + dt.timedelta(seconds=30)
     record.progress = {"done": 5, "total": 10}
-    reporter.heartbeat(record)
+    reporter.write(record)
     record.status, record.message = Status.FAILED, "boom"
     record.finished = record.latest = started + dt.timedelta(seconds=45)
     record.exception_type, record.traceback, record.exit_code = "ValueError", "Traceback...", 1
-    reporter.finish_run(record)
+    reporter.write(record)
 
     log = log_of(rtdb_server)
     assert isinstance(log, list) and len(log) == 1  # what django-command-monitor users read
@@ -139,22 +140,21 @@ def test_stored_tree_matches_the_documented_layout(rtdb_server: Any, reporter_fo
 
 
 def test_unstorable_metadata_keys_are_made_valid(rtdb_server: Any, reporter_for: Any) -> None:
-    record = make_record(metadata={"a.b": 1, "x/y": {"$z": float("nan")}, "ok key": [1, 2]})
-    reporter_for(rtdb_server).start_run(record)
-    # NaN became null, which leaves "x_y" empty, and Firebase keeps no empty objects.
-    assert log_of(rtdb_server)[0]["metadata"] == {"a_b": 1, "ok key": [1, 2]}
+    """A run's metadata passes the run's one cleaning pass, whose output Firebase stores."""
+    metadata = {"a.b": 1, "x/y": {"$z": float("nan")}, "ok key": [1, 2]}
+    record = make_record(metadata=Cleaner((), CMD).data(metadata))  # what MonitoredRun does
+    reporter_for(rtdb_server).write(record)
+    assert log_of(rtdb_server)[0]["metadata"] == {"a_b": 1, "x_y": {"_z": "NaN"}, "ok key": [1, 2]}
 
 
 def test_namespace_in_the_url_is_kept(rtdb_server: Any, reporter_for: Any) -> None:
-    reporter_for(rtdb_server, DATABASE_URL=f"{rtdb_server.url}/?ns=monitoring").start_run(
-        make_record()
-    )
+    reporter_for(rtdb_server, DATABASE_URL=f"{rtdb_server.url}/?ns=monitoring").write(make_record())
     assert rtdb_server.data() is None
     assert rtdb_server.data("monitoring")[KEY]["commands"][CMD]["seq"] == 1
 
 
 def test_name_given_as_a_url(rtdb_server: Any, reporter_for: Any) -> None:
-    reporter_for(rtdb_server, DATABASE_URL=None, NAME=rtdb_server.url).start_run(make_record())
+    reporter_for(rtdb_server, DATABASE_URL=None, NAME=rtdb_server.url).write(make_record())
     assert rtdb_server.data()[KEY]["latest"][CMD]["seq"] == 1
 
 
@@ -229,12 +229,12 @@ def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
             run_once(reporter, make_record(f"run-{earlier:05d}", started=started))
             earlier += 1
         record = make_record(f"hb-{earlier:05d}", started=started)
-        start = requests_of(rtdb_server, partial(reporter.start_run, record))
+        start = requests_of(rtdb_server, partial(reporter.write, record))
         record.status, record.message = Status.RUNNING, "Command running"
         record.latest = started + dt.timedelta(seconds=30)
-        beat = requests_of(rtdb_server, partial(reporter.heartbeat, record))
+        beat = requests_of(rtdb_server, partial(reporter.write, record))
         record.status, record.finished = Status.FINISHED, started + dt.timedelta(seconds=31)
-        finish = requests_of(rtdb_server, partial(reporter.finish_run, record))
+        finish = requests_of(rtdb_server, partial(reporter.write, record))
         earlier += 1
         seen[target] = {"start": start, "beat": beat, "finish": finish, "seq": earlier}
 
@@ -264,26 +264,24 @@ def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
 
 def test_first_start_of_a_command_is_two_requests(rtdb_server: Any, reporter_for: Any) -> None:
     reporter = reporter_for(rtdb_server)
-    got = requests_of(rtdb_server, lambda: reporter.start_run(make_record()))
+    got = requests_of(rtdb_server, lambda: reporter.write(make_record()))
     assert [r.method for r in got] == ["PUT", "PATCH"]  # no predecessor to look at
 
 
-def test_a_server_that_does_not_answer_the_increment_falls_back_to_etags(
+def test_a_server_that_does_not_answer_the_increment_with_the_number_is_refused(
     rtdb_server: Any, reporter_for: Any
 ) -> None:
-    """Where the increment's answer is not the stored number, the ETag transaction decides."""
+    """The Realtime Database and its emulator answer the increment with the number it stored.
+
+    A server that echoes the request instead cannot number runs safely: the write is refused
+    with a message saying what is needed (the sender logs it and the spool keeps the record),
+    never stored under a number another run may hold.
+    """
     reporter = reporter_for(rtdb_server)
     rtdb_server.fail_next(1, 200, body={".sv": {"increment": 1}})  # an echo, not a number
-    got = requests_of(rtdb_server, lambda: reporter.start_run(make_record()))
-    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in got] == [
-        ("PUT", "seq.json"),
-        ("GET", "seq.json"),
-        ("PUT", "seq.json"),
-        ("PATCH", f"{KEY}.json"),
-    ]
-    (run,) = log_of(rtdb_server)
-    assert run["seq"] == 1
-    assert raw_get(rtdb_server, f"{KEY}/commands/{CMD}/seq") == 1
+    with pytest.raises(ReporterError, match='supports the "increment" server value'):
+        reporter.write(make_record())
+    assert log_of(rtdb_server) is None  # nothing stored
 
 
 # --- concurrency ----------------------------------------------------------------------------------
@@ -300,7 +298,7 @@ def test_five_concurrent_starts_get_five_slots(rtdb_server: Any, reporter_for: A
         record = make_record(f"run-{n:05d}", host=f"host-{n}")
         try:
             barrier.wait(timeout=10)
-            reporter.start_run(record)
+            reporter.write(record)
         except BaseException as err:
             errors.append(err)
 
@@ -326,8 +324,8 @@ def test_a_stale_previous_run_is_marked_killed(rtdb_server: Any, reporter_for: A
     reporter = reporter_for(rtdb_server)  # MONITORKIT_STALE_AFTER = 60
     last_beat = utcnow() - dt.timedelta(minutes=10)
     old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
-    reporter.start_run(old)  # ... and then the process was killed: no finish, no heartbeat
-    got = requests_of(rtdb_server, lambda: reporter_for().start_run(make_record("run-new")))
+    reporter.write(old)  # ... and then the process was killed: no finish, no heartbeat
+    got = requests_of(rtdb_server, lambda: reporter_for().write(make_record("run-new")))
     assert len(got) == 4  # claim, write ∥ look at the predecessor, then the mark
     first, second = log_of(rtdb_server)
     assert first["run_id"] == "run-old" and first["status"] == "SYSTEM_KILL"
@@ -341,8 +339,8 @@ def test_a_run_that_never_beat_is_judged_by_its_start(rtdb_server: Any, reporter
     long_ago = utcnow() - dt.timedelta(hours=2)
     old = make_record("run-old", started=long_ago)
     old.latest = None
-    reporter.start_run(old)
-    reporter_for().start_run(make_record("run-new"))
+    reporter.write(old)
+    reporter_for().write(make_record("run-new"))
     assert log_of(rtdb_server)[0]["status"] == "SYSTEM_KILL"
 
 
@@ -354,8 +352,8 @@ def test_a_live_or_finished_previous_run_is_left_alone(
     fresh = utcnow() - dt.timedelta(seconds=5)
     if status is Status.FINISHED:
         fresh -= dt.timedelta(hours=1)  # long ago, but it finished
-    reporter.start_run(make_record("run-live", status=status, started=fresh, latest=fresh))
-    reporter_for().start_run(make_record("run-new"))
+    reporter.write(make_record("run-live", status=status, started=fresh, latest=fresh))
+    reporter_for().write(make_record("run-new"))
     assert log_of(rtdb_server)[0]["status"] == status.value
 
 
@@ -365,11 +363,11 @@ def test_a_killed_run_that_beats_again_is_running_again(
     old_reporter = reporter_for(rtdb_server)
     last_beat = utcnow() - dt.timedelta(minutes=10)
     old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
-    old_reporter.start_run(old)
-    reporter_for().start_run(make_record("run-new"))
+    old_reporter.write(old)
+    reporter_for().write(make_record("run-new"))
     assert log_of(rtdb_server)[0]["status"] == "SYSTEM_KILL"
     old.latest = utcnow()
-    old_reporter.heartbeat(old)  # it was only paused: the truth wins
+    old_reporter.write(old)  # it was only paused: the truth wins
     assert log_of(rtdb_server)[0]["status"] == "RUNNING"
 
 
@@ -381,9 +379,9 @@ def test_finish_without_a_stored_start_claims_a_slot(rtdb_server: Any, reporter_
     record = make_record()
     rtdb_server.fail_next(3, 503)
     with pytest.raises(ReporterError, match="gave up after 3"):
-        reporter.start_run(record)  # the first request failed: nothing was claimed
+        reporter.write(record)  # the first request failed: nothing was claimed
     record.status, record.finished, record.message = Status.FINISHED, utcnow(), "done"
-    got = requests_of(rtdb_server, lambda: reporter.finish_run(record))
+    got = requests_of(rtdb_server, lambda: reporter.write(record))
     assert [r.method for r in got] == ["PUT", "PATCH"]
     (stored,) = log_of(rtdb_server)
     assert (stored["seq"], stored["status"], stored["run_id"]) == (1, "FINISHED", "run-00001")
@@ -398,9 +396,9 @@ def test_heartbeat_after_a_failed_write_reuses_the_claimed_slot(
         deep = {"d": deep or 1}
     record = make_record(metadata=deep)
     with pytest.raises(ReporterError, match=r"HTTP 400\)"):
-        reporter.start_run(record)  # the run number was claimed, the record was refused
+        reporter.write(record)  # the run number was claimed, the record was refused
     record.metadata, record.status = {}, Status.RUNNING
-    got = requests_of(rtdb_server, lambda: reporter.heartbeat(record))
+    got = requests_of(rtdb_server, lambda: reporter.write(record))
     assert [r.method for r in got] == ["PATCH"]  # no second claim
     (stored,) = log_of(rtdb_server)
     assert (stored["seq"], stored["status"]) == (1, "RUNNING")
@@ -413,7 +411,7 @@ def test_heartbeat_after_a_failed_write_reuses_the_claimed_slot(
 def test_5xx_then_recovery_through_the_reporter(rtdb_server: Any, reporter_for: Any) -> None:
     reporter = reporter_for(rtdb_server)
     rtdb_server.fail_next(2, 500)
-    reporter.start_run(make_record())
+    reporter.write(make_record())
     assert [r.status for r in rtdb_server.requests][:3] == [500, 500, 200]
     assert log_of(rtdb_server)[0]["seq"] == 1
 
@@ -438,8 +436,8 @@ def test_the_sender_logs_one_error_without_the_secret(
     reporter = reporter_for(DATABASE_URL=url, AUTH_TOKEN=SECRET)
     record = make_record()
     with pytest.raises(ReporterError) as caught:
-        reporter.start_run(record)
-    deliver_to(reporter, "start_run", record)
+        reporter.write(record)
+    deliver_to(reporter, record)
     server.reset_faults()
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].name == "monitorkit"
@@ -457,7 +455,7 @@ def test_latest_runs_and_command_history(rtdb_server: Any, reporter_for: Any) ->
     reporter = reporter_for(rtdb_server)
     for n in range(3):
         run_once(reporter, make_record(f"run-{n:05d}"))
-    reporter.start_run(make_record("other-1", command_id="send_mail"))
+    reporter.write(make_record("other-1", command_id="send_mail"))
     got = requests_of(rtdb_server, lambda: reporter.latest_runs())
     assert len(got) == 1
     latest = reporter.latest_runs()
@@ -513,11 +511,11 @@ def test_a_run_finished_twice_keeps_one_slot(
     reporter = reporter_for(rtdb_server)
     record = make_record()
     if started:
-        reporter.start_run(record)
-    reporter.finish_run(finished(record, Status.SYSTEM_KILL, "Killed by SIGINT", 1))
+        reporter.write(record)
+    reporter.write(finished(record, Status.SYSTEM_KILL, "Killed by SIGINT", 1))
     got = requests_of(
         rtdb_server,
-        lambda: reporter.finish_run(finished(record, Status.SYSTEM_KILL, "Killed by SIGINT", 2)),
+        lambda: reporter.write(finished(record, Status.SYSTEM_KILL, "Killed by SIGINT", 2)),
     )
     assert [r.method for r in got] == ["PATCH"]  # no second claim
     (stored,) = log_of(rtdb_server)
@@ -546,7 +544,7 @@ def test_a_spooled_record_with_its_run_number_completes_the_run_in_place(
 ) -> None:
     live = reporter_for(rtdb_server)
     record = make_record()
-    live.start_run(record)  # stored; then the backend went away until the process ended
+    live.write(record)  # stored; then the backend went away until the process ended
     state = live.run_state(record.run_id)
     done = finished(record, Status.FINISHED, "Command finished", 3)
     got = requests_of(rtdb_server, lambda: reporter_for().deliver_spooled(done, state))
@@ -561,9 +559,9 @@ def test_a_spooled_record_without_a_run_number_finds_its_run_in_the_log(
     rtdb_server: Any, reporter_for: Any
 ) -> None:
     """Its start was stored but the number never reached the spool (another process)."""
-    reporter_for(rtdb_server).start_run(make_record("run-other", started=utcnow()))
+    reporter_for(rtdb_server).write(make_record("run-other", started=utcnow()))
     record = make_record()
-    reporter_for().start_run(record)
+    reporter_for().write(record)
     done = finished(record, Status.FAILED, "boom", 3)
     got = requests_of(rtdb_server, lambda: reporter_for().deliver_spooled(done, {}))
     assert "PUT" not in [r.method for r in got]
@@ -591,11 +589,11 @@ def test_a_late_spooled_state_never_replaces_a_newer_one(
 ) -> None:
     live = reporter_for(rtdb_server)
     record = make_record()
-    live.start_run(record)
+    live.write(record)
     beat = copy.deepcopy(record)
     beat.status, beat.latest = Status.RUNNING, record.started + dt.timedelta(seconds=30)
     state = live.run_state(record.run_id)
-    live.finish_run(finished(record, Status.FINISHED, "Command finished", 10))
+    live.write(finished(record, Status.FINISHED, "Command finished", 10))
     # The heartbeat was spooled during a blip; the finish got through afterwards.
     got = requests_of(rtdb_server, lambda: reporter_for().deliver_spooled(beat, state))
     assert [r.method for r in got] == ["GET", "GET"]  # read the slot and the summary; no write
@@ -631,7 +629,7 @@ def test_a_spooled_run_never_overwrites_the_run_that_took_its_slot(
     reporter = reporter_for(rtdb_server)
     settings.MONITORKIT_RETENTION = 2
     old = make_record("run-old", started=utcnow() - dt.timedelta(minutes=5))
-    reporter.start_run(old)
+    reporter.write(old)
     state = reporter.run_state(old.run_id)
     for n in range(2):  # the ring comes round: seq 3 takes the old run's slot
         run_once(reporter_for(), make_record(f"run-{n:05d}"))

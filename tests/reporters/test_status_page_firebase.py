@@ -25,10 +25,10 @@ def test_overview_command_page_and_json_read_firebase(rtdb_server, reporter_for,
             reporter, make_record(f"run-{n}", "export", started=start + dt.timedelta(minutes=n))
         )
     failed = make_record("run-9", "export", started=start + dt.timedelta(minutes=10))
-    reporter.start_run(failed)
+    reporter.write(failed)
     failed.status, failed.finished = Status.FAILED, failed.started + dt.timedelta(seconds=2)
     failed.message, failed.traceback = "<b>disk</b> full", "Traceback\nOSError: disk full"
-    reporter.finish_run(failed)
+    reporter.write(failed)
     run_once(reporter, make_record("run-a", "import__day_1", started=start))
 
     html = admin_client.get("/monitor/").content.decode()
