@@ -22,6 +22,7 @@ from ..record import RunRecord
 from ..transitions import Transition
 from .database import DatabaseReporter, _aware, _db_time
 from .health_store import (
+    KEPT_TRANSITIONS,
     NONE,
     OPEN,
     PENDING,
@@ -32,9 +33,6 @@ from .health_store import (
     HealthStore,
     OpenAlert,
 )
-
-#: Transitions kept per command id.
-KEPT_TRANSITIONS = 100
 
 
 class DatabaseHealthStore(HealthStore):

@@ -59,6 +59,7 @@ from ..record import RunRecord, format_timestamp, parse_timestamp, utcnow
 from ..transitions import Transition
 from .base import ReporterError
 from .health_store import (
+    KEPT_TRANSITIONS,
     NONE,
     OPEN,
     PENDING,
@@ -76,8 +77,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("monitorkit")
 
-#: Transitions kept per command id.
-KEPT_TRANSITIONS = 100
 #: How long one watcher's claim to write a MISSED record stands before another takes it over.
 MISSED_CLAIM_SECONDS = 60.0
 #: Conditional writes of one node tried before giving up (other watchers kept winning).

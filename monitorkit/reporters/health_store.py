@@ -29,6 +29,9 @@ FAILED = "failed"  # every notifier was tried; at least one refused (detail says
 NONE = "none"  # nothing to send (muted, LATE, a recovery nobody was told of, superseded)
 OPEN = (PENDING, WAITING, SENDING)
 
+#: Transitions kept per command id, in every store.
+KEPT_TRANSITIONS = 100
+
 
 @dataclass(frozen=True)
 class HealthState:
