@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=9000, help="port (default 9000, 0 = any)")
     parser.add_argument("--secret", help="require this secret (auth=, access_token= or Bearer)")
     parser.add_argument("--persist", metavar="FILE", help="load from and save to this JSON file")
-    parser.add_argument("--latency", type=float, default=0.0, help="delay every answer (seconds)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, metavar="SECONDS", help="delay every answer"
+    )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument(
         "--fail-next",
@@ -44,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer the first N requests with an error",
     )
     faults.add_argument(
-        "--fail-status", type=int, default=503, help="the status of those answers (default 503)"
+        "--fail-status",
+        type=int,
+        default=503,
+        metavar="STATUS",
+        help="the status of those answers (default 503)",
     )
     faults.add_argument(
         "--retry-after", metavar="SECONDS", help="send this Retry-After header with those answers"

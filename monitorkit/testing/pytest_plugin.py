@@ -1,8 +1,10 @@
 """pytest fixtures for the local Realtime Database server.
 
 Kept apart from the rest of `monitorkit.testing` so that importing the server never needs
-pytest. Register with `pytest_plugins = ["monitorkit.testing.pytest_plugin"]` in the root
-conftest, or import the fixtures into a conftest.
+pytest (the `testing` extra adds it). Opt-in on purpose, with no `pytest11` entry point: an entry
+point would load these fixtures into every pytest run of every project that installs monitorkit.
+Register with `pytest_plugins = ["monitorkit.testing.pytest_plugin"]` in the root conftest or
+`-p monitorkit.testing.pytest_plugin`, or import the fixtures into a conftest (docs/testing.md).
 """
 
 from __future__ import annotations

@@ -374,12 +374,6 @@ class RealtimeTree:
             node = _node_at(self._root, keys)
         return query.apply(node), etag_of(node)
 
-    def etag(self, path: str | Sequence[str] = "") -> str:
-        """Return the ETag of the value at `path`."""
-        keys = parse_path(path)
-        with self._lock:
-            return etag_of(_node_at(self._root, keys))
-
     def set(self, path: str | Sequence[str], data: Any, *, if_match: str | None = None) -> Any:
         """Replace the value at `path` (PUT) and return what was stored, rendered.
 

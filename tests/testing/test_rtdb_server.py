@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -60,6 +61,16 @@ def test_stop_closes_kept_alive_connections(http):
     server.stop()  # a second stop is harmless
     with pytest.raises(requests.ConnectionError):
         http.get(address, timeout=TIMEOUT)
+
+
+def test_start_on_a_running_server_keeps_it_as_it_is():
+    """A factory's server is already started; `with` on it must not bind a second socket."""
+    server = RealtimeDatabaseServer().start()
+    port = server.port
+    with server as same:
+        assert same is server and server.port == port
+    with pytest.raises(RuntimeError):
+        server.url  # noqa: B018 - stopped by the with block
 
 
 # --- methods ---
@@ -197,6 +208,40 @@ def test_unparseable_bodies_are_400(url, http, body):
 def test_chunked_request_bodies_are_read(rtdb_server, url, http):
     response = http.put(url("a"), data=iter([b'{"x":', b" 1}"]), timeout=TIMEOUT)
     assert response.status_code == 200 and rtdb_server.data() == {"a": {"x": 1}}
+
+
+def raw_exchange(server: RealtimeDatabaseServer, request: bytes) -> tuple[bytes, bytes]:
+    """Send bytes `requests` would never send; return the answer's head and body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head, body
+
+
+def test_chunked_trailers_are_skipped(rtdb_server):
+    """The trailer must be consumed, or it is read as the next request on the connection."""
+    write = (
+        b"PUT /a.json HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"1\r\n7\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
+    read = b"GET /a.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    head, body = raw_exchange(rtdb_server, write + read)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert body.count(b"HTTP/1.1 200 ") == 1 and body.endswith(b"\r\n\r\n7")
+    assert rtdb_server.data() == {"a": 7}
+
+
+def test_a_content_length_that_is_not_a_number_is_400_in_json(rtdb_server):
+    # No Connection: close; the server closes the connection after an HTTP error of its own.
+    head, body = raw_exchange(
+        rtdb_server, b"PUT /a.json HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n"
+    )
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body) == {"error": "Invalid Content-Length"}
+    assert rtdb_server.data() is None
 
 
 def test_unsupported_http_methods_answer_json(url, http):

@@ -17,6 +17,11 @@ from monitorkit.testing.rtdb_tree import (
 )
 
 
+def etag(tree: RealtimeTree, path: str) -> str:
+    """The ETag a GET of `path` would carry."""
+    return tree.read(path)[1]
+
+
 def rejected(call, *args, **kwargs) -> RtdbError:
     with pytest.raises(RtdbError) as info:
         call(*args, **kwargs)
@@ -193,6 +198,27 @@ def test_invalid_keys_in_data_are_400_and_write_nothing():
     assert tree.get() is None
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"": 1},  # an empty key: parse_path drops empty segments, so only data can hold one
+        {".value": 1, "other": 2},  # .value may only be paired with .priority
+        {"a": {1, 2}},  # not JSON: only reachable from Python, never from a REST body
+    ],
+)
+def test_data_firebase_refuses_is_400_and_writes_nothing(data):
+    tree = RealtimeTree({"keep": 1})
+    assert rejected(tree.set, "x", data).status == 400
+    assert tree.get() == {"keep": 1}
+
+
+def test_strings_may_hold_10_mb_and_no_more():
+    tree = RealtimeTree()
+    tree.set("s", "a" * (10 * 1024 * 1024))
+    assert rejected(tree.set, "t", "é" * (5 * 1024 * 1024) + "a").status == 400
+    assert sorted(tree.get()) == ["s"]
+
+
 def test_written_data_counts_towards_the_depth_limit():
     tree = RealtimeTree()
     base = "/".join(["k"] * 30)
@@ -223,6 +249,13 @@ def test_update_is_all_or_nothing():
     assert tree.get() == {"a": 1}
 
 
+def test_update_paths_count_the_base_path_towards_the_depth_limit():
+    base = "/".join(["k"] * 20)
+    tree = RealtimeTree()
+    tree.update(base, {"/".join(["c"] * 11): 1})  # 31 levels
+    assert rejected(tree.update, base, {"/".join(["c"] * 12): None}).status == 400
+
+
 def test_update_paths_must_not_contain_each_other():
     assert rejected(RealtimeTree().update, "", {"a": {"b": 1}, "a/b/c": 2}).status == 400
 
@@ -237,16 +270,16 @@ def test_update_needs_an_object_naming_children(patch):
 
 def test_etags_follow_the_content():
     tree = RealtimeTree({"a": {"x": 1, "y": [1, 2]}})
-    first = tree.etag("a")
-    assert first == RealtimeTree({"a": {"y": {"0": 1, "1": 2}, "x": 1}}).etag("a")
+    first = etag(tree, "a")
+    assert first == etag(RealtimeTree({"a": {"y": {"0": 1, "1": 2}, "x": 1}}), "a")
     tree.set("a/x", 2)
-    assert tree.etag("a") != first
-    assert tree.etag("missing") == NULL_ETAG
+    assert etag(tree, "a") != first
+    assert etag(tree, "missing") == NULL_ETAG
 
 
 def test_if_match_writes_on_a_matching_etag():
     tree = RealtimeTree({"n": 1})
-    tree.set("n", 2, if_match=tree.etag("n"))
+    tree.set("n", 2, if_match=etag(tree, "n"))
     tree.set("new", 1, if_match=NULL_ETAG)
     assert tree.get() == {"n": 2, "new": 1}
 
@@ -255,7 +288,11 @@ def test_if_match_mismatch_reports_current_etag_and_value_and_writes_nothing():
     tree = RealtimeTree({"n": {"v": 1}})
     with pytest.raises(EtagMismatch) as info:
         tree.set("n", 5, if_match="stale")
-    assert (info.value.status, info.value.value, info.value.etag) == (412, {"v": 1}, tree.etag("n"))
+    assert (info.value.status, info.value.value, info.value.etag) == (
+        412,
+        {"v": 1},
+        etag(tree, "n"),
+    )
     with pytest.raises(EtagMismatch):
         tree.delete("n", if_match="stale")
     assert tree.get("n") == {"v": 1}
