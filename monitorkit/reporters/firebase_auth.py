@@ -2,10 +2,12 @@
 
 Three options, checked in this order (see ``docs/firebase.md``):
 
-- ``CREDENTIALS``: path to a service-account JSON key. An OAuth2 access token is fetched from the
-  key's ``token_uri`` with ``google-auth`` (an optional extra, imported only here and only when
-  this option is used), refreshed before it expires, and sent as ``Authorization: Bearer``.
-  Tokens are cached per key file for the whole process, so a run does not cost a token request.
+- ``CREDENTIALS``: path to a service-account JSON key. Requests go through ``google-auth``'s
+  ``AuthorizedSession`` (an optional extra, imported only here and only when this option is
+  used), which fetches an OAuth2 access token from the key's ``token_uri``, refreshes it before
+  it expires and sends it as ``Authorization: Bearer``. The key's credentials object, which
+  holds the token, is kept per key file for the whole process, so a run does not cost a token
+  request.
 - ``AUTH_TOKEN``: a legacy database secret or a Firebase ID token, sent as the ``auth=`` query
   parameter (the only place the REST API accepts those).
 - nothing: requests go out bare and the database's security rules decide.
@@ -27,7 +29,8 @@ import threading
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ..retry import RetryableError
+import requests
+
 from .base import ReporterError
 
 #: The scopes an access token needs for the Realtime Database.
@@ -45,13 +48,17 @@ class Credentials:
     def apply(self, params: MutableMapping[str, str], headers: MutableMapping[str, str]) -> None:
         """Add this credential to one request's query ``params`` or ``headers``."""
 
+    def session(self, token_session: requests.Session) -> requests.Session:
+        """Return the session to send requests with; ``token_session`` is for token requests."""
+        return requests.Session()
+
+    def refresh_failure(self, err: Exception) -> str | None:
+        """Return what ``err`` says if it is a failure to get a token, else ``None``."""
+        return None
+
     def secrets(self) -> list[str]:
         """Return every string this credential has put on the wire, to scrub from text."""
         return []
-
-    def describe(self) -> str:
-        """Name the credential in a log line, without its value."""
-        return "no credentials"
 
 
 class AuthTokenCredentials(Credentials):
@@ -66,9 +73,6 @@ class AuthTokenCredentials(Credentials):
     def secrets(self) -> list[str]:
         return [self._token]
 
-    def describe(self) -> str:
-        return "AUTH_TOKEN"
-
 
 class EmulatorAdminCredentials(Credentials):
     """The emulator's admin credential (``Bearer owner``), what ``firebase-admin`` sends it."""
@@ -76,25 +80,14 @@ class EmulatorAdminCredentials(Credentials):
     def apply(self, params: MutableMapping[str, str], headers: MutableMapping[str, str]) -> None:
         headers["Authorization"] = f"Bearer {EMULATOR_ADMIN_TOKEN}"
 
-    def describe(self) -> str:
-        return "emulator admin (FIREBASE_DATABASE_EMULATOR_HOST)"
 
-
-class _TokenCache:
-    """One key file's ``google-auth`` credentials and the tokens issued for them."""
-
-    def __init__(self, google_credentials: Any) -> None:
-        self.google_credentials = google_credentials
-        self.lock = threading.Lock()
-        self.issued: list[str] = []
-
-
-_caches: dict[tuple[str, int, int], _TokenCache] = {}
-_caches_lock = threading.Lock()
+#: One google-auth credentials object (and so one token) per key file version, per process.
+_loaded: dict[tuple[str, int, int], Any] = {}
+_loaded_lock = threading.Lock()
 
 
 class ServiceAccountCredentials(Credentials):
-    """A service-account key turned into OAuth2 access tokens (``Authorization: Bearer``).
+    """A service-account key, sent as OAuth2 access tokens by an ``AuthorizedSession``.
 
     Nothing is read or imported until the first request, so a bad path or a missing
     ``google-auth`` surfaces as a :class:`ReporterError` in the sender, never at construction.
@@ -103,35 +96,43 @@ class ServiceAccountCredentials(Credentials):
     def __init__(self, path: str, timeout: tuple[float, float]) -> None:
         self.path = path
         self.timeout = timeout
-        self._cache: _TokenCache | None = None
+        self._google: Any = None
 
-    def apply(self, params: MutableMapping[str, str], headers: MutableMapping[str, str]) -> None:
-        headers["Authorization"] = f"Bearer {self.token()}"
+    def session(self, token_session: requests.Session) -> requests.Session:
+        """Return an ``AuthorizedSession`` whose token requests go through ``token_session``.
 
-    def token(self) -> str:
-        """Return a valid access token, fetching a new one when none is left or it nears expiry."""
-        cache = self._load()
-        with cache.lock:
-            google_credentials = cache.google_credentials
-            if not google_credentials.valid:  # google-auth says expired ~4 minutes early
-                self._refresh(google_credentials)
-            token = str(google_credentials.token)
-            if token not in cache.issued:
-                cache.issued.append(token)
-                del cache.issued[:-8]
-            return token
+        Each token request gets the timeout of the request that needed it (cut to the delivery
+        deadline by the HTTP layer); ``refresh_timeout`` only says the same to google-auth
+        versions that read it. A 401 gets one new token and one more try, not two.
+        """
+        transport = _import_google("google.auth.transport.requests")
+        self._google = self._load()
+        session: requests.Session = transport.AuthorizedSession(
+            self._google,
+            auth_request=transport.Request(token_session),
+            max_refresh_attempts=1,
+            refresh_timeout=max(self.timeout),
+        )
+        return session
+
+    def refresh_failure(self, err: Exception) -> str | None:
+        exceptions = _import_google("google.auth.exceptions")
+        if isinstance(err, exceptions.TransportError):
+            return f"could not reach the token endpoint: {err}"
+        if isinstance(err, exceptions.RefreshError) and getattr(err, "retryable", False):
+            return f"the token endpoint could not issue a token: {err}"
+        if isinstance(err, exceptions.RefreshError):
+            return (
+                f"the token endpoint refused the service account key: {err} "
+                "(check FIREBASE_MONITORING['CREDENTIALS'])"
+            )
+        return None
 
     def secrets(self) -> list[str]:
-        return list(self._cache.issued) if self._cache is not None else []
+        token = getattr(self._google, "token", None)
+        return [str(token)] if token else []
 
-    def describe(self) -> str:
-        google_credentials = getattr(self._cache, "google_credentials", None)
-        email = getattr(google_credentials, "service_account_email", "")
-        return f"service account {email}".strip() if email else "service account (CREDENTIALS)"
-
-    def _load(self) -> _TokenCache:
-        if self._cache is not None:
-            return self._cache
+    def _load(self) -> Any:
         service_account = _import_google("google.oauth2.service_account")
         try:
             stat = os.stat(self.path)
@@ -142,13 +143,10 @@ class ServiceAccountCredentials(Credentials):
                 "from the Firebase console (Project settings > Service accounts)."
             ) from None
         key = (os.path.realpath(self.path), stat.st_mtime_ns, stat.st_size)
-        with _caches_lock:
-            cache = _caches.get(key)
-            if cache is None:
-                cache = _TokenCache(self._read_key(service_account))
-                _caches[key] = cache
-        self._cache = cache
-        return cache
+        with _loaded_lock:
+            if key not in _loaded:
+                _loaded[key] = self._read_key(service_account)
+            return _loaded[key]
 
     def _read_key(self, service_account: Any) -> Any:
         try:
@@ -169,26 +167,6 @@ class ServiceAccountCredentials(Credentials):
                 f"service-account JSON key: {reason}"
             ) from None
 
-    def _refresh(self, google_credentials: Any) -> None:
-        exceptions = _import_google("google.auth.exceptions")
-        request = _bounded_request(self.timeout)
-        failure: Exception | None = None
-        try:
-            google_credentials.refresh(request)
-        except exceptions.TransportError as err:
-            failure = RetryableError(f"could not reach the token endpoint: {err}")
-        except exceptions.RefreshError as err:
-            text = f"the token endpoint refused the service account key: {err}"
-            failure = (
-                RetryableError(text)
-                if getattr(err, "retryable", False)
-                else (ReporterError(text + " (check FIREBASE_MONITORING['CREDENTIALS'])"))
-            )
-        finally:
-            request.session.close()
-        if failure is not None:
-            raise failure  # outside the except blocks: no chained error keeps a token
-
 
 def _import_google(module: str) -> Any:
     """Import part of ``google-auth``, or say how to install it."""
@@ -199,28 +177,6 @@ def _import_google(module: str) -> Any:
             "FIREBASE_MONITORING['CREDENTIALS'] needs the google-auth package to turn the "
             f"service-account key into access tokens: {INSTALL_HINT}"
         ) from None
-
-
-def _bounded_request(timeout: tuple[float, float]) -> Any:
-    """Return a ``google-auth`` transport whose requests all use monitorkit's timeout."""
-    import requests
-
-    transport = _import_google("google.auth.transport.requests")
-    bounded = timeout  # google-auth would otherwise wait up to 120 s for the token endpoint
-
-    class BoundedRequest(transport.Request):  # type: ignore[misc, name-defined]
-        def __call__(
-            self,
-            url: str,
-            method: str = "GET",
-            body: Any = None,
-            headers: Any = None,
-            timeout: Any = None,
-            **kwargs: Any,
-        ) -> Any:
-            return super().__call__(url, method, body, headers, timeout=bounded, **kwargs)
-
-    return BoundedRequest(requests.Session())
 
 
 def credentials_from_settings(
@@ -249,6 +205,6 @@ def credentials_from_settings(
 
 
 def clear_token_cache() -> None:
-    """Forget every cached service-account token (for tests, and after rotating a key)."""
-    with _caches_lock:
-        _caches.clear()
+    """Forget every loaded key and the token it holds (for tests)."""
+    with _loaded_lock:
+        _loaded.clear()

@@ -1,16 +1,19 @@
 """The HTTP layer of the Firebase reporter: one place for URLs, timeouts, retries and errors.
 
-Every request goes through :meth:`RealtimeDatabaseClient.request`, which owns the
-``requests.Session``, sends the ``(connect, read)`` timeout, retries what is worth retrying
-(connection errors, timeouts, 5xx, 429 with its ``Retry-After``) through ``monitorkit.retry``
-until the sender's delivery deadline, and turns everything else into one :class:`ReporterError`.
-Under a deadline no attempt overruns it by more than :data:`MIN_ATTEMPT_TIMEOUT` (its timeouts
-are cut to the time left), and a ``Retry-After`` asking for more than the time left (or than
-:data:`MAX_RETRY_AFTER`) ends the attempts at once.
+Every request goes through :meth:`RealtimeDatabaseClient.request` and one ``requests``
+session. The attempts are urllib3's: the session's adapter carries a :class:`DeadlineRetry`,
+which retries connection errors, timeouts, 5xx and 429 (``Retry-After`` honoured) for every
+method the client sends, paced by the reporter's ``RetryPolicy`` and stopped by the sender's
+delivery deadline (``monitorkit.retry.deadline``), and a :class:`DeadlineTimeout`, which cuts
+each attempt's ``(connect, read)`` timeout to the time left, so no attempt overruns the
+deadline by more than :data:`MIN_ATTEMPT_TIMEOUT`. A ``Retry-After`` asking for more than the
+time left (or than :data:`MAX_RETRY_AFTER`) ends the attempts at once. What is left becomes
+one :class:`ReporterError`. A service account's session comes from ``firebase_auth`` (its
+token requests go through the same retries and timeouts).
 
 Every text that leaves this module is safe to log: ``requests`` puts the full URL, ``auth=``
-query included, into its exception messages, so each is scrubbed first, and no exception is
-chained to one that was not.
+query included, into its exception messages, so each is scrubbed first and raised ``from
+None``; urllib3's own log lines are scrubbed by a filter.
 """
 
 from __future__ import annotations
@@ -25,15 +28,30 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+    ResponseError,
+)
+from urllib3.response import BaseHTTPResponse
+from urllib3.util import Retry, Timeout
 
 from .. import retry
-from ..retry import RetryableError, RetryPolicy, call_with_retries
+from ..retry import RetryPolicy
 from .base import ReporterError
 from .firebase_auth import Credentials
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 logger = logging.getLogger("monitorkit")
 
@@ -41,6 +59,8 @@ EMULATOR_HOST_ENV = "FIREBASE_DATABASE_EMULATOR_HOST"
 MASK = "***"
 #: Statuses that mean "not now" rather than "no": worth another attempt.
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
+#: What google-auth would retry at the token endpoint (with sleeps of its own): we retry it.
+TOKEN_RETRY_STATUSES = RETRY_STATUSES | {408}
 #: The longest ``Retry-After`` waited for; a server asking for more is not asked again.
 MAX_RETRY_AFTER = 10.0
 #: The shortest connect/read timeout of an attempt, however little time the deadline leaves.
@@ -148,13 +168,19 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 class _Urllib3UrlFilter(logging.Filter):
-    """Scrub credential query parameters from urllib3's DEBUG lines (they show full URLs)."""
+    """Scrub urllib3's log lines (they show full URLs) and quieten its retry warnings.
+
+    urllib3 logs a WARNING for each connection retry, which an application's handlers would
+    show as a problem; monitorkit already logs every retry at INFO, so urllib3's becomes DEBUG.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
             record.msg = scrub(record.msg)
+        if hasattr(record, "__urllib3-retry-warning"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
 
 
@@ -166,8 +192,186 @@ def _guard_urllib3_logging() -> None:
     global _filter_installed
     with _filter_lock:
         if not _filter_installed:
-            logging.getLogger("urllib3.connectionpool").addFilter(_Urllib3UrlFilter())
+            for name in ("urllib3.connectionpool", "urllib3.util.retry"):
+                logging.getLogger(name).addFilter(_Urllib3UrlFilter())
             _filter_installed = True
+
+
+class GaveUp(MaxRetryError):
+    """urllib3's "no more attempts", saying how many were made and what stopped them."""
+
+    def __init__(
+        self, pool: ConnectionPool | None, url: str, reason: Exception, attempts: int, why: str
+    ) -> None:
+        super().__init__(pool, url, reason)  # type: ignore[arg-type]
+        self.attempts = attempts
+        self.why = why
+
+
+class DeadlineRetry(Retry):
+    """urllib3's retries, paced by a ``RetryPolicy`` and stopped by the delivery deadline.
+
+    urllib3 decides what is worth another attempt (``status_forcelist``, ``allowed_methods``);
+    this class decides when to stop (:func:`_stop_reason`) and how long to wait: the policy's
+    backoff, or the server's ``Retry-After``, never past the deadline. urllib3 builds a new
+    instance per attempt through :meth:`new`, which carries the policy along.
+    """
+
+    #: How to wait between attempts (tests put a recorder here).
+    pause: Callable[[float], None] = staticmethod(time.sleep)
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        service: str = "Firebase",
+        redact: Callable[[str], str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        for count in ("total", "connect", "read", "status", "other"):
+            kwargs.setdefault(count, None)  # no count of urllib3's: _stop_reason decides
+        kwargs.setdefault("status_forcelist", RETRY_STATUSES)
+        super().__init__(**kwargs)
+        self.policy = policy or RetryPolicy()
+        self.service = service
+        self.redact = redact or scrub
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("policy", self.policy)
+        kw.setdefault("service", self.service)
+        kw.setdefault("redact", self.redact)
+        return super().new(**kw)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        return _retry_after(response.headers.get("Retry-After"))
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        new = super().increment(method, url, response, error, _pool, _stacktrace)
+        asked = self.get_retry_after(response) if response is not None else None
+        why = _stop_reason(self.policy, len(new.history), asked)
+        if why is not None:
+            status = response.status if response is not None else None
+            reason = error or ResponseError(ResponseError.SPECIFIC_ERROR.format(status_code=status))
+            raise GaveUp(_pool, url or "", reason, len(new.history), why) from error
+        return new
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        asked = self.get_retry_after(response) if response is not None else None
+        wait = min(self.policy.delay(len(self.history), asked), retry.remaining(math.inf))
+        last = self.history[-1]
+        if last.error is not None:
+            cause = self.redact(str(last.error))
+        else:
+            cause = f"HTTP {last.status} {getattr(response, 'reason', '') or ''}".strip()
+        logger.info(
+            "monitorkit: %s %s failed (attempt %d%s): %s; retrying in %.2f s",
+            self.service,
+            _what(last.method, last.url),
+            len(self.history),
+            _attempts_left(self.policy),
+            cause,
+            wait,
+        )
+        self.pause(wait)
+
+
+def _stop_reason(policy: RetryPolicy, attempts: int, asked: float | None) -> str | None:
+    """Say why no attempt follows attempt number ``attempts`` (``""``: they are spent).
+
+    ``None`` means another one does: ``policy.attempts`` (or, without a deadline,
+    ``retry.ATTEMPTS_WITHOUT_DEADLINE``) are not spent, the deadline has not come, and the
+    wait the server asks for (``asked``) fits both before it and within MAX_RETRY_AFTER.
+    """
+    left = retry.remaining(math.inf)
+    if asked is not None and asked > min(MAX_RETRY_AFTER, left):
+        beyond = (
+            "past the delivery deadline"
+            if asked > left
+            else f"over the {MAX_RETRY_AFTER:g} s monitorkit waits at most"
+        )
+        return f"the server asks to wait {asked:g} s (Retry-After), {beyond}"
+    without_deadline = retry.current_deadline() is None
+    limit = policy.attempts or (retry.ATTEMPTS_WITHOUT_DEADLINE if without_deadline else None)
+    if limit is not None and attempts >= limit:
+        return ""
+    if left <= 0:
+        return "the delivery deadline has come"
+    return None
+
+
+def _attempts_left(policy: RetryPolicy) -> str:
+    """Say, for a retry's log line, what ends the attempts: a count or the deadline."""
+    if policy.attempts is not None:
+        return f" of {policy.attempts}"
+    if retry.current_deadline() is None:
+        return f" of {retry.ATTEMPTS_WITHOUT_DEADLINE}"
+    return f", {retry.remaining(0.0):.2f} s left before the delivery deadline"
+
+
+def _what(method: str | None, url: str | None) -> str:
+    """Name a request in a log line by method and path (never its query: it may hold auth=)."""
+    path = unquote(urlsplit(url or "").path)
+    return f"{method} {path.removesuffix('.json') or '/'}"
+
+
+def _gave_up(err: BaseException) -> str:
+    """Say how many attempts ``err`` ended and why, from the GaveUp it wraps (if any).
+
+    ``requests`` wraps urllib3's error as its first argument, and google-auth wraps that.
+    """
+    wrapped: object = err
+    while isinstance(wrapped, BaseException) and not isinstance(wrapped, GaveUp):
+        wrapped = wrapped.args[0] if wrapped.args else None
+    return _after(wrapped.attempts, wrapped.why) if isinstance(wrapped, GaveUp) else ""
+
+
+def _after(attempts: int, why: str) -> str:
+    return f" (gave up after {attempts} attempt(s){': ' + why if why else ''})"
+
+
+def _timed_out(err: requests.RequestException) -> bool:
+    if isinstance(err, requests.Timeout):
+        return True
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, ReadTimeoutError) or (
+        isinstance(reason, ConnectTimeoutError) and not isinstance(reason, NewConnectionError)
+    )
+
+
+class DeadlineTimeout(Timeout):
+    """A ``(connect, read)`` timeout cut, for every attempt, to the time left before the deadline.
+
+    ``requests`` hands a ``Timeout`` to urllib3 as it is; urllib3 clones it for each attempt and
+    reads ``connect_timeout`` as it connects and ``read_timeout`` as it waits for the answer.
+    """
+
+    def __init__(self, connect: float, read: float) -> None:
+        super().__init__(connect=connect, read=read)
+        self.limits = (connect, read)
+
+    def clone(self) -> Timeout:
+        return DeadlineTimeout(*self.limits)
+
+    @property
+    def connect_timeout(self) -> float:
+        return _cut(self.limits[0])
+
+    @property
+    def read_timeout(self) -> float:
+        return _cut(self.limits[1])
+
+
+def _cut(limit: float) -> float:
+    left = retry.remaining(math.inf)
+    return limit if left >= limit else max(MIN_ATTEMPT_TIMEOUT, left)
 
 
 @dataclass(frozen=True)
@@ -189,15 +393,13 @@ class RealtimeDatabaseClient:
         *,
         timeout: tuple[float, float],
         policy: RetryPolicy,
-        sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
     ) -> None:
         self.location = location
         self.credentials = credentials
         self.timeout = timeout
         self.policy = policy
-        self._sleep = sleep
-        self.session = session or requests.Session()
+        self._sessions: tuple[requests.Session, requests.Session] | None = None
+        self._lock = threading.Lock()
         _guard_urllib3_logging()
 
     # The verbs the reporter uses.
@@ -225,75 +427,38 @@ class RealtimeDatabaseClient:
         headers: Mapping[str, str] | None = None,
         conditional: bool = False,
     ) -> Reply:
-        """Send one request, retrying what is worth it; raise a loggable ReporterError.
+        """Send one request (urllib3 retries it); raise a loggable ReporterError.
 
         Attempts go on until the thread's delivery deadline (``retry.deadline``), or for
         ``retry.ATTEMPTS_WITHOUT_DEADLINE`` attempts without one.
         """
         what = f"{method} /{'/'.join(path)}"
+        params: dict[str, str] = {}
+        if self.location.namespace:
+            params["ns"] = self.location.namespace
+        sent = dict(headers or {})
+        self.credentials.apply(params, sent)
         body = None if method == "GET" else _encode(value)
-        attempts = 0
-        last_error = ""
-
-        def attempt() -> Reply:
-            nonlocal attempts, last_error
-            attempts += 1
-            try:
-                return self._send(method, path, body, dict(headers or {}), conditional, what)
-            except RetryableError as err:
-                last_error = str(err)
-                left = retry.remaining(math.inf)
-                if err.delay is not None and err.delay > min(MAX_RETRY_AFTER, left):
-                    limit = (
-                        "past the delivery deadline"
-                        if err.delay > left
-                        else f"over the {MAX_RETRY_AFTER:g} s monitorkit waits at most"
-                    )
-                    asked = f"{err}; it asks to wait {err.delay:g} s (Retry-After), {limit}"
-                    raise _WaitTooLong(asked) from None
-                raise
-
-        def pause(delay: float) -> None:
-            logger.info(
-                "monitorkit: Firebase %s failed (attempt %d%s): %s; retrying in %.2f s",
-                what,
-                attempts,
-                self._attempts_left(),
-                last_error,
-                delay,
-            )
-            self._sleep(delay)
-
+        if body is not None:
+            sent["Content-Type"] = "application/json; charset=utf-8"
+        session = self._session()  # a service account's key is read here: may be a ReporterError
         try:
-            return call_with_retries(attempt, self.policy, sleep=pause)
-        except RetryableError as err:
-            message = f"{err} (gave up after {attempts} attempt(s){self._why_stopped()})"
-        except _WaitTooLong as err:
-            message = f"{err} (gave up after {attempts} attempt(s))"
-        raise ReporterError(self.redact(message))  # no chain: the cause may hold a URL
-
-    def _attempts_left(self) -> str:
-        """Say, for a retry's log line, what ends the attempts: a count or the deadline."""
-        if self.policy.attempts is not None:
-            return f" of {self.policy.attempts}"
-        if retry.current_deadline() is None:
-            return f" of {retry.ATTEMPTS_WITHOUT_DEADLINE}"
-        return f", {retry.remaining(0.0):.2f} s left before the delivery deadline"
-
-    def _why_stopped(self) -> str:
-        at = retry.current_deadline()
-        if at is not None and time.monotonic() >= at - MIN_ATTEMPT_TIMEOUT:
-            return ": the delivery deadline has come"
-        return ""
-
-    def _timeout(self) -> tuple[tuple[float, float], bool]:
-        """Return this attempt's ``(connect, read)`` timeout and whether the deadline cut it."""
-        connect, read = self.timeout
-        left = retry.remaining(math.inf)
-        if left >= max(connect, read):
-            return self.timeout, False
-        left = max(MIN_ATTEMPT_TIMEOUT, left)
-        return (min(connect, left), min(read, left)), True
+            response = session.request(
+                method,
+                self.location.url(path),
+                params=params,
+                data=body,
+                headers=sent,
+                timeout=DeadlineTimeout(*self.timeout),  # type: ignore[arg-type]  # passed as is
+            )
+        except requests.RequestException as err:
+            raise ReporterError(self.redact(self._failure(what, err))) from None
+        except Exception as err:
+            failure = self.credentials.refresh_failure(err)  # google-auth's, for a token
+            if failure is None:
+                raise
+            raise ReporterError(self.redact(failure + _gave_up(err))) from None
+        return self._read(response, what, conditional)
 
     def redact(self, text: str) -> str:
         """Return ``text`` with this client's credentials removed."""
@@ -304,58 +469,54 @@ class RealtimeDatabaseClient:
         found = self.credentials.secrets()
         return found + [self.location.url_token] if self.location.url_token else found
 
-    def describe(self) -> str:
-        return f"{self.location.describe()} ({self.credentials.describe()})"
-
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, None
+        for session in sessions or ():
+            session.close()
 
     # Inside.
-    def _send(
-        self,
-        method: str,
-        path: Sequence[str],
-        body: bytes | None,
-        headers: dict[str, str],
-        conditional: bool,
-        what: str,
-    ) -> Reply:
-        params: dict[str, str] = {}
-        if self.location.namespace:
-            params["ns"] = self.location.namespace
-        self.credentials.apply(params, headers)  # may fetch a token: Retryable/ReporterError
-        if body is not None:
-            headers["Content-Type"] = "application/json; charset=utf-8"
-        failure: Exception | None = None
-        timeout, cut = self._timeout()
-        try:
-            response = self.session.request(
-                method,
-                self.location.url(path),
-                params=params,
-                data=body,
-                headers=headers,
-                timeout=timeout,
-            )
-        except requests.Timeout as err:
+    def _session(self) -> requests.Session:
+        """Return the session, made on first use with the retrying adapter mounted."""
+        with self._lock:
+            if self._sessions is None:
+                tokens = requests.Session()  # a service account's token requests
+                # A 5xx after the last attempt is raised, never handed to google-auth, whose
+                # own retries of it would sleep past the deadline.
+                _mount(tokens, self._retries("The token endpoint", "POST", final_status=False))
+                try:
+                    session = self.credentials.session(tokens)
+                except BaseException:
+                    tokens.close()
+                    raise
+                _mount(session, self._retries("Firebase", "GET", "PUT", "PATCH"))
+                self._sessions = (session, tokens)
+            return self._sessions[0]
+
+    def _retries(self, service: str, *methods: str, final_status: bool = True) -> DeadlineRetry:
+        """Return the retries of one session; ``final_status``: return the last 5xx/429."""
+        return DeadlineRetry(
+            policy=self.policy,
+            service=service,
+            redact=self.redact,
+            allowed_methods=frozenset(methods),
+            status_forcelist=RETRY_STATUSES if final_status else TOKEN_RETRY_STATUSES,
+            raise_on_status=not final_status,
+        )
+
+    def _failure(self, what: str, err: requests.RequestException) -> str:
+        where = self.location.describe()
+        gave_up = _gave_up(err)
+        if _timed_out(err):
+            cut = retry.remaining(math.inf) < max(self.timeout)
             source = "cut to the delivery deadline" if cut else "MONITORKIT_HTTP_TIMEOUT"
-            failure = RetryableError(
-                f"{what} to {self.location.describe()} timed out "
-                f"(connect/read timeout {timeout[0]:.3g}/{timeout[1]:.3g} s, "
-                f"{source}): {self.redact(str(err))}"
+            return (
+                f"{what} to {where} timed out (connect/read timeout {self.timeout[0]:.3g}/"
+                f"{self.timeout[1]:.3g} s, {source}): {err}{gave_up}"
             )
-        except requests.ConnectionError as err:
-            failure = RetryableError(
-                f"{what}: could not connect to {self.location.describe()}: {self.redact(str(err))}"
-            )
-        except requests.RequestException as err:
-            failure = ReporterError(
-                f"{what} to {self.location.describe()} failed: "
-                f"{type(err).__name__}: {self.redact(str(err))}"
-            )
-        if failure is not None:
-            raise failure  # raised outside the except block, so it chains to nothing
-        return self._read(response, what, conditional)
+        if isinstance(err, requests.ConnectionError):
+            return f"{what}: could not connect to {where}: {err}{gave_up}"
+        return f"{what} to {where} failed: {type(err).__name__}: {err}{gave_up}"
 
     def _read(self, response: requests.Response, what: str, conditional: bool) -> Reply:
         status = response.status_code
@@ -363,10 +524,12 @@ class RealtimeDatabaseClient:
         if 200 <= status < 300 or (status == 412 and conditional):
             return Reply(status, self._json(response, what), etag)
         error = self.redact(_error_text(response))
-        if status in RETRY_STATUSES:
-            raise RetryableError(
-                f"{what}: Firebase answered HTTP {status}: {error}",
-                delay=_retry_after(response.headers.get("Retry-After")),
+        if status in RETRY_STATUSES:  # urllib3 tried it again until _stop_reason said no
+            earlier = getattr(getattr(response.raw, "retries", None), "history", ())
+            asked = _retry_after(response.headers.get("Retry-After"))
+            why = _stop_reason(self.policy, len(earlier) + 1, asked) or ""
+            raise ReporterError(
+                f"{what}: Firebase answered HTTP {status}: {error}{_after(len(earlier) + 1, why)}"
             )
         hint = _HINTS.get(status)
         raise ReporterError(
@@ -387,8 +550,21 @@ class RealtimeDatabaseClient:
             ) from None
 
 
-class _WaitTooLong(Exception):
-    """A ``Retry-After`` longer than the attempts may wait: give up now, not at the deadline."""
+def _mount(session: requests.Session, retries: DeadlineRetry) -> None:
+    """Give ``session`` the retrying adapter, and credentials from the settings only.
+
+    Without an ``auth`` of its own, ``requests`` would look up ``~/.netrc`` before every
+    request and send any login it found for the host: a credential nobody configured for
+    monitorkit (and a file read and two imports on a short command's way out).
+    """
+    adapter = HTTPAdapter(max_retries=retries)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.auth = _settings_only
+
+
+def _settings_only(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request  # the credential was put on the request by ``Credentials.apply``
 
 
 def _encode(value: Any) -> bytes:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 import traceback
 from typing import Any
 
 import pytest
 
+from monitorkit import retry
+from monitorkit.record import Status
 from monitorkit.reporters.base import ReporterError
 from monitorkit.reporters.firebase_auth import (
     SCOPES,
@@ -18,6 +21,8 @@ from monitorkit.reporters.firebase_auth import (
     ServiceAccountCredentials,
     credentials_from_settings,
 )
+from monitorkit.reporters.firebase_http import DatabaseLocation, RealtimeDatabaseClient
+from monitorkit.retry import RetryPolicy
 
 from .conftest import ACCESS_TOKEN, SECRET, ServiceAccount, make_record
 
@@ -47,14 +52,14 @@ def test_auth_token_goes_in_the_query_and_opens_a_locked_database(
 ) -> None:
     server = rtdb_server_factory(secret=SECRET)
     reporter = reporter_for(server, AUTH_TOKEN=SECRET)
-    reporter.start_run(make_record())
+    reporter.write(make_record())
     assert server.requests and all(r.query.get("auth") == SECRET for r in server.requests)
     assert all(r.status == 200 for r in server.requests)
     assert len(reporter.command_history("import_data__limit_10")) == 1
 
 
 def test_open_rules_need_no_credential(rtdb_server: Any, reporter_for: Any) -> None:
-    reporter_for(rtdb_server).start_run(make_record())
+    reporter_for(rtdb_server).write(make_record())
     assert all("auth" not in r.query for r in rtdb_server.requests)
     assert rtdb_server.data()["monitor-tests"]["latest"]["import_data__limit_10"]["seq"] == 1
 
@@ -65,11 +70,13 @@ def test_service_account_token_is_fetched_once_and_sent_as_bearer(
     server = rtdb_server_factory(secret=ACCESS_TOKEN)  # a missing or wrong bearer is a 401
     reporter = reporter_for(server, CREDENTIALS=str(service_account.path))
     record = make_record()
-    reporter.start_run(record)
-    reporter.heartbeat(record)
-    reporter.finish_run(record)
+    reporter.write(record)
+    record.status = Status.RUNNING
+    reporter.write(record)
+    record.status = Status.FINISHED
+    reporter.write(record)
     # A second run (a new reporter, as each run gets) reuses the cached token.
-    reporter_for().start_run(make_record("run-00002"))
+    reporter_for().write(make_record("run-00002"))
     assert all(r.status == 200 and "auth" not in r.query for r in server.requests)
     endpoint = service_account.endpoint
     assert endpoint.problems == []
@@ -86,7 +93,7 @@ def test_service_account_token_is_refreshed_before_it_expires(
     service_account.endpoint.expires_in = 60
     server = rtdb_server_factory(secret=ACCESS_TOKEN)
     reporter = reporter_for(server, CREDENTIALS=str(service_account.path))
-    reporter.start_run(make_record())  # a first run: claim, then write (no predecessor)
+    reporter.write(make_record())  # a first run: claim, then write (no predecessor)
     assert len(server.requests) == 2
     assert len(service_account.endpoint.grants) == 2
     assert all(r.status == 200 for r in server.requests)
@@ -103,7 +110,7 @@ def test_a_wrong_bearer_is_a_401_that_names_no_token(
     server = rtdb_server_factory(secret=ACCESS_TOKEN)
     reporter = reporter_for(server, CREDENTIALS=str(service_account.path))
     with pytest.raises(ReporterError, match=r"HTTP 401\): Permission denied") as caught:
-        reporter.start_run(make_record())
+        reporter.write(make_record())
     texts = [
         str(caught.value),
         "".join(traceback.format_exception(caught.value)),
@@ -119,7 +126,7 @@ def test_a_refused_key_is_reported_with_the_setting_to_fix(
     service_account.endpoint.status = 400
     reporter = reporter_for(rtdb_server, CREDENTIALS=str(service_account.path))
     with pytest.raises(ReporterError, match=r"refused the service account key.*CREDENTIALS"):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
     assert rtdb_server.requests == []
     assert len(service_account.endpoint.grants) == 1  # invalid_grant is not retried
 
@@ -131,7 +138,7 @@ def test_an_unreachable_token_endpoint_is_retried_then_reported(
     service_account.endpoint.server.server_close()
     reporter = reporter_for(rtdb_server, CREDENTIALS=str(service_account.path))
     with pytest.raises(ReporterError, match=r"token endpoint.*gave up after 3"):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
     assert rtdb_server.requests == []
 
 
@@ -152,7 +159,7 @@ def test_bad_key_files(
         path.write_text(content)
     reporter = reporter_for(rtdb_server, CREDENTIALS=str(path))  # never raises here
     with pytest.raises(ReporterError, match=fragment):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
 
 
 def test_missing_google_auth_names_the_extra(
@@ -164,7 +171,7 @@ def test_missing_google_auth_names_the_extra(
     monkeypatch.setitem(sys.modules, "google.oauth2.service_account", None)
     reporter = reporter_for(rtdb_server, CREDENTIALS=str(service_account.path))
     with pytest.raises(ReporterError, match=r"pip install monitorkit\[google\]"):
-        reporter.start_run(make_record())
+        reporter.write(make_record())
 
 
 def test_emulator_env_uses_the_emulator_admin_instead_of_google(
@@ -175,6 +182,27 @@ def test_emulator_env_uses_the_emulator_admin_instead_of_google(
     reporter = reporter_for(
         DATABASE_URL="https://my-project-db.firebaseio.com", CREDENTIALS="/no/such/key.json"
     )
-    reporter.start_run(make_record())
+    reporter.write(make_record())
     assert all(r.status == 200 and r.query.get("ns") == "my-project-db" for r in server.requests)
     assert server.data("my-project-db")["monitor-tests"]["commands"]
+
+
+def test_a_failing_token_endpoint_is_retried_until_the_deadline_and_not_past_it(
+    rtdb_server: Any, service_account: ServiceAccount
+) -> None:
+    """A 503 is retried by monitorkit's retries, never by google-auth's, which sleep 1 s, 2 s."""
+    service_account.endpoint.status = 503
+    credentials = ServiceAccountCredentials(str(service_account.path), TIMEOUT)
+    location = DatabaseLocation(rtdb_server.url)
+    client = RealtimeDatabaseClient(location, credentials, timeout=TIMEOUT, policy=RetryPolicy())
+    began = time.monotonic()
+    with (
+        retry.deadline(began + 1.0),
+        pytest.raises(ReporterError, match=r"token endpoint.*the delivery deadline has come"),
+    ):
+        client.get(("k",))
+    elapsed = time.monotonic() - began
+    client.close()
+    assert len(service_account.endpoint.grants) > 3  # tried until the deadline, not for a count
+    assert elapsed < 1.6
+    assert rtdb_server.requests == []

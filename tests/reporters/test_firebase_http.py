@@ -18,6 +18,7 @@ from monitorkit.reporters.firebase_auth import AuthTokenCredentials, Credentials
 from monitorkit.reporters.firebase_http import (
     MAX_RETRY_AFTER,
     DatabaseLocation,
+    DeadlineRetry,
     RealtimeDatabaseClient,
     resolve_location,
     scrub,
@@ -167,13 +168,19 @@ def client_for(
     credentials: Credentials | None = None,
     policy: RetryPolicy = FAST,
     timeout: tuple[float, float] = (0.5, 0.5),
-    sleeps: list[float] | None = None,
 ) -> RealtimeDatabaseClient:
     location = DatabaseLocation(url or (server.url if server else "http://127.0.0.1:1"))
-    sleep = (lambda s: sleeps.append(s)) if sleeps is not None else time.sleep
     return RealtimeDatabaseClient(
-        location, credentials or Credentials(), timeout=timeout, policy=policy, sleep=sleep
+        location, credentials or Credentials(), timeout=timeout, policy=policy
     )
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the waits between attempts instead of sleeping them."""
+    recorded: list[float] = []
+    monkeypatch.setattr(DeadlineRetry, "pause", staticmethod(recorded.append))
+    return recorded
 
 
 def free_port() -> int:
@@ -248,6 +255,23 @@ def test_5xx_then_recovery(
     assert sum("HTTP 503" in r.message for r in caplog.records) == 2
 
 
+def test_a_patch_is_retried_after_a_503(
+    rtdb_server: RealtimeDatabaseServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """urllib3 retries no PATCH unless told to: the reporter's writes are PATCHes."""
+    caplog.set_level(logging.INFO, logger="monitorkit")
+    rtdb_server.fail_next(1, 503, {"error": "Service unavailable"})
+    client = client_for(rtdb_server)
+    assert client.patch(("a",), {"b/c": 1, "d": 2}).status == 200
+    assert [(r.method, r.status) for r in rtdb_server.requests] == [
+        ("PATCH", 503),
+        ("PATCH", 200),
+    ]
+    assert rtdb_server.data() == {"a": {"b": {"c": 1}, "d": 2}}
+    [line] = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert line.startswith("monitorkit: Firebase PATCH /a failed (attempt 1 of 3): HTTP 503")
+
+
 def test_5xx_every_time_gives_up_after_the_attempts(rtdb_server: RealtimeDatabaseServer) -> None:
     rtdb_server.fail_next(5, 500, {"error": "Internal server error"})
     with pytest.raises(ReporterError, match=r"HTTP 500: Internal server error \(gave up after 3"):
@@ -255,20 +279,22 @@ def test_5xx_every_time_gives_up_after_the_attempts(rtdb_server: RealtimeDatabas
     assert len(rtdb_server.requests) == 3
 
 
-def test_429_honours_retry_after_seconds(rtdb_server: RealtimeDatabaseServer) -> None:
+def test_429_honours_retry_after_seconds(
+    rtdb_server: RealtimeDatabaseServer, sleeps: list[float]
+) -> None:
     rtdb_server.fail_next(1, 429, {"error": "Too many requests"}, {"Retry-After": "2"})
-    sleeps: list[float] = []
     policy = RetryPolicy(attempts=3, base=0.01, cap=1.0)
-    assert client_for(rtdb_server, policy=policy, sleeps=sleeps).put(("k",), 1).status == 200
+    assert client_for(rtdb_server, policy=policy).put(("k",), 1).status == 200
     assert sleeps == [2.0]
 
 
-def test_429_honours_retry_after_as_a_date(rtdb_server: RealtimeDatabaseServer) -> None:
+def test_429_honours_retry_after_as_a_date(
+    rtdb_server: RealtimeDatabaseServer, sleeps: list[float]
+) -> None:
     when = email.utils.formatdate(time.time() + 3, usegmt=True)
     rtdb_server.fail_next(1, 429, None, {"Retry-After": when})
-    sleeps: list[float] = []
     policy = RetryPolicy(attempts=3, base=0.01, cap=2.0)
-    client_for(rtdb_server, policy=policy, sleeps=sleeps).get(("k",))
+    client_for(rtdb_server, policy=policy).get(("k",))
     assert len(sleeps) == 1 and 0.5 < sleeps[0] <= 4.0
 
 
@@ -359,11 +385,10 @@ def test_a_hanging_server_costs_no_more_than_the_deadline(rtdb_server_factory: A
 
 
 def test_a_retry_after_beyond_the_deadline_gives_up_at_once(
-    rtdb_server: RealtimeDatabaseServer,
+    rtdb_server: RealtimeDatabaseServer, sleeps: list[float]
 ) -> None:
     rtdb_server.fail_next(5, 429, {"error": "Too many requests"}, {"Retry-After": "30"})
-    sleeps: list[float] = []
-    client = client_for(rtdb_server, policy=RetryPolicy(), sleeps=sleeps)
+    client = client_for(rtdb_server, policy=RetryPolicy())
     with retry.deadline(time.monotonic() + 2.0), pytest.raises(ReporterError) as caught:
         client.put(("k",), 1)
     assert sleeps == [] and len(rtdb_server.requests) == 1
@@ -372,21 +397,59 @@ def test_a_retry_after_beyond_the_deadline_gives_up_at_once(
 
 
 def test_a_retry_after_within_the_deadline_is_honoured(
-    rtdb_server: RealtimeDatabaseServer,
+    rtdb_server: RealtimeDatabaseServer, sleeps: list[float]
 ) -> None:
     rtdb_server.fail_next(1, 503, None, {"Retry-After": "1"})
-    sleeps: list[float] = []
-    client = client_for(rtdb_server, policy=RetryPolicy(), sleeps=sleeps)
+    client = client_for(rtdb_server, policy=RetryPolicy())
     with retry.deadline(time.monotonic() + 3.0):
         assert client.put(("k",), 1).status == 200
     assert sleeps == [1.0]
 
 
-def test_a_retry_after_is_capped_without_a_deadline(rtdb_server: RealtimeDatabaseServer) -> None:
+def test_a_retry_after_is_capped_without_a_deadline(
+    rtdb_server: RealtimeDatabaseServer, sleeps: list[float]
+) -> None:
     """monitor_status has no deadline: an hour-long Retry-After must not hold it for an hour."""
     rtdb_server.fail_next(5, 429, None, {"Retry-After": "3600"})
-    sleeps: list[float] = []
     with pytest.raises(ReporterError, match=r"asks to wait 3600 s \(Retry-After\), over the"):
-        client_for(rtdb_server, policy=RetryPolicy(), sleeps=sleeps).get(("k",))
+        client_for(rtdb_server, policy=RetryPolicy()).get(("k",))
     assert sleeps == [] and len(rtdb_server.requests) == 1
     assert MAX_RETRY_AFTER < 3600
+
+
+def test_a_netrc_login_for_the_host_is_never_sent(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Credentials come from FIREBASE_MONITORING only, never from a ``~/.netrc`` requests reads."""
+    import http.server
+    import threading
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"null")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert requests.get(f"{url}/probe.json", timeout=5).request.headers.get("Authorization")
+        seen.clear()  # requests itself would send the login: the file is read
+        assert client_for(None, url=url).get(("a",)).value is None
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [None]
