@@ -312,14 +312,6 @@ def class_command_id(cls: type, name: str) -> str:
     return naming.sanitize_key(str(fixed or getattr(cls, "monitor_command_name", None) or name))
 
 
-def expectation_from_class(cls: type, command_id: str) -> Expectation | None:
-    """Return what ``cls`` declares for ``command_id``, or ``None`` when it declares nothing."""
-    values = class_values(cls)
-    if not values:
-        return None
-    return expectation_from_values(command_id, values, f"{cls.__module__}.{cls.__qualname__}")
-
-
 def expectation_from_setting(
     command_id: str, values: Mapping[str, Any], base: Expectation | None = None
 ) -> Expectation:

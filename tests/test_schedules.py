@@ -233,7 +233,13 @@ def test_a_bad_value_in_code_raises_at_once(kwargs):
         Expectation("job", **kwargs)
 
 
-def test_expectation_from_class_reads_the_monitor_attributes():
+def from_class(cls: type, command_id: str) -> schedules.Expectation:
+    """What discover() makes of a command class's attributes."""
+    source = f"{cls.__module__}.{cls.__qualname__}"
+    return schedules.expectation_from_values(command_id, schedules.class_values(cls), source)
+
+
+def test_class_values_read_the_monitor_attributes_as_discover_does():
     class Base:
         monitor_schedule = "0 3 * * *"
         monitor_timezone = PARIS
@@ -245,7 +251,7 @@ def test_expectation_from_class_reads_the_monitor_attributes():
         monitor_notify_recovery = False
         monitor_muted = True
 
-    got = schedules.expectation_from_class(Nightly, "nightly")
+    got = from_class(Nightly, "nightly")
     assert got == Expectation(
         "nightly",
         "0 3 * * *",
@@ -257,7 +263,7 @@ def test_expectation_from_class_reads_the_monitor_attributes():
         muted=True,
         source=f"{__name__}.{Nightly.__qualname__}",
     )
-    assert schedules.expectation_from_class(type("Plain", (), {}), "plain") is None
+    assert schedules.class_values(type("Plain", (), {})) == {}  # declares nothing: skipped
 
 
 def test_a_bad_class_value_falls_back_to_its_default():
@@ -265,7 +271,7 @@ def test_a_bad_class_value_falls_back_to_its_default():
         monitor_schedule = "0 3 * * *"
         monitor_start_margin = "five minutes"
 
-    got = schedules.expectation_from_class(Odd, "odd")
+    got = from_class(Odd, "odd")
     assert got is not None and got.start_margin == DEFAULT_START_MARGIN
 
 
@@ -274,7 +280,7 @@ def test_the_setting_overrides_the_class_key_by_key():
         monitor_schedule = "0 3 * * *"
         monitor_max_runtime = 3600
 
-    base = schedules.expectation_from_class(Nightly, "nightly")
+    base = from_class(Nightly, "nightly")
     got = schedules.expectation_from_setting("nightly", {"schedule": "0 4 * * *"}, base)
     assert got.schedule == "0 4 * * *"
     assert got.max_runtime == dt.timedelta(hours=1)

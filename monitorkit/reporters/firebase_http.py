@@ -18,7 +18,6 @@ None``; urllib3's own log lines are scrubbed by a filter.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import math
@@ -37,6 +36,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    InvalidHeader,
     MaxRetryError,
     NewConnectionError,
     ReadTimeoutError,
@@ -243,7 +243,7 @@ class DeadlineRetry(Retry):
         return super().new(**kw)
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        return _retry_after(response.headers.get("Retry-After"))
+        return _asked_wait(response)
 
     def increment(
         self,
@@ -526,7 +526,7 @@ class RealtimeDatabaseClient:
         error = self.redact(_error_text(response))
         if status in RETRY_STATUSES:  # urllib3 tried it again until _stop_reason said no
             earlier = getattr(getattr(response.raw, "retries", None), "history", ())
-            asked = _retry_after(response.headers.get("Retry-After"))
+            asked = _asked_wait(response.raw)
             why = _stop_reason(self.policy, len(earlier) + 1, asked) or ""
             raise ReporterError(
                 f"{what}: Firebase answered HTTP {status}: {error}{_after(len(earlier) + 1, why)}"
@@ -583,17 +583,12 @@ def _error_text(response: requests.Response) -> str:
     return text[:_ERROR_TEXT_LIMIT] or response.reason or "no error text"
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Return the wait a ``Retry-After`` header asks for (seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
+def _asked_wait(response: BaseHTTPResponse) -> float | None:
+    """Return the wait a ``Retry-After`` asks for (urllib3 reads seconds or an HTTP date)."""
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        return Retry.get_retry_after(_HEADER_READER, response)
+    except InvalidHeader:
+        return None  # unreadable: the policy's backoff paces the next attempt
+
+
+_HEADER_READER = Retry()
