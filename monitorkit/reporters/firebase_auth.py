@@ -26,7 +26,7 @@ import importlib
 import json
 import os
 import threading
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import requests
@@ -48,8 +48,8 @@ class Credentials:
     def apply(self, params: MutableMapping[str, str], headers: MutableMapping[str, str]) -> None:
         """Add this credential to one request's query ``params`` or ``headers``."""
 
-    def session(self, token_session: requests.Session) -> requests.Session:
-        """Return the session to send requests with; ``token_session`` is for token requests."""
+    def session(self, token_session: Callable[[], requests.Session]) -> requests.Session:
+        """Return the session to send requests with; ``token_session()`` makes one for tokens."""
         return requests.Session()
 
     def refresh_failure(self, err: Exception) -> str | None:
@@ -98,8 +98,8 @@ class ServiceAccountCredentials(Credentials):
         self.timeout = timeout
         self._google: Any = None
 
-    def session(self, token_session: requests.Session) -> requests.Session:
-        """Return an ``AuthorizedSession`` whose token requests go through ``token_session``.
+    def session(self, token_session: Callable[[], requests.Session]) -> requests.Session:
+        """Return an ``AuthorizedSession`` whose token requests go through ``token_session()``.
 
         Each token request gets the timeout of the request that needed it (cut to the delivery
         deadline by the HTTP layer); ``refresh_timeout`` only says the same to google-auth
@@ -109,7 +109,7 @@ class ServiceAccountCredentials(Credentials):
         self._google = self._load()
         session: requests.Session = transport.AuthorizedSession(
             self._google,
-            auth_request=transport.Request(token_session),
+            auth_request=transport.Request(token_session()),
             max_refresh_attempts=1,
             refresh_timeout=max(self.timeout),
         )

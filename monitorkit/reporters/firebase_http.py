@@ -398,7 +398,7 @@ class RealtimeDatabaseClient:
         self.credentials = credentials
         self.timeout = timeout
         self.policy = policy
-        self._sessions: tuple[requests.Session, requests.Session] | None = None
+        self._sessions: tuple[requests.Session, ...] | None = None  # the one to use first
         self._lock = threading.Lock()
         _guard_urllib3_logging()
 
@@ -480,17 +480,27 @@ class RealtimeDatabaseClient:
         """Return the session, made on first use with the retrying adapter mounted."""
         with self._lock:
             if self._sessions is None:
-                tokens = requests.Session()  # a service account's token requests
-                # A 5xx after the last attempt is raised, never handed to google-auth, whose
-                # own retries of it would sleep past the deadline.
-                _mount(tokens, self._retries("The token endpoint", "POST", final_status=False))
+                made: list[requests.Session] = []
+
+                def token_session() -> requests.Session:
+                    """Make the session of a credential's token requests (only one that has any).
+
+                    A 5xx after its last attempt is raised, never handed to google-auth, whose
+                    own retries of it would sleep past the deadline.
+                    """
+                    tokens = requests.Session()
+                    _mount(tokens, self._retries("The token endpoint", "POST", final_status=False))
+                    made.append(tokens)
+                    return tokens
+
                 try:
-                    session = self.credentials.session(tokens)
+                    session = self.credentials.session(token_session)
                 except BaseException:
-                    tokens.close()
+                    for unused in made:
+                        unused.close()
                     raise
                 _mount(session, self._retries("Firebase", "GET", "PUT", "PATCH"))
-                self._sessions = (session, tokens)
+                self._sessions = (session, *made)
             return self._sessions[0]
 
     def _retries(self, service: str, *methods: str, final_status: bool = True) -> DeadlineRetry:
@@ -586,9 +596,9 @@ def _error_text(response: requests.Response) -> str:
 def _asked_wait(response: BaseHTTPResponse) -> float | None:
     """Return the wait a ``Retry-After`` asks for (urllib3 reads seconds or an HTTP date)."""
     try:
-        return Retry.get_retry_after(_HEADER_READER, response)
+        return _HEADER_READER.get_retry_after(response)
     except InvalidHeader:
         return None  # unreadable: the policy's backoff paces the next attempt
 
 
-_HEADER_READER = Retry()
+_HEADER_READER = Retry()  # a plain one: DeadlineRetry.get_retry_after calls this function
