@@ -12,6 +12,9 @@
 ``"webhook"`` may also be a list of such dicts. One reading gives both the notifiers and the
 problems, so the fallback and the check of ``manage.py check`` (ids ``monitorkit.W201`` to
 ``W206``, warnings only) cannot disagree. No message shows a URL's path, a key or a header.
+
+Each notifier's module is imported only when its channel is configured: the webhook's brings
+``requests``, which a project that alerts by email only never needs.
 """
 
 from __future__ import annotations
@@ -24,10 +27,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from ..conf import Problem, show, timeout_pair
-from .apprise import INSTALL_HINT, AppriseNotifier
 from .base import Notifier
-from .email import EmailNotifier, admin_addresses
-from .webhook import DEFAULT_RETRIES, DEFAULT_TIMEOUT, WebhookNotifier
 
 ALERTS = "MONITORKIT_ALERTS"
 BASE_URL = "MONITORKIT_BASE_URL"
@@ -113,6 +113,8 @@ def _unknown_keys(entry: dict[Any, Any], known: frozenset[str], where: str) -> s
 
 
 def _email(entry: Any, report: Report) -> list[Notifier]:
+    from .email import EmailNotifier, admin_addresses
+
     where = f"{ALERTS}['email']"
     if entry is True:
         entry = {}
@@ -148,6 +150,8 @@ def _webhooks(entry: Any, report: Report) -> list[Notifier]:
 
 
 def _webhook(entry: Any, where: str, report: Report) -> Notifier | None:
+    from .webhook import DEFAULT_RETRIES, DEFAULT_TIMEOUT, WebhookNotifier
+
     if not isinstance(entry, dict):
         report(W_WEBHOOK, f"{where} must be a dict, not a {type(entry).__name__}.")
         return None
@@ -194,6 +198,8 @@ def _webhook(entry: Any, where: str, report: Report) -> Notifier | None:
 
 
 def _apprise(entry: Any, report: Report) -> list[Notifier]:
+    from .apprise import INSTALL_HINT, AppriseNotifier
+
     where = f"{ALERTS}['apprise']"
     if not isinstance(entry, dict):
         report(W_APPRISE, f"{where} must be a dict with 'urls', not a {type(entry).__name__}.")

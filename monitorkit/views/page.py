@@ -16,7 +16,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ..conf import monitor_settings
-from ..management.commands.monitor_status import describe_age
 from ..reporters import Reporter, ReporterError, store_reporter
 
 __all__ = ["Reporter", "ReporterError", "options", "store", "unavailable"]
@@ -51,6 +50,17 @@ def unavailable(request: HttpRequest, why: str, context: dict[str, Any]) -> Http
     return TemplateResponse(
         request, "monitorkit/unavailable.html", {**context, "why": why}, status=503
     )
+
+
+def describe_age(seconds: float) -> str:
+    """Return ``monitor_status``'s words for an age (``3m 05s``), importing it when a page is drawn.
+
+    Not at import: Django's URL check imports this module with the URLconf before every
+    command, and a command module imported there is on every command's path.
+    """
+    from ..management.commands.monitor_status import describe_age as words
+
+    return words(seconds)
 
 
 def when_text(timestamp: str | None) -> str:
