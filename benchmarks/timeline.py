@@ -84,8 +84,8 @@ PHASES: tuple[tuple[str, str, str, str], ...] = (
         "execute entry",
         "checks done",
         "`BaseCommand.execute` runs the system checks, monitorkit's included, in both "
-        "processes; its schedule and alert check imports `monitorkit.notifiers`, whose "
-        "webhook notifier imports `requests`.",
+        "processes (since issue 16 its schedule and alert check, which imports every "
+        "command and `requests`, runs only in `manage.py check`).",
     ),
     (
         "start: the run",
@@ -438,7 +438,12 @@ def section(results: list[dict[str, Any]]) -> list[str]:
         f"{ms(imports['requests_monitored']['cumulative_s'])} in the monitored run (those "
         f"packages' own time: {ms(imports['requests_plain']['packages_own_s'])} / "
         f"{ms(imports['requests_monitored']['packages_own_s'])}). Where it happens: "
-        f"{places}. Both pay it, so it is not in the difference.",
+        f"{places}. "
+        + (
+            "Both pay it, so it is not in the difference."
+            if imports["requests_plain"]["cumulative_s"]
+            else "Only the monitored run pays it: it is in the difference."
+        ),
         f"- Modules only the monitored run imports: {ms(imports['monitored_only_s'])} of own "
         f"time ({only}).",
         f"- Importing `monitorkit.command` (cumulative), paid by both here: "
@@ -448,10 +453,12 @@ def section(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def replace_rows(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Put ``new`` (this row's results) where this row's old results were, else before ``ctx``."""
-    kept = [r for r in old if r.get("number") != ROW]
-    at = next((i for i, r in enumerate(old) if r.get("number") == ROW), None)
+def replace_rows(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], row: str = ROW
+) -> list[dict[str, Any]]:
+    """Put ``new`` (``row``'s results) where that row's old results were, else before ``ctx``."""
+    kept = [r for r in old if r.get("number") != row]
+    at = next((i for i, r in enumerate(old) if r.get("number") == row), None)
     if at is None:
         at = next((i for i, r in enumerate(kept) if r.get("number") == "ctx"), len(kept))
     return kept[:at] + new + kept[at:]
