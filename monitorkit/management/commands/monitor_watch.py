@@ -53,7 +53,12 @@ class Command(BaseCommand):
             stop.wait(options["interval"])
 
     def warn_about_declarations(self) -> None:
-        """Log bad schedule declarations and alert settings once, as the run-time warning."""
+        """Log bad schedule declarations and alert settings once, as the run-time warning.
+
+        The system checks run them only inside ``manage.py check`` (``monitorkit/checks.py``):
+        this is where a deployment that never runs ``check`` hears of them, with or without
+        ``--skip-checks``.
+        """
         from ... import notifiers, schedules
 
         found = schedules.problems() + notifiers.problems()
