@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from .record import Status
+from .status import Status
 
 
 class CommandRun(models.Model):

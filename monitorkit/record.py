@@ -11,30 +11,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .status import UNFINISHED as UNFINISHED
+from .status import Status as Status
+
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-class Status(str, enum.Enum):
-    """The statuses a run moves through; the values are what is stored."""
-
-    STARTED = "STARTED"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    FAILED = "FAILED"
-    SYSTEM_KILL = "SYSTEM_KILL"
-    MISSED = "MISSED"
-    """Not a run at all: the watcher's record of an expected run that never started."""
-
-    def __str__(self) -> str:
-        return self.value
-
-
-UNFINISHED = (Status.STARTED, Status.RUNNING)
 
 
 def utcnow() -> dt.datetime:
