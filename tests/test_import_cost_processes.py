@@ -61,6 +61,9 @@ def test_a_command_imports_neither_requests_nor_other_commands(
     modules = modules_at_exit(project, tmp_path, twin)
     assert "monitorkit.checks" in modules  # installed: its app, its checks ran
     assert "requests" not in modules
+    # Nor what only the watcher, the check command or a page drawn needs (the test project
+    # mounts the status page: Django's URL check imports its views before every command).
+    assert not modules & {"monitorkit.schedules", "monitorkit.dashboard", "monitorkit.notifiers"}
     # Django's own system checks load its migrate and makemigrations commands, with or
     # without monitorkit; no other command module may be imported.
     commands = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .. import dashboard
 from .access import monitor_view
 from .page import ReporterError, command_url, store
 
@@ -16,6 +15,8 @@ def _unavailable(why: str) -> JsonResponse:
 @monitor_view
 def overview_json(request: HttpRequest) -> HttpResponse:
     """Every command id: health, last run, next run, progress, recent outcomes."""
+    from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+
     reporter = store()
     if reporter is None:
         return _unavailable("No store is configured.")
@@ -34,6 +35,8 @@ def overview_json(request: HttpRequest) -> HttpResponse:
 @monitor_view
 def command_json(request: HttpRequest, command_id: str) -> HttpResponse:
     """One command id: health, schedule, durations, every kept run with its flags."""
+    from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+
     reporter = store()
     if reporter is None:
         return _unavailable("No store is configured.")

@@ -10,7 +10,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .. import dashboard
 from .access import monitor_view
 from .chart import duration_chart
 from .page import (
@@ -46,6 +45,8 @@ def history_row(run: dict[str, Any]) -> dict[str, Any]:
 @monitor_view
 def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
     """One command id (HTML); ``?page=N`` pages through its kept runs."""
+    from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+
     context: dict[str, Any] = {
         **options(request),
         "command_id": command_id,

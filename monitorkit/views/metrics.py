@@ -12,7 +12,6 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from .. import metrics as exposition
 from ..conf import monitor_settings
 from .page import ReporterError, store
 
@@ -29,6 +28,8 @@ def _token(request: HttpRequest) -> str | None:
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Every command id's metrics, in the format the scraper asks for."""
+    from .. import metrics as exposition  # when scraped, not with the URLconf
+
     expected = monitor_settings.metrics_token
     if expected is None:
         return HttpResponse("Not found.", status=404, content_type="text/plain")

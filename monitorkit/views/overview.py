@@ -11,8 +11,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from .. import dashboard
-from ..health import Health
 from .access import monitor_view
 from .page import (
     ReporterError,
@@ -61,6 +59,9 @@ def overview_row(command: dict[str, Any], url: Callable[[str], str]) -> dict[str
 @monitor_view
 def overview(request: HttpRequest) -> HttpResponse:
     """Every command id at a glance (HTML)."""
+    from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+    from ..health import Health
+
     context: dict[str, Any] = {
         **options(request),
         "api_url": reverse("monitorkit:api-overview"),
