@@ -10,7 +10,7 @@ import hmac
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .. import metrics as exposition
 from ..conf import monitor_settings
@@ -26,7 +26,7 @@ def _token(request: HttpRequest) -> str | None:
 
 
 @never_cache
-@require_GET
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Every command id's metrics, in the format the scraper asks for."""
     expected = monitor_settings.metrics_token
