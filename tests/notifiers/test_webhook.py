@@ -9,7 +9,12 @@ import time
 import pytest
 
 from monitorkit.notifiers.base import NotifierError
-from monitorkit.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier
+from monitorkit.notifiers.webhook import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    TOLERANCE_SECONDS,
+    WebhookNotifier,
+)
 from tests.notifiers.values import failing_transition, free_port
 from tests.shapes import TIMESTAMP
 
@@ -25,6 +30,7 @@ def test_the_body_is_slack_text_and_structured_fields(http_sink, settings):
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"].startswith("monitorkit/")
     assert SIGNATURE_HEADER not in request.headers
+    assert TIMESTAMP_HEADER not in request.headers
     body = request.json()
     assert body["text"].startswith("import_data__limit_5 is failing")
     assert {k: body[k] for k in ("command_id", "health", "previous", "host")} == {
@@ -42,17 +48,50 @@ def test_the_body_is_slack_text_and_structured_fields(http_sink, settings):
     assert body["failures_in_row"] == 2 and body["run_status"] == "FAILED"
 
 
-def test_the_signature_is_the_hmac_of_the_body_and_no_secret_is_in_it(http_sink):
+def test_the_signature_covers_a_timestamp_and_the_body_and_no_secret_is_in_it(http_sink):
     notifier = WebhookNotifier(
         http_sink.url + "/signed", secret=KEY, headers={"Authorization": f"Bearer {TOKEN}"}
     )
+    before = int(time.time())
     notifier.send(failing_transition())
+    after = int(time.time())
     (request,) = http_sink.requests
-    expected = hmac.new(KEY.encode(), request.body, hashlib.sha256).hexdigest()
+    timestamp = request.headers[TIMESTAMP_HEADER]
+    assert before <= int(timestamp) <= after  # Unix seconds, when it was sent
+    signed = timestamp.encode() + b"." + request.body
+    expected = hmac.new(KEY.encode(), signed, hashlib.sha256).hexdigest()
     assert request.headers[SIGNATURE_HEADER] == f"sha256={expected}"
+    # The body alone no longer verifies: a captured alert cannot be sent again with a new time.
+    body_only = hmac.new(KEY.encode(), request.body, hashlib.sha256).hexdigest()
+    assert request.headers[SIGNATURE_HEADER] != f"sha256={body_only}"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     for secret in (KEY, TOKEN, "pg-s3cret", "url-s3cret", "hunter2"):
         assert secret.encode() not in request.body
+
+
+def test_the_documented_receiver_accepts_a_fresh_alert_and_refuses_a_replay(http_sink):
+    """The verification in docs/schedules-and-alerts.md, run on what the real server received."""
+    WebhookNotifier(http_sink.url + "/signed", secret=KEY).send(failing_transition())
+    (request,) = http_sink.requests
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    now = int(headers["x-monitorkit-timestamp"])
+    assert verify(KEY, headers, request.body, now=now + 10)
+    assert not verify(KEY, headers, request.body, now=now + TOLERANCE_SECONDS + 1)  # replayed
+    assert not verify("another-key", headers, request.body, now=now)
+    assert not verify(KEY, headers, request.body + b" ", now=now)
+    moved = {**headers, "x-monitorkit-timestamp": str(now + 600)}  # a fresh time on old bytes
+    assert not verify(KEY, moved, request.body, now=now + 600)
+
+
+def verify(secret: str, headers: dict[str, str], body: bytes, now: float) -> bool:
+    """The receiver of docs/schedules-and-alerts.md (with the clock passed in)."""
+    timestamp = headers.get("x-monitorkit-timestamp", "")
+    given = headers.get("x-monitorkit-signature", "")
+    if not timestamp.isdigit() or abs(now - int(timestamp)) > 300:
+        return False
+    signed = timestamp.encode() + b"." + body
+    expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(given, expected)
 
 
 def test_a_body_quoting_the_key_has_it_masked(http_sink):
