@@ -280,7 +280,8 @@ class Spool:
                         continue
                     info = entry.stat(follow_symlinks=False)
                     if not stat.S_ISREG(info.st_mode):
-                        self._skip(entry.name, "it is not a regular file")
+                        link = stat.S_ISLNK(info.st_mode)
+                        self._skip(entry.name, _not_regular(link))
                         continue
                     found.append((info.st_mtime_ns, entry.name))
         except OSError:
@@ -293,12 +294,12 @@ class Spool:
         except FileNotFoundError:
             return None
         except OSError as err:
-            self._skip(name, "it is a symbolic link" if _is_link(name, fd) else str(err))
+            self._skip(name, _not_regular(True) if _is_link(name, fd) else str(err))
             return None
         try:
             info = os.fstat(handle)
             if not stat.S_ISREG(info.st_mode):
-                self._skip(name, "it is not a regular file")
+                self._skip(name, _not_regular(False))
                 return None
             problem = ownership_problem(info)
             if problem is not None or info.st_size > MAX_FILE_BYTES:
@@ -355,6 +356,10 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=fd)
             raise
+
+
+def _not_regular(link: bool) -> str:
+    return "it is a symbolic link" if link else "it is not a regular file (a FIFO, a device...)"
 
 
 def _is_link(name: str | os.PathLike[str], fd: int | None = None) -> bool:
