@@ -317,6 +317,8 @@ class Watcher:
         from .spool import Spool, deliver, deliverable
 
         spool = Spool.for_settings(self.settings)
+        if not spool.files():
+            return 0  # the usual case: no reporter is made for nothing
         waiting = deliverable(spool, self._spool_reporters(), SPOOL_BATCH, report_others=True)
         return sum(deliver(spool, reporter, item) for reporter, item in waiting)
 
