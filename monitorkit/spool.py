@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -343,7 +342,7 @@ class Spool:
             "record": record.as_dict(),
         }
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False, default=str)
-        temporary = f".{secrets.token_hex(8)}.tmp"
+        temporary = f".{os.urandom(8).hex()}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
         handle = os.open(temporary, flags, 0o600, dir_fd=fd)
         try:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import os
+import pwd
 import stat
 import threading
 import time
@@ -295,7 +296,8 @@ def test_only_regular_files_of_this_users_are_read(tmp_path: Path, memory, caplo
     if os.geteuid() == 0:
         theirs = spool.directory / "theirs.MemoryReporter.json"
         theirs.write_bytes(good.read_bytes())
-        os.chown(theirs, 65534, 65534)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(theirs, nobody.pw_uid, nobody.pw_gid)
     with caplog.at_level(logging.ERROR, logger="monitorkit"):
         assert [item.record.run_id for item in spool.waiting()] == [kept.run_id]
         list(spool.waiting())  # a second drain says nothing new
@@ -306,7 +308,7 @@ def test_only_regular_files_of_this_users_are_read(tmp_path: Path, memory, caplo
     assert any("link" in m and "symbolic link" in m for m in skipped)
     assert any("big" in m and "larger than" in m for m in skipped)
     if os.geteuid() == 0:
-        assert any("theirs" in m and "owned by uid 65534" in m for m in skipped)
+        assert any("theirs" in m and f"owned by uid {nobody.pw_uid}" in m for m in skipped)
     assert len(skipped) == len(set(skipped))  # each once
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -108,7 +109,7 @@ def test_a_forged_record_in_another_users_directory_never_reaches_the_store(
     assert result.returncode == 0, result.stderr
     assert [r["status"] for r in project.runs("ok_command")] == ["FINISHED"]
     assert f"does not use the spool directory {spool}" in result.stderr
-    assert "owned by uid 65534" in result.stderr
+    assert f"owned by uid {pwd.getpwnam('nobody').pw_uid}" in result.stderr
 
     watched = project.run("monitor_watch", "--once", settings=settings)
     assert watched.returncode == 0, watched.stderr
