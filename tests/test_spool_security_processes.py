@@ -108,6 +108,7 @@ def test_a_forged_record_in_another_users_directory_never_reaches_the_store(
     result = project.run("ok_command", settings=settings)
     assert result.returncode == 0, result.stderr
     assert [r["status"] for r in project.runs("ok_command")] == ["FINISHED"]
+    assert forged_runs(project) == []  # before, the command's sender delivered it
     assert f"does not use the spool directory {spool}" in result.stderr
     assert f"owned by uid {pwd.getpwnam('nobody').pw_uid}" in result.stderr
 
@@ -139,6 +140,7 @@ def test_the_default_spool_is_not_one_another_user_made_in_the_temporary_directo
     for command in (["ok_command"], ["monitor_watch", "--once"]):
         result = run_with_env(project, command, settings, env)
         assert result.returncode == 0, result.stderr
+        assert forged_runs(project) == []
         assert f"does not use the spool directory {fallback}" in result.stderr
     assert forged_runs(project) == []
 
