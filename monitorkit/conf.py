@@ -360,7 +360,13 @@ def deprecated(rule: Callable[[Any], Verdict[T]], why: str) -> Callable[[Any], V
 
 
 def default_spool_dir() -> str:
-    """Return a directory of the system's temporary space that is this project's own."""
+    """Return a directory of this project's own in the user's cache directory.
+
+    ``$XDG_CACHE_HOME/monitorkit/spool-<digest>`` (``~/.cache`` when unset); when that cannot be
+    written (no home, or one the user may not write, as for many service accounts), the system's
+    temporary directory, with the user's id in the name: ``monitorkit-spool-<uid>-<digest>``.
+    Either way the spool uses it only if it is the user's own, mode 0700 (``spool.py``).
+    """
     databases = getattr(django_settings, "DATABASES", {})
     default_db = databases.get("default", {}) if isinstance(databases, dict) else {}
     # override_settings hides SETTINGS_MODULE; the environment variable is where it came from.
@@ -374,7 +380,25 @@ def default_spool_dir() -> str:
         )
     )
     digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    return os.path.join(tempfile.gettempdir(), f"monitorkit-spool-{digest}")
+    cache = _user_cache_dir()
+    if cache is not None:
+        return os.path.join(cache, "monitorkit", f"spool-{digest}")
+    return os.path.join(tempfile.gettempdir(), f"monitorkit-spool-{os.geteuid()}-{digest}")
+
+
+def _user_cache_dir() -> str | None:
+    """Return the user's cache directory if this user can write there (or create it)."""
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(cache):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        cache = os.path.join(home, ".cache")
+    existing = cache
+    while not os.path.lexists(existing):  # what exists nearest decides
+        existing = os.path.dirname(existing)
+    usable = os.path.isdir(existing) and os.access(existing, os.W_OK | os.X_OK)
+    return cache if usable else None
 
 
 # The declarations, in the order of docs/configuration.md. Ids are never reused.
@@ -528,7 +552,7 @@ SPOOL_DIR = Setting(
     check_id="monitorkit.W017",
     rule=directory,
     default=default_spool_dir,
-    shown_default="a directory of the project's own in the system's temporary directory",
+    shown_default="a directory of the project's own in the user's cache directory",
     meaning="Where records that could not be delivered wait for the next run.",
     hint="Set MONITORKIT_SPOOL_DIR to an absolute path, e.g. os.path.join(BASE_DIR, 'spool').",
 )

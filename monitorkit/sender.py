@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from . import retry
 from .record import RunRecord, Status
-from .spool import Spool, SpooledRecord, iter_waiting, reporter_path
+from .spool import Spool, SpooledRecord, deliver, deliverable, reporter_path
 
 if TYPE_CHECKING:
     from .reporters.base import Reporter
@@ -237,10 +237,14 @@ class Sender:
                 self._queue_spooled(reporter, path)
 
     def _queue_spooled(self, reporter: Reporter, path: str) -> None:
-        """Queue a batch of what waits in the spool for this reporter's backend (it is up)."""
+        """Queue a batch of what waits in the spool for this reporter's backend (it is up).
+
+        Only the files that name this reporter's class are taken, and this reporter's class
+        delivers them (``spool.deliverable``): nothing in a file chooses what runs.
+        """
         try:
             spool = Spool.for_settings(reporter.settings)
-            waiting = list(iter_waiting(spool, path))[:SPOOL_BATCH]
+            waiting = deliverable(spool, {path: reporter}, SPOOL_BATCH)
         except Exception:
             logger.exception("monitorkit could not read its spool")
             return
@@ -248,7 +252,7 @@ class Sender:
             return
         self._spool_reporters.setdefault(path, type(reporter)(reporter.settings))
         timeout = reporter.settings.flush_timeout
-        for item in waiting:
+        for _, item in waiting:
             now = time.monotonic()
             self._events.append(Event(item.record, (reporter,), now, now + timeout, spooled=item))
 
@@ -256,37 +260,17 @@ class Sender:
         item = event.spooled
         assert item is not None
         reporter = self._spool_reporters[item.reporter]
-        spool = Spool.for_settings(reporter.settings)
         with retry.deadline(event.deadline):
-            try:
-                reporter.deliver_spooled(item.record, item.state)
-            except Exception as exc:  # noqa: BLE001 - monitoring must never fail the command
-                logger.error(
-                    "monitorkit could not deliver spooled run %s (command %r) to %s: %s; "
-                    "it stays in %s",
-                    item.record.run_id,
-                    item.record.id,
-                    reporter.describe(),
-                    reporter.redact(f"{type(exc).__name__}: {exc}"),
-                    item.path,
-                )
-                # The backend refuses again: leave the rest for a later process.
-                pending = [e for e in list(self._events) if e.spooled is not None]
-                for other in pending:
-                    if other.spooled is not None and other.spooled.reporter == item.reporter:
-                        try:
-                            self._events.remove(other)
-                        except ValueError:
-                            pass
-                return
-        spool.remove(item)
-        logger.info(
-            "monitorkit delivered spooled run %s (command %r, %s) to %s",
-            item.record.run_id,
-            item.record.id,
-            item.record.status.value,
-            reporter.describe(),
-        )
+            delivered = deliver(Spool.for_settings(reporter.settings), reporter, item)
+        if not delivered:
+            # The backend refuses again: leave the rest for a later process.
+            pending = [e for e in list(self._events) if e.spooled is not None]
+            for other in pending:
+                if other.spooled is not None and other.spooled.reporter == item.reporter:
+                    try:
+                        self._events.remove(other)
+                    except ValueError:
+                        pass
 
     def _superseded(self, event: Event) -> bool:
         """Return whether a later queued event of the same run makes ``event`` redundant.

@@ -89,6 +89,7 @@ class Watcher:
         self.settings = settings
         self.clock = clock
         self.host = socket.gethostname()
+        self._configured: dict[str, Reporter] | None = None
 
     def cycle(self) -> CycleReport:
         """Run one cycle (see the module docstring); errors of one id cost only that id."""
@@ -308,33 +309,44 @@ class Watcher:
 
     # The spool.
     def _deliver_spool(self) -> int:
-        """Deliver what waits in the spool (the watcher is one of its two drains)."""
-        from django.utils.module_loading import import_string
+        """Deliver what waits in the spool (the watcher is one of its two drains).
 
-        from .spool import Spool, iter_waiting
+        Each file goes to the configured store its reporter path names; a file naming any
+        other path is kept and reported, never imported (``spool.deliverable``).
+        """
+        from .spool import Spool, deliver, deliverable
 
         spool = Spool.for_settings(self.settings)
-        delivered = 0
-        reporters: dict[str, Reporter] = {}
-        for item in list(iter_waiting(spool))[:SPOOL_BATCH]:
-            try:
-                reporter = reporters.get(item.reporter)
-                if reporter is None:
-                    reporter = reporters[item.reporter] = import_string(item.reporter)(
-                        self.settings
-                    )
-                reporter.deliver_spooled(item.record, item.state)
-            except Exception as err:  # noqa: BLE001 - the rest of the cycle goes on
-                logger.error(
-                    "monitorkit watcher could not deliver spooled run %s: %s; it stays in %s",
-                    item.record.run_id,
-                    f"{type(err).__name__}: {err}",
-                    item.path,
-                )
-                continue
-            spool.remove(item)
-            delivered += 1
-        return delivered
+        if not spool.files():
+            return 0  # the usual case: no reporter is made for nothing
+        waiting = deliverable(spool, self._spool_reporters(), SPOOL_BATCH, report_others=True)
+        return sum(deliver(spool, reporter, item) for reporter, item in waiting)
+
+    def _spool_reporters(self) -> dict[str, Reporter]:
+        """Return the project's configured stores by class path: the only ones a file may name."""
+        if self._configured is None:
+            from django.utils.module_loading import import_string
+
+            from .spool import reporter_path
+
+            found = [self.reporter]
+            if self.settings.database:
+                from .reporters.database import DatabaseReporter
+
+                found.append(DatabaseReporter(self.settings))
+            if self.settings.firebase is not None:
+                from .reporters.firebase import FirebaseReporter
+
+                found.append(FirebaseReporter(self.settings))
+            for path in self.settings.extra_reporters:
+                try:
+                    found.append(import_string(path)(self.settings))
+                except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
+                    logger.error("monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err)
+            self._configured = {}
+            for reporter in found:
+                self._configured.setdefault(reporter_path(reporter), reporter)
+        return self._configured
 
 
 def _newest_missed(history: list[RunRecord]) -> dt.datetime | None:

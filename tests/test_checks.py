@@ -286,12 +286,12 @@ def test_retry_attempts_is_deprecated_but_still_read(settings):
 
 
 @pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
-def test_the_default_spool_dir_is_the_projects_own(settings):
+def test_the_default_spool_dir_is_the_projects_own(settings, tmp_path, monkeypatch):
     del settings.MONITORKIT_SPOOL_DIR  # the test settings name one
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     first = monitor_settings.spool_dir
     assert re.fullmatch(
-        re.escape(os.path.join(tempfile.gettempdir(), "monitorkit-spool-")) + "[0-9a-f]{12}",
-        first,
+        re.escape(str(tmp_path / "cache" / "monitorkit" / "spool-")) + "[0-9a-f]{12}", first
     )
     assert monitor_settings.spool_dir == first  # stable
     settings.BASE_DIR = "/srv/other-project"
@@ -306,6 +306,27 @@ def test_the_default_spool_dir_is_the_projects_own(settings):
         "default": {**settings.DATABASES["default"], "NAME": "/srv/other.sqlite3"},
     }
     assert monitor_settings.spool_dir != first
+
+
+def test_the_default_spool_dir_is_the_users_cache_or_the_temporary_directory(
+    settings, tmp_path, monkeypatch
+):
+    """Per user: ``$XDG_CACHE_HOME``, else ``~/.cache``; a home it cannot write: the temp dir."""
+    del settings.MONITORKIT_SPOOL_DIR
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # not made yet: made on first use
+    assert monitor_settings.spool_dir.startswith(str(tmp_path / "home" / ".cache" / "monitorkit"))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")  # not absolute: ignored, as the spec says
+    assert monitor_settings.spool_dir.startswith(str(tmp_path / "home" / ".cache" / "monitorkit"))
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    (tmp_path / "not-a-directory").touch()
+    monkeypatch.setenv("HOME", str(tmp_path / "not-a-directory"))  # a home it cannot write in
+    fallback = monitor_settings.spool_dir
+    assert re.fullmatch(
+        re.escape(os.path.join(tempfile.gettempdir(), f"monitorkit-spool-{os.geteuid()}-"))
+        + "[0-9a-f]{12}",
+        fallback,
+    )
 
 
 def test_spool_dir_from_a_string_or_a_path(settings, tmp_path):
@@ -326,7 +347,7 @@ def test_a_value_whose_reading_raises_is_a_warning(settings):
     (message,) = check_settings()
     assert message.id == "monitorkit.W017"
     assert "cannot be read" in message.msg
-    assert monitor_settings.spool_dir.startswith(os.path.join(tempfile.gettempdir(), "monitorkit-"))
+    assert re.search(r"monitorkit.spool-[0-9a-f]{12}$", monitor_settings.spool_dir)  # the default
 
 
 def test_a_relative_spool_dir_warns_and_is_used(settings):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import pwd
 import stat
 import threading
 import time
@@ -19,7 +21,7 @@ from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status
 from monitorkit.reporters.base import Reporter, ReporterError
 from monitorkit.sender import Sender
-from monitorkit.spool import Spool, iter_waiting, newer, reporter_path
+from monitorkit.spool import MAX_FILE_BYTES, Spool, deliverable, iter_waiting, newer, reporter_path
 
 
 def record(run_id: str | None = None, status: Status = Status.RUNNING, at: int = 0) -> RunRecord:
@@ -248,3 +250,79 @@ def test_without_a_deadline_a_write_gets_three_attempts():
     with pytest.raises(retry.RetryableError):
         retry.call_with_retries(down, retry.RetryPolicy(), sleep=lambda _: None)
     assert len(calls) == retry.ATTEMPTS_WITHOUT_DEADLINE
+
+
+# What the spool trusts: a directory and files of this user's own, nothing named in a file.
+
+
+def test_a_directory_open_to_group_or_others_is_refused_with_one_warning(
+    tmp_path: Path, memory, caplog
+):
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    directory.chmod(0o755)
+    spool = Spool(directory, max_files=10)
+    with caplog.at_level(logging.WARNING, logger="monitorkit"):
+        assert spool.put(memory(), record()) is False
+        assert spool.put(memory(), record()) is False
+        assert spool.count() == 0
+    assert list(directory.iterdir()) == []
+    refusals = [r for r in caplog.records if "does not use the spool directory" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "mode 0755" in refusals[0].getMessage()
+    assert "it is lost" in caplog.text
+
+
+def test_a_directory_that_is_a_symbolic_link_is_refused(tmp_path: Path, memory, caplog):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(real)
+    with caplog.at_level(logging.WARNING, logger="monitorkit"):
+        assert Spool(tmp_path / "link").put(memory(), record()) is False
+    assert "it is a symbolic link" in caplog.text
+    assert list(real.iterdir()) == []
+
+
+def test_only_regular_files_of_this_users_are_read(tmp_path: Path, memory, caplog):
+    spool = Spool(tmp_path / "spool", max_files=10)
+    kept = record()
+    spool.put(memory(), kept)
+    (good,) = spool.files()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(good.read_bytes())
+    os.mkfifo(spool.directory / "fifo.MemoryReporter.json")  # never opened for a blocking read
+    (spool.directory / "link.MemoryReporter.json").symlink_to(elsewhere)
+    (spool.directory / "big.MemoryReporter.json").write_bytes(b" " * (MAX_FILE_BYTES + 1))
+    if os.geteuid() == 0:
+        theirs = spool.directory / "theirs.MemoryReporter.json"
+        theirs.write_bytes(good.read_bytes())
+        nobody = pwd.getpwnam("nobody")
+        os.chown(theirs, nobody.pw_uid, nobody.pw_gid)
+    with caplog.at_level(logging.ERROR, logger="monitorkit"):
+        assert [item.record.run_id for item in spool.waiting()] == [kept.run_id]
+        list(spool.waiting())  # a second drain says nothing new
+        assert spool.read(spool.directory / "link.MemoryReporter.json") is None  # O_NOFOLLOW
+        assert spool.read(spool.directory / "fifo.MemoryReporter.json") is None  # no blocking
+    skipped = [r.getMessage() for r in caplog.records if "skipped spool file" in r.getMessage()]
+    assert any("fifo" in m and "not a regular file" in m for m in skipped)
+    assert any("link" in m and "symbolic link" in m for m in skipped)
+    assert any("big" in m and "larger than" in m for m in skipped)
+    if os.geteuid() == 0:
+        assert any("theirs" in m and f"owned by uid {nobody.pw_uid}" in m for m in skipped)
+    assert len(skipped) == len(set(skipped))  # each once
+
+
+def test_a_reporter_named_in_a_file_is_never_imported(tmp_path: Path, memory, caplog):
+    spool = Spool(tmp_path / "spool", max_files=10)
+    ours = record()
+    spool.put(memory(), ours)
+    (path,) = spool.files()
+    forged = json.loads(path.read_text())
+    forged["reporter"] = "sys.exit"
+    (spool.directory / "forged.exit.json").write_text(json.dumps(forged))
+    configured = {reporter_path(memory()): memory()}
+    with caplog.at_level(logging.ERROR, logger="monitorkit"):
+        found = deliverable(spool, configured, 10, report_others=True)
+    assert [(type(r), item.record.run_id) for r, item in found] == [(memory, ours.run_id)]
+    assert "'sys.exit', which is not one of the project's configured stores" in caplog.text
+    assert spool.count() == 2  # kept

@@ -3,7 +3,11 @@
 Retries are urllib3's: an ``HTTPAdapter`` with a ``Retry`` that allows ``POST`` and retries
 connection errors, timeouts, 429 and 5xx with backoff (and ``Retry-After``). A retried POST may
 arrive twice; the body's ``id`` (the transition's) lets a receiver drop the second one. With a
-``secret``, the body is signed: ``X-Monitorkit-Signature: sha256=<hex HMAC-SHA256 of the body>``.
+``secret``, the alert is signed with its time, so a captured request cannot be replayed later:
+``X-Monitorkit-Timestamp: <Unix seconds>`` and ``X-Monitorkit-Signature: sha256=<hex
+HMAC-SHA256 of "<timestamp>.<body>">``, as Slack and Stripe do; a receiver recomputes it and
+refuses a timestamp more than ``TOLERANCE_SECONDS`` from its own clock
+(docs/schedules-and-alerts.md has a receiver). Retries resend the same timestamp.
 
 A webhook URL is a credential more often than not (Slack's and Discord's carry their token in
 the path), so no text leaving this module holds its path or query, a header value or the key.
@@ -14,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -28,6 +33,9 @@ from .base import Notifier, NotifierError
 from .message import build_alert
 
 SIGNATURE_HEADER = "X-Monitorkit-Signature"
+TIMESTAMP_HEADER = "X-Monitorkit-Timestamp"
+#: How far a receiver should let a signed timestamp be from its clock (the documented window).
+TOLERANCE_SECONDS = 300
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
 #: Seconds of urllib3's backoff: 0, then 1, 2, 4... between attempts.
@@ -36,9 +44,10 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 _BODY_CHARS = 200
 
 
-def signature(secret: str, body: bytes) -> str:
-    """Return the signature header's value: ``sha256=`` and the hex HMAC-SHA256 of ``body``."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """Return the signature header's value: ``sha256=``, hex HMAC-SHA256 of ``timestamp.body``."""
+    signed = timestamp.encode("ascii") + b"." + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
 class WebhookNotifier(Notifier):
@@ -102,7 +111,9 @@ class WebhookNotifier(Notifier):
         body = self.body(transition)
         headers = {"Content-Type": "application/json", **self.headers}
         if self.secret:
-            headers[SIGNATURE_HEADER] = signature(self.secret, body)
+            timestamp = str(int(time.time()))
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = signature(self.secret, timestamp, body)
         try:
             response = self.session().post(
                 self.url, data=body, headers=headers, timeout=self.timeout

@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 PERMISSION = "monitorkit.view_commandrun"
 
@@ -27,7 +28,11 @@ def can_view(user: Any) -> bool:
 
 
 def monitor_view(view: View) -> View:
-    """Let staff with the permission in; send others to log in (or refuse them). Never cached."""
+    """Let staff with the permission in; send others to log in (or refuse them). Never cached.
+
+    Only GET and HEAD are answered (405 to anything else, before asking who it is): the page
+    and its JSON only read.
+    """
 
     @wraps(view)
     def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -38,4 +43,4 @@ def monitor_view(view: View) -> View:
             raise PermissionDenied("Viewing command runs needs the view_commandrun permission.")
         return view(request, *args, **kwargs)
 
-    return never_cache(guarded)
+    return never_cache(require_safe(guarded))

@@ -10,7 +10,7 @@ import hmac
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from ..conf import monitor_settings
 from .page import ReporterError, store
@@ -25,7 +25,7 @@ def _token(request: HttpRequest) -> str | None:
 
 
 @never_cache
-@require_GET
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Every command id's metrics, in the format the scraper asks for."""
     from .. import metrics as exposition  # when scraped, not with the URLconf

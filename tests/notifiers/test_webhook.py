@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from monitorkit.notifiers.base import NotifierError
-from monitorkit.notifiers.webhook import SIGNATURE_HEADER, WebhookNotifier
+from monitorkit.notifiers.webhook import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    TOLERANCE_SECONDS,
+    WebhookNotifier,
+)
 from tests.notifiers.values import failing_transition, free_port
 from tests.shapes import TIMESTAMP
 
@@ -25,6 +34,7 @@ def test_the_body_is_slack_text_and_structured_fields(http_sink, settings):
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["User-Agent"].startswith("monitorkit/")
     assert SIGNATURE_HEADER not in request.headers
+    assert TIMESTAMP_HEADER not in request.headers
     body = request.json()
     assert body["text"].startswith("import_data__limit_5 is failing")
     assert {k: body[k] for k in ("command_id", "health", "previous", "host")} == {
@@ -42,17 +52,51 @@ def test_the_body_is_slack_text_and_structured_fields(http_sink, settings):
     assert body["failures_in_row"] == 2 and body["run_status"] == "FAILED"
 
 
-def test_the_signature_is_the_hmac_of_the_body_and_no_secret_is_in_it(http_sink):
+def test_the_signature_covers_a_timestamp_and_the_body_and_no_secret_is_in_it(http_sink):
     notifier = WebhookNotifier(
         http_sink.url + "/signed", secret=KEY, headers={"Authorization": f"Bearer {TOKEN}"}
     )
+    before = int(time.time())
     notifier.send(failing_transition())
+    after = int(time.time())
     (request,) = http_sink.requests
-    expected = hmac.new(KEY.encode(), request.body, hashlib.sha256).hexdigest()
+    timestamp = request.headers[TIMESTAMP_HEADER]
+    assert before <= int(timestamp) <= after  # Unix seconds, when it was sent
+    signed = timestamp.encode() + b"." + request.body
+    expected = hmac.new(KEY.encode(), signed, hashlib.sha256).hexdigest()
     assert request.headers[SIGNATURE_HEADER] == f"sha256={expected}"
+    # The body alone no longer verifies: a captured alert cannot be sent again with a new time.
+    body_only = hmac.new(KEY.encode(), request.body, hashlib.sha256).hexdigest()
+    assert request.headers[SIGNATURE_HEADER] != f"sha256={body_only}"
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     for secret in (KEY, TOKEN, "pg-s3cret", "url-s3cret", "hunter2"):
         assert secret.encode() not in request.body
+
+
+def documented_verify(clock: list[float]) -> Any:
+    """The receiver's ``verify`` from docs/schedules-and-alerts.md, its clock set by the test."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "schedules-and-alerts.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "def verify" in b]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    namespace["time"] = SimpleNamespace(time=lambda: clock[0])
+    return namespace["verify"]
+
+
+def test_the_documented_receiver_accepts_a_fresh_alert_and_refuses_a_replay(http_sink):
+    """The verification in the docs, run on what the real server received."""
+    WebhookNotifier(http_sink.url + "/signed", secret=KEY).send(failing_transition())
+    (request,) = http_sink.requests
+    sent = int(request.headers[TIMESTAMP_HEADER])
+    clock = [sent + 10.0]
+    verify = documented_verify(clock)
+    assert verify(KEY, request.headers, request.body)
+    assert not verify("another-key", request.headers, request.body)
+    assert not verify(KEY, request.headers, request.body + b" ")
+    clock[0] = sent + TOLERANCE_SECONDS + 1  # the same request, captured and sent again later
+    assert not verify(KEY, request.headers, request.body)
+    moved = {**request.headers, TIMESTAMP_HEADER: str(int(clock[0]))}  # a new time, old bytes
+    assert not verify(KEY, moved, request.body)
 
 
 def test_a_body_quoting_the_key_has_it_masked(http_sink):
