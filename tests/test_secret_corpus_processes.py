@@ -159,3 +159,14 @@ def test_the_corpus_is_what_the_command_prints(project: Project):
     result = project.run(*ARGS, settings={"MONITORKIT_AUTO": False}, twin="plain")
     printed = result.stdout + result.stderr
     assert [s for s in ALL_SECRETS if s not in printed] == []
+
+
+def test_auto_mode_keeps_nothing_of_what_diffsettings_and_dumpdata_print(project: Project):
+    auto = {"MONITORKIT_AUTO": True, "EMAIL_HOST_PASSWORD": "smtp-Pa55-settings"}
+    diff = project.run("diffsettings", settings=auto)
+    assert diff.returncode == 0 and "smtp-Pa55-settings" in diff.stdout
+    dump = project.run("dumpdata", "contenttypes", "monitorkit", settings=auto)
+    assert dump.returncode == 0 and '"model": "contenttypes.contenttype"' in dump.stdout
+    (run,) = project.runs()  # diffsettings is not monitored; dumpdata is, without its output
+    assert (run["command_id"], run["status"]) == ("dumpdata__contenttypes__monitorkit", "FINISHED")
+    assert not run["output"]
