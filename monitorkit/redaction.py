@@ -90,7 +90,8 @@ _TOKENS = re.compile(
 #: ``name=value``, ``name: value``, ``"name": "value"``, ``'name': 'value'`` (a dict's repr),
 #: ``?name=value&``: the value is masked when the name is sensitive (``is_sensitive_name``).
 _PAIR = re.compile(
-    r"""(?P<head>(?P<q>["']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)[ \t]*[:=](?![=/])[ \t]*"""
+    r"""(?P<head>(?P<q>["']?)(?<![\w.-])(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)[ \t]*[:=](?![=/])"""
+    r"""[ \t]*"""
     r"""(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?)"""
     r"""(?P<value>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|[^\s"',;&)}\]<>]+)"""
 )
@@ -113,24 +114,43 @@ def _private_key(match: re.Match[str]) -> str:
     return f"{match.group(1)}\n{MASK}\n{match.group(2)}"
 
 
-#: Each shape and what it becomes, in the order they are applied (the longest forms first, so a
-#: header is masked whole before its ``name=value`` parts are looked at).
-SHAPES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (_PRIVATE_KEY, _private_key),
-    (_PRIVATE_KEY_END, lambda m: f"{MASK}\n{m.group(1)}"),
-    (_URL_PASSWORD, lambda m: m.group("head") + MASK + "@"),
-    (_HEADER, _headed),
-    (_BEARER, _headed),
-    (_NETRC, _headed),
-    (_TOKENS, lambda m: MASK),
-    (_PAIR, _mask_pair),
+def _any(*words: str) -> Callable[[str], bool]:
+    """Return a test of lower-cased text for any of ``words``: a substring search costs far
+    less than a pattern, and most text holds none of a shape's words."""
+    return lambda low: any(word in low for word in words)
+
+
+_NAMED = _any(*(w.lower() for w in SENSITIVE_NAME.pattern.replace("(?!OR)", "").split("|")))
+
+#: Each shape, the words without which it cannot be there, and what it becomes, in the order
+#: they are applied (a header is masked whole before its ``name=value`` parts are looked at).
+SHAPES: tuple[
+    tuple[re.Pattern[str], Callable[[str], bool], Callable[[re.Match[str]], str]], ...
+] = (
+    (_PRIVATE_KEY, _any("private key-----"), _private_key),
+    (_PRIVATE_KEY_END, _any("private key-----"), lambda m: f"{MASK}\n{m.group(1)}"),
+    (_URL_PASSWORD, _any("://"), lambda m: m.group("head") + MASK + "@"),
+    (_HEADER, _any("authorization", "cookie", "x-api-key", "x-auth-token"), _headed),
+    (_BEARER, _any("bearer"), _headed),
+    (_NETRC, _any("machine"), _headed),
+    (
+        _TOKENS,
+        _any(
+            *("eyj", "akia", "asia", "agpa", "aida", "aroa", "anpa", "xox", "github_pat_"),
+            *("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "glpat-", "aiza", "k_live_", "k_test_"),
+        ),
+        lambda m: MASK,
+    ),
+    (_PAIR, lambda low: ("=" in low or ":" in low) and _NAMED(low), _mask_pair),
 )
 
 
 def mask_shapes(text: str) -> str:
     """Return ``text`` with every secret known by its shape masked (see the module)."""
-    for pattern, replace in SHAPES:
-        text = pattern.sub(replace, text)
+    low = text.lower()
+    for pattern, could_hold, replace in SHAPES:
+        if could_hold(low):
+            text = pattern.sub(replace, text)
     return text
 
 
