@@ -223,8 +223,8 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()  # arguments formatted: an exception's text included
         except Exception:  # noqa: BLE001 - a bad format string: logging reports it later
             message = None
-        if message is not None:
-            record.msg, record.args = redact(message), ()
+        if message is not None and (masked := redact(message)) != message:
+            record.msg, record.args = masked, ()  # otherwise the template stays, for grouping
         if record.exc_info and not record.exc_text:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         if record.stack_info:
