@@ -171,3 +171,8 @@ def test_log_lines_are_redacted_arguments_and_tracebacks_included(caplog):
             logger.exception("write failed: %s (%r)", err, "postgres://a:lg/Pa55@h/db")
     text = caplog.text
     assert "tb-Secret-1" not in text and "lg/Pa55" not in text
+
+
+def test_the_end_of_a_private_key_block_whose_start_was_cut_off_is_masked():
+    text = "QUJDREVGR0hJSktMTU5PUA==\nUVJTVFVWV1hZWmFiY2RlZg==\n-----END RSA PRIVATE KEY-----\nok"
+    assert redact(text) == f"{MASK}\n-----END RSA PRIVATE KEY-----\nok"
