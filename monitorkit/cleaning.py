@@ -9,31 +9,30 @@ encoding refuses lone surrogates, Firebase refuses keys with ``. $ # [ ] /`` and
 than 32 levels. A refused write used to cost the whole run, or leave it ``STARTED`` for ever.
 
 Here every such value becomes one that every store takes (the rules are listed in
-``docs/records.md``), and secrets are scrubbed in the same pass, in every spelling they are
-likely to take (raw, URL-encoded, ``repr``- or JSON-escaped), along with the password of any
-``scheme://user:password@host`` URL. A run's :class:`Cleaner` logs one line on the
-``monitorkit`` logger for each new kind of replacement, never the replaced value itself.
+``docs/records.md``), and secrets are masked in the same pass by the one redactor
+(``monitorkit/redaction.py``): the run's own, in every spelling, and every known shape. A
+run's :class:`Cleaner` logs one line on the ``monitorkit`` logger for each new kind of
+replacement, never the replaced value itself.
 Plain values in, plain values out: no Django here.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import math
 import numbers
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, quote_plus
+
+from .redaction import redact
 
 logger = logging.getLogger("monitorkit")
 
-MASK = "********"
 REPLACEMENT = "\ufffd"
 MAX_KEY_BYTES = 768
 #: Levels of metadata kept. The record sits five levels down in Firebase
@@ -55,10 +54,6 @@ NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL) and lone surrogates (UTF-8)
 _FORBIDDEN_IN_KEY = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\ud800-\udfff]")
 _HASH_LEN = 16
-_URL_PASSWORD = re.compile(
-    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s:/?#@]{0,256}:)(?P<password>[^\s/]{0,256})@"
-)
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
 _MAX_NOTES = 8
 
 
@@ -93,87 +88,6 @@ def error_message(error: BaseException) -> str:
         )
         return UNPRINTABLE_EXCEPTION
     return text or type(error).__name__
-
-
-# --- secrets ------------------------------------------------------------------------------------
-
-
-def url_passwords(text: str) -> list[str]:
-    """Return the passwords of the ``scheme://user:password@host`` URLs in ``text``."""
-    return [m.group("password") for m in _URL_PASSWORD.finditer(text) if m.group("password")]
-
-
-def mask_url_passwords(text: str) -> str:
-    """Return ``text`` with the password of every ``scheme://user:password@`` URL masked."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK + "@", text)
-
-
-def _repr_body(secret: str) -> str:
-    """Return ``secret`` escaped as ``repr`` escapes it, quotes left alone."""
-    return "".join(
-        "\\\\" if c == "\\" else c if c.isprintable() or c in "'\"" else repr(c)[1:-1]
-        for c in secret
-    )
-
-
-def secret_spellings(secret: str) -> set[str]:
-    """Return the spellings a secret takes in text: raw, URL-encoded, ``repr``/JSON-escaped."""
-    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
-    forms |= {_PERCENT.sub(lambda m: m.group().lower(), form) for form in forms}
-    escaped = {
-        _repr_body(secret),
-        secret.encode("unicode_escape").decode("ascii"),
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-    }
-    for form in escaped:
-        forms |= {form, form.replace("'", "\\'"), form.replace('"', '\\"')}
-    return {form for form in forms if form}
-
-
-@functools.lru_cache(maxsize=64)
-def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret:
-            forms |= secret_spellings(secret)
-    if not forms:
-        return None
-    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)))
-
-
-def scrub(text: str | None, secrets: Iterable[str] = ()) -> str | None:
-    """Return ``text`` with every spelling of every secret, and every URL password, masked."""
-    if not text:
-        return text
-    pattern = _secrets_pattern(tuple(secrets))
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    return mask_url_passwords(text) if "://" in text else text
-
-
-class UrlPasswordFilter(logging.Filter):
-    """Mask URL passwords in every ``monitorkit`` log line, its traceback included.
-
-    The run's own secrets are scrubbed before they reach a record; this catches what only a log
-    line carries, e.g. a database error that quotes a connection URL.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = mask_url_passwords(record.msg)
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                mask_url_passwords(a) if isinstance(a, str) else a for a in record.args
-            )
-        if record.exc_info and not record.exc_text:
-            record.exc_text = mask_url_passwords(
-                logging.Formatter().formatException(record.exc_info)
-            )
-        return True
-
-
-logger.addFilter(UrlPasswordFilter())
 
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -227,7 +141,7 @@ class _Pass:
         self.notes.append(f"{path}: {what}")
 
     def text(self, value: str, path: str, limit: int | None = None) -> str:
-        text = scrub(str.__str__(value), self.secrets) or ""
+        text = redact(str.__str__(value), self.secrets)
         stored = storable_text(text)
         if stored != text:
             self.note(path, f"NUL or invalid Unicode replaced by {REPLACEMENT!r}")
@@ -339,7 +253,7 @@ class _Pass:
         else:
             text = safe_str(key) or f"<unprintable {_kind(key)} object>"
             self.note(f"{path}[{_short(text)}]", f"a {_kind(key)} key stored as its text")
-        return storable_text(scrub(text, self.secrets) or "")
+        return storable_text(redact(text, self.secrets))
 
 
 def _distinct_keys(texts: Sequence[str]) -> list[str]:

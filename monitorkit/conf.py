@@ -72,6 +72,28 @@ DEFAULT_AUTO_EXCLUDE: tuple[str, ...] = (
     "changepassword",  # interactive
     "monitor_status",  # monitorkit's own report of the records
     "monitor_watch",  # monitorkit's own watcher: long-lived with --interval
+    # Read-only development commands: they change nothing a job depends on, and the first
+    # two print settings (diffsettings prints SECRET_KEY and database passwords).
+    "check",  # a report of the project's problems (and it runs before every command anyway)
+    "diffsettings",  # prints the settings: secrets included
+    "print_settings",  # django-extensions' diffsettings
+    "showmigrations",  # a report
+    "sqlmigrate",  # prints SQL
+    "sqlflush",  # prints SQL
+    "sqlsequencereset",  # prints SQL
+    "inspectdb",  # prints model code
+)
+#: Commands whose output tail is never kept, whatever ``MONITORKIT_OUTPUT_TAIL_EXCLUDE`` says
+#: (it adds to these): what they print is the project's settings or data, secrets included.
+#: A run of one is recorded as any other, without its output.
+ALWAYS_OUTPUT_TAIL_EXCLUDE: tuple[str, ...] = (
+    "dumpdata",  # prints rows: sessions, password hashes, tokens, monitorkit's own records
+    "dumpscript",  # django-extensions: the same as Python code
+    "diffsettings",  # prints the settings
+    "print_settings",  # django-extensions' diffsettings
+    "shell",  # a session's every line, typed and printed
+    "shell_plus",
+    "dbshell",
 )
 
 
@@ -650,6 +672,16 @@ OUTPUT_TAIL_KB = Setting(
     hint=f"Set MONITORKIT_OUTPUT_TAIL_KB to a whole number from 0 to {MAX_OUTPUT_TAIL_KB}, e.g. "
     f"{DEFAULT_OUTPUT_TAIL_KB}.",
 )
+OUTPUT_TAIL_EXCLUDE: Setting[tuple[str, ...]] = Setting(
+    name="MONITORKIT_OUTPUT_TAIL_EXCLUDE",
+    check_id="monitorkit.W028",
+    rule=name_patterns,
+    default=lambda: (),
+    shown_default="[]",
+    meaning="Names or fnmatch patterns of commands whose output tail is never kept, beside "
+    "monitorkit.conf.ALWAYS_OUTPUT_TAIL_EXCLUDE (dumpdata, diffsettings, shell...).",
+    hint="Give a list of command names or patterns, e.g. ['export_users', 'dump_*'].",
+)
 
 SETTINGS: tuple[Setting[Any], ...] = (
     RUN,
@@ -678,6 +710,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     AUTO_INCLUDE,
     AUTO_EXCLUDE,
     OUTPUT_TAIL_KB,
+    OUTPUT_TAIL_EXCLUDE,
 )
 NOWHERE_TO_SEND = "monitorkit.W001"
 
@@ -822,6 +855,11 @@ class MonitorSettings:
     def output_tail_bytes(self) -> int:
         """How much of the end of a run's output its record keeps; 0: none."""
         return OUTPUT_TAIL_KB.value() * 1024
+
+    @property
+    def output_tail_exclude(self) -> tuple[str, ...]:
+        """Commands whose output tail is never kept: the fixed ones, then the setting's."""
+        return ALWAYS_OUTPUT_TAIL_EXCLUDE + OUTPUT_TAIL_EXCLUDE.value()
 
     @property
     def app_installed(self) -> bool:

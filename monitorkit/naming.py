@@ -4,8 +4,9 @@
 Every id this module returns is a valid Firebase key whatever the input: no ``. $ # [ ] /``, no
 control characters, never empty, at most 768 bytes of UTF-8 (longer ids are cut and given a hash
 suffix, so two long ids that differ only at the end stay apart), no byte UTF-8 cannot encode.
-Values of sensitive options (see ``is_sensitive``) never leave this module in clear, nor does
-the password of a URL. What makes any value storable, secrets included, is ``cleaning.py``.
+Values of sensitive options (see ``is_sensitive``) never leave this module in clear, nor does any
+secret shape of ``monitorkit/redaction.py`` in a positional argument. What makes any value
+storable is ``cleaning.py``; what masks a secret in free text is ``redaction.py``.
 """
 
 from __future__ import annotations
@@ -15,18 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from django.views.debug import SafeExceptionReporterFilter
-
-from .cleaning import (
-    MASK,
-    MAX_KEY_BYTES,
-    is_valid_key,
-    mask_url_passwords,
-    scrub,
-    shorten_key,
-    storable_text,
-    url_passwords,
-)
+from .cleaning import MAX_KEY_BYTES, is_valid_key, safe_str, shorten_key, storable_text
+from .redaction import MASK, is_sensitive_name, mask_shapes, redact, url_passwords
 
 __all__ = [
     "MASK",
@@ -38,7 +29,6 @@ __all__ = [
     "is_sensitive",
     "is_valid_key",
     "sanitize_key",
-    "scrub",
     "secret_values",
     "shorten_key",
 ]
@@ -59,27 +49,38 @@ IGNORED_OPTIONS = frozenset(
     }
 )
 _FORBIDDEN = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")  # what ids replace (spaces too)
-#: Names Django's pattern misses that hold credentials just as often.
-_ALSO_SENSITIVE = re.compile(r"CREDENTIAL|DSN", re.IGNORECASE)
 
 
 def is_sensitive(name: str, value: Any = None) -> bool:
-    """Return whether an option holds a credential: by its name, or a URL with a password.
+    """Return whether an option holds a credential: by its name, or by what its value holds.
 
-    The name rule is Django's for hiding settings (``API``, ``TOKEN``, ``KEY``, ``PASS``...)
-    plus ``CREDENTIAL`` and ``DSN``; any value holding ``scheme://user:password@`` counts too,
-    whatever the option is called (``--database-url``, ``--source``).
+    The name rule is ``monitorkit.redaction.SENSITIVE_NAME`` (Django's for hiding settings,
+    ``API``, ``TOKEN``, ``KEY``, ``PASS``..., plus ``PWD``, ``BEARER``, ``COOKIE``,
+    ``SESSION``, ``PRIVATE``, ``CREDENTIAL``, ``DSN``, ``AUTH``); a value holding a secret
+    shape (a URL with a password, ``password=...``, a token) counts too, whatever the option
+    is called (``--database-url``, ``--source``, ``--header``).
     """
-    if SafeExceptionReporterFilter.hidden_settings.search(name) or _ALSO_SENSITIVE.search(name):
+    if is_sensitive_name(name):
         return True
-    return value is not None and bool(url_passwords(format_value(value)))
+    if value is None:
+        return False
+    text = format_value(value)
+    return mask_shapes(text) != text
+
+
+#: What an option value whose ``str()`` raises is written as (never the run lost for it).
+UNPRINTABLE_VALUE = "<unprintable {} object>"
 
 
 def format_value(value: Any) -> str:
-    """Return an option value as text: lists space separated, everything else ``str``."""
+    """Return an option value as text: lists space separated, everything else ``str``.
+
+    A value whose ``str()`` raises (or returns no string) is written as a placeholder.
+    """
     if isinstance(value, (list, tuple)):
         return " ".join(format_value(v) for v in value)
-    return str(value)
+    text = safe_str(value)
+    return UNPRINTABLE_VALUE.format(type(value).__name__) if text is None else text
 
 
 def explicit_options(
@@ -106,7 +107,7 @@ def explicit_options(
 
 def format_params(options: Iterable[tuple[str, Any]], args: Iterable[Any] = ()) -> str:
     """Return params as users read them: ``verbosity=2,limit=10``; secrets masked."""
-    parts = [mask_url_passwords(format_value(a)) for a in args]
+    parts = [redact(format_value(a)) for a in args]
     for name, value in options:
         parts.append(f"{name}={MASK if is_sensitive(name, value) else format_value(value)}")
     return ",".join(parts)
@@ -131,7 +132,7 @@ def command_id(name: str, options: Iterable[tuple[str, Any]], args: Iterable[Any
     share one history.
     """
     parts = [name]
-    parts += [mask_url_passwords(format_value(a)) for a in args]
+    parts += [redact(format_value(a)) for a in args]
     parts += [f"{n}_{format_value(v)}" for n, v in options if not is_sensitive(n, v)]
     raw = "__".join(parts)
     return sanitize_key(raw)
@@ -141,15 +142,18 @@ def secret_values(options: Mapping[str, Any]) -> list[str]:
     """Return what to scrub from free text, longest first.
 
     That is the value of every sensitive option, and the password of every URL in any option
-    (raw and percent-decoded: ``p%40ss`` is ``p@ss`` once a library has parsed the URL).
+    (raw and percent-decoded: ``p%40ss`` is ``p@ss`` once a library has parsed the URL). The
+    redactor leaves out of free text those shorter than ``MIN_FREE_TEXT_SECRET``.
     """
     values: set[str] = set()
     for name, value in options.items():
-        if value in (None, "", False, True):
+        if value is None or isinstance(value, bool) or (isinstance(value, str) and not value):
             continue
         text = format_value(value)
         if is_sensitive(name, value):
             values.add(text)
+            if isinstance(value, (list, tuple)):  # each item may be printed on its own
+                values |= {format_value(item) for item in value}
         for password in url_passwords(text):
             values |= {password, unquote(password)}
     return sorted((v for v in values if v), key=len, reverse=True)

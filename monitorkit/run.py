@@ -189,7 +189,9 @@ class MonitoredRun:
         record.exception_type = self._clean.text(
             outcome.exception_type, "exception_type", NAME_LIMIT
         )
-        record.traceback = self._clean.text(outcome.traceback, "traceback")
+        # Masked whole, then cut to its end: a secret across the cut is masked before it halves.
+        trace = self._clean.text(outcome.traceback, "traceback")
+        record.traceback = trace[-self.settings.traceback_limit :] if trace else trace
         self._take_progress()
         self._take_output()
         self._submit()

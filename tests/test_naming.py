@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitorkit import naming
+from monitorkit.redaction import redact
 
 FORBIDDEN = set(".$#[]/") | {chr(c) for c in range(32)} | {chr(127)}
 
@@ -60,7 +61,7 @@ def test_sensitive_values_are_masked_in_params_and_left_out_of_the_id(name):
     assert naming.format_params(options) == f"{name}=********,label=x"
     assert naming.command_id("cmd", options) == "cmd__label_x"
     assert naming.secret_values({name: "hunter2-value"}) == ["hunter2-value"]
-    assert naming.scrub("it was hunter2-value!", ["hunter2-value"]) == "it was ********!"
+    assert redact("it was hunter2-value!", ["hunter2-value"]) == "it was ********!"
 
 
 @pytest.mark.parametrize(
@@ -129,7 +130,7 @@ def test_a_url_without_a_password_is_not_a_secret():
 def test_the_password_of_a_url_is_a_secret_raw_and_decoded():
     secrets = naming.secret_values({"database_url": "postgres://u:p%40ss@h/db"})
     assert {"p%40ss", "p@ss"} <= set(secrets)
-    assert naming.scrub("auth failed for p@ss", secrets) == "auth failed for ********"
+    assert redact("auth failed for p@ss", secrets) == "auth failed for ********"
 
 
 def test_positional_arguments_lose_their_url_passwords():

@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from monitorkit import MonitoredCommand
-from monitorkit.cleaning import MASK
 from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
 from monitorkit.output import TRIM_SLACK, Capture, OutputTail, Tee, tee_of
 from monitorkit.record import Identity, Outcome, Status
+from monitorkit.redaction import MASK
 from monitorkit.reporters.database import DatabaseReporter
 from monitorkit.run import MonitoredRun
 from tests.test_status_page import XSS, failing

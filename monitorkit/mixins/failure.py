@@ -62,9 +62,9 @@ class FailureCaptureMixin(MonitorMixin):
             message = error.code if isinstance(error.code, str) else f"Exited with status {code}"
         else:
             message = error_message(error)
-        limit = self.monitor_settings.traceback_limit
         try:
             text = "".join(traceback.format_exception(type(error), error, _user_frames(error)))
         except Exception as err:  # noqa: BLE001 - e.g. a __notes__ property of the user's that raises
             text = f"<the traceback could not be formatted: {type(err).__name__}>"
-        return Outcome(Status.FAILED, message, code, exception_type_name(error), text[-limit:])
+        # Whole: the run masks secrets in it, then cuts it to MONITORKIT_TRACEBACK_LIMIT.
+        return Outcome(Status.FAILED, message, code, exception_type_name(error), text)

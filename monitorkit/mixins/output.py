@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from typing import Any
 
 from ..output import Capture, OutputTail, Tee, tee_of
@@ -14,7 +15,9 @@ class OutputTailMixin(MonitorMixin):
 
     What goes to ``sys.stdout``/``sys.stderr`` (and their ``buffer``) from the run's own
     context, and to a command's ``self.stdout``/``self.stderr``, is kept; what reaches the
-    streams is unchanged. With the setting at ``0`` nothing is touched at all.
+    streams is unchanged. With the setting at ``0``, or for a command whose output is never
+    kept (``MONITORKIT_OUTPUT_TAIL_EXCLUDE``: ``dumpdata``, ``diffsettings``...), nothing is
+    touched at all.
     """
 
     _monitor_output_capture: Capture | None = None
@@ -24,7 +27,7 @@ class OutputTailMixin(MonitorMixin):
         """Start keeping the output, before the heartbeat's first beat reads it."""
         super().monitor_run_started(run)
         limit = self.monitor_settings.output_tail_bytes
-        if limit <= 0:
+        if limit <= 0 or self._monitor_output_excluded(run.identity.name):
             return
         tail = OutputTail(limit)
         self._monitor_output_capture = Capture(tail)
@@ -43,6 +46,10 @@ class OutputTailMixin(MonitorMixin):
                 self._monitor_output_capture = None
         finally:
             super().monitor_run_ending(run)
+
+    def _monitor_output_excluded(self, name: str) -> bool:
+        """Return whether command ``name`` prints what no record may keep (settings, data)."""
+        return any(fnmatchcase(name, p) for p in self.monitor_settings.output_tail_exclude)
 
     def _monitor_tee_wrappers(self) -> tuple[tuple[Any, Any, Tee], ...]:
         """Make a command's ``self.stdout``/``self.stderr`` write through Tees for the run.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage
 
-from ..naming import scrub
+from ..redaction import redact
 from ..transitions import Transition
 from .base import Notifier, NotifierError
 from .message import build_alert
@@ -61,7 +61,7 @@ class EmailNotifier(Notifier):
         except (smtplib.SMTPException, OSError, BadHeaderError, ValueError) as err:
             # The SMTP password cannot be in an SMTP error, but a URL-ish host might carry one.
             password = getattr(settings, "EMAIL_HOST_PASSWORD", "") or ""
-            detail = scrub(str(err), (password,) if password else ())
+            detail = redact(str(err), (password,) if password else ())
             raise NotifierError(
                 f"{self.describe()} failed: {type(err).__name__}: {detail}"
             ) from None

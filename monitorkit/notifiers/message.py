@@ -9,15 +9,14 @@ message or a traceback quotes one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 
-from ..naming import MASK, is_sensitive, scrub
 from ..record import format_timestamp
+from ..redaction import redact
 from ..transitions import Transition
 
 #: Lines of traceback an alert carries: the end, where the error is.
@@ -34,28 +33,11 @@ _WHAT = {
     "OVERRUNNING": "is overrunning: its run has taken longer than its maximum runtime",
     "STALE": "is stale: its running run has stopped sending heartbeats",
 }
-# ``name=value``, ``name: "value"`` and ``'name': 'value'`` (a dict's repr), for a sensitive name.
-_PAIR = re.compile(
-    r"""(?P<head>(?P<q>["']?)(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)\s*"""
-    r"""(?:=|(?<=["']):)\s*(?P<open>["']?))(?P<value>[^\s"',;&)}\]]+)"""
-)
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
 
 
 def safe_text(text: str | None, secrets: tuple[str, ...] = ()) -> str | None:
-    """Return ``text`` with URL passwords, ``secrets``, sensitive ``name=value`` pairs masked.
-
-    URL passwords and known secrets go through ``monitorkit.naming.scrub``; a value after a
-    name that ``naming.is_sensitive`` flags (``password=...``, ``'api_key': '...'``) and an
-    ``Authorization`` scheme's credential are masked here.
-    """
-    text = scrub(text, secrets)
-    if not text:
-        return text
-    text = _PAIR.sub(
-        lambda m: m.group("head") + MASK if is_sensitive(m.group("name")) else m.group(0), text
-    )
-    return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    """Return ``text`` through the one redactor (``monitorkit/redaction.py``) with ``secrets``."""
+    return redact(text, secrets) if text else text
 
 
 def tail(text: str | None, lines: int = TRACEBACK_LINES) -> str | None:
@@ -117,7 +99,8 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     if message and len(message) > MESSAGE_CHARS:
         message = message[: MESSAGE_CHARS - 1] + "\u2026"
     exception_type = record.exception_type if record is not None else None
-    trace = safe_text(tail(record.traceback if record is not None else None), secrets)
+    # Masked whole, then cut: a secret across the cut (a key block) is masked before it halves.
+    trace = tail(safe_text(record.traceback if record is not None else None, secrets))
     url = status_url(t.command_id)
     what = _WHAT.get(t.health, f"is {t.health}")
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"

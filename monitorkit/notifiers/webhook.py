@@ -27,7 +27,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import __version__
-from ..naming import scrub
+from ..redaction import redact
 from ..transitions import Transition
 from .base import Notifier, NotifierError
 from .message import build_alert
@@ -141,4 +141,4 @@ class WebhookNotifier(Notifier):
         return self._credentials() + tuple(v for v in values if v)
 
     def _safe(self, text: str) -> str:
-        return scrub(text, self._secrets()) or ""
+        return redact(text, self._secrets())

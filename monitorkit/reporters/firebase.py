@@ -187,7 +187,8 @@ class FirebaseReporter(Reporter):
 
     def redact(self, text: str) -> str:
         """Remove AUTH_TOKEN, a token in DATABASE_URL, issued access tokens and auth params."""
-        from .firebase_http import resolve_location, scrub
+        from ..redaction import redact
+        from .firebase_http import resolve_location
 
         config = self.settings.firebase or {}
         secrets = [v for v in (config.get("AUTH_TOKEN"),) if isinstance(v, str)]
@@ -199,7 +200,7 @@ class FirebaseReporter(Reporter):
             except ReporterError:
                 url_token = None
             secrets += [url_token] if url_token else []
-        return scrub(text, secrets)
+        return redact(text, secrets)
 
     # Inside.
     def _write(self, record: RunRecord) -> None:

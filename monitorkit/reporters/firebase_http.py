@@ -22,14 +22,13 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote, quote_plus, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -45,7 +44,7 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util import Retry, Timeout
 
-from .. import retry
+from .. import redaction, retry
 from ..retry import RetryPolicy
 from .base import ReporterError
 from .firebase_auth import Credentials
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("monitorkit")
 
 EMULATOR_HOST_ENV = "FIREBASE_DATABASE_EMULATOR_HOST"
-MASK = "***"
 #: Statuses that mean "not now" rather than "no": worth another attempt.
 RETRY_STATUSES = frozenset({429}) | frozenset(range(500, 600))
 #: What google-auth would retry at the token endpoint (with sleeps of its own): we retry it.
@@ -65,8 +63,6 @@ TOKEN_RETRY_STATUSES = RETRY_STATUSES | {408}
 MAX_RETRY_AFTER = 10.0
 #: The shortest connect/read timeout of an attempt, however little time the deadline leaves.
 MIN_ATTEMPT_TIMEOUT = 0.1
-_SECRET_PARAMS = re.compile(r"((?:^|[?&;\s'\"])(?:auth|access_token)=)[^&\s'\")]+", re.I)
-_BEARER = re.compile(r"(Bearer\s+)[^\s'\",)]+", re.I)
 _ERROR_TEXT_LIMIT = 300
 _HINTS = {
     401: "check the credential in FIREBASE_MONITORING (AUTH_TOKEN or CREDENTIALS) and the "
@@ -151,22 +147,6 @@ def resolve_location(
     )
 
 
-def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Return ``text`` without the given secrets (raw or URL-encoded) or any credential param.
-
-    The patterns catch what no list can: an ``auth=`` or ``access_token=`` query parameter and a
-    ``Bearer`` token, whatever their value.
-    """
-    forms: set[str] = set()
-    for secret in secrets:
-        if secret:
-            forms.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, MASK)
-    text = _SECRET_PARAMS.sub(lambda m: m.group(1) + MASK, text)
-    return _BEARER.sub(lambda m: m.group(1) + MASK, text)
-
-
 class _Urllib3UrlFilter(logging.Filter):
     """Scrub urllib3's log lines (they show full URLs) and quieten its retry warnings.
 
@@ -176,9 +156,11 @@ class _Urllib3UrlFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(scrub(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(
+                redaction.redact(a) if isinstance(a, str) else a for a in record.args
+            )
         if isinstance(record.msg, str):
-            record.msg = scrub(record.msg)
+            record.msg = redaction.redact(record.msg)
         if hasattr(record, "__urllib3-retry-warning"):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
@@ -234,7 +216,7 @@ class DeadlineRetry(Retry):
         super().__init__(**kwargs)
         self.policy = policy or RetryPolicy()
         self.service = service
-        self.redact = redact or scrub
+        self.redact = redact or redaction.redact
 
     def new(self, **kw: Any) -> Self:
         kw.setdefault("policy", self.policy)
@@ -462,7 +444,7 @@ class RealtimeDatabaseClient:
 
     def redact(self, text: str) -> str:
         """Return ``text`` with this client's credentials removed."""
-        return scrub(text, self.secrets())
+        return redaction.redact(text, self.secrets())
 
     def secrets(self) -> list[str]:
         """Return every credential string this client may have sent."""
@@ -533,7 +515,7 @@ class RealtimeDatabaseClient:
         etag = response.headers.get("ETag")
         if 200 <= status < 300 or (status == 412 and conditional):
             return Reply(status, self._json(response, what), etag)
-        error = self.redact(_error_text(response))
+        error = _cut_text(self.redact(_error_text(response)))  # masked whole, then cut
         if status in RETRY_STATUSES:  # urllib3 tried it again until _stop_reason said no
             earlier = getattr(getattr(response.raw, "retries", None), "history", ())
             asked = _asked_wait(response.raw)
@@ -582,15 +564,19 @@ def _encode(value: Any) -> bytes:
 
 
 def _error_text(response: requests.Response) -> str:
-    """Return the server's ``{"error": ...}`` text, or the start of whatever it sent."""
+    """Return the server's ``{"error": ...}`` text, or whatever it sent (to cut once masked)."""
     try:
         data = json.loads(response.content)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return str(data["error"])[:_ERROR_TEXT_LIMIT]
+        return str(data["error"])
     text = response.content.decode("utf-8", "replace").strip()
-    return text[:_ERROR_TEXT_LIMIT] or response.reason or "no error text"
+    return text or response.reason or "no error text"
+
+
+def _cut_text(text: str) -> str:
+    return text[:_ERROR_TEXT_LIMIT]
 
 
 def _asked_wait(response: BaseHTTPResponse) -> float | None:

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from monitorkit import retry
+from monitorkit.redaction import redact as scrub
 from monitorkit.reporters.base import ReporterError
 from monitorkit.reporters.firebase_auth import AuthTokenCredentials, Credentials
 from monitorkit.reporters.firebase_http import (
@@ -21,7 +22,6 @@ from monitorkit.reporters.firebase_http import (
     DeadlineRetry,
     RealtimeDatabaseClient,
     resolve_location,
-    scrub,
 )
 from monitorkit.retry import RetryPolicy
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
