@@ -1,7 +1,7 @@
 """What monitoring costs a command, measured against its unmonitored twin.
 
     bash scripts/bench            (sets up .venv, then runs this)
-    python -m benchmarks.run [--rounds N] [--quick] [--only 14]
+    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15]
 
 Every timing is a difference or a ratio against the same command run as a plain
 ``BaseCommand`` in the same invocation, interleaved (plain, monitored, plain, monitored ...),
@@ -28,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .exit_latency import exit_latency
 from .timeline import replace_rows, timeline
 from .timeline import section as timeline_section
 
@@ -539,15 +540,21 @@ def write_table(bench: Bench, info: dict[str, Any], rounds: int) -> None:
     TABLE.write_text("\n".join(lines))
 
 
+#: The rows ``--only`` can measure alone: each measures itself with a server of its own.
+ALONE: dict[str, Callable[[Bench, int], None]] = {"14": timeline, "15": exit_latency}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7, help="pairs per timing (median)")
     parser.add_argument("--quick", action="store_true", help="3 rounds, for a smoke run")
-    parser.add_argument("--only", choices=["14"], help="rerun this row alone, keep the others")
+    parser.add_argument(
+        "--only", choices=sorted(ALONE), help="rerun this row alone, keep the others"
+    )
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else max(5, args.rounds)
     if args.only:
-        return rerun_timeline(rounds)
+        return rerun_alone(args.only, rounds)
 
     from monitorkit.testing import RealtimeDatabaseServer
 
@@ -579,6 +586,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_mode(bench, rounds)
         output_tail(bench, rounds)
         timeline(bench, rounds)
+        exit_latency(bench, rounds)
         requests_import(bench)
         info = machine()
         RESULTS.write_text(
@@ -590,13 +598,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def rerun_timeline(rounds: int) -> int:
-    """``--only 14``: measure row 14 again, in place of its last results; rewrite the page."""
+def rerun_alone(row: str, rounds: int) -> int:
+    """``--only ROW``: measure one row again, in place of its last results; rewrite the page."""
     saved = json.loads(RESULTS.read_text())
     with tempfile.TemporaryDirectory(prefix="monitorkit-bench-") as tmp:
         bench = Bench(Path(tmp))
-        timeline(bench, rounds)
-    bench.results = replace_rows(saved["results"], bench.results)
+        ALONE[row](bench, rounds)
+    bench.results = replace_rows(saved["results"], bench.results, row)
     RESULTS.write_text(json.dumps({**saved, "results": bench.results}, indent=2) + "\n")
     write_table(bench, saved["machine"], saved["rounds"])
     print(f"wrote {TABLE.relative_to(ROOT)} and {RESULTS.relative_to(ROOT)}")
