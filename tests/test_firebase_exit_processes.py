@@ -20,8 +20,8 @@ from tests.test_firebase_processes import KEY, firebase, rest_get
 pytestmark = pytest.mark.subprocess
 
 ROUNDS = 10
-STEPS = 5
-COMMAND_ID = "sleep_command__seconds_0_5__steps_5"
+STEPS = 6
+COMMAND_ID = "sleep_command__seconds_0_6__steps_6"
 
 
 def test_the_outcome_is_stored_last_when_a_heartbeat_is_in_flight(project: Project, rtdb_server):
@@ -33,14 +33,14 @@ def test_the_outcome_is_stored_last_when_a_heartbeat_is_in_flight(project: Proje
         MONITORKIT_HTTP_TIMEOUT=5.0,
         MONITORKIT_DATABASE=False,
     )
+    beating = 0  # rounds in which heartbeats went out (the start's PATCH, then more)
     for round_number in range(ROUNDS):
         rtdb_server.clear_requests()
-        done = project.run("sleep_command", "--seconds=0.5", f"--steps={STEPS}", settings=settings)
+        done = project.run("sleep_command", "--seconds=0.6", f"--steps={STEPS}", settings=settings)
         assert done.returncode == 0, done.stderr
         # The process is gone; a request it sent is applied once its connection is closed.
         wait_for(lambda: rtdb_server.open_connections == 0, timeout=30)
-        writes = [r for r in rtdb_server.requests if r.method == "PATCH"]
-        assert len(writes) >= 3, "heartbeats went out while the command ran"
+        beating += len([r for r in rtdb_server.requests if r.method == "PATCH"]) > 2
         assert [r.status for r in rtdb_server.requests] == [200] * len(rtdb_server.requests)
 
         log = rest_get(rtdb_server, f"{KEY}/commands/{COMMAND_ID}/log")
@@ -49,6 +49,7 @@ def test_the_outcome_is_stored_last_when_a_heartbeat_is_in_flight(project: Proje
         assert stored["seq"] == round_number + 1
         assert latest == stored
         assert_is_the_outcome(stored)
+    assert beating >= ROUNDS // 2, "the test is about heartbeats in flight: were there any?"
 
 
 def assert_is_the_outcome(stored: dict[str, Any]) -> None:
