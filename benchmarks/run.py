@@ -28,6 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from .exit_latency import exit_latency
 from .install_cost import install_cost
 from .timeline import replace_rows, timeline
 from .timeline import section as timeline_section
@@ -550,17 +551,31 @@ def write_table(bench: Bench, info: dict[str, Any], rounds: int) -> None:
     TABLE.write_text("\n".join(lines))
 
 
+def install_cost_alone(bench: Bench, rounds: int) -> None:
+    """Row 15 on its own: it needs the benchmark database migrated first."""
+    migrate(bench)
+    install_cost(bench, rounds)
+
+
+#: The rows ``--only`` can measure alone: each measures itself with a server of its own.
+ALONE: dict[str, Callable[[Bench, int], None]] = {
+    "14": timeline,
+    "15": install_cost_alone,
+    "16": exit_latency,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--rounds", type=int, default=7, help="pairs per timing (median)")
     parser.add_argument("--quick", action="store_true", help="3 rounds, for a smoke run")
     parser.add_argument(
-        "--only", choices=["14", "15"], help="rerun this row alone, keep the others"
+        "--only", choices=sorted(ALONE), help="rerun this row alone, keep the others"
     )
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else max(5, args.rounds)
     if args.only:
-        return rerun_row(args.only, rounds)
+        return rerun_alone(args.only, rounds)
 
     from monitorkit.testing import RealtimeDatabaseServer
 
@@ -588,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
         output_tail(bench, rounds)
         timeline(bench, rounds)
         install_cost(bench, rounds)
+        exit_latency(bench, rounds)
         requests_import(bench)
         info = machine()
         RESULTS.write_text(
@@ -599,16 +615,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def rerun_row(row: str, rounds: int) -> int:
-    """``--only 14|15``: measure one row again, in place of its last results; rewrite the page."""
+def rerun_alone(row: str, rounds: int) -> int:
+    """``--only ROW``: measure one row again, in place of its last results; rewrite the page."""
     saved = json.loads(RESULTS.read_text())
     with tempfile.TemporaryDirectory(prefix="monitorkit-bench-") as tmp:
         bench = Bench(Path(tmp))
-        if row == "14":
-            timeline(bench, rounds)
-        else:
-            migrate(bench)
-            install_cost(bench, rounds)
+        ALONE[row](bench, rounds)
     bench.results = replace_rows(saved["results"], bench.results, row)
     RESULTS.write_text(json.dumps({**saved, "results": bench.results}, indent=2) + "\n")
     write_table(bench, saved["machine"], saved["rounds"])

@@ -149,6 +149,7 @@ class Timeline:
     stamps: dict[str, float]  # the main thread's, each name's first, and the parent's two
     marks: list[tuple[str, str, float]]  # every stamp of the child: name, thread, moment
     requests: list[str]
+    log: list[Any]  # the server's ``RecordedRequest``s, stamped on the same clock
 
     def phase(self, start: str, end: str) -> float:
         return self.stamps[end] - self.stamps[start]
@@ -184,8 +185,10 @@ def run_once(
     url: str,
     cached: bool = False,
     extra: tuple[str, ...] = (),
+    command: tuple[str, ...] = (COMMAND,),
+    more_settings: dict[str, Any] | None = None,
 ) -> tuple[Timeline, str]:
-    """Run the probed no-op once; return its timeline and its stderr.
+    """Run the probed no-op (or another probed ``command``) once; return its timeline and stderr.
 
     ``cached``: let the child read and write bytecode (``.pyc``) in a cache of this run's own,
     whatever the environment says; otherwise the child gets the environment as it is.
@@ -193,7 +196,8 @@ def run_once(
     stamps_file = bench.workdir / "timeline-stamps.tsv"
     stderr_file = bench.workdir / "timeline-stderr.txt"
     stamps_file.unlink(missing_ok=True)
-    env = bench.env(plain=plain, firebase_url=url, settings=settings(bench.workdir))
+    chosen = {**settings(bench.workdir), **(more_settings or {})}
+    env = bench.env(plain=plain, firebase_url=url, settings=chosen)
     if cached:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(bench.workdir / "pycache")
@@ -201,7 +205,7 @@ def run_once(
     with open(stderr_file, "wb") as stderr:
         spawn = time.monotonic()
         process = subprocess.Popen(
-            [sys.executable, *extra, str(PROBE), str(stamps_file), "manage.py", COMMAND],
+            [sys.executable, *extra, str(PROBE), str(stamps_file), "manage.py", *command],
             env=env,
             cwd=PROJECT,
             stdout=subprocess.DEVNULL,
@@ -212,7 +216,7 @@ def run_once(
     process.returncode = os.waitstatus_to_exitcode(status)
     err = stderr_file.read_text(errors="replace")
     if process.returncode:
-        raise SystemExit(f"row {ROW}: {COMMAND} exited {process.returncode}:\n{err[-2000:]}")
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{err[-2000:]}")
     marks = []
     for line in stamps_file.read_text().splitlines():
         name, thread, moment = line.split("\t")
@@ -225,8 +229,9 @@ def run_once(
     connects = [m for n, _, m in marks if n == "socket.connect" and m >= stamps["handle exit"]]
     first = min(connects, default=stamps["handle exit"])
     stamps["first connection"] = min(first, stamps["execute exit"])
-    requests = [f"{r.method} {r.path}" for r in server.requests]
-    return Timeline(stamps, marks, requests), err
+    log = server.requests
+    requests = [f"{r.method} {r.path}" for r in log]
+    return Timeline(stamps, marks, requests, log), err
 
 
 def series(bench: Bench, server: Any, url: str, rounds: int, cached: bool) -> Series:
@@ -456,7 +461,7 @@ def section(results: list[dict[str, Any]]) -> list[str]:
 def replace_rows(
     old: list[dict[str, Any]], new: list[dict[str, Any]], row: str = ROW
 ) -> list[dict[str, Any]]:
-    """Put ``new`` (``row``'s results) where that row's old results were, else before ``ctx``."""
+    """Put ``new`` (one row's results) where that row's old results were, else before ``ctx``."""
     kept = [r for r in old if r.get("number") != row]
     at = next((i for i, r in enumerate(old) if r.get("number") == row), None)
     if at is None:

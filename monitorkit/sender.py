@@ -9,6 +9,20 @@ event is dropped and counted, and the count is logged from the sender's thread.
 later one of the same run makes redundant (a start or heartbeat followed by the finish) is
 skipped, so a short command costs its backend one write, not three.
 
+One lane: a run's records go out one after another, in the order they were made, so its
+outcome is always the last write a backend gets. An outcome made while a heartbeat is in
+flight waits for that heartbeat's answer before its own request: up to one round trip more,
+and only when the command ends within a round trip of a heartbeat (about round trip /
+interval of runs: 0.3% at 100 ms and the default 30 s). Sending the outcome beside the
+heartbeat, on a second connection, would save that wait but lose the order: the Realtime
+Database applies the requests of two connections in whichever order they reach it, and a
+heartbeat applied last would leave the run ``RUNNING``, to be judged killed later. Only a
+conditional write (``if-match``) could make such a heartbeat lose, and Firebase takes one on
+a PUT of one location only: a heartbeat writes two (the run's slot and ``latest/<id>``), so
+every heartbeat of every run would cost two requests to save a fraction of a round trip in a
+few runs. Benchmark row 16 measures the exit (``benchmarks/exit_latency.py``);
+``tests/test_firebase_exit_processes.py`` holds the order.
+
 Nothing is lost: each event is delivered under a deadline (the flush bound after it was made),
 and a reporter retries until then (``monitorkit/retry.py``). A record still refused at its
 deadline goes to the spool (``monitorkit/spool.py``), and so does whatever is still queued when

@@ -8,6 +8,7 @@ injected failure) and from the HTTP plumbing (which only asks it what to do with
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,14 +35,16 @@ class Faults:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._latency = 0.0
+        self._jitter = 0.0
         self._canned: list[CannedResponse] = []
         self._hanging = False
         self._released = False
         self._held = 0
 
-    def set_latency(self, seconds: float) -> None:
+    def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
         with self._condition:
             self._latency = max(0.0, float(seconds))
+            self._jitter = max(0.0, float(jitter))
 
     def queue(self, count: int, response: CannedResponse) -> None:
         with self._condition:
@@ -54,7 +57,7 @@ class Faults:
 
     def reset(self) -> None:
         with self._condition:
-            self._latency, self._canned, self._hanging = 0.0, [], False
+            self._latency, self._jitter, self._canned, self._hanging = 0.0, 0.0, [], False
             self._condition.notify_all()
 
     def arm(self) -> None:
@@ -87,10 +90,15 @@ class Faults:
             return self._held
 
     def delay(self) -> None:
-        """Wait the injected latency, cut short by `release`."""
+        """Wait the injected latency (give or take the jitter), cut short by `release`.
+
+        The wait comes before the request is applied: with jitter, two requests sent close
+        together on two connections may be applied in either order, as on a real network.
+        """
         with self._condition:
-            if self._latency > 0:
-                self._condition.wait_for(lambda: self._released, timeout=self._latency)
+            wait = self._latency + random.uniform(-self._jitter, self._jitter)
+            if wait > 0:
+                self._condition.wait_for(lambda: self._released, timeout=wait)
 
     def take_canned(self) -> CannedResponse | None:
         """Return the next injected answer, if any remain."""

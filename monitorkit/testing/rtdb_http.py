@@ -35,7 +35,9 @@ class RecordedRequest:
 
     `method` is the verb on the wire (a tunnelled PATCH shows as POST), `path` the URL path,
     `query` the decoded query parameters, `status` None when the request was held by `hang`
-    and dropped unanswered.
+    and dropped unanswered. `received` is when its request line was read and `answered` when
+    its answer was about to be written (``time.monotonic()``, the clock every process on the
+    machine shares): a benchmark places a request among the moments a client stamps.
     """
 
     method: str
@@ -43,6 +45,8 @@ class RecordedRequest:
     query: dict[str, str]
     body_bytes: int
     status: int | None
+    received: float = 0.0
+    answered: float = 0.0
 
 
 class RequestLog:
@@ -97,6 +101,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_PUT = do_POST = do_PATCH = do_DELETE = do_GET
 
     def _serve(self) -> None:
+        received = time.monotonic()
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         try:
@@ -107,7 +112,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         answer = self._answer(url.path, query, body)
         status = answer.status if answer is not None else None
         # Logged before answering, so a client that got its answer always finds it in the log.
-        self.server.log.append(RecordedRequest(self.command, url.path, query, len(body), status))
+        self.server.log.append(
+            RecordedRequest(
+                self.command, url.path, query, len(body), status, received, time.monotonic()
+            )
+        )
         if answer is None:
             self.close_connection = True  # held by hang(): dropped without an answer
         else:
@@ -226,6 +235,12 @@ class HttpServer(ThreadingHTTPServer):
     def untrack(self, connection: socket.socket) -> None:
         with self._connections_lock:
             self._connections.pop(connection, None)
+
+    @property
+    def open_connections(self) -> int:
+        """How many connections are open: each one's requests are all logged once it closes."""
+        with self._connections_lock:
+            return len(self._connections)
 
     def close_connections(self, timeout: float = 5.0) -> None:
         """Shut every open connection and wait for its handler to finish.

@@ -132,11 +132,26 @@ class RealtimeDatabaseServer:
         """Forget the requests handled so far."""
         self._log.clear()
 
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open right now.
+
+        A request that reached the server is handled on its connection's thread, which keeps
+        the connection open until it is done; once a client process has exited and this is 0,
+        every request it sent is applied and in `requests`.
+        """
+        return self._httpd.open_connections if self._httpd is not None else 0
+
     # --- fault injection ---
 
-    def set_latency(self, seconds: float) -> None:
-        """Delay every answer by `seconds` (0 to stop)."""
-        self._faults.set_latency(seconds)
+    def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
+        """Delay every request by `seconds` before applying and answering it (0 to stop).
+
+        With `jitter`, each request waits `seconds` plus or minus up to `jitter` (uniformly),
+        so requests in flight on different connections may be applied out of the order they
+        were sent in, as a real network allows.
+        """
+        self._faults.set_latency(seconds, jitter)
 
     def fail_next(
         self,

@@ -491,6 +491,35 @@ def test_latency_delays_every_answer(rtdb_server, url, http):
     rtdb_server.set_latency(0)
 
 
+def test_requests_are_stamped_when_received_and_answered(rtdb_server, url, http):
+    rtdb_server.set_latency(0.05)
+    before = time.monotonic()
+    assert http.put(url("a"), json=1, timeout=TIMEOUT).status_code == 200
+    after = time.monotonic()
+    rtdb_server.set_latency(0)
+    (put,) = rtdb_server.requests
+    assert before <= put.received <= put.answered <= after
+    assert put.answered - put.received >= 0.05
+
+
+def test_latency_jitter_varies_the_wait_of_each_request(rtdb_server, url, http):
+    rtdb_server.set_latency(0.05, jitter=0.05)
+    for _ in range(8):
+        assert http.get(url("a"), timeout=TIMEOUT).status_code == 200
+    rtdb_server.set_latency(0)
+    waits = [r.answered - r.received for r in rtdb_server.requests]
+    assert all(0 <= wait < 0.1 + 0.5 for wait in waits)  # 0.5: a slow thread, not the jitter
+    assert max(waits) - min(waits) > 0.005  # eight uniform draws over 100 ms: never all alike
+
+
+def test_open_connections_counts_until_each_client_connection_is_done(rtdb_server, url):
+    assert rtdb_server.open_connections == 0
+    with requests.Session() as session:
+        assert session.get(url("a"), timeout=TIMEOUT).status_code == 200
+        assert rtdb_server.open_connections == 1  # kept alive
+    wait_until(lambda: rtdb_server.open_connections == 0)
+
+
 def test_fail_next_answers_without_applying(rtdb_server, url, http):
     rtdb_server.fail_next(2)
     for _ in range(2):
