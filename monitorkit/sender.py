@@ -136,29 +136,32 @@ class Sender:
         """Make a flush in progress on this thread give up now (a second signal arrived)."""
         self._abandoned = True
 
-    def spool_pending(self) -> int:
-        """Put the newest queued state of every run into the spool; return how many went.
+    def spool_pending(self, run_id: str | None = None, quiet: bool = False) -> int:
+        """Put the newest queued state of every run (or of one) into the spool; return how many.
 
         Called on the command's thread when its flush gives up (or cannot succeed): the
         process is about to end, and with it this daemon thread and its queue. The event being
         delivered right now is included; if its delivery still succeeds, the spooled copy is
-        a duplicate by run id, which delivery ignores.
+        a duplicate by run id, which delivery ignores. ``quiet`` logs each at debug level: the
+        caller said why, once (the queue still delivers them if the process lives on).
         """
         newest: dict[tuple[str, int], tuple[Reporter, RunRecord]] = {}
         for event in list(self._events):  # list() copies in one C call: safe against appends
             if event.spooled is not None:
                 continue  # its file is still in the spool
+            if run_id is not None and event.record.run_id != run_id:
+                continue
             for reporter in event.reporters:
                 newest[(event.record.run_id, id(reporter))] = (reporter, event.record)
         kept = 0
         for reporter, record in newest.values():
-            if self._keep(reporter, record):
+            if self._keep(reporter, record, quiet):
                 kept += 1
         return kept
 
-    def _keep(self, reporter: Reporter, record: RunRecord) -> bool:
+    def _keep(self, reporter: Reporter, record: RunRecord, quiet: bool = False) -> bool:
         try:
-            kept = Spool.for_settings(reporter.settings).put(reporter, record)
+            kept = Spool.for_settings(reporter.settings).put(reporter, record, quiet=quiet)
         except Exception:
             logger.exception("monitorkit could not spool run %s", record.run_id)
             return False

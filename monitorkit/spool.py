@@ -88,11 +88,12 @@ class Spool:
         name = f"{_UNSAFE.sub('_', run_id)}.{_UNSAFE.sub('_', reporter.rsplit('.', 1)[-1])}"
         return self.directory / (name + SUFFIX)
 
-    def put(self, reporter: Reporter, record: RunRecord) -> bool:
+    def put(self, reporter: Reporter, record: RunRecord, quiet: bool = False) -> bool:
         """Keep ``record`` for ``reporter`` unless a newer state of its run is kept already.
 
         Returns whether the spool now holds this record or a newer one of the same run. Never
         raises: a spool that cannot be written is logged, and the record is lost with that line.
+        ``quiet`` says it at debug level (an expected case its caller has logged already).
         """
         path_name = reporter_path(reporter)
         try:
@@ -128,7 +129,8 @@ class Spool:
                 err,
             )
             return False
-        logger.warning(
+        logger.log(
+            logging.DEBUG if quiet else logging.WARNING,
             "monitorkit kept the record of run %s (command %r, %s) in the spool %s; "
             "the next monitored run delivers it",
             record.run_id,
