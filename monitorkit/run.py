@@ -151,7 +151,7 @@ class MonitoredRun:
             # before the caller goes on, which it does only once we return. Expected, so quiet;
             # the records still queued are delivered once the transaction ends, if the process
             # lives on, and the spool keeps them in case it does not.
-            kept = self._sender.spool_pending(self.record.run_id, quiet=True)
+            kept = self._sender.spool_pending(self.record.run_id, backup=True)
             logger.info(
                 "monitorkit: command %r ends inside its caller's open transaction; its record "
                 "goes out after it (%d kept in the spool meanwhile)",

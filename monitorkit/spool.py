@@ -93,7 +93,7 @@ class Spool:
 
         Returns whether the spool now holds this record or a newer one of the same run. Never
         raises: a spool that cannot be written is logged, and the record is lost with that line.
-        ``quiet`` says it at debug level (an expected case its caller has logged already).
+        ``quiet`` logs nothing when it is kept (an expected case its caller has logged).
         """
         path_name = reporter_path(reporter)
         try:
@@ -129,8 +129,9 @@ class Spool:
                 err,
             )
             return False
-        logger.log(
-            logging.DEBUG if quiet else logging.WARNING,
+        if quiet:
+            return True
+        logger.warning(
             "monitorkit kept the record of run %s (command %r, %s) in the spool %s; "
             "the next monitored run delivers it",
             record.run_id,

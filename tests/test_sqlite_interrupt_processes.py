@@ -21,6 +21,15 @@ from tests.process import Project, wait_for_line
 pytestmark = pytest.mark.subprocess
 
 HANG = 60  # seconds: far beyond what any of these commands takes; reached only by a hang
+#: Every line of the ``monitorkit`` logger, DEBUG included, on stderr.
+MONITORKIT_DEBUG_ON_STDERR = {
+    "LOGGING": {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"err": {"class": "logging.StreamHandler", "level": "DEBUG"}},
+        "loggers": {"monitorkit": {"handlers": ["err"], "level": "DEBUG"}},
+    }
+}
 
 
 def spool(project: Project) -> dict[str, Any]:
@@ -120,6 +129,17 @@ def test_monitored_commands_nested_in_one_transaction_cost_no_flush_wait(project
     assert spooled(project) == []
 
 
+def test_nested_runs_say_so_once_each_at_info_level(project: Project):
+    settings = {**spool(project), **MONITORKIT_DEBUG_ON_STDERR}
+    result = project.run("nested_atomic_command", settings=settings, timeout=HANG)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "monitorkit" in line]
+    assert len(lines) == 3, result.stderr  # one for each nested run, nothing else
+    assert all("caller's open transaction" in line for line in lines)
+    assert len(project.runs()) == 4
+    assert spooled(project) == []
+
+
 def test_a_command_run_before_migrate_does_not_wait_for_the_missing_table(tmp_path: Path):
     """``check`` on a fresh database under auto mode: no flush wait, nothing printed."""
     results = {}
@@ -145,16 +165,7 @@ def test_a_command_run_before_migrate_does_not_wait_for_the_missing_table(tmp_pa
 
 def test_the_missing_table_is_said_once_at_info_level(tmp_path: Path):
     fresh = Project(tmp_path)
-    settings = {
-        "MONITORKIT_AUTO": True,
-        **spool(fresh),
-        "LOGGING": {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "handlers": {"err": {"class": "logging.StreamHandler", "level": "DEBUG"}},
-            "loggers": {"monitorkit": {"handlers": ["err"], "level": "DEBUG"}},
-        },
-    }
+    settings = {"MONITORKIT_AUTO": True, **spool(fresh), **MONITORKIT_DEBUG_ON_STDERR}
     result: subprocess.CompletedProcess[str] = fresh.run("check", settings=settings, timeout=HANG)
     assert result.returncode == 0
     lines = [line for line in result.stderr.splitlines() if "monitorkit" in line]
