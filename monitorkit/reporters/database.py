@@ -145,6 +145,17 @@ if hasattr(os, "register_at_fork"):
     )
 
 
+def _names_runs_table(error: DatabaseError) -> bool:
+    """Return whether an error names the runs' table (it may be missing: worth a look).
+
+    "no such table: ..." (SQLite), 'relation "..." does not exist' (PostgreSQL); a lock or a
+    lost connection does not, and is retried without a catalogue read under contention.
+    """
+    from ..models import CommandRun
+
+    return CommandRun._meta.db_table in str(error)
+
+
 def _advisory_key(command_id: str) -> int:
     """Return a signed 64-bit key for ``pg_advisory_xact_lock``, the same in every process."""
     digest = hashlib.blake2b(command_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
@@ -263,8 +274,8 @@ class DatabaseReporter(Reporter):
                 raise RetryableError(str(err)) from err
             except DatabaseError as err:  # locked, or the connection went away
                 connections[self.alias].close()
-                if not self._table_exists():  # not migrated yet: no retry can help
-                    raise NoRunsTable(str(err)) from err
+                if _names_runs_table(err) and not self._table_exists():
+                    raise NoRunsTable(str(err)) from err  # not migrated yet: no retry can help
                 raise RetryableError(str(err)) from err
 
         try:
