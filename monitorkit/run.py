@@ -143,7 +143,9 @@ class MonitoredRun:
         The bound is the run's, not each call's: a kill signal's flush that runs out and the
         final one together never hold the process longer than ``MONITORKIT_FLUSH_TIMEOUT``
         (a flush that delivers everything gives the next one a whole bound again). What is not
-        delivered by then is kept in the spool, to be delivered by a later run.
+        delivered by then is kept in the spool, to be delivered by a later run. A run that ends
+        while its own thread keeps the reporter from writing (a command nested in its caller's
+        SQLite transaction) does not wait at all.
         """
         timeout = self.settings.flush_timeout
         if not from_signal and self._write_blocked():
