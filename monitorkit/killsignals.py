@@ -10,6 +10,14 @@ The handlers stay in place until the run's last flush is over, so a signal durin
 still leaves the final record delivered or spooled. A second signal while the first is being
 recorded (Ctrl-C pressed twice) cuts the wait short: what is not yet delivered is spooled and
 the signal acts at once, so the process never waits longer than the flush bound in all.
+
+Where the signal ends the process at once without us (the default action), a command inside
+one long query must not make it wait for the query: we are woken at C level as the signal
+arrives (``monitorkit/wakeup.py``) and interrupt the command's query
+(``Reporter.interrupt_command``: SQLite's thread-safe ``Connection.interrupt``); the main
+thread comes back from C, our handler records the kill and the signal ends the process, as it
+would have without us. Where it would not end it at once (Python's ``KeyboardInterrupt``, a
+user's handler), nothing is interrupted.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from types import FrameType
 from typing import Any
 
 from .run import MonitoredRun
+from .wakeup import signal_wakeup
 
 logger = logging.getLogger("monitorkit")
 
@@ -41,6 +50,7 @@ class KillSignalTrap:
         self.signals = signals
         self._previous: dict[int, Handler] = {}
         self._recording = False
+        self._woken = False
 
     def install(self) -> bool:
         """Install our handlers; only possible on the main thread (else returns ``False``)."""
@@ -52,6 +62,8 @@ class KillSignalTrap:
                 continue  # ignored or set outside Python: leave it exactly as it is
             self._previous[signum] = previous
             signal.signal(signum, self._handle)
+        if signal.SIG_DFL in self._previous.values():
+            self._woken = signal_wakeup.watch(self._on_wakeup)
         return True
 
     def uninstall(self) -> None:
@@ -60,6 +72,28 @@ class KillSignalTrap:
             if signal.getsignal(signum) == self._handle:
                 signal.signal(signum, previous)
         self._previous.clear()
+        if self._woken:
+            self._woken = False
+            signal_wakeup.unwatch(self._on_wakeup)
+
+    def _on_wakeup(self, signum: int) -> None:
+        """On the wake-up thread: interrupt the command's query if the signal ends the process.
+
+        It does when the handler Python will run is ours, or a nested run's trap that hands
+        the signal down to ours, and ours hands it to the default action.
+        """
+        handler = signal.getsignal(signum)
+        for _ in range(100):  # a chain of nested runs' traps; never a loop
+            trap = getattr(handler, "__self__", None)
+            if not isinstance(trap, KillSignalTrap) or handler != trap._handle:
+                return  # a user's handler, KeyboardInterrupt, ignored: as without us
+            if trap is self:
+                break
+            handler = trap._previous.get(signum)
+        else:
+            return
+        if self._previous.get(signum) == signal.SIG_DFL:
+            self.run.interrupt_command()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         previous = self._previous.get(signum, signal.SIG_DFL)

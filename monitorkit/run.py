@@ -143,9 +143,24 @@ class MonitoredRun:
         The bound is the run's, not each call's: a kill signal's flush that runs out and the
         final one together never hold the process longer than ``MONITORKIT_FLUSH_TIMEOUT``
         (a flush that delivers everything gives the next one a whole bound again). What is not
-        delivered by then is kept in the spool, to be delivered by a later run.
+        delivered by then is kept in the spool, to be delivered by a later run. A run that ends
+        while its own thread keeps the reporter from writing (a command nested in its caller's
+        SQLite transaction) does not wait at all.
         """
         timeout = self.settings.flush_timeout
+        if not from_signal and self._write_blocked():
+            # Nested in the caller's own open transaction (SQLite): nothing can be written
+            # before the caller goes on, which it does only once we return. Expected, so quiet;
+            # the records still queued are delivered once the transaction ends, if the process
+            # lives on, and the spool keeps them in case it does not.
+            kept = self._sender.spool_pending(self.record.run_id, backup=True)
+            logger.info(
+                "monitorkit: command %r ends inside its caller's open transaction; its record "
+                "goes out after it (%d kept in the spool meanwhile)",
+                self.record.id,
+                kept,
+            )
+            return False
         if self._flush_deadline is None:
             self._flush_deadline = time.monotonic() + timeout
         remaining = max(0.0, self._flush_deadline - time.monotonic())
@@ -166,6 +181,18 @@ class MonitoredRun:
                 kept,
             )
         return delivered
+
+    def interrupt_command(self) -> None:
+        """Interrupt what the command is running in the reporters' backends (a signal ends it).
+
+        Called from another thread (``monitorkit/wakeup.py``) while the command's thread may be
+        inside a long query, so that our signal handler can run.
+        """
+        for reporter in self.reporters:
+            try:
+                reporter.interrupt_command()
+            except Exception:
+                logger.exception("monitorkit: %s.interrupt_command failed", reporter.describe())
 
     def release(self) -> None:
         """Let the reporters drop what they held for this run (on the command's thread)."""

@@ -83,6 +83,7 @@ class Sender:
         self._dropped_logged = 0
         self._abandoned = False
         self._spooled: set[tuple[str, str]] = set()  # (run_id, reporter path) kept in the spool
+        self._backups: set[tuple[str, str]] = set()  # of those, the ones still queued here
         self._spool_checked: set[str] = set()  # reporter paths whose spool this process read
         self._spool_reporters: dict[str, Reporter] = {}
         self._announced: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
@@ -150,36 +151,47 @@ class Sender:
         """Make a flush in progress on this thread give up now (a second signal arrived)."""
         self._abandoned = True
 
-    def spool_pending(self) -> int:
-        """Put the newest queued state of every run into the spool; return how many went.
+    def spool_pending(self, run_id: str | None = None, backup: bool = False) -> int:
+        """Put the newest queued state of every run (or of one) into the spool; return how many.
 
         Called on the command's thread when its flush gives up (or cannot succeed): the
         process is about to end, and with it this daemon thread and its queue. The event being
         delivered right now is included; if its delivery still succeeds, the spooled copy is
         a duplicate by run id, which delivery ignores.
+
+        With ``backup`` the process is expected to live on and its queue to deliver them (the
+        copies are then discarded); the spool only keeps them in case it does not. Nothing is
+        logged (the caller says why, once), and they are not read back from the spool while
+        the queue still holds them.
         """
         newest: dict[tuple[str, int], tuple[Reporter, RunRecord]] = {}
         for event in list(self._events):  # list() copies in one C call: safe against appends
             if event.spooled is not None:
                 continue  # its file is still in the spool
+            if run_id is not None and event.record.run_id != run_id:
+                continue
             for reporter in event.reporters:
                 newest[(event.record.run_id, id(reporter))] = (reporter, event.record)
         kept = 0
         for reporter, record in newest.values():
-            if self._keep(reporter, record):
+            if self._keep(reporter, record, backup):
                 kept += 1
         return kept
 
-    def _keep(self, reporter: Reporter, record: RunRecord) -> bool:
+    def _keep(self, reporter: Reporter, record: RunRecord, backup: bool = False) -> bool:
         try:
-            kept = Spool.for_settings(reporter.settings).put(reporter, record)
+            kept = Spool.for_settings(reporter.settings).put(reporter, record, quiet=backup)
         except Exception:
             logger.exception("monitorkit could not spool run %s", record.run_id)
             return False
         if kept:
             path = reporter_path(reporter)
             self._spooled.add((record.run_id, path))
-            self._spool_checked.discard(path)  # look again once the backend takes a write
+            if backup:
+                self._backups.add((record.run_id, path))
+            else:
+                self._backups.discard((record.run_id, path))
+                self._spool_checked.discard(path)  # look again once the backend takes a write
         return kept
 
     def _loop(self) -> None:
@@ -245,6 +257,7 @@ class Sender:
                 continue
             if (event.record.run_id, path) in self._spooled:
                 self._spooled.discard((event.record.run_id, path))
+                self._backups.discard((event.record.run_id, path))
                 Spool.for_settings(reporter.settings).discard(reporter, event.record)
             if path not in self._spool_checked:
                 self._spool_checked.add(path)
@@ -258,7 +271,11 @@ class Sender:
         """
         try:
             spool = Spool.for_settings(reporter.settings)
-            waiting = deliverable(spool, {path: reporter}, SPOOL_BATCH)
+            waiting = [
+                found
+                for found in deliverable(spool, {path: reporter}, SPOOL_BATCH + len(self._backups))
+                if (found[1].record.run_id, path) not in self._backups  # the queue delivers these
+            ][:SPOOL_BATCH]
         except Exception:
             logger.exception("monitorkit could not read its spool")
             return

@@ -168,11 +168,12 @@ class Spool:
             problem,
         )
 
-    def put(self, reporter: Reporter, record: RunRecord) -> bool:
+    def put(self, reporter: Reporter, record: RunRecord, quiet: bool = False) -> bool:
         """Keep ``record`` for ``reporter`` unless a newer state of its run is kept already.
 
         Returns whether the spool now holds this record or a newer one of the same run. Never
         raises: a spool that cannot be written is logged, and the record is lost with that line.
+        ``quiet`` logs nothing when it is kept (an expected case its caller has logged).
         """
         path_name = reporter_path(reporter)
         try:
@@ -211,6 +212,8 @@ class Spool:
                 err,
             )
             return False
+        if quiet:
+            return True
         logger.warning(
             "monitorkit kept the record of run %s (command %r, %s) in the spool %s; "
             "the next monitored run delivers it",

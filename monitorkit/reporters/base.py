@@ -48,6 +48,14 @@ class Reporter:
         """
         return False
 
+    def interrupt_command(self) -> None:
+        """Stop what the command's thread is running in this backend (a query), if anything.
+
+        Called from another thread when a signal that ends the process at once arrives while
+        the command may be inside C code that does not return to Python for a long time: the
+        signal must act as it would without monitoring. Must be safe from any thread.
+        """
+
     # Called on the sender's thread.
     def write(self, record: RunRecord) -> None:
         """Store the whole record of a run: on its start, each heartbeat and its outcome.

@@ -75,6 +75,10 @@ TRANSACTION_WAIT = 3.0
 FORK_WAIT = 2 * SENDER_BUSY_TIMEOUT_MAX
 
 
+class NoRunsTable(Exception):
+    """The runs' table does not exist (the database is not migrated yet)."""
+
+
 class _SqliteGuard:
     """An execute wrapper: each of the command's queries holds the gate while it runs.
 
@@ -141,6 +145,17 @@ if hasattr(os, "register_at_fork"):
     )
 
 
+def _names_runs_table(error: DatabaseError) -> bool:
+    """Return whether an error names the runs' table (it may be missing: worth a look).
+
+    "no such table: ..." (SQLite), 'relation "..." does not exist' (PostgreSQL); a lock or a
+    lost connection does not, and is retried without a catalogue read under contention.
+    """
+    from ..models import CommandRun
+
+    return CommandRun._meta.db_table in str(error)
+
+
 def _advisory_key(command_id: str) -> int:
     """Return a signed 64-bit key for ``pg_advisory_xact_lock``, the same in every process."""
     digest = hashlib.blake2b(command_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
@@ -155,6 +170,7 @@ class DatabaseReporter(Reporter):
         self.alias = settings.database_alias
         self._guard: _SqliteGuard | None = None
         self._table_seen = False
+        self._table_missing_said = False
 
     def describe(self) -> str:
         return f"DatabaseReporter(database {self.alias!r})"
@@ -189,31 +205,66 @@ class DatabaseReporter(Reporter):
                 _guarded.remove(guard.connection)
 
     def write_blocked(self) -> bool:
-        """Return whether this thread holds the gate or a guarded connection is in a transaction.
+        """Return whether this thread holds the gate or its connection is in a transaction.
 
-        Either way the sender cannot write until the interrupted code goes on, which it does
-        not while a signal handler waits for the sender.
+        Either way the sender cannot write until this thread goes on: a signal handler's
+        interrupted code, or the caller of a monitored command nested in its transaction,
+        which goes on only once the run's flush returns. The connection is the one ``bind``
+        guarded on this thread (nested runs share it).
         """
         if getattr(_held, "depth", 0):
             return True
-        return any(_in_transaction(c) for c in list(_guarded))
+        guard = self._guard
+        return guard is not None and _in_transaction(guard.connection)
+
+    def interrupt_command(self) -> None:
+        """Interrupt the query the command's connection runs, from any thread (SQLite).
+
+        ``sqlite3.Connection.interrupt`` is thread-safe and does nothing when no query runs.
+        """
+        guard = self._guard
+        raw = getattr(guard.connection, "connection", None) if guard is not None else None
+        interrupt = getattr(raw, "interrupt", None)
+        if interrupt is not None:
+            try:
+                interrupt()
+            except Exception:  # noqa: BLE001 - closed meanwhile: nothing runs on it
+                logger.debug("monitorkit: the command's connection was closed meanwhile")
 
     # On the sender's thread.
     def write(self, record: RunRecord) -> None:
-        """Store the run's row; a start or heartbeat is skipped while the table does not exist.
+        """Store the run's row; nothing is written while the runs' table does not exist.
 
-        Then ``migrate`` on a fresh database is running and creates it, and a later write of
-        the run carries all this one would: waiting for it (on SQLite, behind ``migrate``'s own
-        queries until the deadline) would only end in the spool and an error on stderr.
+        Then the database is not migrated yet: the store is not installed there, as if
+        monitorkit were not either. A ``migrate`` that creates the table stores its run with its
+        finish (a later write of a run carries all an earlier one would); a command run before
+        it (``check`` on a fresh database) is not recorded, and not kept in the spool: nothing
+        says the database will ever be migrated (a throw-away build or CI database), and the
+        spool, shared by the project, would deliver it to another one. Waiting for the table
+        (on SQLite behind ``migrate``'s own queries) would only cost the command the flush
+        bound and print errors. One INFO line says so.
         """
-        if not record.is_finished and not self._table_exists():
-            logger.info("monitorkit: no table for runs yet; %r is stored later", record.id)
-            return
-        self._write(lambda: self._store(record))
+        if record.is_finished or self._table_exists():  # a finish tries first: one query less
+            try:
+                self._write(lambda: self._store(record))
+                return
+            except NoRunsTable:
+                pass
+        if not self._table_missing_said:
+            self._table_missing_said = True
+            logger.info(
+                "monitorkit: no table for runs in database %r (not migrated yet); a run of "
+                "%r is recorded only once `manage.py migrate` has created it",
+                self.alias,
+                record.id,
+            )
 
     def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
         """Store a spooled record unless the row already holds a newer state of the run."""
-        self._write(lambda: self._store(record, keep_newer=True))
+        try:
+            self._write(lambda: self._store(record, keep_newer=True))
+        except NoRunsTable:  # it stays in the spool until the table exists
+            raise ReporterError(f"database {self.alias!r} has no table for runs yet") from None
 
     def _write(self, write: Callable[[], None]) -> None:
         def attempt() -> None:
@@ -223,6 +274,8 @@ class DatabaseReporter(Reporter):
                 raise RetryableError(str(err)) from err
             except DatabaseError as err:  # locked, or the connection went away
                 connections[self.alias].close()
+                if _names_runs_table(err) and not self._table_exists():
+                    raise NoRunsTable(str(err)) from err  # not migrated yet: no retry can help
                 raise RetryableError(str(err)) from err
 
         try:
