@@ -147,7 +147,8 @@ def test_a_command_run_before_migrate_does_not_wait_for_the_missing_table(tmp_pa
     for auto in (False, True):
         fresh = Project(tmp_path / f"fresh-{auto}")
         fresh.db_dir.mkdir()
-        settings = {"MONITORKIT_AUTO": auto, **spool(fresh)}
+        # check is in auto mode's default exclusions: this project chose to monitor it.
+        settings = {"MONITORKIT_AUTO": auto, "MONITORKIT_AUTO_EXCLUDE": [], **spool(fresh)}
         started = time.monotonic()
         results[auto] = fresh.run("check", settings=settings, timeout=HANG)
         elapsed[auto] = time.monotonic() - started
@@ -165,7 +166,12 @@ def test_a_command_run_before_migrate_does_not_wait_for_the_missing_table(tmp_pa
 
 def test_the_missing_table_is_said_once_at_info_level(tmp_path: Path):
     fresh = Project(tmp_path)
-    settings = {"MONITORKIT_AUTO": True, **spool(fresh), **MONITORKIT_DEBUG_ON_STDERR}
+    settings = {
+        "MONITORKIT_AUTO": True,
+        "MONITORKIT_AUTO_EXCLUDE": [],  # check is excluded by default: monitor it here
+        **spool(fresh),
+        **MONITORKIT_DEBUG_ON_STDERR,
+    }
     result: subprocess.CompletedProcess[str] = fresh.run("check", settings=settings, timeout=HANG)
     assert result.returncode == 0
     lines = [line for line in result.stderr.splitlines() if "monitorkit" in line]
