@@ -57,10 +57,10 @@ def test_forked_children_that_query_and_run_monitored_commands_finish(store_proj
 @pytest.mark.once
 def test_thirty_runs_ending_at_once_keep_thirty_records(store_project: Project, tmp_path: Path):
     release = tmp_path / "release"
+    # Thirty final writes at once to one store: on a busy machine they need more than 3 s.
+    settings = {**spool(store_project), "MONITORKIT_FLUSH_TIMEOUT": 30.0}
     processes = [
-        store_project.popen(
-            "barrier_command", f"--release={release}", settings=spool(store_project)
-        )
+        store_project.popen("barrier_command", f"--release={release}", settings=settings)
         for _ in range(30)
     ]
     try:

@@ -31,7 +31,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ..conf import MonitorSettings, monitor_settings
 from ..naming import is_valid_key
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 # sender's thread when the first request is made, never on the command's thread.
 
 logger = logging.getLogger("monitorkit")
-T = TypeVar("T")
 
 #: Slots an instance remembers. A reporter lives for one run, but nothing stops a caller from
 #: reusing one for many; the oldest are forgotten first, long after their runs ended.
@@ -121,7 +120,7 @@ class FirebaseReporter(Reporter):
         killed before it could delete the spool file) finds the run it stored the first time.
         Only a run found nowhere claims a number. The slot and the summary are read before
         they are written, so a late heartbeat never undoes a finish, nor an earlier run the
-        summary of a later one. No predecessor is marked killed here: that is for live starts.
+        summary of a later one.
         """
         client = self._get_client()
         root = self._root()
