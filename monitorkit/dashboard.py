@@ -15,9 +15,9 @@ import datetime as dt
 from typing import Any
 
 from .conf import MonitorSettings, monitor_settings
-from .health import Assessment, assess
+from .health import Assessment, assess, is_stale
 from .overview import command_health
-from .record import UNFINISHED, RunRecord, format_timestamp, outcome_of, utcnow
+from .record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
 from .reporters.base import Reporter
 from .schedules import Expectation, discover
 from .stats import Durations, durations, eta, flags, progress_percent
@@ -28,20 +28,46 @@ STRIP_LENGTH = 20
 OVERVIEW_OMITS = ("traceback", "output")
 
 
-def run_json(run: RunRecord, now: dt.datetime, omit: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Return a run as stored (``RunRecord.as_dict``) plus how long ago it started."""
+def run_json(
+    run: RunRecord, now: dt.datetime, stale_after: float, omit: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Return a run as stored (``RunRecord.as_dict``), how long ago it started, and ``stale``.
+
+    ``stale`` is the judge's word (``health.is_stale``): an unfinished run that stopped beating
+    keeps its stored status, and every page shows it ``STALE``, never running.
+    """
     data = {k: v for k, v in run.as_dict().items() if k not in omit}
     data["ago_seconds"] = round((now - run.started).total_seconds(), 3)
+    data["stale"] = is_stale(run, now, stale_after)
     return data
 
 
-def progress_json(run: RunRecord | None, now: dt.datetime) -> dict[str, Any] | None:
+def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) -> dict[str, Any]:
+    """Return one outcome of the strip (``record.outcome``) with ``stale``, as ``run_json``.
+
+    An unfinished run's duration runs to its latest heartbeat, so the outcome alone tells when
+    it last beat.
+    """
+    started = parse_timestamp(outcome.get("started"))
+    stale = False
+    if started is not None and outcome.get("status") in UNFINISHED:
+        beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
+        stale = (now - beat).total_seconds() > stale_after
+    return {**outcome, "stale": stale}
+
+
+def progress_json(
+    run: RunRecord | None, now: dt.datetime, stale_after: float
+) -> dict[str, Any] | None:
     """Return a running run's progress, its percentage and ETA, or ``None``.
 
     The ETA is the rate from the start to the latest heartbeat (when ``done`` was counted),
-    carried on to now.
+    carried on to now. A stale run is not running: it has no progress here (its history row
+    keeps what it last reported).
     """
     if run is None or run.status not in UNFINISHED or not isinstance(run.progress, dict):
+        return None
+    if is_stale(run, now, stale_after):
         return None
     done, total = run.progress.get("done"), run.progress.get("total")
     seen = run.latest or run.started
@@ -89,14 +115,19 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     commands = []
     for command_id, latest, found in rows:
         strip = recent.get(command_id) or ([outcome_of(latest)] if latest is not None else [])
+        strip = [outcome_json(o, now, settings.stale_after) for o in strip[:STRIP_LENGTH]]
         last = found.last_run or latest
         commands.append(
             {
                 "command_id": command_id,
                 **_health_json(found),
-                "last_run": None if last is None else run_json(last, now, OVERVIEW_OMITS),
-                "progress": progress_json(last, now),
-                "recent": strip[:STRIP_LENGTH],
+                "last_run": (
+                    None
+                    if last is None
+                    else run_json(last, now, settings.stale_after, OVERVIEW_OMITS)
+                ),
+                "progress": progress_json(last, now, settings.stale_after),
+                "recent": strip,
             }
         )
     return {
@@ -131,10 +162,10 @@ def command(
         "durations": _durations_json(usual),
         "slow_factor": settings.slow_factor,
         "fast_fraction": settings.fast_fraction,
-        "progress": progress_json(newest, now),
+        "progress": progress_json(newest, now, settings.stale_after),
         "runs": [
             {
-                **run_json(run, now),
+                **run_json(run, now, settings.stale_after),
                 "flags": flags(run, usual, settings.slow_factor, settings.fast_fraction),
             }
             for run in runs

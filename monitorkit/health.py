@@ -9,7 +9,7 @@
    newest record, or the newest record is a stored ``MISSED`` one. It stays ``MISSED`` until a
    run starts: a missed job has not recovered because the watcher wrote the miss down.
 3. ``STALE``: the newest record is an unfinished run whose heartbeat is older than
-   ``stale_after`` (it was probably killed without a trace).
+   ``stale_after`` (it was probably killed without a trace: :func:`is_stale`).
 4. ``FAILING``: the newest real run ended ``FAILED`` or ``SYSTEM_KILL``.
 5. ``LATE``: a scheduled start has come, within its margin, and no run has started for it.
 6. ``NEW``: no run yet, and nothing due (also a declared command with no schedule).
@@ -80,6 +80,18 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def is_stale(run: RunRecord, now: dt.datetime, stale_after: float) -> bool:
+    """Return whether ``run`` is unfinished and silent for longer than ``stale_after`` seconds.
+
+    Its start counts as its first sign of life. Only readers judge this: a writer stores what
+    a run said and never rewrites another run, so a run is ``SYSTEM_KILL`` only when it
+    recorded the signal itself, and a run that stopped beating is shown stale by every reader.
+    """
+    if _status(run) not in UNFINISHED:
+        return False
+    return (_utc(now) - _utc(run.latest or run.started)).total_seconds() > stale_after
+
+
 def failures_in_row(runs: Sequence[RunRecord]) -> int:
     """Count failed runs from the newest back to the last success, skipping misses and runs."""
     count = 0
@@ -121,16 +133,13 @@ def assess(
     ) -> Assessment:
         return Assessment(health, due, missed, failures, last_run)
 
-    stale = False
-    if newest is not None and _status(newest) in UNFINISHED:
+    stale = newest is not None and is_stale(newest, now, stale_after)
+    if newest is not None and _status(newest) in UNFINISHED and not stale:
         started = _utc(newest.started)
-        beat = _utc(newest.latest or newest.started)
-        stale = (now - beat).total_seconds() > stale_after
-        if not stale:
-            due = expectation.due_after(started) if expectation else None
-            limit = expectation.max_runtime if expectation else None
-            overrun = limit is not None and now - started > limit
-            return result(Health.OVERRUNNING if overrun else Health.RUNNING, due)
+        due = expectation.due_after(started) if expectation else None
+        limit = expectation.max_runtime if expectation else None
+        overrun = limit is not None and now - started > limit
+        return result(Health.OVERRUNNING if overrun else Health.RUNNING, due)
 
     due = None
     if expectation is not None and scheduled:

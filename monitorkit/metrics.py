@@ -6,6 +6,8 @@ of every kept run) and yields, per command id (label ``command_id``):
 
 - ``monitorkit_health{health=...}``: 1 for the current health, 0 for the others;
 - ``monitorkit_last_run_status{status=...}``: 1 for the newest run's status, 0 for the others;
+  an unfinished run that stopped beating is ``status="STALE"`` (``health.is_stale``), never
+  ``RUNNING``;
 - ``monitorkit_last_run_start_timestamp_seconds`` and ``monitorkit_last_duration_seconds``;
 - ``monitorkit_last_success_timestamp_seconds``: the newest kept run that ``FINISHED``;
 - ``monitorkit_runs_total``: runs numbered so far (the newest run's seq; a counter);
@@ -19,14 +21,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .health import FAILED, Health
+from .conf import monitor_settings
+from .health import FAILED, Health, is_stale
 from .overview import command_health
-from .record import RunRecord, Status
+from .record import RunRecord, Status, utcnow
 from .reporters.base import Reporter
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
+#: The status label of a newest run that stopped beating (it stays ``RUNNING`` in the store).
+STALE = Health.STALE.value
 MISSING = (
     "The metrics endpoint needs prometheus_client: pip install 'monitorkit[metrics]' "
     "(or prometheus_client)."
@@ -52,6 +57,7 @@ class StoreCollector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         rows = command_health(self.reporter)
+        now = utcnow()
         kept = self.reporter.recent_runs(None)
         label = ["command_id"]
         health = GaugeMetricFamily(
@@ -105,8 +111,11 @@ class StoreCollector:
             if not runs:
                 continue
             newest = runs[0]
+            stale = is_stale(newest, now, monitor_settings.stale_after)
             for state in Status:
-                status.add_metric([command_id, state.value], float(newest.status == state))
+                shown = newest.status == state and not stale
+                status.add_metric([command_id, state.value], float(shown))
+            status.add_metric([command_id, STALE], float(stale))
             started.add_metric([command_id], newest.started.timestamp())
             if newest.duration is not None:
                 duration.add_metric([command_id], newest.duration)

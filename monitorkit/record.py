@@ -137,21 +137,6 @@ class RunRecord:
         return cls(**values)
 
 
-def is_stale(status: str, latest: dt.datetime | None, now: dt.datetime, stale_after: float) -> bool:
-    """Return whether an unfinished run has gone longer than ``stale_after`` without a beat."""
-    if status not in UNFINISHED or latest is None:
-        return False
-    return (now - latest).total_seconds() > stale_after
-
-
-def presumed_killed_message(latest: dt.datetime | None, stale_after: float) -> str:
-    """Return the message of a run marked killed because its heartbeat stopped."""
-    return (
-        f"Presumed killed: no heartbeat since {format_timestamp(latest)} "
-        f"(more than {stale_after:g} s) when a new run of the same command started"
-    )
-
-
 def outcome(
     run_id: str, seq: int | None, status: str, started: str | None, duration: Any
 ) -> dict[str, Any]:

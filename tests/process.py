@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -119,7 +120,7 @@ class PostgresProject(Project):
         return rows
 
 
-def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 30) -> None:
+def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 60) -> None:
     """Block until the process prints a line containing ``text`` on stdout."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
@@ -132,7 +133,7 @@ def wait_for_line(process: subprocess.Popen[str], text: str, timeout: float = 30
     raise AssertionError(f"the process never printed {text!r}")
 
 
-def wait_for(condition: Any, timeout: float = 20, pause: float = 0.05) -> Any:
+def wait_for(condition: Any, timeout: float = 60, pause: float = 0.05) -> Any:
     """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -157,6 +158,20 @@ def strip_monitorkit_frames(text: str) -> str:
         skipping = False
         out.append(line)
     return "".join(out)
+
+
+def signal_traceback(text: str, command_file: str) -> str:
+    """Return a signal's traceback down to the command's own frame, and the exception line.
+
+    Where inside that frame (or below it) the signal lands is chance: a process that printed
+    "ready" may still be flushing it, or already sleeping, on a busy machine. So the line in
+    the command and the frames below it are left out; what comes before must be the same.
+    """
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith('  File "') and line.split('"')[1].endswith(command_file):
+            return "\n".join([*lines[:index], re.sub(r"line \d+", "line N", line), lines[-1]])
+    return text
 
 
 SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT, "SIGHUP": signal.SIGHUP}

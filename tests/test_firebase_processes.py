@@ -6,6 +6,7 @@ and from the server's own copy; faults are injected in the server while the comm
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -27,8 +28,10 @@ SECRET = "db-secret-9f8e7d6c5b4a"
 FAST = {
     "FIREBASE_MONITORING_INTERVAL_PING": 0.2,
     "MONITORKIT_STALE_AFTER": 1.0,
-    "MONITORKIT_FLUSH_TIMEOUT": 3.0,
-    "MONITORKIT_HTTP_TIMEOUT": 0.5,
+    # Generous, so a busy machine still delivers before a command ends; the tests about the
+    # bound or the timeout set their own.
+    "MONITORKIT_FLUSH_TIMEOUT": 10.0,
+    "MONITORKIT_HTTP_TIMEOUT": 5.0,
 }
 
 
@@ -181,15 +184,24 @@ def test_a_killed_run_is_stored_once(project: Project, rtdb_server, how: str):
     assert rest_get(rtdb_server, f"{KEY}/commands/{command_id}/seq") == 1
 
 
-def test_sigkilled_run_is_marked_on_the_next_start(project: Project, rtdb_server):
+def test_a_sigkilled_run_stays_running_and_is_shown_stale(project: Project, rtdb_server):
+    """Nobody can record SIGKILL: Firebase keeps RUNNING, and monitor_status says STALE."""
     settings = firebase(rtdb_server.url)
     command_id = "sleep_command__seconds_60_0"
     killed = project.popen("sleep_command", "--seconds=60", settings=settings)
     wait_for_line(killed, "ready")
     wait_for(lambda: [r for r in log_of(rtdb_server, command_id) if r["status"] == "RUNNING"])
     killed.kill()
-    killed.wait(timeout=10)
-    time.sleep(1.3)  # past MONITORKIT_STALE_AFTER
+    killed.wait(timeout=30)
+
+    def shown() -> dict[int, tuple[str, bool]]:
+        args = ("monitor_status", "--command", command_id, "--json")
+        result = project.run(*args, settings=settings)
+        assert result.returncode == 0, result.stderr
+        return {run["seq"]: (run["status"], run["stale"]) for run in json.loads(result.stdout)}
+
+    # No fixed wait: ask until MONITORKIT_STALE_AFTER has passed since its last heartbeat.
+    wait_for(lambda: shown() == {1: ("RUNNING", True)}, timeout=60)
     successor = project.popen("sleep_command", "--seconds=60", settings=settings)
     try:
         wait_for_line(successor, "ready")
@@ -197,16 +209,16 @@ def test_sigkilled_run_is_marked_on_the_next_start(project: Project, rtdb_server
             lambda: (
                 (log := sorted(log_of(rtdb_server, command_id), key=lambda r: r["seq"]))
                 and len(log) == 2
-                and log[0]["status"] == "SYSTEM_KILL"
                 and log
-            )
+            ),
+            timeout=60,
         )
-        assert runs[0]["status"] == "SYSTEM_KILL"
-        assert runs[0]["message"].startswith("Presumed killed")
+        assert (runs[0]["status"], runs[0]["message"]) == ("RUNNING", "Command running")
         assert runs[1]["status"] in ("STARTED", "RUNNING")
+        assert shown()[1] == ("RUNNING", True)
     finally:
         successor.kill()
-        successor.wait(timeout=10)
+        successor.wait(timeout=30)
 
 
 def test_monitor_status_reads_firebase(project: Project, rtdb_server):

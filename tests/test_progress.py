@@ -21,7 +21,7 @@ class Crunch(MonitoredCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.monitor_progress(5, 10)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # generous: a busy machine
         while time.monotonic() < deadline:  # wait for a heartbeat to carry it
             row = CommandRun.objects.first()  # the start may not be stored yet
             if row is not None and row.status == "RUNNING" and row.progress:

@@ -8,6 +8,7 @@ import sys
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from freezegun import freeze_time
 
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.reporters.database import DatabaseReporter
@@ -73,6 +74,7 @@ def test_overview_shows_a_failing_command_as_failing(admin_client):
     assert '<span class="badge" data-health="FAILING">FAILING</span>' in html
     assert '<span class="badge" data-health="OK">OK</span>' in html
     assert "disk full" in html
+    assert 'data-status="STALE"' not in html
     # The strip: the last outcomes, oldest first, each with a title.
     strip = html.split('<tr data-command-id="export">')[1].split('<td class="strip"')[1]
     strip = strip.split("</td>")[0]
@@ -82,16 +84,52 @@ def test_overview_shows_a_failing_command_as_failing(admin_client):
     assert "monitorkit/live.js" in html and 'data-refresh-seconds="5"' in html
 
 
+@freeze_time("2026-01-01 03:00:30")  # no time passes between the write and the read
 def test_running_command_shows_progress_and_eta(admin_client):
     running("import", 3, 10)
     html = admin_client.get("/monitor/").content.decode()
     assert '<progress class="run-progress" value="3" max="10">' in html
-    assert '<span class="progress-text">3 / 10 (30%), ETA 1m 1' in html  # 7 x 10 s, less the wait
+    assert '<span class="progress-text">3 / 10 (30%), ETA 1m 10s' in html  # 7 x 10 s
     data = admin_client.get("/monitor/api/overview.json").json()
     (command,) = data["commands"]
-    assert command["health"] == "RUNNING"
+    assert command["health"] == "RUNNING" and command["last_run"]["stale"] is False
+    assert [o["stale"] for o in command["recent"]] == [False]
     assert command["progress"]["done"] == 3 and command["progress"]["percent"] == 30.0
-    assert 60 < command["progress"]["eta_seconds"] <= 70
+    assert command["progress"]["eta_seconds"] == 70.0
+
+
+def test_a_run_that_stopped_beating_is_shown_stale_everywhere(admin_client, client, settings):
+    """Stored RUNNING with its progress; shown STALE, with no progress or ETA, on every reader."""
+    settings.MONITORKIT_METRICS_TOKEN = "s3cret-token"
+    history("import", [5])
+    silent = running("import", 3, 10)
+    silent.latest = silent.started = utcnow() - dt.timedelta(hours=1)
+    DatabaseReporter().write(silent)  # the store keeps what the run said: RUNNING, 3 of 10
+    data = admin_client.get("/monitor/api/overview.json").json()
+    (command,) = data["commands"]
+    assert command["health"] == "STALE"
+    assert (command["last_run"]["status"], command["last_run"]["stale"]) == ("RUNNING", True)
+    assert command["progress"] is None
+    assert [(o["status"], o["stale"]) for o in command["recent"]] == [
+        ("RUNNING", True),
+        ("FINISHED", False),
+    ]
+    html = admin_client.get("/monitor/").content.decode()
+    row = html.split('<tr data-command-id="import">')[1].split("</tr>")[0]
+    assert '<td class="last-status" data-label="Last run" data-status="STALE">STALE</td>' in row
+    assert "RUNNING" not in row and "ETA" not in row and "<progress" not in row
+    assert 'data-status="STALE" title="#2 · STALE · ' in row
+    one = admin_client.get("/monitor/api/commands/import.json").json()
+    assert one["health"] == "STALE" and one["progress"] is None
+    assert [r["stale"] for r in one["runs"]] == [True, False]
+    page = admin_client.get("/monitor/commands/import/").content.decode()
+    assert '<span class="status-text" data-status="STALE">STALE</span>' in page
+    assert ">RUNNING<" not in page and "ETA" not in page
+    metrics = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
+    text = metrics.content.decode()
+    assert 'monitorkit_health{command_id="import",health="STALE"} 1.0' in text
+    assert 'monitorkit_last_run_status{command_id="import",status="STALE"} 1.0' in text
+    assert 'monitorkit_last_run_status{command_id="import",status="RUNNING"} 0.0' in text
 
 
 def test_kiosk_and_refresh(admin_client, settings):
@@ -197,7 +235,7 @@ def test_overview_json_shape(admin_client):
     assert command["last_run"]["message"] == "disk full"
     assert "traceback" not in command["last_run"]
     assert [o["status"] for o in command["recent"]] == ["FAILED", "FINISHED", "FINISHED"]
-    assert set(command["recent"][0]) == {"run_id", "seq", "status", "started", "duration"}
+    assert set(command["recent"][0]) == {"run_id", "seq", "status", "started", "duration", "stale"}
 
 
 def test_command_json_shape_and_flags(admin_client, settings):
@@ -267,6 +305,7 @@ def test_metrics_parse_back(client, settings):
     assert value("monitorkit_health", command_id="export", health="OK") == 0
     assert value("monitorkit_health", command_id="import", health="OK") == 1
     assert value("monitorkit_last_run_status", command_id="export", status="FAILED") == 1
+    assert value("monitorkit_last_run_status", command_id="export", status="STALE") == 0
     assert value("monitorkit_last_duration_seconds", command_id="export") == 2.0
     assert value("monitorkit_runs_total", command_id="export") == 3
     assert value("monitorkit_kept_runs", command_id="export") == 3

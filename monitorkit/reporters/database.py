@@ -42,10 +42,7 @@ from ..record import (
     RunRecord,
     Status,
     format_timestamp,
-    is_stale,
     outcome,
-    presumed_killed_message,
-    utcnow,
 )
 from ..retry import RetryableError, call_with_retries, remaining
 from .base import Reporter, ReporterError
@@ -350,7 +347,6 @@ class DatabaseReporter(Reporter):
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:  # one seq at a time per command id
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
-            self._mark_stale(record, runs)
             last = runs.filter(command_id=record.id).aggregate(top=Max("seq"))["top"] or 0
             seq = last + 1
             runs.create(run_id=record.run_id, seq=seq, **fields)
@@ -365,19 +361,6 @@ class DatabaseReporter(Reporter):
         if not record.is_finished:  # a finished row is never replaced by an unfinished record
             older &= Q(status__in=[s.value for s in UNFINISHED])
         return older
-
-    def _mark_stale(self, record: RunRecord, runs: Any) -> None:
-        now = utcnow()
-        stale_after = self.settings.stale_after
-        candidates = runs.filter(
-            command_id=record.id, status__in=[s.value for s in UNFINISHED]
-        ).exclude(run_id=record.run_id)
-        for run in candidates:
-            latest = _aware(run.latest or run.started)
-            if is_stale(run.status, latest, now, stale_after):
-                run.status = Status.SYSTEM_KILL.value
-                run.message = presumed_killed_message(latest, stale_after)
-                run.save(update_fields=["status", "message"])
 
     @staticmethod
     def _fields(record: RunRecord) -> dict[str, Any]:

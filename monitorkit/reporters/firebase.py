@@ -10,9 +10,9 @@ The layout (``docs/firebase.md`` has the whole story)::
 ``log`` only ever holds the integer keys ``0 .. retention - 1``, filled from 0, so a plain GET of
 it is the JSON array of at most ``retention`` runs that users already read. Each write is
 sized by one record, never by the history: a heartbeat and a finish are one multi-path PATCH;
-a start claims its number (one atomic increment), then writes with one PATCH while the
-previous slot is read beside it, and marks that run killed with one more PATCH when its
-heartbeat stopped.
+a start claims its number (one atomic increment), then writes with one PATCH. A writer stores
+and never judges: a previous run whose heartbeat stopped is left as it was stored, and readers
+show it ``STALE`` (``monitorkit/health.py``).
 
 A run keeps its slot for the reporter's lifetime: every later write of the run, a second finish
 after a kill signal included, goes to the same slot, so a run is never stored twice. A record
@@ -30,22 +30,15 @@ import collections
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from .. import retry
 from ..conf import MonitorSettings, monitor_settings
 from ..naming import is_valid_key
 from ..record import (
     UNFINISHED,
     RunRecord,
-    Status,
-    is_stale,
     parse_timestamp,
-    presumed_killed_message,
-    utcnow,
 )
 from ..retry import RetryPolicy
 from .base import Reporter, ReporterError
@@ -58,7 +51,6 @@ if TYPE_CHECKING:
 # sender's thread when the first request is made, never on the command's thread.
 
 logger = logging.getLogger("monitorkit")
-T = TypeVar("T")
 
 #: Slots an instance remembers. A reporter lives for one run, but nothing stops a caller from
 #: reusing one for many; the oldest are forgotten first, long after their runs ended.
@@ -128,7 +120,7 @@ class FirebaseReporter(Reporter):
         killed before it could delete the spool file) finds the run it stored the first time.
         Only a run found nowhere claims a number. The slot and the summary are read before
         they are written, so a late heartbeat never undoes a finish, nor an earlier run the
-        summary of a later one. No predecessor is marked killed here: that is for live starts.
+        summary of a later one.
         """
         client = self._get_client()
         root = self._root()
@@ -207,22 +199,13 @@ class FirebaseReporter(Reporter):
         client = self._get_client()
         root = self._root()
         slot = self._slots.get(record.run_id)
-        previous: Future[dict[str, Any]] | None = None
         if slot is None:
             slot = self._claim(client, root, record.id)
             self._remember(record.run_id, slot)  # kept even if what follows fails
-            # Read the previous run while this one is written: one round trip, not two.
-            previous = _beside(self._checked_marks, client, root, record.id, slot)
         data = stored_form(record, slot.seq)
-        try:
-            client.patch(
-                root,
-                {f"commands/{record.id}/log/{slot.index}": data, f"latest/{record.id}": data},
-            )
-        finally:
-            marks = previous.result() if previous is not None else {}
-        if marks:
-            client.patch(root, marks)
+        client.patch(
+            root, {f"commands/{record.id}/log/{slot.index}": data, f"latest/{record.id}": data}
+        )
 
     def _claim(
         self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str
@@ -281,53 +264,6 @@ class FirebaseReporter(Reporter):
                         return Slot(found, index), stored
         return self._claim(client, root, record.id), None
 
-    def _checked_marks(
-        self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str, slot: Slot
-    ) -> dict[str, Any]:
-        """Return the marks for a killed predecessor; a failed look costs only the marks."""
-        try:
-            return self._stale_marks(client, root, command_id, slot)
-        except ReporterError as err:
-            logger.warning(
-                "monitorkit could not check whether the previous run of %r was killed: %s",
-                command_id,
-                err,
-            )
-            return {}
-
-    def _stale_marks(
-        self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str, slot: Slot
-    ) -> dict[str, Any]:
-        """Return the PATCH entries marking the previous run killed, if its heartbeat stopped."""
-        retention = self.settings.retention
-        if slot.seq < 2 or retention < 2:  # no predecessor, or it is about to be overwritten
-            return {}
-        index = (slot.seq - 2) % retention
-        previous = client.get(root + ("commands", command_id, "log", str(index))).value
-        if not isinstance(previous, dict):
-            return {}
-        try:
-            latest = parse_timestamp(previous.get("latest")) or parse_timestamp(
-                previous.get("started")
-            )
-        except (TypeError, ValueError):
-            return {}
-        stale_after = self.settings.stale_after
-        if not is_stale(str(previous.get("status")), latest, utcnow(), stale_after):
-            return {}
-        logger.info(
-            "monitorkit: run %s of command %r (seq %s) stopped sending heartbeats; marking it %s",
-            previous.get("run_id"),
-            command_id,
-            previous.get("seq"),
-            Status.SYSTEM_KILL.value,
-        )
-        prefix = f"commands/{command_id}/log/{index}"
-        return {
-            f"{prefix}/status": Status.SYSTEM_KILL.value,
-            f"{prefix}/message": presumed_killed_message(latest, stale_after),
-        }
-
     def _root(self) -> tuple[str, ...]:
         key = self.settings.firebase_key
         parts = tuple(part for part in key.split("/") if part)
@@ -369,28 +305,6 @@ class FirebaseReporter(Reporter):
                     policy=self.retry_policy,
                 )
             return self._client
-
-
-def _beside(function: Callable[..., T], *args: Any) -> Future[T]:
-    """Run ``function(*args)`` on a short-lived thread while the caller goes on.
-
-    The thread is a daemon: a process that exits with the read still waiting is not held (the
-    caller waits for it only within its delivery deadline). The retry deadline, a thread-local,
-    is carried over: the read stops when the write it accompanies must.
-    """
-    future: Future[T] = Future()
-    at = retry.current_deadline()
-
-    def run() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                with retry.deadline(at):
-                    future.set_result(function(*args))
-            except BaseException as err:  # noqa: BLE001 - handed to the caller by result()
-                future.set_exception(err)
-
-    threading.Thread(target=run, name="monitorkit-firebase", daemon=True).start()
-    return future
 
 
 def stored_form(record: RunRecord, seq: int) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def duration_chart(
                 "y": f"{HEIGHT - BOTTOM - height:.2f}",
                 "width": f"{width:.2f}",
                 "height": f"{height:.2f}",
-                "status": run["status"],
+                "status": "STALE" if run.get("stale") else run["status"],
                 "title": title,
             }
         )

@@ -19,6 +19,7 @@ from .page import (
     options,
     outcome_title,
     progress_text,
+    shown_status,
     store,
     unavailable,
     when_text,
@@ -33,6 +34,7 @@ def history_row(run: dict[str, Any]) -> dict[str, Any]:
     metadata = run.get("metadata") or {}
     return {
         "data": run,
+        "status": shown_status(run),
         "started": when_text(run.get("started")),
         "ago": ago_text(run.get("ago_seconds")),
         "finished": when_text(run.get("finished")),

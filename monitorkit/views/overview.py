@@ -20,6 +20,7 @@ from .page import (
     options,
     outcome_title,
     progress_text,
+    shown_status,
     store,
     unavailable,
     when_text,
@@ -33,7 +34,7 @@ def strip_html(recent: list[dict[str, Any]]) -> SafeString:
     the template engine takes several times longer for the same text.
     """
     marks = (
-        f'<span class="outcome" data-status="{escape(o["status"])}" '
+        f'<span class="outcome" data-status="{escape(shown_status(o))}" '
         f'title="{escape(outcome_title(o))}"></span>'
         for o in reversed(recent)
     )
@@ -46,6 +47,7 @@ def overview_row(command: dict[str, Any], url: Callable[[str], str]) -> dict[str
     return {
         "data": command,
         "run": run,
+        "status": shown_status(run),
         "url": url(command["command_id"]),
         "started": when_text(run.get("started")),
         "ago": ago_text(run.get("ago_seconds")),

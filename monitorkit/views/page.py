@@ -107,9 +107,18 @@ def _number(value: Any) -> str:
     return str(value)
 
 
+def shown_status(run: dict[str, Any]) -> str:
+    """Return the status a page shows for a run or an outcome: ``STALE`` for a stale one.
+
+    A run that stopped beating keeps its stored ``RUNNING``; the judge's ``stale`` wins on
+    every page (``dashboard.run_json``).
+    """
+    return "STALE" if run.get("stale") else str(run.get("status") or "")
+
+
 def outcome_title(outcome: dict[str, Any]) -> str:
     """Return the tooltip of one outcome of the strip."""
-    parts = [f"#{outcome['seq']}" if outcome.get("seq") else "", outcome["status"]]
+    parts = [f"#{outcome['seq']}" if outcome.get("seq") else "", shown_status(outcome)]
     parts += [when_text(outcome.get("started")), duration_text(outcome.get("duration"))]
     return " · ".join(p for p in parts if p)
 

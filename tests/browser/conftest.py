@@ -54,9 +54,10 @@ def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         _unavailable(f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
     try:
-        from playwright.sync_api import Error, sync_playwright
+        from playwright.sync_api import Error, expect, sync_playwright
     except ImportError as err:
         _unavailable(f"the playwright package is missing ({err})")
+    expect.set_options(timeout=30_000)  # what a page shows may come late on a busy machine
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
         with sync_playwright() as playwright:
@@ -86,7 +87,7 @@ def staff(django_user_model: Any) -> Any:
 def anonymous_page(browser: Any) -> Iterator[Any]:
     """A page in a fresh browser context: no cookie, a 1280x800 window."""
     context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)
     try:
         yield context.new_page()
     finally:

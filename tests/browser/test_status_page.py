@@ -188,6 +188,31 @@ def test_a_running_commands_progress_advances_without_a_reload(page, live_server
     screenshot(page, "progress")
 
 
+def test_a_run_that_stops_beating_turns_stale_without_a_reload(page, live_server, settings):
+    """live.js shows the judge's STALE in the row and the strip, and drops the progress."""
+    settings.MONITORKIT_STALE_AFTER = 60
+    reporter = DatabaseReporter()
+    record = make_record(
+        "import_orders__count_10",
+        status=Status.RUNNING,
+        message="Command running",
+        progress={"done": 3, "total": 10},
+    )
+    reporter.write(record)
+    page.goto(url(live_server, query="refresh=0.5"))
+    row = page.locator('tr[data-command-id="import_orders__count_10"]')
+    expect(row.locator(".last-status")).to_have_text("RUNNING")
+    expect(row.locator(".progress-text")).to_contain_text("3 / 10")
+
+    record.started = record.latest = utcnow() - dt.timedelta(minutes=10)  # silent since
+    reporter.write(record)
+    expect(row.locator(".health .badge")).to_have_text("STALE")
+    expect(row.locator(".last-status")).to_have_text("STALE")
+    expect(row.locator(".last-status")).to_have_attribute("data-status", "STALE")
+    expect(row.locator('.strip .outcome[data-status="STALE"]')).to_have_count(1)
+    expect(row.locator(".progress")).to_be_empty()
+
+
 def test_the_history_page_shows_a_traceback(page, live_server):
     with pytest.raises(ValueError, match="boom"):
         call_command("fail_command", kind="value")

@@ -204,5 +204,5 @@ def test_a_failing_token_endpoint_is_retried_until_the_deadline_and_not_past_it(
     elapsed = time.monotonic() - began
     client.close()
     assert len(service_account.endpoint.grants) > 3  # tried until the deadline, not for a count
-    assert elapsed < 1.6
+    assert elapsed < 1.0 + 2.0  # at the deadline, not long after (generous: a busy machine)
     assert rtdb_server.requests == []

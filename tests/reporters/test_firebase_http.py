@@ -366,7 +366,8 @@ def test_503_forever_gives_up_at_the_deadline(rtdb_server: RealtimeDatabaseServe
     elapsed = time.monotonic() - began
     assert "HTTP 503" in str(caught.value) and "delivery deadline" in str(caught.value)
     assert len(rtdb_server.requests) > 3  # tried until the deadline, not for a count
-    assert elapsed < 1.0 + 0.5  # at the deadline, not long after (the attempt floor is 0.1 s)
+    # At the deadline, not long after (the attempt floor is 0.1 s; generous: a busy machine).
+    assert elapsed < 1.0 + 2.0
     assert rtdb_server.data() is None
 
 
@@ -374,14 +375,14 @@ def test_a_hanging_server_costs_no_more_than_the_deadline(rtdb_server_factory: A
     """Each attempt's timeouts are cut to the time left: a 5 s read cannot overrun it."""
     server = rtdb_server_factory()
     server.hang(True)
-    client = client_for(server, policy=RetryPolicy(), timeout=(0.5, 5.0))
+    client = client_for(server, policy=RetryPolicy(), timeout=(0.5, 30.0))
     began = time.monotonic()
     with retry.deadline(began + 0.6), pytest.raises(ReporterError, match="timed out") as caught:
         client.patch(("k",), {"a": 1})
     elapsed = time.monotonic() - began
     server.hang(False)
     assert "cut to the delivery deadline" in str(caught.value)
-    assert elapsed < 2.5  # one uncut read alone would take 5 s
+    assert elapsed < 10  # one uncut read alone would take 30 s
 
 
 def test_a_retry_after_beyond_the_deadline_gives_up_at_once(

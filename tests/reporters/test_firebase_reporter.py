@@ -17,7 +17,7 @@ import requests
 
 from monitorkit.cleaning import Cleaner
 from monitorkit.conf import monitor_settings
-from monitorkit.record import RunRecord, Status, presumed_killed_message, utcnow
+from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.reporters import firebase
 from monitorkit.reporters.base import ReporterError
 from monitorkit.reporters.firebase import FirebaseReporter
@@ -240,10 +240,9 @@ def test_requests_per_start_heartbeat_finish_do_not_grow_with_history(
 
     for target, got in seen.items():
         start = [(r.method, r.path) for r in got["start"]]
-        assert start[0] == ("PUT", f"/{KEY}/commands/{CMD}/seq.json"), target  # the claim
-        # then the record write and the look at the previous run, side by side
-        assert sorted(start[1:]) == [
-            ("GET", f"/{KEY}/commands/{CMD}/log/{(got['seq'] - 2) % 100}.json"),
+        # The claim, then the record write: the previous run is never read (nor judged).
+        assert start == [
+            ("PUT", f"/{KEY}/commands/{CMD}/seq.json"),
             ("PATCH", f"/{KEY}.json"),
         ], target
         assert [(r.method, r.path) for r in got["beat"]] == [("PATCH", f"/{KEY}.json")]
@@ -320,28 +319,23 @@ def test_five_concurrent_starts_get_five_slots(rtdb_server: Any, reporter_for: A
 # --- killed runs ----------------------------------------------------------------------------------
 
 
-def test_a_stale_previous_run_is_marked_killed(rtdb_server: Any, reporter_for: Any) -> None:
+def test_a_silent_previous_run_is_stored_as_it_was(rtdb_server: Any, reporter_for: Any) -> None:
+    """A writer stores and never judges: readers show a silent run STALE (test_status_page)."""
     reporter = reporter_for(rtdb_server)  # MONITORKIT_STALE_AFTER = 60
     last_beat = utcnow() - dt.timedelta(minutes=10)
     old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
     reporter.write(old)  # ... and then the process was killed: no finish, no heartbeat
+    never_beat = make_record("run-never", started=utcnow() - dt.timedelta(hours=2))
+    never_beat.latest = None
+    reporter_for().write(never_beat)
     got = requests_of(rtdb_server, lambda: reporter_for().write(make_record("run-new")))
-    assert len(got) == 4  # claim, write ∥ look at the predecessor, then the mark
-    first, second = log_of(rtdb_server)
-    assert first["run_id"] == "run-old" and first["status"] == "SYSTEM_KILL"
-    assert first["message"] == presumed_killed_message(RunRecord.from_dict(first).latest, 60)
-    assert second["run_id"] == "run-new" and second["status"] == "STARTED"
+    assert [r.method for r in got] == ["PUT", "PATCH"]  # claim, write: nothing else is read
+    first, second, third = log_of(rtdb_server)
+    assert (first["run_id"], first["status"]) == ("run-old", "RUNNING")
+    assert first["message"] == old.message
+    assert (second["run_id"], second["status"]) == ("run-never", "STARTED")
+    assert third["run_id"] == "run-new" and third["status"] == "STARTED"
     assert raw_get(rtdb_server, f"{KEY}/latest/{CMD}")["run_id"] == "run-new"
-
-
-def test_a_run_that_never_beat_is_judged_by_its_start(rtdb_server: Any, reporter_for: Any) -> None:
-    reporter = reporter_for(rtdb_server)
-    long_ago = utcnow() - dt.timedelta(hours=2)
-    old = make_record("run-old", started=long_ago)
-    old.latest = None
-    reporter.write(old)
-    reporter_for().write(make_record("run-new"))
-    assert log_of(rtdb_server)[0]["status"] == "SYSTEM_KILL"
 
 
 @pytest.mark.parametrize("status", [Status.RUNNING, Status.STARTED, Status.FINISHED])
@@ -355,20 +349,6 @@ def test_a_live_or_finished_previous_run_is_left_alone(
     reporter.write(make_record("run-live", status=status, started=fresh, latest=fresh))
     reporter_for().write(make_record("run-new"))
     assert log_of(rtdb_server)[0]["status"] == status.value
-
-
-def test_a_killed_run_that_beats_again_is_running_again(
-    rtdb_server: Any, reporter_for: Any
-) -> None:
-    old_reporter = reporter_for(rtdb_server)
-    last_beat = utcnow() - dt.timedelta(minutes=10)
-    old = make_record("run-old", status=Status.RUNNING, started=last_beat, latest=last_beat)
-    old_reporter.write(old)
-    reporter_for().write(make_record("run-new"))
-    assert log_of(rtdb_server)[0]["status"] == "SYSTEM_KILL"
-    old.latest = utcnow()
-    old_reporter.write(old)  # it was only paused: the truth wins
-    assert log_of(rtdb_server)[0]["status"] == "RUNNING"
 
 
 # --- a start that was never stored ----------------------------------------------------------------
@@ -599,7 +579,7 @@ def test_a_late_spooled_state_never_replaces_a_newer_one(
     assert [r.method for r in got] == ["GET", "GET"]  # read the slot and the summary; no write
     (stored,) = log_of(rtdb_server)
     assert (stored["status"], stored["duration"]) == ("FINISHED", 10.0)
-    # A later state of a finished run does replace it (a finish after a presumed kill).
+    # A later state of a finished run does replace it (a finish stored after a kill's).
     later = finished(record, Status.FAILED, "boom", 20)
     reporter_for().deliver_spooled(later, {})
     assert [(r["status"], r["duration"]) for r in log_of(rtdb_server)] == [("FAILED", 20.0)]

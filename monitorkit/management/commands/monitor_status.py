@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from ...conf import monitor_settings
+from ...health import is_stale
 from ...overview import command_health
-from ...record import RunRecord, format_timestamp, is_stale, utcnow
+from ...record import RunRecord, format_timestamp, utcnow
 from ...reporters import Reporter, ReporterError, store_reporter
 from ...spool import Spool
 
@@ -134,7 +135,8 @@ class Command(BaseCommand):
 
     def as_row(self, run: RunRecord) -> tuple[Any, ...]:
         now = utcnow()
-        status = run.status.value + (" (stale)" if self.is_stale(run) else "")
+        # The judge's word for a run that stopped beating, never its stored RUNNING.
+        status = "STALE" if self.is_stale(run) else run.status.value
         duration = "" if run.duration is None else f"{run.duration:.1f}s"
         heartbeat = ""
         if not run.is_finished and run.latest is not None:
@@ -152,4 +154,4 @@ class Command(BaseCommand):
 
     @staticmethod
     def is_stale(run: RunRecord) -> bool:
-        return is_stale(run.status, run.latest, utcnow(), monitor_settings.stale_after)
+        return is_stale(run, utcnow(), monitor_settings.stale_after)

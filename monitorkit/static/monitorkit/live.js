@@ -43,8 +43,10 @@
     if (p.eta_seconds !== null && p.eta_seconds !== undefined) { text += ", ETA " + age(p.eta_seconds); }
     return text;
   }
+  // A run that stopped beating keeps its stored status; the page shows the judge's STALE.
+  function shown(o) { return o.stale ? "STALE" : (o.status || ""); }
   function outcomeTitle(o) {
-    return [o.seq ? "#" + o.seq : "", o.status, when(o.started), duration(o.duration)]
+    return [o.seq ? "#" + o.seq : "", shown(o), when(o.started), duration(o.duration)]
       .filter(function (p) { return p; }).join(" · ");
   }
   function cell(row, name) { return row.querySelector("td." + name); }
@@ -75,8 +77,8 @@
     badge.setAttribute("data-health", c.health);
     setText(badge, c.health);
     var status = cell(row, "last-status");
-    status.setAttribute("data-status", run.status || "");
-    setText(status, run.status || "");
+    status.setAttribute("data-status", shown(run));
+    setText(status, shown(run));
     var started = cell(row, "started");
     var time = started.querySelector("time");
     time.setAttribute("datetime", run.started || "");
@@ -127,7 +129,7 @@
     var marks = td.querySelectorAll(".outcome");
     var same = marks.length === wanted.length;
     for (var i = 0; same && i < wanted.length; i++) {
-      same = marks[i].getAttribute("data-status") === wanted[i].status &&
+      same = marks[i].getAttribute("data-status") === shown(wanted[i]) &&
         marks[i].getAttribute("title") === outcomeTitle(wanted[i]);
     }
     if (same) { return; }
@@ -135,7 +137,7 @@
     wanted.forEach(function (o) {
       var mark = document.createElement("span");
       mark.className = "outcome";
-      mark.setAttribute("data-status", o.status);
+      mark.setAttribute("data-status", shown(o));
       mark.setAttribute("title", outcomeTitle(o));
       td.appendChild(mark);
     });
@@ -179,7 +181,8 @@
 
   function applyCommand(data) {
     var newest = data.runs && data.runs.length ? data.runs[0] : {};
-    var signature = [data.health, newest.run_id, newest.status, newest.latest, newest.message].join("|");
+    var stale = (data.runs || []).filter(function (r) { return r.stale; }).length;
+    var signature = [data.health, newest.run_id, newest.status, newest.latest, newest.message, stale].join("|");
     if (lastSignature === null) { lastSignature = signature; return Promise.resolve(); }
     if (signature === lastSignature) { return Promise.resolve(); }
     lastSignature = signature;

@@ -22,6 +22,8 @@ class Command(command_base()):
         try:
             with transaction.atomic():
                 Item.objects.create(name="first")
+                self.stdout.write("holding")  # inside the transaction: a test may act now
+                self.stdout.flush()
                 time.sleep(options["hold"])
                 Item.objects.create(name="second")
                 list(Item.objects.all())

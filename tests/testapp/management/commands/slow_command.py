@@ -27,9 +27,10 @@ class Command(command_base()):
                 self.stdout.flush()
                 time.sleep(options["seconds"])
         else:
-            self.stdout.write("ready")
-            self.stdout.flush()
             with connection.cursor() as cursor:
+                cursor.execute(SLOW_SQL, [1_000_000])  # "ready" comes once queries are running
+                self.stdout.write("ready")
+                self.stdout.flush()
                 # Repeated short slow queries: a signal lands inside one of them.
                 deadline = time.monotonic() + options["seconds"]
                 while time.monotonic() < deadline:
