@@ -7,6 +7,7 @@ watchers at once, or a watcher killed mid-cycle, alert exactly once.
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
@@ -121,7 +122,8 @@ def test_every_health_is_reached_by_real_runs(project: Project, http_sink):
     assert health["sleep_command__seconds_20_0"] == "STALE"
     assert health["never_ran"] == "MISSED"  # declared in MONITORKIT_SCHEDULES
     assert health["scheduled_command"] == "MISSED"  # declared on the class, never run
-    assert "never_ran  NEW -> MISSED" in out
+    # From NEW, or from LATE when a cycle came within its half-second margin.
+    assert re.search(r"never_ran  (NEW|LATE) -> MISSED", out), out
     missed = project.runs("never_ran")  # one, or one more for each start missed meanwhile
     assert missed and {r["status"] for r in missed} == {"MISSED"}
     assert len({r["started"] for r in missed}) == len(missed)
