@@ -7,6 +7,7 @@ watchers at once, or a watcher killed mid-cycle, alert exactly once.
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
@@ -121,9 +122,11 @@ def test_every_health_is_reached_by_real_runs(project: Project, http_sink):
     assert health["sleep_command__seconds_20_0"] == "STALE"
     assert health["never_ran"] == "MISSED"  # declared in MONITORKIT_SCHEDULES
     assert health["scheduled_command"] == "MISSED"  # declared on the class, never run
-    assert "never_ran  NEW -> MISSED" in out
+    # From NEW, or from LATE when a cycle came within its half-second margin.
+    assert re.search(r"never_ran  (NEW|LATE) -> MISSED", out), out
     missed = project.runs("never_ran")  # one, or one more for each start missed meanwhile
     assert missed and {r["status"] for r in missed} == {"MISSED"}
+    assert len({r["started"] for r in missed}) == len(missed)
 
     (project.db_dir / "failing").unlink()
     assert project.run("flaky_command", settings=settings).returncode == 0
@@ -233,7 +236,11 @@ def test_the_watcher_over_firebase_alerts_once_and_stores_the_miss(
     health = rest_get(rtdb_server, f"{KEY}/health")
     assert health["flaky_command"]["health"] == "FAILING"
     assert health["never_ran"]["health"] == "MISSED"
-    assert [r["status"] for r in log_of(rtdb_server, "never_ran")] == ["MISSED"]
+    # Each missed start is stored once, whichever watcher saw it; a watcher that a busy machine
+    # starts a second later may find the next every-second start missed too.
+    missed = log_of(rtdb_server, "never_ran")
+    assert missed and {r["status"] for r in missed} == {"MISSED"}
+    assert len({r["started"] for r in missed}) == len(missed)
     alerted = sorted(r.json()["command_id"] + ":" + r.json()["health"] for r in http_sink.requests)
     assert alerted == ["flaky_command:FAILING", "never_ran:MISSED"]
     assert project.runs() == []  # nothing went to the database: Firebase is the store
