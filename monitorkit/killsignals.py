@@ -10,6 +10,10 @@ The handlers stay in place until the run's last flush is over, so a signal durin
 still leaves the final record delivered or spooled. A second signal while the first is being
 recorded (Ctrl-C pressed twice) cuts the wait short: what is not yet delivered is spooled and
 the signal acts at once, so the process never waits longer than the flush bound in all.
+
+A forked child inherits our handlers, but not the run: there the signal goes straight to the
+handler that was there before, exactly as without monitorkit (``Pool.terminate()`` ends its
+workers at once, and none of them records a kill for the parent's run).
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ class KillSignalTrap:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         previous = self._previous.get(signum, signal.SIG_DFL)
+        if not self.run.in_own_process():
+            deliver_previous(previous, signum, frame)
+            return
         name = signal.Signals(signum).name
         if self._recording:  # a second signal while the first is being recorded
             try:

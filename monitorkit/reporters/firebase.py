@@ -35,7 +35,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import retry
+from .. import forks, retry
 from ..conf import MonitorSettings, monitor_settings
 from ..naming import is_valid_key
 from ..record import (
@@ -379,16 +379,24 @@ def _beside(function: Callable[..., T], *args: Any) -> Future[T]:
     """
     future: Future[T] = Future()
     at = retry.current_deadline()
+    done = forks.lend_busy()  # the read is the sender's work: a fork waits for it too
 
     def run() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                with retry.deadline(at):
-                    future.set_result(function(*args))
-            except BaseException as err:  # noqa: BLE001 - handed to the caller by result()
-                future.set_exception(err)
+        try:
+            if future.set_running_or_notify_cancel():
+                try:
+                    with retry.deadline(at):
+                        future.set_result(function(*args))
+                except BaseException as err:  # noqa: BLE001 - handed to the caller by result()
+                    future.set_exception(err)
+        finally:
+            done()
 
-    threading.Thread(target=run, name="monitorkit-firebase", daemon=True).start()
+    try:
+        threading.Thread(target=run, name="monitorkit-firebase", daemon=True).start()
+    except BaseException:
+        done()
+        raise
     return future
 
 
