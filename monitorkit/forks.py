@@ -141,16 +141,18 @@ class _HeldLocks:
     def __init__(self, locks: Callable[[], Iterable[Lock]], reset: Callable[[], None]) -> None:
         self.locks = locks
         self.reset = reset
-        self.taken: list[Lock] = []
+        self.taken = threading.local()  # per forking thread: two threads may fork at once
 
     def take(self, deadline: float) -> None:
-        self.taken = []
+        taken: list[Lock] = []
+        self.taken.locks = taken
         for lock in list(self.locks()):
             if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                self.taken.append(lock)
+                taken.append(lock)
 
     def release(self) -> None:
-        taken, self.taken = self.taken, []
+        taken: list[Lock] = getattr(self.taken, "locks", [])
+        self.taken.locks = []
         for lock in reversed(taken):
             lock.release()
 
@@ -193,7 +195,7 @@ def _after_fork_in_child() -> None:
     _quiet = _Quiet()
     _fork_state = threading.local()
     for held in _held:
-        held.taken = []
+        held.taken = threading.local()
         _call_logged(held.reset)
     for reset in _child_resets:
         _call_logged(reset)
