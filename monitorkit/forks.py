@@ -14,7 +14,11 @@ global mutexes stay taken), and a lock a monitorkit thread held stays held. So, 
 2. **Locks.** Each module registers the locks it owns with :func:`hold_locks`: they are taken
    before the fork (same bound) and released after it in the parent; the child gets new ones.
 3. **The child.** Each module's reset runs: the child forgets the sender (a new one starts with
-   its first run), and what it inherited from the parent's runs is inert (see ``run.py``).
+   its first run), what it inherited from the parent's runs is inert (see ``run.py``), and the
+   kill-signal handlers of those runs are taken out (``killsignals.py``). SIGTERM, SIGINT and
+   SIGHUP are held back by the forking thread from just before the fork until then: sent to the
+   child before it could run (``Pool.terminate()`` right after starting a worker), CPython would
+   drop it while it sets up the child, and a worker would wait on its queue forever.
 
 A fork that finds something held past the bound goes ahead anyway: a fork is the command's,
 and the command comes first.
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -175,14 +180,28 @@ def reset_in_child(reset: Callable[[], None]) -> None:
     _child_resets.append(reset)
 
 
+#: Held back across a fork (see above): the signals whose handlers a child puts back.
+HELD_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+
+
 def _before_fork() -> None:
     deadline = time.monotonic() + FORK_WAIT
     _fork_state.quiet = _quiet.before_fork(deadline)
     for held in _held:
         held.take(deadline)
+    _fork_state.mask = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+
+
+def _restore_signal_mask() -> None:
+    mask = getattr(_fork_state, "mask", None)
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _after_fork_in_parent() -> None:
+    _restore_signal_mask()
     for held in reversed(_held):
         held.release()
     _quiet.after_fork_in_parent()
@@ -192,13 +211,19 @@ def _after_fork_in_parent() -> None:
 
 def _after_fork_in_child() -> None:
     global _quiet, _fork_state
+    inherited = _fork_state
     _quiet = _Quiet()
     _fork_state = threading.local()
-    for held in _held:
-        held.taken = threading.local()
-        _call_logged(held.reset)
-    for reset in _child_resets:
-        _call_logged(reset)
+    try:
+        for held in _held:
+            held.taken = threading.local()
+            _call_logged(held.reset)
+        for reset in _child_resets:
+            _call_logged(reset)
+    finally:
+        mask = getattr(inherited, "mask", None)
+        if mask is not None:  # now a signal held back acts as without monitorkit
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _call_logged(function: Callable[[], None]) -> None:

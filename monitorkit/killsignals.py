@@ -11,9 +11,11 @@ still leaves the final record delivered or spooled. A second signal while the fi
 recorded (Ctrl-C pressed twice) cuts the wait short: what is not yet delivered is spooled and
 the signal acts at once, so the process never waits longer than the flush bound in all.
 
-A forked child inherits our handlers, but not the run: there the signal goes straight to the
-handler that was there before, exactly as without monitorkit (``Pool.terminate()`` ends its
-workers at once, and none of them records a kill for the parent's run).
+A forked child inherits our handlers, but not the run: the child gets the handlers that were
+there before back at once (``monitorkit/forks.py`` holds these signals back across the fork, so
+none is lost in between), exactly as without monitorkit: ``Pool.terminate()`` ends its workers
+at once (with the default action, not with a Python handler a worker about to block in a lock
+might never run), and none of them records a kill for the parent's run.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import logging
 import os
 import signal
 import threading
+import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from . import forks
 from .run import MonitoredRun
 
 logger = logging.getLogger("monitorkit")
@@ -56,6 +60,7 @@ class KillSignalTrap:
                 continue  # ignored or set outside Python: leave it exactly as it is
             self._previous[signum] = previous
             signal.signal(signum, self._handle)
+        _installed[self] = None
         return True
 
     def uninstall(self) -> None:
@@ -64,6 +69,7 @@ class KillSignalTrap:
             if signal.getsignal(signum) == self._handle:
                 signal.signal(signum, previous)
         self._previous.clear()
+        _installed.pop(self, None)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         previous = self._previous.get(signum, signal.SIG_DFL)
@@ -98,3 +104,18 @@ def deliver_previous(previous: Handler, signum: int, frame: FrameType | None) ->
     elif previous == signal.SIG_DFL:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+
+
+#: The traps installed in this process (a forked child takes them out: see above).
+_installed: weakref.WeakKeyDictionary[KillSignalTrap, None] = weakref.WeakKeyDictionary()
+
+
+def _uninstall_in_child() -> None:
+    """Put back, in a forked child, what was there before each trap of the parent's runs."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for trap in reversed(list(_installed.keys())):  # the innermost run's first
+        trap.uninstall()
+
+
+forks.reset_in_child(_uninstall_in_child)
