@@ -18,6 +18,12 @@ arrives (``monitorkit/wakeup.py``) and interrupt the command's query
 thread comes back from C, our handler records the kill and the signal ends the process, as it
 would have without us. Where it would not end it at once (Python's ``KeyboardInterrupt``, a
 user's handler), nothing is interrupted.
+
+A forked child inherits our handlers, but not the run: the child gets the handlers that were
+there before back at once (``monitorkit/forks.py`` holds these signals back across the fork, so
+none is lost in between), exactly as without monitorkit: ``Pool.terminate()`` ends its workers
+at once (with the default action, not with a Python handler a worker about to block in a lock
+might never run), and none of them records a kill for the parent's run.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ import logging
 import os
 import signal
 import threading
+import weakref
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from . import forks
 from .run import MonitoredRun
 from .wakeup import signal_wakeup
 
@@ -64,6 +72,7 @@ class KillSignalTrap:
             signal.signal(signum, self._handle)
         if signal.SIG_DFL in self._previous.values():
             self._woken = signal_wakeup.watch(self._on_wakeup)
+        _installed[self] = None
         return True
 
     def uninstall(self) -> None:
@@ -75,6 +84,7 @@ class KillSignalTrap:
         if self._woken:
             self._woken = False
             signal_wakeup.unwatch(self._on_wakeup)
+        _installed.pop(self, None)
 
     def _on_wakeup(self, signum: int) -> None:
         """On the wake-up thread: interrupt the command's query if the signal ends the process.
@@ -97,6 +107,9 @@ class KillSignalTrap:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         previous = self._previous.get(signum, signal.SIG_DFL)
+        if not self.run.in_own_process():
+            deliver_previous(previous, signum, frame)
+            return
         name = signal.Signals(signum).name
         if self._recording:  # a second signal while the first is being recorded
             try:
@@ -125,3 +138,18 @@ def deliver_previous(previous: Handler, signum: int, frame: FrameType | None) ->
     elif previous == signal.SIG_DFL:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
+
+
+#: The traps installed in this process (a forked child takes them out: see above).
+_installed: weakref.WeakKeyDictionary[KillSignalTrap, None] = weakref.WeakKeyDictionary()
+
+
+def _uninstall_in_child() -> None:
+    """Put back, in a forked child, what was there before each trap of the parent's runs."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for trap in reversed(list(_installed.keys())):  # the innermost run's first
+        trap.uninstall()
+
+
+forks.reset_in_child(_uninstall_in_child)

@@ -24,6 +24,8 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from . import forks
+
 Chunk = str | bytes
 
 #: The output tails of the runs of this context.
@@ -237,6 +239,14 @@ _STREAMS = ("stdout", "stderr")
 _lock = threading.Lock()
 _captures = 0
 _installed: dict[str, Tee] = {}
+
+
+def _new_lock() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+forks.hold_locks(lambda: [_lock], _new_lock)  # a child's runs install and count as the parent's
 
 
 def _install() -> None:

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from . import forks
+
 T = TypeVar("T")
 
 #: Attempts of a write made outside any delivery deadline.
@@ -83,7 +85,7 @@ def remaining(default: float) -> float:
 def call_with_retries(
     func: Callable[[], T],
     policy: RetryPolicy,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = forks.pause,
 ) -> T:
     """Call ``func`` until it returns; retry only on ``RetryableError``, until the deadline.
 

@@ -3,6 +3,11 @@
 The mixins decide *what* a run is (its id, its outcome, its metadata); this module is where the
 record is changed and handed to the sender. Every change happens under one re-entrant lock, so
 the heartbeat thread and a signal handler on the command's thread never interleave halfway.
+
+A run belongs to the process that started it. A forked child inherits the parent's runs, but
+never speaks for them: in any other process every step here is a no-op (a child's
+``SystemExit`` or ``Pool.terminate()``'s SIGTERM neither finishes, flushes nor spools the
+parent's run), and the child gets new locks for them (``monitorkit/forks.py``).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
+from . import forks
 from .cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
 from .conf import MonitorSettings
 from .output import OutputTail
@@ -64,10 +71,16 @@ class MonitoredRun:
         self.progress_total: int | float | None = None
         # The output tail (``OutputTailMixin``), written by the command, read at each record.
         self.output_tail: OutputTail | None = None
+        self._pid = self.record.pid
         self._lock = threading.RLock()
+        _live_runs.add(self)
         self._sender = get_sender(settings.queue_size)
         self._token: contextvars.Token[MonitoredRun | None] | None = None
         self._flush_deadline: float | None = None
+
+    def in_own_process(self) -> bool:
+        """Return whether this is the process that started the run (not a forked child)."""
+        return os.getpid() == self._pid
 
     # Steps, in the order a run goes through them.
     def start(self, metadata: dict[str, Any] | None) -> None:
@@ -81,6 +94,8 @@ class MonitoredRun:
 
     def beat(self) -> None:
         """Record a heartbeat: the time, ``RUNNING`` and the progress so far."""
+        if not self.in_own_process():
+            return
         with self._lock:
             if self.record.is_finished:
                 return
@@ -100,6 +115,8 @@ class MonitoredRun:
         command itself is done. So it does too when the interrupted code holds what a reporter
         needs to write (an open SQLite transaction, say): waiting could only cost the bound.
         """
+        if not self.in_own_process():
+            return
         with self._lock:
             already_finished = self.record.is_finished
             if not already_finished:
@@ -115,12 +132,16 @@ class MonitoredRun:
 
         The run's flush bound is spent with it: a later flush of this run spools at once.
         """
+        if not self.in_own_process():
+            return
         self._flush_deadline = time.monotonic()
         self._sender.abandon_flush()
         self._sender.spool_pending()
 
     def finish(self, outcome: Outcome, metadata: dict[str, Any] | None = None) -> None:
         """Record the outcome; a run a signal already ended keeps ``SYSTEM_KILL``."""
+        if not self.in_own_process():
+            return
         with self._lock:
             if metadata is not None:
                 self.record.metadata = self._clean.data(metadata)
@@ -145,8 +166,11 @@ class MonitoredRun:
         (a flush that delivers everything gives the next one a whole bound again). What is not
         delivered by then is kept in the spool, to be delivered by a later run. A run that ends
         while its own thread keeps the reporter from writing (a command nested in its caller's
-        SQLite transaction) does not wait at all.
+        SQLite transaction) does not wait at all. In a forked child there is nothing of this
+        run to wait for.
         """
+        if not self.in_own_process():
+            return True
         timeout = self.settings.flush_timeout
         if not from_signal and self._write_blocked():
             # Nested in the caller's own open transaction (SQLite): nothing can be written
@@ -196,6 +220,8 @@ class MonitoredRun:
 
     def release(self) -> None:
         """Let the reporters drop what they held for this run (on the command's thread)."""
+        if not self.in_own_process():
+            return
         for reporter in self.reporters:
             try:
                 reporter.unbind()
@@ -248,3 +274,15 @@ class MonitoredRun:
     def _submit(self) -> None:
         # A full queue drops the event; the sender counts it and logs from its own thread.
         self._sender.submit(self.record.snapshot(), self.reporters, self.settings.flush_timeout)
+
+
+#: The runs alive in this process: their locks are taken around a fork, and made anew in a child.
+_live_runs: weakref.WeakSet[MonitoredRun] = weakref.WeakSet()
+
+
+def _new_run_locks() -> None:
+    for run in list(_live_runs):
+        run._lock = threading.RLock()
+
+
+forks.hold_locks(lambda: [run._lock for run in list(_live_runs)], _new_run_locks)

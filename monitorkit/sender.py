@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import retry
+from . import forks, retry
 from .record import RunRecord, Status
 from .spool import Spool, SpooledRecord, deliver, deliverable, reporter_path
 
@@ -207,17 +207,18 @@ class Sender:
             if starting and settle > 0 and len(self._events) == 1:
                 self._sleep(settle)  # the run may end right away: then only its finish goes
                 continue
-            try:
-                if event.spooled is not None:
-                    self._deliver_spooled(event)
-                else:
-                    if not self._superseded(event):
-                        self._deliver(event)
-                    self._announce(event)
-            finally:
-                self._events.popleft()
-                if not self._events:
-                    self._drained.set()
+            with forks.busy():  # no fork in the middle of a delivery (monitorkit/forks.py)
+                try:
+                    if event.spooled is not None:
+                        self._deliver_spooled(event)
+                    else:
+                        if not self._superseded(event):
+                            self._deliver(event)
+                        self._announce(event)
+                finally:
+                    self._events.popleft()
+                    if not self._events:
+                        self._drained.set()
 
     def _sleep(self, timeout: float) -> None:
         """Wait until woken by ``submit`` or ``timeout`` passes."""
@@ -371,10 +372,10 @@ def get_sender(queue_size: int = 1000) -> Sender:
 
 
 def _forget_after_fork() -> None:
+    """In a forked child: the parent's sender has no thread here; a run of the child starts one."""
     global _sender, _sender_lock
     _sender = None
     _sender_lock = threading.Lock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
+forks.hold_locks(lambda: [_sender_lock], _forget_after_fork)

@@ -12,8 +12,9 @@ connection gets an execute wrapper (one per connection, however many runs are ne
 that takes :data:`sqlite_gate` around each of its queries, and the sender writes only while
 holding that gate *and* while the command's connection is outside a transaction. The command
 never waits longer than one short monitorkit write, and never fails because of one. The gate is
-re-entrant and looked up at call time; a fork waits for the sender's write to end (a child must
-not inherit SQLite's locks of a write in progress) and the child starts with a new gate.
+re-entrant and looked up at call time; a fork waits for the sender to leave SQLite (a child must
+not inherit SQLite's locks of a write in progress, nor its mutexes taken: ``monitorkit/forks.py``)
+and the child starts with a new gate.
 
 Seq numbers are per command id: on PostgreSQL, concurrent first writes of one command id take a
 transaction-scoped advisory lock, so two processes never pick the same seq; on SQLite the write
@@ -26,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +36,7 @@ from django.conf import settings as django_settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 
+from .. import forks
 from ..conf import MonitorSettings, monitor_settings
 from ..record import (
     UNFINISHED,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("monitorkit")
 
 #: Held by a monitored command's query on SQLite, and by the sender while it writes. Always
-#: read as ``sqlite_gate`` at call time: a forked child gets a new one (see ``_after_fork``).
+#: read as ``sqlite_gate`` at call time: a forked child gets a new one (``_after_fork_in_child``).
 sqlite_gate = threading.RLock()
 #: The command connections (SQLite) whose open transactions the sender waits out.
 _guarded: list[Any] = []
@@ -67,9 +68,6 @@ SENDER_BUSY_TIMEOUT_MAX = 1.0
 #: Without a delivery deadline (a reporter used on its own), how long the sender waits for a
 #: command's SQLite transaction to end.
 TRANSACTION_WAIT = 3.0
-#: The longest a fork waits for a write of the sender to end (it never takes longer than the
-#: busy timeout; past this the fork goes ahead).
-FORK_WAIT = 2 * SENDER_BUSY_TIMEOUT_MAX
 
 
 class NoRunsTable(Exception):
@@ -103,43 +101,22 @@ def _in_transaction(connection: Any) -> bool:
     return bool(raw is not None and getattr(raw, "in_transaction", False))
 
 
-def _before_fork() -> None:
-    """Fork only between two writes of the sender, never inside one.
-
-    A child inherits SQLite's own record of the locks its parent's connections hold; forked
-    while the sender's write transaction was open, the child could never use the file (SQLite
-    says "database is locked" to every query). The sender writes only under the gate, so taking
-    it here waits out its write (one short write, bounded by the busy timeout).
-    """
-    _fork.held = sqlite_gate.acquire(timeout=FORK_WAIT)
-
-
-def _after_fork_in_parent() -> None:
-    if getattr(_fork, "held", False):
-        _fork.held = False
-        sqlite_gate.release()
-
-
 def _after_fork_in_child() -> None:
     """In a forked child, start with a free gate and no connection to wait for.
 
     A run in the child binds its connection again; a guard that the child inherited on its
     connection looks the gate up at call time, so it takes the new one.
     """
-    global sqlite_gate, _guarded, _held, _fork
+    global sqlite_gate, _guarded, _held
     sqlite_gate = threading.RLock()
     _guarded = []
     _held = threading.local()
-    _fork = threading.local()
 
 
-_fork = threading.local()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )
+# A fork waits for the sender to leave SQLite (monitorkit/forks.py), then takes the gate: a
+# child inherits SQLite's own record of the locks its parent's connections hold, and forked
+# inside a write transaction of the sender it could never use the file ("database is locked").
+forks.hold_locks(lambda: [sqlite_gate], _after_fork_in_child)
 
 
 def _names_runs_table(error: DatabaseError) -> bool:
@@ -302,7 +279,7 @@ class DatabaseReporter(Reporter):
                 gate.release()
             if time.monotonic() >= until:  # the spool takes it; the command is never held
                 raise RetryableError("a monitored command's transaction was still open")
-            time.sleep(min(0.05, max(0.0, until - time.monotonic())))
+            forks.pause(min(0.05, max(0.0, until - time.monotonic())))  # a fork may go now
 
     def _table_exists(self) -> bool:
         """Return whether the runs' table exists; asked until it does, once per reporter.

@@ -31,6 +31,7 @@ from typing import Any
 
 import requests
 
+from .. import forks
 from .base import ReporterError
 
 #: The scopes an access token needs for the Realtime Database.
@@ -84,6 +85,14 @@ class EmulatorAdminCredentials(Credentials):
 #: One google-auth credentials object (and so one token) per key file version, per process.
 _loaded: dict[tuple[str, int, int], Any] = {}
 _loaded_lock = threading.Lock()
+
+
+def _new_loaded_lock() -> None:
+    global _loaded_lock
+    _loaded_lock = threading.Lock()
+
+
+forks.hold_locks(lambda: [_loaded_lock], _new_loaded_lock)
 
 
 class ServiceAccountCredentials(Credentials):

@@ -23,7 +23,7 @@ import logging
 import math
 import os
 import threading
-import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -44,7 +44,7 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util import Retry, Timeout
 
-from .. import redaction, retry
+from .. import forks, redaction, retry
 from ..retry import RetryPolicy
 from .base import ReporterError
 from .firebase_auth import Credentials
@@ -199,8 +199,8 @@ class DeadlineRetry(Retry):
     instance per attempt through :meth:`new`, which carries the policy along.
     """
 
-    #: How to wait between attempts (tests put a recorder here).
-    pause: Callable[[float], None] = staticmethod(time.sleep)
+    #: How to wait between attempts (tests put a recorder here); a fork may happen meanwhile.
+    pause: Callable[[float], None] = staticmethod(forks.pause)
 
     def __init__(
         self,
@@ -382,6 +382,7 @@ class RealtimeDatabaseClient:
         self.policy = policy
         self._sessions: tuple[requests.Session, ...] | None = None  # the one to use first
         self._lock = threading.Lock()
+        _clients.add(self)
         _guard_urllib3_logging()
 
     # The verbs the reporter uses.
@@ -588,3 +589,27 @@ def _asked_wait(response: BaseHTTPResponse) -> float | None:
 
 
 _HEADER_READER = Retry()  # a plain one: DeadlineRetry.get_retry_after calls this function
+
+
+#: The clients alive in this process: a forked child drops their sessions (see below).
+_clients: weakref.WeakSet[RealtimeDatabaseClient] = weakref.WeakSet()
+
+
+def _forget_sessions_after_fork() -> None:
+    """In a forked child: new locks, and no session of the parent's.
+
+    The parent's pooled connections are the parent's: a request of the child on one would mix
+    the two processes' bytes on one socket. They are dropped, not closed (closing sends
+    nothing, but what is the parent's is left alone); a child's own run makes its own client.
+    """
+    global _filter_lock
+    _filter_lock = threading.Lock()
+    for client in list(_clients):
+        client._lock = threading.Lock()
+        client._sessions = None
+
+
+forks.hold_locks(
+    lambda: [_filter_lock, *(client._lock for client in list(_clients))],
+    _forget_sessions_after_fork,
+)
