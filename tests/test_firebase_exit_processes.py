@@ -17,7 +17,7 @@ import pytest
 from tests.process import Project, wait_for
 from tests.test_firebase_processes import KEY, firebase, rest_get
 
-pytestmark = pytest.mark.subprocess
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]  # the sender's order: no version in it
 
 ROUNDS = 10
 STEPS = 6

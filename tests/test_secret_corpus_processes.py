@@ -20,7 +20,13 @@ from django.db import connection
 from tests.process import Project
 from tests.secret_corpus import ALL_SECRETS, OPTIONS, leaked, lost
 
-pytestmark = [pytest.mark.subprocess, pytest.mark.django_db(transaction=True)]
+# The redactor's own tests (tests/test_redaction.py) run in every leg; this end-to-end pass
+# over every surface runs once.
+pytestmark = [
+    pytest.mark.subprocess,
+    pytest.mark.once,
+    pytest.mark.django_db(transaction=True),
+]
 
 COMMAND_ID = "secrets_command"  # every option is sensitive by its name, passes too
 ARGS = ["secrets_command", "--passes=3"]

@@ -33,6 +33,7 @@ from tests.process import MANAGE, ROOT, Project, wait_for_line
 
 pytestmark = [
     pytest.mark.subprocess,
+    pytest.mark.once,  # file modes and owners: the same on every Python and Django
     pytest.mark.skipif(
         not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("runuser") is None,
         reason="needs root and runuser, to plant files as a second real user (nobody), as CI",
