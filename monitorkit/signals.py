@@ -31,12 +31,14 @@ in the receiver: Django matches ``sender`` by identity, which two equal strings 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.dispatch import Signal
 
 from .record import RunRecord
-from .transitions import Transition
+
+if TYPE_CHECKING:  # imported when a transition is sent: a command's run never needs it
+    from .transitions import Transition
 
 logger = logging.getLogger("monitorkit")
 
@@ -98,6 +100,8 @@ def send_run_event(record: RunRecord) -> Responses:
 def send_transition(transition: Transition) -> Responses:
     """Send the signal of ``transition``; never raises. Return the responses."""
     signal = transition_signal(transition)
+    from .transitions import Transition
+
     if signal is None or not signal.has_listeners(Transition):
         return []
     return _send(
