@@ -48,11 +48,12 @@ def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) 
     An unfinished run's duration runs to its latest heartbeat, so the outcome alone tells when
     it last beat.
     """
-    started = parse_timestamp(outcome.get("started"))
     stale = False
-    if started is not None and outcome.get("status") in UNFINISHED:
-        beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
-        stale = (now - beat).total_seconds() > stale_after
+    if outcome.get("status") in UNFINISHED:  # parsed only then: the strip holds thousands
+        started = parse_timestamp(outcome.get("started"))
+        if started is not None:
+            beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
+            stale = (now - beat).total_seconds() > stale_after
     return {**outcome, "stale": stale}
 
 
@@ -110,23 +111,22 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     light ``recent_outcomes``.
     """
     now = utcnow()
+    stale_after = settings.stale_after  # read once: each read judges the Django setting anew
     rows = command_health(reporter)
     recent = reporter.recent_outcomes(STRIP_LENGTH)
     commands = []
     for command_id, latest, found in rows:
         strip = recent.get(command_id) or ([outcome_of(latest)] if latest is not None else [])
-        strip = [outcome_json(o, now, settings.stale_after) for o in strip[:STRIP_LENGTH]]
+        strip = [outcome_json(o, now, stale_after) for o in strip[:STRIP_LENGTH]]
         last = found.last_run or latest
         commands.append(
             {
                 "command_id": command_id,
                 **_health_json(found),
                 "last_run": (
-                    None
-                    if last is None
-                    else run_json(last, now, settings.stale_after, OVERVIEW_OMITS)
+                    None if last is None else run_json(last, now, stale_after, OVERVIEW_OMITS)
                 ),
-                "progress": progress_json(last, now, settings.stale_after),
+                "progress": progress_json(last, now, stale_after),
                 "recent": strip,
             }
         )
@@ -142,17 +142,17 @@ def command(
 ) -> dict[str, Any] | None:
     """Return one command id's health, schedule, durations and kept runs (``None``: unknown)."""
     now = utcnow()
+    stale_after = settings.stale_after  # read once, as in ``overview``
     runs = reporter.command_history(command_id)
     expectation = discover().get(command_id)
     if not runs and expectation is None:
         return None
     store = reporter.health_store()
     state = store.states().get(command_id) if store is not None else None
-    found = assess(
-        expectation, runs, now, settings.stale_after, state.first_seen if state else None
-    )
+    found = assess(expectation, runs, now, stale_after, state.first_seen if state else None)
     usual = durations(runs)
     newest = runs[0] if runs else None
+    slow_factor, fast_fraction = settings.slow_factor, settings.fast_fraction
     return {
         "command_id": command_id,
         **_health_json(found),
@@ -160,13 +160,13 @@ def command(
         "refresh_seconds": settings.page_refresh,
         "schedule": schedule_json(expectation),
         "durations": _durations_json(usual),
-        "slow_factor": settings.slow_factor,
-        "fast_fraction": settings.fast_fraction,
-        "progress": progress_json(newest, now, settings.stale_after),
+        "slow_factor": slow_factor,
+        "fast_fraction": fast_fraction,
+        "progress": progress_json(newest, now, stale_after),
         "runs": [
             {
-                **run_json(run, now, settings.stale_after),
-                "flags": flags(run, usual, settings.slow_factor, settings.fast_fraction),
+                **run_json(run, now, stale_after),
+                "flags": flags(run, usual, slow_factor, fast_fraction),
             }
             for run in runs
         ],

@@ -21,6 +21,7 @@ def command_health(reporter: Reporter) -> list[tuple[str, RunRecord | None, Asse
     is right even where no watcher runs; ``first_seen`` comes from the watcher when it does.
     """
     now = utcnow()
+    stale_after = monitor_settings.stale_after  # read once, not per command id
     latest = {run.id: run for run in reporter.latest_runs()}
     # A declared command that never ran is shown when a run is expected of it.
     expectations = {cid: e for cid, e in discover().items() if e.schedule or cid in latest}
@@ -34,7 +35,7 @@ def command_health(reporter: Reporter) -> list[tuple[str, RunRecord | None, Asse
             expectations.get(command_id),
             [run] if run is not None else [],
             now,
-            monitor_settings.stale_after,
+            stale_after,
             state.first_seen if state is not None else None,
         )
         rows.append((command_id, run, found))
