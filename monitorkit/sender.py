@@ -55,6 +55,8 @@ logger = logging.getLogger("monitorkit")
 #: How long a start waits for its run's finish before it is sent on its own. A command that
 #: ends within this time costs one write instead of two; a longer one never notices.
 START_SETTLE_SECONDS = 0.01
+#: The longest a flush waits without going back to Python code, where a signal's handler runs.
+SIGNAL_CHECK_SECONDS = 0.1
 #: Spooled records one process delivers for one reporter class (the rest: the next process).
 SPOOL_BATCH = 20
 
@@ -121,7 +123,11 @@ class Sender:
         """Wait at most ``timeout`` seconds for every queued event; return whether all went.
 
         From a signal handler it polls instead of waiting on an ``Event``: the handler may have
-        interrupted this very thread inside the ``Event``'s lock.
+        interrupted this very thread inside the ``Event``'s lock. Otherwise it waits in slices
+        of :data:`SIGNAL_CHECK_SECONDS`: a signal the kernel hands to another thread of the
+        process does not wake this one, and Python runs its handler only once this thread is
+        back in Python code; a kill signal during the final flush must act within a slice, not
+        once the whole bound is spent (seen on Python 3.10).
         """
         deadline = time.monotonic() + timeout
         self._abandoned = False
@@ -134,7 +140,7 @@ class Sender:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            self._drained.wait(remaining)
+            self._drained.wait(min(remaining, SIGNAL_CHECK_SECONDS))
         return True
 
     def _poll_until_drained(self, deadline: float) -> bool:
