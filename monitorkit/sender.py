@@ -37,6 +37,7 @@ import logging
 import os
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -45,10 +46,11 @@ from typing import TYPE_CHECKING
 
 from . import forks, retry
 from .record import RunRecord, Status
-from .spool import Spool, SpooledRecord, deliver, deliverable, reporter_path
+from .reporters.base import reporter_path
 
 if TYPE_CHECKING:
     from .reporters.base import Reporter
+    from .spool import Spool, SpooledRecord
 
 logger = logging.getLogger("monitorkit")
 
@@ -186,7 +188,7 @@ class Sender:
 
     def _keep(self, reporter: Reporter, record: RunRecord, backup: bool = False) -> bool:
         try:
-            kept = Spool.for_settings(reporter.settings).put(reporter, record, quiet=backup)
+            kept = _spool_of(reporter).put(reporter, record, quiet=backup)
         except Exception:
             logger.exception("monitorkit could not spool run %s", record.run_id)
             return False
@@ -246,10 +248,11 @@ class Sender:
         if key in self._announced:
             return
         self._announced.append(key)
-        from .signals import send_run_event
-
+        signals = sys.modules.get(f"{__package__}.signals")
+        if signals is None:  # never imported: no receiver can be connected to its signals
+            return
         try:
-            send_run_event(event.record)
+            signals.send_run_event(event.record)
         except Exception:
             logger.exception("monitorkit could not send the signal of run %s", event.record.run_id)
 
@@ -265,7 +268,7 @@ class Sender:
             if (event.record.run_id, path) in self._spooled:
                 self._spooled.discard((event.record.run_id, path))
                 self._backups.discard((event.record.run_id, path))
-                Spool.for_settings(reporter.settings).discard(reporter, event.record)
+                _spool_of(reporter).discard(reporter, event.record)
             if path not in self._spool_checked:
                 self._spool_checked.add(path)
                 self._queue_spooled(reporter, path)
@@ -276,8 +279,12 @@ class Sender:
         Only the files that name this reporter's class are taken, and this reporter's class
         delivers them (``spool.deliverable``): nothing in a file chooses what runs.
         """
+        if not os.path.isdir(reporter.settings.spool_dir):
+            return  # nothing was ever spooled here: no need to import the spool's machinery
+        from .spool import deliverable
+
         try:
-            spool = Spool.for_settings(reporter.settings)
+            spool = _spool_of(reporter)
             waiting = [
                 found
                 for found in deliverable(spool, {path: reporter}, SPOOL_BATCH + len(self._backups))
@@ -298,8 +305,10 @@ class Sender:
         item = event.spooled
         assert item is not None
         reporter = self._spool_reporters[item.reporter]
+        from .spool import deliver
+
         with retry.deadline(event.deadline):
-            delivered = deliver(Spool.for_settings(reporter.settings), reporter, item)
+            delivered = deliver(_spool_of(reporter), reporter, item)
         if not delivered:
             # The backend refuses again: leave the rest for a later process.
             pending = [e for e in list(self._events) if e.spooled is not None]
@@ -337,6 +346,14 @@ class Sender:
                 self.queue_size,
             )
             self._dropped_logged = dropped
+
+
+def _spool_of(reporter: Reporter) -> Spool:
+    """Return the spool of a reporter's settings (imported when first needed: most runs never
+    need it, and each module a command imports is time its process takes)."""
+    from .spool import Spool
+
+    return Spool.for_settings(reporter.settings)
 
 
 def deliver_to(reporter: Reporter, record: RunRecord) -> bool:

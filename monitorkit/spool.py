@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .record import RunRecord
+from .reporters.base import reporter_path
 
 if TYPE_CHECKING:
     from .conf import MonitorSettings
@@ -57,12 +58,6 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _said: set[tuple[str, str]] = set()
 
 R = TypeVar("R")
-
-
-def reporter_path(reporter: Reporter) -> str:
-    """Return the dotted path of a reporter's class, how the spool names a backend."""
-    cls = type(reporter)
-    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 @dataclass(frozen=True)

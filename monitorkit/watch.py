@@ -327,7 +327,7 @@ class Watcher:
         if self._configured is None:
             from django.utils.module_loading import import_string
 
-            from .spool import reporter_path
+            from .reporters.base import reporter_path
 
             found = [self.reporter]
             if self.settings.database:

@@ -1,23 +1,25 @@
 """The root of every monitorkit mixin: it wraps the monitored method and runs the steps.
 
-``MonitorMixin`` wraps ``handle`` (or ``monitor_method_name``) with ``wrapt`` where a class
-defines it, so signature, name and docstring survive and ``super().handle()`` chains still
-record one run per call. Around the call it asks the other mixins, through cooperative hooks
-that all end here, for the run's identity (``get_monitor_identity``), reporters
-(``get_monitor_reporters``), metadata (``get_monitor_metadata``), what to do as the run starts
-and ends (``monitor_run_started`` / ``monitor_run_ending``) and the outcome
-(``monitor_outcome``). Everything it does is caught at this one boundary and logged on the
-``monitorkit`` logger: the user's exceptions pass through untouched, ours never do.
+``MonitorMixin`` wraps ``handle`` (or ``monitor_method_name``) where a class defines it, so
+signature, name and docstring survive and ``super().handle()`` chains still record one run per
+call. A plain function is wrapped by a plain function (:func:`wrap_method`); anything else a
+class may hold there (a ``staticmethod``, a callable object, another library's descriptor) by
+``wrapt.FunctionWrapper``, which knows how each of those binds. Around the call it asks the
+other mixins, through cooperative hooks that all end here, for the run's identity
+(``get_monitor_identity``), reporters (``get_monitor_reporters``), metadata
+(``get_monitor_metadata``), what to do as the run starts and ends (``monitor_run_started`` /
+``monitor_run_ending``) and the outcome (``monitor_outcome``). Everything it does is caught
+at this one boundary and logged on the ``monitorkit`` logger: the user's exceptions pass
+through untouched, ours never do.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from types import CodeType
+from types import CodeType, FunctionType, MethodType
 from typing import Any, ClassVar
-
-import wrapt
 
 from ..cleaning import error_message
 from ..conf import MonitorSettings, monitor_settings, warn_once
@@ -32,7 +34,7 @@ logger = logging.getLogger("monitorkit")
 def _monitored_call(
     wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> Any:
-    """Run the wrapped method as one monitored run (the only frame we add to a traceback)."""
+    """Run the wrapped method as one monitored run (its frame and the wrapper's are ours)."""
     if instance is None or not isinstance(instance, MonitorMixin):
         return wrapped(*args, **kwargs)
     run = instance.monitor_begin(args, kwargs)
@@ -72,16 +74,58 @@ def _monitored_execute(
     return result
 
 
+#: ``(wrapped, instance, args, kwargs) -> result``: the calling convention of ``wrapt``.
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+#: The attribute of a plain-function wrapper that names the wrapper it calls.
+_WRAPPER_ATTRIBUTE = "_monitorkit_wrapper"
+
+
+def wrap_method(method: Any, wrapper: Wrapper) -> Any:
+    """Return what replaces ``method`` in a class so that every call goes through ``wrapper``.
+
+    Almost every monitored method is a plain function: it gets a plain function, which binds as
+    a method does, keeps name, docstring and signature (``functools.wraps`` sets
+    ``__wrapped__``), and costs nothing to import. ``wrapt`` does the same for everything else;
+    importing it costs a command about 10 ms (wrapt 2 imports ``importlib.metadata``, ``zipfile``
+    and ``csv``), which is why only such classes pay it (issue 16: the tax on every command).
+    """
+    if not isinstance(method, FunctionType):
+        import wrapt
+
+        return wrapt.FunctionWrapper(method, wrapper)
+
+    @functools.wraps(method)
+    def monitored(self: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return wrapper(MethodType(method, self), self, args, kwargs)
+
+    setattr(monitored, _WRAPPER_ATTRIBUTE, wrapper)
+    return monitored
+
+
+def _wrapper_of(function: Any) -> Any:
+    """Return the wrapper a monitorkit wrapper calls (None for anything else)."""
+    if isinstance(function, FunctionType):
+        return function.__dict__.get(_WRAPPER_ATTRIBUTE)
+    return getattr(function, "_self_wrapper", None)  # a wrapt.FunctionWrapper
+
+
+def _plain_wrapper_code() -> CodeType:
+    wrapper: FunctionType = wrap_method(lambda self: None, _monitored_call)
+    return wrapper.__code__
+
+
 #: Our wrappers' code objects: their frames are left out of a stored traceback (other wrappers
 #: of the package, like ``monitorkit/decorators.py``'s, add theirs at import).
-WRAPPER_CODES: set[CodeType] = {_monitored_call.__code__, _monitored_execute.__code__}
+WRAPPER_CODES: set[CodeType] = {
+    _monitored_call.__code__,
+    _monitored_execute.__code__,
+    _plain_wrapper_code(),
+}
 
 
 def is_monitored(function: Any) -> bool:
     """Return whether ``function`` is already wrapped by monitorkit."""
-    return isinstance(function, wrapt.FunctionWrapper) and (
-        getattr(function, "_self_wrapper", None) in (_monitored_call, _monitored_execute)
-    )
+    return _wrapper_of(function) in (_monitored_call, _monitored_execute)
 
 
 def _wraps_execute(cls: type) -> bool:
@@ -121,10 +165,10 @@ class MonitorMixin:
         if method is not None and not is_monitored(method):
             # Wrap where the class defines the method itself, or where it inherits one from a
             # class that is not monitored (a plain base class, or BaseCommand.handle).
-            setattr(cls, name, wrapt.FunctionWrapper(method, _monitored_call))
+            setattr(cls, name, wrap_method(method, _monitored_call))
         execute = _inherited_attribute(cls, "execute")
         if execute is not None and not is_monitored(execute) and _wraps_execute(cls):
-            cls.execute = wrapt.FunctionWrapper(execute, _monitored_execute)  # type: ignore[attr-defined]
+            cls.execute = wrap_method(execute, _monitored_execute)  # type: ignore[attr-defined]
 
     # The steps, called by the wrapper.
     def monitor_begin(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> MonitoredRun | None:

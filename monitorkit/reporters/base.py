@@ -127,3 +127,9 @@ class Reporter:
     def redact(self, text: str) -> str:
         """Return ``text`` with anything secret this reporter knows of removed."""
         return text
+
+
+def reporter_path(reporter: Reporter) -> str:
+    """Return the dotted path of a reporter's class, how the spool names a backend."""
+    cls = type(reporter)
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -142,6 +142,36 @@ def test_mixins_wrap_a_method_inherited_from_a_plain_base():
     assert run.name == "MonitoredWorker"
 
 
+class Doubler:
+    """A callable object as a class attribute: it binds no instance, unlike a function."""
+
+    def __call__(self, n: int) -> int:
+        return n * 2
+
+
+class CallableWorker(NameNormalizationMixin, FailureCaptureMixin, DatabaseReporterMixin):
+    handle = Doubler()
+
+
+def test_a_method_that_is_no_plain_function_keeps_how_it_binds():
+    import wrapt
+
+    # wrapt wraps what is no plain function, and calls it as it would be called unwrapped.
+    assert isinstance(CallableWorker.__dict__["handle"], wrapt.FunctionWrapper)
+    assert is_monitored(CallableWorker.__dict__["handle"])
+    assert CallableWorker().handle(4) == 8
+    assert runs() == []  # no monitored instance reaches it: nothing to record, nothing broken
+
+
+def test_a_plain_function_is_wrapped_without_wrapt():
+    wrapped = Greet.__dict__["handle"]
+    assert type(wrapped) is type(test_a_plain_function_is_wrapped_without_wrapt)
+    assert MonitoredCommand.__dict__["execute"].__wrapped__ is BaseCommand.execute
+    assert Greet().handle(who="x") == "hello x"  # bound as a method: self is passed once
+    assert Greet.handle(Greet(), who="y") == "hello y"  # called through the class
+    assert [r.params for r in runs()] == ["who=x", "who=y"]
+
+
 class Import(MonitoredCommand):
     monitor_command_name = "import"
     monitor_command_id = "nightly_import"
