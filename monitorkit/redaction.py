@@ -43,6 +43,28 @@ SENSITIVE_NAME = re.compile(
 _NOT_A_NAME = re.compile(r"(?:Error|Exception|Warning)$")
 
 
+class LazyPattern:
+    """A pattern compiled on its first use, not at import.
+
+    Most text holds none of a shape's words (``SHAPES``), so most runs never use most shapes;
+    compiling them all at import took about 3 ms of every monitored command's start (issue 16).
+    Two threads that first use one at once both compile it: harmless, one result stays.
+    """
+
+    __slots__ = ("_compiled", "flags", "source")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self.source = source
+        self.flags = flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def __call__(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self.source, self.flags)
+        return compiled
+
+
 def is_sensitive_name(name: str) -> bool:
     """Return whether a name (an option, a key, a header) says its value is a credential."""
     return bool(SENSITIVE_NAME.search(name)) and not _NOT_A_NAME.search(name)
@@ -52,32 +74,32 @@ def is_sensitive_name(name: str) -> bool:
 
 #: ``scheme://user:password@host``: the password may hold any character but a blank or a quote
 #: (an unquoted ``@`` in it runs to the last ``@`` of the URL: masking too much, never too little).
-_URL_PASSWORD = re.compile(
+_URL_PASSWORD = LazyPattern(
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s:/?#@'\"<>]{0,256}:)"
     r"(?P<password>(?:\\['\"]|[^\s'\"<>]){1,512})@"
 )
-_PRIVATE_KEY = re.compile(
+_PRIVATE_KEY = LazyPattern(
     r"(-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----)[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY"
     r"[A-Z ]*-----|\Z)"
 )
 #: The end of a block whose first lines were cut off before the text reached us.
-_PRIVATE_KEY_END = re.compile(
+_PRIVATE_KEY_END = LazyPattern(
     r"(?:^|(?<=\n))(?:[A-Za-z0-9+/=]{16,}\r?\n)+(-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----)"
 )
 #: An ``Authorization``, ``Cookie`` or API-key header written as a header: the rest of the line.
-_HEADER = re.compile(
+_HEADER = LazyPattern(
     r"(?P<head>\b(?:Proxy-)?(?:Authorization|Cookie|Set-Cookie|X-Api-Key|X-Auth-Token)"
     r"[ \t]*:[ \t]*(?:(?:Bearer|Basic|Token|Digest|Negotiate|NTLM)[ \t]+)?)"
     r"(?P<value>(?![\"'])[^\r\n]+)",
     re.IGNORECASE,
 )
-_BEARER = re.compile(r"\b(?P<head>Bearer\s+)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
+_BEARER = LazyPattern(r"\b(?P<head>Bearer\s+)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
 #: ``machine host login user password secret`` (``.netrc``, and curl's ``--netrc`` traces).
-_NETRC = re.compile(
+_NETRC = LazyPattern(
     r"(?P<head>\bmachine\s+\S+(?:\s+(?:login|account)\s+\S+)*\s+password\s+)(?P<value>\S+)"
 )
 #: Tokens whose format says what they are, wherever they appear.
-_TOKENS = re.compile(
+_TOKENS = LazyPattern(
     r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # JWT
     r"|\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"  # AWS access key ids
     r"|\bxox[abprsoe]-[A-Za-z0-9-]{10,}"  # Slack
@@ -89,7 +111,7 @@ _TOKENS = re.compile(
 )
 #: ``name=value``, ``name: value``, ``"name": "value"``, ``'name': 'value'`` (a dict's repr),
 #: ``?name=value&``: the value is masked when the name is sensitive (``is_sensitive_name``).
-_PAIR = re.compile(
+_PAIR = LazyPattern(
     r"""(?P<head>(?P<q>["']?)(?<![\w.-])(?P<name>[A-Za-z_][\w.-]{0,63})(?P=q)[ \t]*[:=](?![=/])"""
     r"""[ \t]*"""
     r"""(?:(?:Bearer|Basic|Token|Digest)[ \t]+)?)"""
@@ -124,9 +146,7 @@ _NAMED = _any(*(w.lower() for w in SENSITIVE_NAME.pattern.replace("(?!OR)", "").
 
 #: Each shape, the words without which it cannot be there, and what it becomes, in the order
 #: they are applied (a header is masked whole before its ``name=value`` parts are looked at).
-SHAPES: tuple[
-    tuple[re.Pattern[str], Callable[[str], bool], Callable[[re.Match[str]], str]], ...
-] = (
+SHAPES: tuple[tuple[LazyPattern, Callable[[str], bool], Callable[[re.Match[str]], str]], ...] = (
     (_PRIVATE_KEY, _any("private key-----"), _private_key),
     (_PRIVATE_KEY_END, _any("private key-----"), lambda m: f"{MASK}\n{m.group(1)}"),
     (_URL_PASSWORD, _any("://"), lambda m: m.group("head") + MASK + "@"),
@@ -150,18 +170,20 @@ def mask_shapes(text: str) -> str:
     low = text.lower()
     for pattern, could_hold, replace in SHAPES:
         if could_hold(low):
-            text = pattern.sub(replace, text)
+            text = pattern().sub(replace, text)
     return text
 
 
 def url_passwords(text: str) -> list[str]:
     """Return the passwords of the ``scheme://user:password@host`` URLs in ``text``."""
-    return [m.group("password") for m in _URL_PASSWORD.finditer(text)]
+    if "://" not in text:
+        return []
+    return [m.group("password") for m in _URL_PASSWORD().finditer(text)]
 
 
 # --- known secrets --------------------------------------------------------------------------------
 
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_PERCENT = LazyPattern(r"%[0-9A-F]{2}")
 
 
 def _repr_body(secret: str) -> str:
@@ -176,7 +198,7 @@ def secret_spellings(secret: str) -> set[str]:
     """Return the spellings a secret takes in text: raw, URL-encoded, ``repr``/JSON-escaped,
     and the ``repr`` of its UTF-8 bytes (``b's3cr3t \\xc3\\xa9'``)."""
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret)}
-    forms |= {_PERCENT.sub(lambda m: m.group().lower(), form) for form in forms}
+    forms |= {_PERCENT().sub(lambda m: m.group().lower(), form) for form in forms}
     escaped = {
         _repr_body(secret),
         secret.encode("unicode_escape").decode("ascii"),
