@@ -1,7 +1,7 @@
 """What monitoring costs a command, measured against its unmonitored twin.
 
     bash scripts/bench            (sets up .venv, then runs this)
-    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15]
+    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16]
 
 Every timing is a difference or a ratio against the same command run as a plain
 ``BaseCommand`` in the same invocation, interleaved (plain, monitored, plain, monitored ...),
