@@ -61,6 +61,9 @@ def test_a_command_imports_neither_requests_nor_other_commands(
     modules = modules_at_exit(project, tmp_path, twin)
     assert "monitorkit.checks" in modules  # installed: its app, its checks ran
     assert "requests" not in modules
+    # Nor wrapt (importlib.metadata, zipfile, csv: about 10 ms) for a plain-function handle,
+    # nor the signals module, which no one here connects to.
+    assert not modules & {"wrapt", "importlib.metadata", "monitorkit.signals"}
     # Nor what only the watcher, the check command or a page drawn needs (the test project
     # mounts the status page: Django's URL check imports its views before every command).
     assert not modules & {"monitorkit.schedules", "monitorkit.dashboard", "monitorkit.notifiers"}
