@@ -279,11 +279,11 @@ class Sender:
         Only the files that name this reporter's class are taken, and this reporter's class
         delivers them (``spool.deliverable``): nothing in a file chooses what runs.
         """
-        if not os.path.isdir(reporter.settings.spool_dir):
-            return  # nothing was ever spooled here: no need to import the spool's machinery
-        from .spool import deliverable
-
         try:
+            if not os.path.isdir(reporter.settings.spool_dir):
+                return  # nothing was ever spooled here: no need to import the spool's machinery
+            from .spool import deliverable
+
             spool = _spool_of(reporter)
             waiting = [
                 found
