@@ -1,10 +1,11 @@
 """What the status page, its JSON and the metrics show, as JSON-ready dicts, from any store.
 
-Every read goes through the reporters' read side (``latest_runs``, ``command_history``,
-``recent_runs``, the health store's ``states``) and ``overview.command_health``, so the database
-and Firebase stores look the same here and no view queries a model. The number of queries
-does not grow with the number of command ids: the overview is ``latest_runs`` + ``states`` +
-one ``recent_runs``; a command page is its ``command_history`` + ``states``.
+Every read goes through the reporters' read side (``judge_runs``, ``command_history``,
+``recent_outcomes``, the health store's ``states``) and ``overview``'s judge inputs, so the
+database and Firebase stores look the same here, no view queries a model, and the health and
+failures in a row are those the watcher stores (``overview.judge_one``). The number of queries
+does not grow with the number of command ids: the overview is ``judge_runs`` + ``states`` +
+``recent_outcomes``; a command page is its ``command_history`` + ``states``.
 
 The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
 """
@@ -15,8 +16,8 @@ import datetime as dt
 from typing import Any
 
 from .conf import MonitorSettings, monitor_settings
-from .health import Assessment, assess, is_stale
-from .overview import command_health
+from .health import Assessment, is_stale
+from .overview import command_health, judge_depth, judge_one
 from .record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
 from .reporters.base import Reporter
 from .schedules import Expectation, discover
@@ -31,14 +32,16 @@ OVERVIEW_OMITS = ("traceback", "output")
 def run_json(
     run: RunRecord, now: dt.datetime, stale_after: float, omit: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Return a run as stored (``RunRecord.as_dict``), how long ago it started, and ``stale``.
+    """Return a run as stored (``RunRecord.as_dict``), its age, ``stale`` and ``running``.
 
     ``stale`` is the judge's word (``health.is_stale``): an unfinished run that stopped beating
-    keeps its stored status, and every page shows it ``STALE``, never running.
+    keeps its stored status, and every page shows it ``STALE``, never running. ``running``: the
+    run is unfinished and not stale.
     """
     data = {k: v for k, v in run.as_dict().items() if k not in omit}
     data["ago_seconds"] = round((now - run.started).total_seconds(), 3)
     data["stale"] = is_stale(run, now, stale_after)
+    data["running"] = run.status in UNFINISHED and not data["stale"]
     return data
 
 
@@ -58,17 +61,18 @@ def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) 
 
 
 def progress_json(
-    run: RunRecord | None, now: dt.datetime, stale_after: float
+    run: RunRecord | None, found: Assessment, now: dt.datetime
 ) -> dict[str, Any] | None:
     """Return a running run's progress, its percentage and ETA, or ``None``.
 
-    The ETA is the rate from the start to the latest heartbeat (when ``done`` was counted),
-    carried on to now. A stale run is not running: it has no progress here (its history row
-    keeps what it last reported).
+    Only while the judge says the command's newest run is alive (``Assessment.running``): a
+    stale run is not running and has no progress here (its history row keeps what it last
+    reported). The ETA is the rate from the start to the latest heartbeat (when ``done`` was
+    counted), carried on to now.
     """
-    if run is None or run.status not in UNFINISHED or not isinstance(run.progress, dict):
+    if not found.running or run is None or run.status not in UNFINISHED:
         return None
-    if is_stale(run, now, stale_after):
+    if not isinstance(run.progress, dict):
         return None
     done, total = run.progress.get("done"), run.progress.get("total")
     seen = run.latest or run.started
@@ -126,7 +130,7 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
                 "last_run": (
                     None if last is None else run_json(last, now, stale_after, OVERVIEW_OMITS)
                 ),
-                "progress": progress_json(last, now, stale_after),
+                "progress": progress_json(last, found, now),
                 "recent": strip,
             }
         )
@@ -144,12 +148,15 @@ def command(
     now = utcnow()
     stale_after = settings.stale_after  # read once, as in ``overview``
     runs = reporter.command_history(command_id)
-    expectation = discover().get(command_id)
+    expectations = discover()
+    expectation = expectations.get(command_id)
     if not runs and expectation is None:
         return None
     store = reporter.health_store()
     state = store.states().get(command_id) if store is not None else None
-    found = assess(expectation, runs, now, stale_after, state.first_seen if state else None)
+    # The inputs every reader judges from: the newest judge_depth records, not the history.
+    depth = judge_depth(expectations)
+    found = judge_one(expectation, runs[:depth], state, now, stale_after)
     usual = durations(runs)
     newest = runs[0] if runs else None
     slow_factor, fast_fraction = settings.slow_factor, settings.fast_fraction
@@ -162,7 +169,7 @@ def command(
         "durations": _durations_json(usual),
         "slow_factor": slow_factor,
         "fast_fraction": fast_fraction,
-        "progress": progress_json(newest, now, stale_after),
+        "progress": progress_json(newest, found, now),
         "runs": [
             {
                 **run_json(run, now, stale_after),
@@ -177,6 +184,7 @@ def _health_json(found: Assessment) -> dict[str, Any]:
     return {
         "health": found.health.value,
         "failures_in_row": found.failures_in_row,
+        "running": found.running,
         "next_expected": format_timestamp(found.next_expected),
     }
 

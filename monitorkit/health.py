@@ -28,6 +28,7 @@ same whether anyone is told.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Sequence
@@ -70,6 +71,12 @@ class Assessment:
     """``FAILED``/``SYSTEM_KILL`` runs from the newest finished run back (MISSED ones skipped)."""
     last_run: RunRecord | None
     """The newest real run (never a ``MISSED`` record)."""
+    running: bool = False
+    """The newest record is a run that is alive (``RUNNING`` or ``OVERRUNNING`` by the rules).
+
+    Still true when :func:`judge` keeps a stored ``FAILING``/``STALE`` while a retry runs; never
+    true of a run that stopped beating: only a running run is shown with progress and an ETA.
+    """
 
 
 def _status(record: RunRecord) -> str:
@@ -131,7 +138,8 @@ def assess(
     def result(
         health: Health, due: dt.datetime | None, missed: dt.datetime | None = None
     ) -> Assessment:
-        return Assessment(health, due, missed, failures, last_run)
+        running = health in (Health.RUNNING, Health.OVERRUNNING)
+        return Assessment(health, due, missed, failures, last_run, running)
 
     stale = newest is not None and is_stale(newest, now, stale_after)
     if newest is not None and _status(newest) in UNFINISHED and not stale:
@@ -161,3 +169,27 @@ def assess(
     if due is not None and due <= now:
         return result(Health.LATE, due)
     return result(Health.NEW if last_run is None else Health.OK, due)
+
+
+#: Stored healths that a retry starting does not yet change: its outcome decides.
+WAIT_FOR_OUTCOME = frozenset({Health.FAILING.value, Health.STALE.value})
+
+
+def judge(
+    expectation: Expectation | None,
+    runs: Sequence[RunRecord],
+    now: dt.datetime,
+    stale_after: float,
+    first_seen: dt.datetime | None,
+    stored: str | None,
+) -> Assessment:
+    """Return the health every reader shows: :func:`assess`, and the watcher's one rule of memory.
+
+    ``stored`` is the health the watcher last stored (``None``: no watcher has judged the id).
+    From ``FAILING`` or ``STALE``, a retry that starts is not yet a recovery: the health stays
+    what was stored until the retry's outcome (``running`` says the retry is alive).
+    """
+    found = assess(expectation, runs, now, stale_after, first_seen)
+    if stored in WAIT_FOR_OUTCOME and found.health is Health.RUNNING:
+        return dataclasses.replace(found, health=Health(stored))
+    return found

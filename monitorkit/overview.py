@@ -1,42 +1,79 @@
-"""Every command id at a glance: its last run and its health now, from any store.
+"""The judge's inputs for every command id, read one way for every reader.
 
-The one read that ``monitor_status`` and the status page share: the newest run of each command
-id from the store's read side, the declared expectations, and the health judged here and now
-(``health.assess``), so it is right even where no watcher runs.
+The watcher, the status page, its JSON, the metrics and ``monitor_status`` all judge a command
+id with :func:`health.judge` from the same inputs, read here: its declared expectation
+(``schedules.discover``), its newest :func:`judge_depth` records (``Reporter.judge_runs``: a
+fixed number of queries, however many ids), the watcher's stored state (``first_seen``, and the
+stored health a running retry does not yet change) and the ``MONITORKIT_STALE_AFTER`` setting.
+So every reader says the same health and the same failures in a row; a reader judges at its
+own ``now``, so a page shows at once what the watcher stores at its next cycle.
+
+Failures in a row are counted over the newest :func:`judge_depth` records: up to
+:data:`FAILURES_COUNTED`, or each command's ``alert_after`` if one is larger. Past that cap the
+count stays at the cap: ``10`` reads "10 or more".
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
 from .conf import monitor_settings
-from .health import Assessment, assess
+from .health import Assessment, judge
 from .record import RunRecord, utcnow
 from .reporters.base import Reporter
-from .schedules import discover
+from .reporters.health_store import HealthState, HealthStore
+from .schedules import Expectation, discover
+
+#: Failures in a row are counted up to this many (more when an ``alert_after`` needs more).
+FAILURES_COUNTED = 10
+
+
+def judge_depth(expectations: Mapping[str, Expectation]) -> int:
+    """Return how many of each id's newest records every reader judges from."""
+    needed = max((e.alert_after for e in expectations.values()), default=1) + 1
+    return max(FAILURES_COUNTED, needed)
+
+
+def judge_inputs(
+    reporter: Reporter, expectations: Mapping[str, Expectation], store: HealthStore | None = None
+) -> tuple[dict[str, list[RunRecord]], dict[str, HealthState]]:
+    """Return every command id's newest records and the watcher's stored states (``{}``: none)."""
+    runs = reporter.judge_runs(judge_depth(expectations))
+    if store is None:
+        store = reporter.health_store()
+    return runs, store.states() if store is not None else {}
+
+
+def judge_one(
+    expectation: Expectation | None,
+    runs: Sequence[RunRecord],
+    state: HealthState | None,
+    now: dt.datetime,
+    stale_after: float,
+) -> Assessment:
+    """Return one command id's health from its inputs (``runs``: newest records first)."""
+    if state is None:
+        return judge(expectation, runs, now, stale_after, None, None)
+    return judge(expectation, runs, now, stale_after, state.first_seen, state.health)
 
 
 def command_health(reporter: Reporter) -> list[tuple[str, RunRecord | None, Assessment]]:
-    """Return every command id (run, or scheduled) with its last run and its health now.
+    """Return every command id (run, or scheduled) with its newest record and its health now.
 
-    The health is judged here and now from the last run and the declared expectation, so it
-    is right even where no watcher runs; ``first_seen`` comes from the watcher when it does.
+    Ids are those with runs and those whose declared expectation has a schedule.
     """
     now = utcnow()
     stale_after = monitor_settings.stale_after  # read once, not per command id
-    latest = {run.id: run for run in reporter.latest_runs()}
+    expectations = discover()
+    runs, states = judge_inputs(reporter, expectations)
     # A declared command that never ran is shown when a run is expected of it.
-    expectations = {cid: e for cid, e in discover().items() if e.schedule or cid in latest}
-    store = reporter.health_store()
-    states = store.states() if store is not None else {}
+    shown = {cid for cid, e in expectations.items() if e.schedule} | set(runs)
     rows = []
-    for command_id in sorted(set(latest) | set(expectations)):
-        run = latest.get(command_id)
-        state = states.get(command_id)
-        found = assess(
-            expectations.get(command_id),
-            [run] if run is not None else [],
-            now,
-            stale_after,
-            state.first_seen if state is not None else None,
+    for command_id in sorted(shown):
+        records = runs.get(command_id, [])
+        found = judge_one(
+            expectations.get(command_id), records, states.get(command_id), now, stale_after
         )
-        rows.append((command_id, run, found))
+        rows.append((command_id, records[0] if records else None, found))
     return rows

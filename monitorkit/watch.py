@@ -5,10 +5,11 @@ a worker). Each cycle:
 
 1. delivers what waits in the spool (records a backend could not take in time);
 2. reads the expectations (``schedules.discover``), the newest runs of every command id and the
-   stored health of each, a fixed number of queries however many ids there are;
-3. judges each id (``health.assess``), and where the health changed stores the transition
-   (conditionally: of two watchers, one stores it), writes the ``MISSED`` record of a start that
-   never came, and sends the transition's Django signal;
+   stored health of each, a fixed number of queries however many ids there are: the inputs
+   every page reads too (``overview.judge_inputs``);
+3. judges each id (``overview.judge_one``, as every page does), and where the health changed
+   stores the transition (conditionally: of two watchers, one stores it), writes the ``MISSED``
+   record of a start that never came, and sends the transition's Django signal;
 4. sends the alerts still open, each claimed first under a lease, so two watchers never send one
    twice and a watcher killed mid-cycle leaves nothing lost: the next cycle takes it up.
 
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .conf import MonitorSettings, monitor_settings
-from .health import Assessment, Health, assess
+from .health import Assessment, Health
+from .overview import judge_inputs, judge_one
 from .record import RunRecord, Status, format_timestamp, utcnow
 from .reporters.base import Reporter
 from .reporters.health_store import (
@@ -54,8 +56,6 @@ logger = logging.getLogger("monitorkit")
 
 #: Healths whose transition alerts (FAILING only past its command's ``alert_after``).
 ALERTING = frozenset({"MISSED", "FAILING", "OVERRUNNING", "STALE"})
-#: From these, a new run starting is not yet a recovery: its outcome decides.
-WAIT_FOR_OUTCOME = frozenset({"FAILING", "STALE"})
 #: Spooled records a cycle delivers at most.
 SPOOL_BATCH = 100
 
@@ -97,9 +97,7 @@ class Watcher:
         report.spool_delivered = self._deliver_spool()
         now = self.clock()
         expectations = discover()
-        depth = max((e.alert_after for e in expectations.values()), default=1) + 1
-        runs = self.store.recent_runs(depth)
-        states = self.store.states()
+        runs, states = judge_inputs(self.reporter, expectations, self.store)
         assessments: dict[str, Assessment] = {}
         for command_id in sorted(set(runs) | set(expectations)):
             report.checked += 1
@@ -128,7 +126,9 @@ class Watcher:
         report: CycleReport,
     ) -> Assessment:
         first_seen = state.first_seen if state is not None else now
-        found = assess(expectation, history, now, self.settings.stale_after, first_seen)
+        # The same judgement, from the same inputs, as every page (``overview.judge_one``):
+        # a retry running after FAILING or STALE keeps the stored health until its outcome.
+        found = judge_one(expectation, history, state, now, self.settings.stale_after)
         health = found.health.value
         if state is None:
             first = HealthState(command_id, health, now, now, 0, found.next_expected)
@@ -137,8 +137,6 @@ class Watcher:
                 return found
             state = dataclasses.replace(first, health=Health.NEW.value)
             self.store.record_first_sight(state)  # then the problem is a transition from NEW
-        if state.health in WAIT_FOR_OUTCOME and health == Health.RUNNING.value:
-            health = state.health  # a retry is running: its outcome decides, not its start
         if found.missed_at is not None and expectation is not None:
             # Written before the transition: a watcher killed in between leaves the record,
             # which keeps the health MISSED, and the next cycle stores the transition.

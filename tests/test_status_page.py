@@ -221,6 +221,7 @@ def test_overview_json_shape(admin_client):
         "command_id",
         "health",
         "failures_in_row",
+        "running",
         "next_expected",
         "last_run",
         "progress",
@@ -229,6 +230,7 @@ def test_overview_json_shape(admin_client):
         "api_url",
     }
     assert command["health"] == "FAILING" and command["failures_in_row"] == 1
+    assert command["running"] is False and command["last_run"]["running"] is False
     assert command["url"] == "/monitor/commands/export/"
     assert command["api_url"] == "/monitor/api/commands/export.json"
     assert command["last_run"]["status"] == "FAILED"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..conf import MonitorSettings, monitor_settings
-from ..record import RunRecord, outcome_of
+from ..record import RunRecord, Status, outcome_of
 from ..retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -108,6 +108,21 @@ class Reporter:
         """
         return {run.id: self.command_history(run.id, depth) for run in self.latest_runs()}
 
+    def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
+        """Return what the judge reads of every command id: :func:`judge_window` of its runs.
+
+        Newest first, as ``recent_runs``; every reader that judges health (the watcher, the
+        page, its JSON, the metrics, ``monitor_status``) reads through here
+        (``overview.judge_inputs``), so all judge from the same records. A store may answer
+        lighter: the newest record and the newest real (not ``MISSED``) run whole, the older
+        ones with only what the judge reads of them (status, start, latest heartbeat, run id,
+        seq), as ``DatabaseReporter`` does.
+        """
+        return {
+            command_id: judge_window(runs, depth)
+            for command_id, runs in self.recent_runs(depth).items()
+        }
+
     def recent_outcomes(self, depth: int) -> dict[str, list[dict[str, Any]]]:
         """Return the outcomes (``record.outcome``) of every command id's newest ``depth`` runs.
 
@@ -127,6 +142,17 @@ class Reporter:
     def redact(self, text: str) -> str:
         """Return ``text`` with anything secret this reporter knows of removed."""
         return text
+
+
+def judge_window(history: list[RunRecord], depth: int) -> list[RunRecord]:
+    """Return the records of a command id's history (newest first) that the judge reads.
+
+    Its newest ``depth`` records, or the newest alone when it ``FINISHED``: no failure counts
+    across a success, so nothing older changes the judgement (and a healthy id costs one row).
+    """
+    if history and history[0].status is Status.FINISHED:
+        return history[:1]
+    return history[:depth]
 
 
 def reporter_path(reporter: Reporter) -> str:

@@ -386,6 +386,59 @@ class DatabaseReporter(Reporter):
         """Return the newest ``depth`` runs of every command id in one query (a window function)."""
         return self.health_store().recent_runs(depth)
 
+    def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
+        """Return every command id's ``judge_window`` for the judge, in two queries.
+
+        The newest record and the newest real (not ``MISSED``) run of each id whole; the older
+        records of an id whose newest did not ``FINISHED`` light, read as ``recent_outcomes``
+        reads (one join on each id's top seq): run id, seq, status, start and latest heartbeat,
+        the rest left at its default. That is all ``health.assess`` reads of them; a healthy id
+        costs one whole row, as ``latest_runs``.
+        """
+        from ..models import CommandRun
+
+        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        # Each id's top seq and top real seq in one pass (a join, not a subquery per row).
+        newest = (
+            f"SELECT r.* FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
+            f"MAX(CASE WHEN status <> %s THEN seq END) AS top_real FROM {table} "
+            f"GROUP BY command_id) m ON r.command_id = m.command_id "
+            f"WHERE r.seq = m.top OR r.seq = m.top_real"
+        )
+        rows = CommandRun.objects.using(self.alias).raw(newest, [Status.MISSED.value])
+        whole = {row.run_id: self._record(row) for row in rows}
+        sql = (
+            f"SELECT r.command_id, r.run_id, r.seq, r.status, r.started, r.latest "
+            f"FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top FROM {table} "
+            f"GROUP BY command_id) m ON r.command_id = m.command_id "
+            f"JOIN {table} t ON t.command_id = m.command_id AND t.seq = m.top "
+            f"WHERE r.seq > m.top - %s AND t.status <> %s ORDER BY r.command_id, r.seq DESC"
+        )
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, [depth, Status.FINISHED.value])
+            rows = cursor.fetchall()
+        found: dict[str, list[RunRecord]] = {}
+        for command_id, run_id, seq, status, started, latest in rows:
+            record = whole.get(run_id)
+            if record is None:
+                record = RunRecord(
+                    id=command_id,
+                    name=command_id,
+                    params="",
+                    run_id=run_id,
+                    host="",
+                    pid=0,
+                    started=_raw_time(started),
+                    status=Status(status),
+                    latest=_raw_time(latest) if latest is not None else None,
+                    seq=seq,
+                )
+            found.setdefault(command_id, []).append(record)
+        for record in whole.values():  # an id whose newest FINISHED: that run alone
+            if record.status is Status.FINISHED and record.id not in found:
+                found[record.id] = [record]
+        return found
+
     def recent_outcomes(self, depth: int) -> dict[str, list[dict[str, Any]]]:
         """Return the newest ``depth`` runs' outcomes of every command id in one light query.
 
@@ -451,6 +504,14 @@ def _timestamp(value: Any) -> str | None:
     if not isinstance(value, dt.datetime):
         return None
     return format_timestamp(value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc))
+
+
+def _raw_time(value: Any) -> dt.datetime:
+    """Return a raw timestamp column as an aware UTC datetime (SQLite gives Django's text)."""
+    when: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if when.tzinfo is None:  # fromisoformat: fast, thousands of rows a poll
+        return when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc)
 
 
 def _db_time(value: dt.datetime | None) -> dt.datetime | None:

@@ -38,10 +38,11 @@ from ..naming import is_valid_key
 from ..record import (
     UNFINISHED,
     RunRecord,
+    Status,
     parse_timestamp,
 )
 from ..retry import RetryPolicy
-from .base import Reporter, ReporterError
+from .base import Reporter, ReporterError, judge_window
 
 if TYPE_CHECKING:
     from .firebase_health import FirebaseHealthStore
@@ -158,6 +159,23 @@ class FirebaseReporter(Reporter):
             records = sorted(_records(log, command_id), key=_newest_first)
             if records:
                 runs[command_id] = records[:depth] if depth else records
+        return runs
+
+    def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
+        """Return every command id's newest ``depth`` records for the judge.
+
+        One GET of ``latest``, and one GET of ``commands/<id>/log`` for each id whose latest
+        record did not finish well (a failure, a miss, or a run under way: its failures in a
+        row are in its history); an id whose latest run ``FINISHED`` needs nothing older
+        (``judge_window``). Requests grow with those ids only, never with the healthy ones or
+        their history.
+        """
+        runs: dict[str, list[RunRecord]] = {}
+        for latest in self.latest_runs():
+            history = [latest]
+            if depth > 1 and latest.status is not Status.FINISHED:
+                history = self.command_history(latest.id, limit=depth) or history
+            runs[latest.id] = judge_window(history, depth)
         return runs
 
     # The watcher's side.

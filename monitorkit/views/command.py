@@ -16,9 +16,11 @@ from .page import (
     ReporterError,
     ago_text,
     duration_text,
+    message_text,
     options,
     outcome_title,
     progress_text,
+    run_progress_text,
     shown_status,
     store,
     unavailable,
@@ -40,7 +42,8 @@ def history_row(run: dict[str, Any]) -> dict[str, Any]:
         "finished": when_text(run.get("finished")),
         "duration": duration_text(run.get("duration")),
         "metadata": json.dumps(metadata, indent=2, sort_keys=True, default=str) if metadata else "",
-        "progress": json.dumps(run["progress"]) if run.get("progress") else "",
+        "progress": run_progress_text(run.get("progress")),
+        "message": message_text(run),
     }
 
 

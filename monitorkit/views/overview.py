@@ -17,6 +17,7 @@ from .page import (
     ago_text,
     command_url,
     duration_text,
+    message_text,
     options,
     outcome_title,
     progress_text,
@@ -54,6 +55,7 @@ def overview_row(command: dict[str, Any], url: Callable[[str], str]) -> dict[str
         "duration": duration_text(run.get("duration")),
         "next_expected": when_text(command["next_expected"]),
         "progress_text": progress_text(command["progress"]),
+        "message": message_text(run),
         "strip": strip_html(command["recent"]),
     }
 

@@ -116,6 +116,29 @@ def shown_status(run: dict[str, Any]) -> str:
     return "STALE" if run.get("stale") else str(run.get("status") or "")
 
 
+def message_text(run: dict[str, Any]) -> str:
+    """Return the message a page shows for a run: the judge's words for a stale one.
+
+    A run that stopped beating keeps its last stored message (``Command running``); a page
+    says what is known instead: when it was last heard of (as ``live.js`` does).
+    """
+    if run.get("stale"):
+        return f"No heartbeat since {when_text(run.get('latest') or run.get('started'))}"
+    return str(run.get("message") or "")
+
+
+def run_progress_text(progress: Any) -> str:
+    """Return a run's stored progress in words, ``2 / 40 (5%)`` (no ETA: it is what it said)."""
+    from ..stats import progress_percent
+
+    if not isinstance(progress, dict) or progress.get("done") is None:
+        return ""
+    done, total = progress.get("done"), progress.get("total")
+    numbers = all(isinstance(v, (int, float)) for v in (done, total) if v is not None)
+    percent = progress_percent(done, total) if numbers else None
+    return progress_text({"done": done, "total": total, "percent": percent})
+
+
 def outcome_title(outcome: dict[str, Any]) -> str:
     """Return the tooltip of one outcome of the strip."""
     parts = [f"#{outcome['seq']}" if outcome.get("seq") else "", shown_status(outcome)]

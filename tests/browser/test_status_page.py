@@ -211,6 +211,7 @@ def test_a_run_that_stops_beating_turns_stale_without_a_reload(page, live_server
     expect(row.locator(".last-status")).to_have_attribute("data-status", "STALE")
     expect(row.locator('.strip .outcome[data-status="STALE"]')).to_have_count(1)
     expect(row.locator(".progress")).to_be_empty()
+    expect(row.locator(".message")).to_contain_text("No heartbeat since")  # not "Command running"
 
 
 def test_the_history_page_shows_a_traceback(page, live_server):

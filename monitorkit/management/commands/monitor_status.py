@@ -85,6 +85,8 @@ class Command(BaseCommand):
             for command_id, run, found in rows:
                 item: dict[str, Any] = {"id": command_id} if run is None else self.as_json(run)
                 item["health"] = found.health.value
+                item["failures_in_row"] = found.failures_in_row
+                item["running"] = found.running
                 item["next_expected"] = format_timestamp(found.next_expected)
                 data.append(item)
             self.stdout.write(json.dumps(data, indent=2))
@@ -101,13 +103,15 @@ class Command(BaseCommand):
             "DURATION",
             "HEARTBEAT",
             "NEXT RUN",
+            "FAILURES",
             "MESSAGE",
         )
         table = []
         for command_id, run, found in rows:
             cells = self.as_row(run) if run is not None else (command_id, "", "", "", "", "", "")
             nxt = format_timestamp(found.next_expected) or ""
-            table.append((cells[0], found.health.value, *cells[1:6], nxt, cells[6]))
+            fails = found.failures_in_row or ""  # in a row, as the page and the alert count
+            table.append((cells[0], found.health.value, *cells[1:6], nxt, fails, cells[6]))
         self.table(header, table)
 
     def table(self, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
@@ -131,6 +135,7 @@ class Command(BaseCommand):
     def as_json(self, run: RunRecord) -> dict[str, Any]:
         data = run.as_dict()
         data["stale"] = self.is_stale(run)
+        data["running"] = not run.is_finished and not data["stale"]
         return data
 
     def as_row(self, run: RunRecord) -> tuple[Any, ...]:
@@ -142,6 +147,8 @@ class Command(BaseCommand):
         if not run.is_finished and run.latest is not None:
             heartbeat = describe_age((now - run.latest).total_seconds()) + " ago"
         message = (run.message or "").splitlines()[0][:80] if run.message else ""
+        if status == "STALE":  # its stored "Command running" is not true: say when it was heard
+            message = f"No heartbeat since {format_timestamp(run.latest or run.started)}"
         return (
             run.id,
             run.seq or "",

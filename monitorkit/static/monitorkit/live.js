@@ -45,6 +45,10 @@
   }
   // A run that stopped beating keeps its stored status; the page shows the judge's STALE.
   function shown(o) { return o.stale ? "STALE" : (o.status || ""); }
+  // A stale run's stored message ("Command running") is not shown: when it was last heard of is.
+  function message(run) {
+    return run.stale ? "No heartbeat since " + when(run.latest || run.started) : (run.message || "");
+  }
   function outcomeTitle(o) {
     return [o.seq ? "#" + o.seq : "", shown(o), when(o.started), duration(o.duration)]
       .filter(function (p) { return p; }).join(" · ");
@@ -89,7 +93,7 @@
     var next = cell(row, "next-run").querySelector("time");
     next.setAttribute("datetime", c.next_expected || "");
     setText(next, when(c.next_expected));
-    setText(cell(row, "message"), run.message || "");
+    setText(cell(row, "message"), message(run));
     updateProgress(cell(row, "progress"), c.progress);
     updateStrip(cell(row, "strip"), c.recent || []);
   }
