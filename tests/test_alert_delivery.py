@@ -224,6 +224,47 @@ def test_a_webhook_that_never_answers_is_retried_and_recoveries_follow(new_repor
     assert Counter(delivered(http_sink)) == {(j, h): 1 for j in jobs for h in ("FAILING", "OK")}
 
 
+class Meanwhile(Notifier):
+    """A webhook during whose first send something else happens (another watcher's cycle)."""
+
+    name = "webhook"
+
+    def __init__(self, real: Notifier, meanwhile: Callable[[], None]) -> None:
+        self.real, self.meanwhile = real, meanwhile
+
+    def send(self, transition: Any) -> None:
+        meanwhile, self.meanwhile = self.meanwhile, lambda: None
+        meanwhile()
+        self.real.send(transition)
+
+
+def test_a_recovery_waits_for_the_watcher_still_sending_its_problem(
+    new_reporter, http_sink, smtp_server
+):
+    """While one watcher sends the problem, the command recovers and another watcher stores
+    the recovery: it waits for the sender (not "the problem was never alerted"), and once the
+    sender stored which channels it reached, the recovery goes to those."""
+    one, other = new_reporter(), new_reporter()
+    b = watcher(other, [webhook(http_sink), email()])
+    seen: list[CycleReport] = []
+
+    def recover_and_watch() -> None:
+        store_run(other, CMD, Status.FINISHED, at(30))
+        seen.append(b(61))
+
+    a = watcher(one, [Meanwhile(webhook(http_sink), recover_and_watch), email()])
+    smtp_server.refuse = REFUSED
+    store_run(one, CMD, Status.FAILED, T0)
+    a(60)
+    assert alerts(one) == [("FAILING", "partial"), ("OK", "pending")]
+    assert [t.health for t in seen[0].transitions] == ["OK"] and seen[0].alerts == []
+    assert delivered(http_sink) == [(CMD, "FAILING")]
+    assert deliveries(one, 1)["email"].state == "superseded"
+    assert b(120).describe_alerts() == "1 alert(s) sent by webhook"
+    assert delivered(http_sink) == [(CMD, "FAILING"), (CMD, "OK")]
+    assert alerts(one) == [("FAILING", "partial"), ("OK", "sent")]
+
+
 def test_a_channel_is_given_up_after_the_retry_time(http_sink, settings):
     """With MONITORKIT_ALERT_RETRY_FOR = 120 s, a webhook that keeps answering 500 is tried at
     60, 90, 150 and 180 s (the last try at the bound), then given up and reported so; the
