@@ -89,16 +89,6 @@ class CycleReport:
     """The alerts this cycle tried to send, and what each channel did."""
     spool_delivered: int = 0
 
-    @property
-    def alerts_sent(self) -> list[str]:
-        """Ids of the transitions that this cycle delivered on at least one channel."""
-        return [a.transition_id for a in self.alerts if a.sent]
-
-    @property
-    def alerts_failed(self) -> list[str]:
-        """Ids of the transitions that failed on at least one channel in this cycle."""
-        return [a.transition_id for a in self.alerts if a.retrying or a.given_up]
-
     def describe_alerts(self) -> str:
         """Return the alerts in words: ``1 alert(s) sent by webhook, failed on email (will
         retry)``, one clause per distinct outcome; ``0 alert(s) sent`` when none was tried."""

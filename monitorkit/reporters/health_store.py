@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..delivery import SENT as DELIVERED
 from ..delivery import Deliveries, Delivery, alert_state, describe, superseded
 from ..record import RunRecord
 from ..transitions import Transition
@@ -82,7 +83,7 @@ class StoredAlert:
         deliveries, as ``sent``)."""
         if not self.deliveries:
             return None if self.state == SENT else []
-        return sorted(name for name, d in self.deliveries.items() if d.state == "sent")
+        return sorted(name for name, d in self.deliveries.items() if d.state == DELIVERED)
 
 
 def delivered_at(
@@ -91,7 +92,7 @@ def delivered_at(
     """Return ``now`` when a settle at ``now`` records a delivery (``alerted_at``)."""
     if deliveries is None:
         return now if state == SENT else None
-    sent_now = any(d.state == "sent" and d.last_try == now for d in deliveries.values())
+    sent_now = any(d.state == DELIVERED and d.last_try == now for d in deliveries.values())
     return now if sent_now else None
 
 
