@@ -596,6 +596,15 @@ ALERT_LEASE = Setting(
     meaning="Seconds an alert a watcher claimed stays its own; then another may send it.",
     hint="Set MONITORKIT_ALERT_LEASE to more than your notifiers can take to send, e.g. 300.",
 )
+ALERT_RETRY_FOR = Setting(
+    name="MONITORKIT_ALERT_RETRY_FOR",
+    check_id="monitorkit.W029",
+    rule=seconds(7 * DAY, "one week"),
+    default=lambda: 3600.0,
+    shown_default="3600",
+    meaning="Seconds a channel that failed to deliver an alert is retried for; then given up.",
+    hint="Set MONITORKIT_ALERT_RETRY_FOR to a number of seconds, e.g. 3600 (an hour).",
+)
 
 SLOW_FACTOR = Setting(
     name="MONITORKIT_SLOW_FACTOR",
@@ -702,6 +711,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     SPOOL_DIR,
     SPOOL_MAX_FILES,
     ALERT_LEASE,
+    ALERT_RETRY_FOR,
     SLOW_FACTOR,
     FAST_FRACTION,
     METRICS_TOKEN,
@@ -815,6 +825,11 @@ class MonitorSettings:
     def alert_lease(self) -> float:
         """Seconds a watcher's claim on an alert lasts (``MONITORKIT_ALERT_LEASE``)."""
         return ALERT_LEASE.value()
+
+    @property
+    def alert_retry_for(self) -> float:
+        """Seconds a failed channel is retried for (``MONITORKIT_ALERT_RETRY_FOR``)."""
+        return ALERT_RETRY_FOR.value()
 
     @property
     def slow_factor(self) -> float:

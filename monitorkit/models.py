@@ -84,11 +84,17 @@ class HealthTransition(models.Model):
     alert = models.CharField(
         max_length=16,
         default="pending",
-        help_text="pending, sending, sent, failed, or none (nothing to send).",
+        help_text="pending, waiting, sending, retrying, sent, partial, failed, or none "
+        "(nothing to send).",
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
     alerted_at = models.DateTimeField(null=True, blank=True)
     detail = models.TextField(blank=True, help_text="What the notifiers said.")
+    deliveries = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Each channel's delivery: state, attempts, first and last try, retry_at, error.",
+    )
     payload = models.JSONField(default=dict, blank=True, help_text="The whole transition.")
 
     class Meta:

@@ -11,12 +11,17 @@ a worker). Each cycle:
    stores the transition (conditionally: of two watchers, one stores it), writes the ``MISSED``
    record of a start that never came, and sends the transition's Django signal;
 4. sends the alerts still open, each claimed first under a lease, so two watchers never send one
-   twice and a watcher killed mid-cycle leaves nothing lost: the next cycle takes it up.
+   twice and a watcher killed mid-cycle leaves nothing lost: the next cycle takes it up. Each
+   channel's delivery is stored (``delivery.py``): a channel that delivered is never sent the
+   transition again, one that failed is retried by later cycles with backoff, for
+   ``MONITORKIT_ALERT_RETRY_FOR`` seconds, then given up.
 
 Which transitions alert: ``MISSED``, ``FAILING`` (once ``alert_after`` runs in a row failed),
 ``OVERRUNNING`` and ``STALE``; a recovery to ``OK``/``RUNNING`` when the problem was alerted and
-``notify_recovery`` is on. ``LATE`` only sends its signal (it is within its margin). A muted
-command id alerts nothing. A health that does not change alerts nothing again.
+``notify_recovery`` is on, through the channels that delivered the problem (and only those: a
+channel never told of the problem hears of neither). ``LATE`` only sends its signal (it is
+within its margin). A muted command id alerts nothing. A health that does not change alerts
+nothing again.
 """
 
 from __future__ import annotations
@@ -31,16 +36,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import delivery
 from .conf import MonitorSettings, monitor_settings
 from .health import Assessment, Health
 from .overview import judge_inputs, judge_one
 from .record import RunRecord, Status, format_timestamp, utcnow
 from .reporters.base import Reporter
 from .reporters.health_store import (
-    FAILED,
     NONE,
     PENDING,
-    SENT,
     WAITING,
     HealthState,
     HealthStore,
@@ -61,14 +65,38 @@ SPOOL_BATCH = 100
 
 
 @dataclass
+class AlertTry:
+    """What one cycle's tries of one alert did, channel by channel."""
+
+    transition_id: str
+    sent: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    """Channels that failed and will be tried again by a later cycle."""
+    given_up: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """Return it in words: ``sent by webhook, failed on email (will retry)``."""
+        return delivery.describe_cycle(self.sent, self.retrying, self.given_up)
+
+
+@dataclass
 class CycleReport:
     """What one cycle did, for the command's output and for tests."""
 
     checked: int = 0
     transitions: list[Transition] = field(default_factory=list)
-    alerts_sent: list[str] = field(default_factory=list)
-    alerts_failed: list[str] = field(default_factory=list)
+    alerts: list[AlertTry] = field(default_factory=list)
+    """The alerts this cycle tried to send, and what each channel did."""
     spool_delivered: int = 0
+
+    def describe_alerts(self) -> str:
+        """Return the alerts in words: ``1 alert(s) sent by webhook, failed on email (will
+        retry)``, one clause per distinct outcome; ``0 alert(s) sent`` when none was tried."""
+        outcomes: dict[str, int] = {}
+        for alert in self.alerts:
+            outcomes[alert.describe()] = outcomes.get(alert.describe(), 0) + 1
+        clauses = [f"{count} alert(s) {words}" for words, count in outcomes.items()]
+        return "; ".join(clauses) or "0 alert(s) sent"
 
 
 class Watcher:
@@ -272,31 +300,92 @@ class Watcher:
             if found is None or found.failures_in_row < needed:
                 return  # still below the command's alert_after: look again next cycle
             transition = dataclasses.replace(transition, failures_in_row=found.failures_in_row)
-        if transition.is_recovery and not self._problem_was_told(transition, alert.number):
-            self.store.settle_alert(alert, NONE, "the problem was never alerted", now)
+        from .notifiers import channels
+
+        targets = channels(notifiers)
+        if transition.is_recovery:
+            told = self._told_channels(transition, alert.number, targets, now)
+            if told is None:
+                return  # another watcher is sending the problem right now: look next cycle
+            if not told:
+                self.store.settle_alert(alert, NONE, "the problem was never alerted", now)
+                return
+            targets = {name: n for name, n in targets.items() if name in told}
+        if not targets and not alert.deliveries:
+            why = "no notifiers (MONITORKIT_ALERTS)"
+            if transition.is_recovery:
+                why = "the channels told of the problem are not configured any more"
+            self.store.settle_alert(alert, NONE, why, now)
             return
-        if not notifiers:
-            self.store.settle_alert(alert, NONE, "no notifiers (MONITORKIT_ALERTS)", now)
-            return
+        due = [
+            name
+            for name in targets
+            if name not in alert.deliveries or alert.deliveries[name].is_due(now)
+        ]
+        removed = [
+            name
+            for name, d in alert.deliveries.items()
+            if name not in targets and d.state == delivery.PENDING
+        ]
+        if not due and not removed:
+            return  # every channel delivered, gave up, or waits for its retry time
         if not self.store.claim_alert(alert, now, self.settings.alert_lease):
             return  # another watcher is sending it
-        from .notifiers import send_all
+        self._send(alert, transition, {name: targets[name] for name in due}, removed, report)
 
-        errors = send_all(transition, notifiers)
-        if errors:
-            detail = "; ".join(str(error) for error in errors)
-            self.store.settle_alert(alert, FAILED, detail, self.clock())
-            report.alerts_failed.append(transition.id)
-        else:
-            names = ", ".join(n.name for n in notifiers)
-            self.store.settle_alert(alert, SENT, f"sent by {names}", self.clock())
-            report.alerts_sent.append(transition.id)
+    def _send(
+        self,
+        alert: OpenAlert,
+        transition: Transition,
+        due: dict[str, Notifier],
+        removed: list[str],
+        report: CycleReport,
+    ) -> None:
+        """Send a claimed alert through the channels due, and store each one's delivery."""
+        from .notifiers import send_one
 
-    def _problem_was_told(self, recovery: Transition, number: int) -> bool:
-        for stored_number, _, state in self.store.transitions(recovery.command_id, limit=5):
-            if stored_number == number - 1:
-                return state == SENT
-        return False
+        deliveries = dict(alert.deliveries)
+        tried = AlertTry(transition.id)
+        for name, notifier in due.items():
+            error = send_one(transition, notifier)
+            done = delivery.after_attempt(
+                deliveries.get(name),
+                self.clock(),
+                None if error is None else str(error),
+                self.settings.alert_retry_for,
+            )
+            deliveries[name] = done
+            if done.state == delivery.SENT:
+                tried.sent.append(name)
+            elif done.state == delivery.PENDING:
+                tried.retrying.append(name)
+            else:
+                tried.given_up.append(name)
+        now = self.clock()
+        for name in removed:
+            deliveries[name] = delivery.gone(deliveries[name], now)
+            tried.given_up.append(name)
+        state = delivery.alert_state(deliveries)
+        self.store.settle_alert(alert, state, delivery.describe(deliveries), now, deliveries)
+        report.alerts.append(tried)
+
+    def _told_channels(
+        self, recovery: Transition, number: int, configured: dict[str, Notifier], now: dt.datetime
+    ) -> list[str] | None:
+        """Return the channels that delivered the problem this recovery ends.
+
+        ``None``: a watcher is still sending the problem (its claim holds), so which channels
+        it reached is not known yet. A problem stored before deliveries were kept per channel
+        counts as told to every channel when it was ``sent``, to none otherwise.
+        """
+        problem = self.store.alert(recovery.command_id, number - 1)
+        if problem is None:
+            return []
+        lease = dt.timedelta(seconds=self.settings.alert_lease)
+        if problem.claimed_at is not None and problem.claimed_at + lease > now:
+            return None
+        told = problem.told()
+        return list(configured) if told is None else told
 
     def _notifiers(self) -> Sequence[Notifier]:
         if self.notifiers is None:

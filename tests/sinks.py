@@ -21,12 +21,18 @@ from tests.notifiers.values import free_port
 
 
 class Inbox:
-    """What the SMTP server received: one envelope per message."""
+    """What the SMTP server received: one envelope per message it accepted.
+
+    ``refuse``: an SMTP reply (``"451 ..."``) that every message gets instead, while set.
+    """
 
     def __init__(self) -> None:
         self.envelopes: list[Any] = []
+        self.refuse: str | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse is not None:
+            return self.refuse
         self.envelopes.append(envelope)
         return "250 Message accepted for delivery"
 
@@ -56,6 +62,8 @@ class Request:
     path: str
     headers: dict[str, str]
     body: bytes
+    status: int | str = 200
+    """What the sink answered (``"hang"``: nothing)."""
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -85,8 +93,8 @@ def http_sink() -> Iterator[Sink]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            sink.requests.append(Request(self.path, dict(self.headers.items()), body))
             status = sink.script.pop(0) if sink.script else 200
+            sink.requests.append(Request(self.path, dict(self.headers.items()), body, status))
             if status == "hang":
                 sink.release.wait(30)
                 return

@@ -86,6 +86,7 @@ BAD = [
     ("MONITORKIT_SPOOL_MAX_FILES", 0, "monitorkit.W018", "spool_max_files", 1000),
     ("MONITORKIT_SPOOL_MAX_FILES", math.inf, "monitorkit.W018", "spool_max_files", 1000),
     ("MONITORKIT_ALERT_LEASE", -1, "monitorkit.W019", "alert_lease", 300.0),
+    ("MONITORKIT_ALERT_RETRY_FOR", 0, "monitorkit.W029", "alert_retry_for", 3600.0),
 ]
 
 

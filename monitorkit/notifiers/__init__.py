@@ -1,12 +1,13 @@
 """Notifiers: each takes a transition of a command's health and tells someone about it.
 
 ``MONITORKIT_ALERTS`` says which (see :mod:`monitorkit.notifiers.config`); the watcher asks
-:func:`notifiers_from_settings` for them and hands each transition to :func:`send_all`.
+:func:`notifiers_from_settings` for them, names each a channel (:func:`channels`) and hands
+each transition to each channel still to be told (:func:`send_one`).
 """
 
 from __future__ import annotations
 
-from .base import Notifier, NotifierError, send_all
+from .base import Notifier, NotifierError, channels, send_all, send_one
 from .config import notifiers_from_settings, problems
 from .message import Alert, build_alert
 
@@ -15,7 +16,9 @@ __all__ = [
     "Notifier",
     "NotifierError",
     "build_alert",
+    "channels",
     "notifiers_from_settings",
     "problems",
     "send_all",
+    "send_one",
 ]

@@ -3,14 +3,14 @@
 A notifier words the transition with :func:`~monitorkit.notifiers.message.build_alert` and
 delivers it; whatever goes wrong becomes a :class:`NotifierError` whose message names what
 failed and why, and never holds a credential (no webhook path, header value, HMAC key or
-password). :func:`send_all` is what the watcher calls: every notifier gets its chance, whatever
-the others do.
+password). The watcher names each notifier a channel (:func:`channels`) and sends through each
+with :func:`send_one`, storing each channel's delivery; :func:`send_all` sends through all.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..transitions import Transition
 
@@ -38,27 +38,46 @@ class Notifier:
         """Release what the notifier holds (a session); it may still send afterwards."""
 
 
-def send_all(transition: Transition, notifiers: Iterable[Notifier]) -> list[NotifierError]:
-    """Send ``transition`` through each notifier; log and return the failures, never raise.
+def channels(notifiers: Sequence[Notifier]) -> dict[str, Notifier]:
+    """Return the notifiers by channel name: their ``name``, numbered when it repeats.
+
+    Two webhooks are ``webhook`` and ``webhook-2``, in the order of ``MONITORKIT_ALERTS``: the
+    name a channel's delivery is stored under, so it must stay the same from one cycle (and
+    one watcher) to the next, and say nothing secret.
+    """
+    named: dict[str, Notifier] = {}
+    seen: dict[str, int] = {}
+    for notifier in notifiers:
+        seen[notifier.name] = seen.get(notifier.name, 0) + 1
+        count = seen[notifier.name]
+        named[notifier.name if count == 1 else f"{notifier.name}-{count}"] = notifier
+    return named
+
+
+def send_one(transition: Transition, notifier: Notifier) -> NotifierError | None:
+    """Send ``transition`` through ``notifier``; log and return the failure, never raise.
 
     A notifier that raises anything but :class:`NotifierError` (a user's own subclass) counts
     as failed too; only its exception's type is kept, since its message may hold anything.
     """
-    failures = []
-    for notifier in notifiers:
-        try:
-            notifier.send(transition)
-        except NotifierError as err:
-            failures.append(err)
-        except Exception as err:  # one notifier never stops the others
-            logger.debug("monitorkit: %s raised", notifier.describe(), exc_info=True)
-            failures.append(NotifierError(f"{notifier.describe()} raised {type(err).__name__}"))
-        else:
-            continue
-        logger.warning(
-            "monitorkit could not send the alert %s through %s: %s",
-            transition.id,
-            notifier.describe(),
-            failures[-1],
-        )
-    return failures
+    try:
+        notifier.send(transition)
+    except NotifierError as err:
+        failure = err
+    except Exception as err:  # one notifier never stops the others
+        logger.debug("monitorkit: %s raised", notifier.describe(), exc_info=True)
+        failure = NotifierError(f"{notifier.describe()} raised {type(err).__name__}")
+    else:
+        return None
+    logger.warning(
+        "monitorkit could not send the alert %s through %s: %s",
+        transition.id,
+        notifier.describe(),
+        failure,
+    )
+    return failure
+
+
+def send_all(transition: Transition, notifiers: Iterable[Notifier]) -> list[NotifierError]:
+    """Send ``transition`` through each notifier; return the failures, never raise."""
+    return [err for n in notifiers if (err := send_one(transition, n)) is not None]

@@ -6,32 +6,35 @@ insert of the transition with that new number, in one transaction: the second wa
 matches no row (PostgreSQL makes it wait for the first and re-read; SQLite lets one writer in at
 a time), so it stores nothing and does not alert. An alert is claimed the same way, by a
 conditional ``UPDATE`` with a lease, so a watcher killed while sending leaves a claim that
-expires.
+expires. Each channel's delivery is the row's ``deliveries`` (JSON; ``{}`` on rows stored
+before it existed, which read as they always did).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 
+from ..delivery import Delivery, read_deliveries, stored_deliveries
 from ..record import RunRecord
 from ..transitions import Transition
 from .database import DatabaseReporter, _aware, _db_time
 from .health_store import (
+    CLAIMABLE,
     KEPT_TRANSITIONS,
-    NONE,
     OPEN,
-    PENDING,
     SENDING,
-    SENT,
-    WAITING,
     HealthState,
     HealthStore,
     OpenAlert,
+    StoredAlert,
+    delivered_at,
+    supersede,
 )
 
 
@@ -99,9 +102,12 @@ class DatabaseHealthStore(HealthStore):
                 )
                 if not moved:
                     return False  # another watcher stored this change first
-                transitions.filter(command_id=before.command_id, alert__in=OPEN).update(
-                    alert=NONE, detail="superseded by a later transition"
-                )
+                # At most one row is open; its channels that delivered stay "sent".
+                for row in transitions.filter(command_id=before.command_id, alert__in=OPEN):
+                    state, detail, deliveries = supersede(read_deliveries(row.deliveries))
+                    transitions.filter(pk=row.pk).update(
+                        alert=state, detail=detail, deliveries=stored_deliveries(deliveries)
+                    )
                 record = transition.record
                 transitions.create(
                     command_id=transition.command_id,
@@ -136,7 +142,11 @@ class DatabaseHealthStore(HealthStore):
         rows = HealthTransition.objects.using(self.alias).filter(alert__in=OPEN).order_by("at")
         return [
             OpenAlert(
-                Transition.from_dict(row.payload), row.number, row.alert, _aware(row.claimed_at)
+                Transition.from_dict(row.payload),
+                row.number,
+                row.alert,
+                _aware(row.claimed_at),
+                read_deliveries(row.deliveries),
             )
             for row in rows
         ]
@@ -146,7 +156,7 @@ class DatabaseHealthStore(HealthStore):
         from ..models import HealthTransition
 
         expired = _db_time(now - dt.timedelta(seconds=lease))
-        claimable = Q(alert__in=[PENDING, WAITING]) | Q(alert=SENDING, claimed_at__lt=expired)
+        claimable = Q(alert__in=CLAIMABLE) | Q(alert=SENDING, claimed_at__lt=expired)
         taken = (
             HealthTransition.objects.using(self.alias)
             .filter(claimable, command_id=alert.transition.command_id, number=alert.number)
@@ -154,17 +164,47 @@ class DatabaseHealthStore(HealthStore):
         )
         return bool(taken)
 
-    def settle_alert(self, alert: OpenAlert, state: str, detail: str, now: dt.datetime) -> None:
-        """Write the alert's outcome (or put it back to ``waiting``)."""
+    def settle_alert(
+        self,
+        alert: OpenAlert,
+        state: str,
+        detail: str,
+        now: dt.datetime,
+        deliveries: Mapping[str, Delivery] | None = None,
+    ) -> None:
+        """Write the alert's outcome; an open state only while the alert is still ours."""
         from ..models import HealthTransition
 
-        HealthTransition.objects.using(self.alias).filter(
+        row = HealthTransition.objects.using(self.alias).filter(
             command_id=alert.transition.command_id, number=alert.number
-        ).update(
-            alert=state,
-            detail=detail,
-            alerted_at=_db_time(now) if state == SENT else None,
-            claimed_at=None,
+        )
+        columns: dict[str, Any] = {"alert": state, "detail": detail, "claimed_at": None}
+        if deliveries is not None:
+            columns["deliveries"] = stored_deliveries(deliveries)
+        if delivered_at(state, deliveries, now) is not None:
+            columns["alerted_at"] = _db_time(now)
+        if state in OPEN:
+            if row.filter(alert=SENDING).update(**columns) or deliveries is None:
+                return
+            # A later transition superseded it while it was being sent.
+            state, detail, settled = supersede(deliveries)
+            columns.update(alert=state, detail=detail, deliveries=stored_deliveries(settled))
+        row.update(**columns)
+
+    def alert(self, command_id: str, number: int) -> StoredAlert | None:
+        """Return the stored alert of one transition (one query)."""
+        from ..models import HealthTransition
+
+        row = (
+            HealthTransition.objects.using(self.alias)
+            .filter(command_id=command_id, number=number)
+            .values("alert", "deliveries", "claimed_at")
+            .first()
+        )
+        if row is None:
+            return None
+        return StoredAlert(
+            row["alert"], read_deliveries(row["deliveries"]), _aware(row["claimed_at"])
         )
 
     def transitions(self, command_id: str, limit: int = 20) -> list[tuple[int, Transition, str]]:

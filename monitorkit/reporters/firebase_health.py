@@ -7,9 +7,11 @@ The layout, beside the runs (``firebase.py``), under ``<FIREBASE_MONITORING_KEY>
                                        next_expected
     transitions/<command id>/<number>  transition number ``number`` (1, 2, ...):
                                        ``Transition.as_dict()`` plus alert, detail,
-                                       claimed_at, alerted_at, stored_by; the newest 100 kept
+                                       claimed_at, alerted_at, stored_by and deliveries
+                                       (each channel's, ``monitorkit/delivery.py``; absent
+                                       before the first try); the newest 100 kept
     alerts/<command id>                the command id's open alert, if any: number, state,
-                                       claimed_at, claimed_by and the transition itself
+                                       claimed_at, claimed_by, deliveries and the transition
 
 Timestamps are ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` strings. While an alert is open its state lives in
 ``alerts/<command id>`` (the transition node mirrors it); once settled, in the transition node.
@@ -39,7 +41,9 @@ Requests per operation (none grows with the history; ``N`` is the transition's n
   transition: 2 to 4 more (GET of ``alerts/<id>``; unless it holds the alert already, a GET
   of the transition and, if the alert moves, a PUT; then the PATCH).
 - ``claim_alert``: 3 (GET and PUT of ``alerts/<id>``, PATCH of the transition), 1 or 2 when
-  it is not to be had. ``settle_alert``: 3 (PATCH, GET and PUT of ``alerts/<id>``).
+  it is not to be had. ``settle_alert``: 3 (PATCH, GET and PUT of ``alerts/<id>``; for
+  ``retrying``, GET and PUT of ``alerts/<id>`` then the PATCH, or 3 when it was superseded).
+  ``alert``: 1 (GET of the transition).
 - ``recent_runs``: 1 GET of ``latest`` and, when ``depth > 1``, 1 GET of ``commands/<id>/log``
   per command id whose latest run is ``FAILED``, ``SYSTEM_KILL`` or ``MISSED``: the request
   count grows with the failing ids only, never with the healthy ones or their history.
@@ -52,23 +56,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..delivery import Delivery, read_deliveries, stored_deliveries
 from ..record import RunRecord, format_timestamp, parse_timestamp, utcnow
 from ..transitions import Transition
 from .base import ReporterError
 from .health_store import (
+    CLAIMABLE,
     KEPT_TRANSITIONS,
     NONE,
     OPEN,
-    PENDING,
     SENDING,
-    SENT,
-    WAITING,
+    SUPERSEDED,
     HealthState,
     HealthStore,
     OpenAlert,
+    StoredAlert,
+    delivered_at,
+    supersede,
 )
 
 if TYPE_CHECKING:
@@ -84,9 +91,8 @@ MAX_ROUNDS = 25
 #: Latest statuses for which the watcher needs more than the latest run (failures in a row,
 #: the real run behind a ``MISSED`` record).
 NEEDS_HISTORY = frozenset({"FAILED", "SYSTEM_KILL", "MISSED"})
-SUPERSEDED = "superseded by a later transition"
 #: Fields a transition node holds besides ``Transition.as_dict()``.
-ALERT_FIELDS = ("alert", "detail", "claimed_at", "alerted_at", "stored_by")
+ALERT_FIELDS = ("alert", "detail", "claimed_at", "alerted_at", "stored_by", "deliveries")
 
 
 class FirebaseHealthStore(HealthStore):
@@ -189,31 +195,56 @@ class FirebaseHealthStore(HealthStore):
         )
         return True
 
-    def settle_alert(self, alert: OpenAlert, state: str, detail: str, now: dt.datetime) -> None:
+    def settle_alert(
+        self,
+        alert: OpenAlert,
+        state: str,
+        detail: str,
+        now: dt.datetime,
+        deliveries: Mapping[str, Delivery] | None = None,
+    ) -> None:
         """Write the outcome into the transition, then close ``alerts/<id>`` if still its own.
 
         In that order: a watcher killed in between leaves the alert open under its claim, to
         be sent again once the lease ends, rather than an outcome nobody wrote down.
-        ``waiting`` puts the alert back (unclaimed) unless a later transition superseded it.
+        ``waiting`` and ``retrying`` put the alert back (unclaimed, with its deliveries)
+        unless a later transition superseded it; a superseded ``retrying`` one is settled as
+        ``supersede`` says.
         """
         command_id = alert.transition.command_id
         transition = self._path("transitions", command_id, str(alert.number))
+        fields: dict[str, Any] = {"alert": state, "detail": detail, "claimed_at": None}
+        if deliveries is not None:
+            fields["deliveries"] = stored_deliveries(deliveries)
+        sent_at = delivered_at(state, deliveries, now)
+        if sent_at is not None:
+            fields["alerted_at"] = format_timestamp(sent_at)
         if state in OPEN:
-            if self._rewrite_alert(command_id, alert.number, state):
-                self._client().patch(
-                    transition, {"alert": state, "detail": detail, "claimed_at": None}
-                )
+            extra = {"deliveries": fields["deliveries"]} if deliveries is not None else {}
+            if self._rewrite_alert(command_id, alert.number, state, extra):
+                self._client().patch(transition, fields)
+            elif deliveries is not None:
+                state, detail, settled = supersede(deliveries)
+                fields.update(alert=state, detail=detail, deliveries=stored_deliveries(settled))
+                self._client().patch(transition, fields)
             return
-        self._client().patch(
-            transition,
-            {
-                "alert": state,
-                "detail": detail,
-                "claimed_at": None,
-                "alerted_at": format_timestamp(now) if state == SENT else None,
-            },
-        )
+        if deliveries is None:
+            fields["alerted_at"] = format_timestamp(sent_at)  # None unless sent: cleared
+        self._client().patch(transition, fields)
         self._rewrite_alert(command_id, alert.number, None)
+
+    def alert(self, command_id: str, number: int) -> StoredAlert | None:
+        """Return the stored alert of one transition: one GET of its node."""
+        node = self._client().get(self._path("transitions", command_id, str(number))).value
+        if not isinstance(node, dict):
+            return None
+        try:
+            claimed_at = parse_timestamp(node.get("claimed_at"))
+        except ValueError:
+            claimed_at = None
+        return StoredAlert(
+            str(node.get("alert") or NONE), read_deliveries(node.get("deliveries")), claimed_at
+        )
 
     def transitions(self, command_id: str, limit: int = 20) -> list[tuple[int, Transition, str]]:
         """Return the kept transitions of one command id, newest first: one GET."""
@@ -270,10 +301,15 @@ class FirebaseHealthStore(HealthStore):
         if number > KEPT_TRANSITIONS:
             updates[f"transitions/{command_id}/{number - KEPT_TRANSITIONS}"] = None
         earlier = _number(superseded)
-        if superseded is not None and superseded.get("state") in (PENDING, WAITING):
+        if superseded is not None and superseded.get("state") in CLAIMABLE:
             # Safe without a condition: nobody can claim it any more (alerts/<id> moved on).
-            updates[f"transitions/{command_id}/{earlier}/alert"] = NONE
-            updates[f"transitions/{command_id}/{earlier}/detail"] = SUPERSEDED
+            state, detail, deliveries = supersede(read_deliveries(superseded.get("deliveries")))
+            updates[f"transitions/{command_id}/{earlier}/alert"] = state
+            updates[f"transitions/{command_id}/{earlier}/detail"] = detail
+            if deliveries:
+                updates[f"transitions/{command_id}/{earlier}/deliveries"] = stored_deliveries(
+                    deliveries
+                )
         self._client().patch(self.reporter._root(), updates)
         if superseded is not None and superseded.get("state") == SENDING:
             self._supersede_claimed(command_id, earlier)
@@ -335,7 +371,13 @@ class FirebaseHealthStore(HealthStore):
             reply = answer
         raise _too_busy(path)
 
-    def _rewrite_alert(self, command_id: str, number: int, state: str | None) -> bool:
+    def _rewrite_alert(
+        self,
+        command_id: str,
+        number: int,
+        state: str | None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Set ``alerts/<id>`` to ``state`` (``None``: delete) while it holds alert ``number``."""
         client = self._client()
         path = self._path("alerts", command_id)
@@ -347,6 +389,7 @@ class FirebaseHealthStore(HealthStore):
             new = None
             if state is not None:
                 new = {**current, "state": state, "claimed_at": None, "claimed_by": None}
+                new.update(extra or {})
             answer = client.put(path, new, if_match=_etag(reply, path))
             if answer.status != 412:
                 return True
@@ -357,7 +400,8 @@ class FirebaseHealthStore(HealthStore):
         """Settle ``none`` a superseded alert that was being sent, unless its sender settled it.
 
         Conditional, so a sender's ``sent`` written first is kept; a sender that settles later
-        writes its outcome over this ``none``, which is the truth too.
+        writes its outcome over this ``none``, which is the truth too. Its ``claimed_at`` is
+        kept: a recovery waits for the sender (or its lease) to learn which channels were told.
         """
         client = self._client()
         path = self._path("transitions", command_id, str(number))
@@ -366,7 +410,7 @@ class FirebaseHealthStore(HealthStore):
             node = reply.value
             if not isinstance(node, dict) or node.get("alert") not in OPEN:
                 return
-            settled = {**node, "alert": NONE, "detail": SUPERSEDED, "claimed_at": None}
+            settled = {**node, "alert": NONE, "detail": SUPERSEDED}
             reply = client.put(path, settled, if_match=_etag(reply, path))
             if reply.status != 412:
                 return
@@ -431,11 +475,14 @@ def _state(command_id: str, data: Any) -> HealthState | None:
 
 
 def _alert_node(number: int, state: str, node: dict[str, Any]) -> dict[str, Any]:
-    return {
+    found = {
         "number": number,
         "state": state,
         "transition": {key: value for key, value in node.items() if key not in ALERT_FIELDS},
     }
+    if node.get("deliveries"):
+        found["deliveries"] = node["deliveries"]
+    return found
 
 
 def _open_alert(data: Any) -> OpenAlert | None:
@@ -447,6 +494,7 @@ def _open_alert(data: Any) -> OpenAlert | None:
             int(data["number"]),
             str(data["state"]),
             parse_timestamp(data.get("claimed_at")),
+            read_deliveries(data.get("deliveries")),
         )
     except (KeyError, TypeError, ValueError):
         return None
@@ -457,7 +505,7 @@ def _claimable(current: dict[str, Any], number: int, now: dt.datetime, lease: fl
     if _number(current) != number:
         return False
     state = current.get("state")
-    if state in (PENDING, WAITING):
+    if state in CLAIMABLE:
         return True
     if state != SENDING:
         return False

@@ -10,13 +10,19 @@ of two watchers that see the same change, exactly one stores it (and so exactly 
   (a unique constraint in the database, a create-only conditional write in Firebase).
 - ``claim_alert`` takes an alert for sending under a lease; a watcher killed while sending
   leaves a claim that expires, and the next cycle takes the alert again.
+- ``settle_alert`` stores each channel's delivery (``monitorkit/delivery.py``) with the
+  alert's state: an alert ``retrying`` on one channel stays open, and is claimed again by the
+  cycle that retries it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from ..delivery import SENT as DELIVERED
+from ..delivery import Deliveries, Delivery, alert_state, describe, superseded
 from ..record import RunRecord
 from ..transitions import Transition
 
@@ -24,10 +30,15 @@ from ..transitions import Transition
 PENDING = "pending"  # to be sent (or judged not worth sending) by the next cycle
 WAITING = "waiting"  # FAILING below its command's alert_after: looked at again each cycle
 SENDING = "sending"  # claimed by a watcher, until its lease runs out
-SENT = "sent"
-FAILED = "failed"  # every notifier was tried; at least one refused (detail says which)
+RETRYING = "retrying"  # a channel failed and waits for its retry (its delivery says when)
+SENT = "sent"  # every channel delivered
+PARTIAL = "partial"  # some channels delivered; the others were given up or superseded
+FAILED = "failed"  # no channel delivered, and none will be tried again
 NONE = "none"  # nothing to send (muted, LATE, a recovery nobody was told of, superseded)
-OPEN = (PENDING, WAITING, SENDING)
+OPEN = (PENDING, WAITING, SENDING, RETRYING)
+#: Open states a watcher may claim (``sending`` too, once its lease ran out).
+CLAIMABLE = (PENDING, WAITING, RETRYING)
+SUPERSEDED = "superseded by a later transition"
 
 #: Transitions kept per command id, in every store.
 KEPT_TRANSITIONS = 100
@@ -54,6 +65,48 @@ class OpenAlert:
     number: int
     state: str
     claimed_at: dt.datetime | None = None
+    deliveries: Mapping[str, Delivery] = field(default_factory=dict)
+    """Each channel's delivery so far (none before the first try)."""
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    """A transition's alert as stored: what a recovery asks of its problem's alert."""
+
+    state: str
+    deliveries: Mapping[str, Delivery] = field(default_factory=dict)
+    claimed_at: dt.datetime | None = None
+    """Set while a watcher sends it (and kept if a later transition superseded it meanwhile)."""
+
+    def told(self) -> list[str] | None:
+        """Return the channels that delivered it; ``None``: all (stored before per-channel
+        deliveries, as ``sent``)."""
+        if not self.deliveries:
+            return None if self.state == SENT else []
+        return sorted(name for name, d in self.deliveries.items() if d.state == DELIVERED)
+
+
+def delivered_at(
+    state: str, deliveries: Mapping[str, Delivery] | None, now: dt.datetime
+) -> dt.datetime | None:
+    """Return ``now`` when a settle at ``now`` records a delivery (``alerted_at``)."""
+    if deliveries is None:
+        return now if state == SENT else None
+    sent_now = any(d.state == DELIVERED and d.last_try == now for d in deliveries.values())
+    return now if sent_now else None
+
+
+def supersede(deliveries: Mapping[str, Delivery]) -> tuple[str, str, Deliveries]:
+    """Return the state, detail and deliveries of an open alert that a later transition replaced.
+
+    Channels that delivered stay ``sent`` (a recovery goes to them); pending ones are not
+    tried any more.
+    """
+    if not deliveries:
+        return NONE, SUPERSEDED, {}
+    after = superseded(deliveries)
+    settled = alert_state(after)
+    return (settled if settled != FAILED else NONE), f"{describe(after)}; {SUPERSEDED}", after
 
 
 class HealthStore:
@@ -98,9 +151,25 @@ class HealthStore:
         """Take ``alert`` for sending, unless another watcher holds an unexpired claim."""
         raise NotImplementedError(f"{type(self).__name__} must define claim_alert().")
 
-    def settle_alert(self, alert: OpenAlert, state: str, detail: str, now: dt.datetime) -> None:
-        """Set the alert's final (or ``waiting``) state, with what the notifiers said."""
+    def settle_alert(
+        self,
+        alert: OpenAlert,
+        state: str,
+        detail: str,
+        now: dt.datetime,
+        deliveries: Mapping[str, Delivery] | None = None,
+    ) -> None:
+        """Set the alert's state (final, or ``waiting``/``retrying``), with what the notifiers
+        said and, when given, each channel's delivery.
+
+        An open state is written only while this watcher's claim holds the alert: one that a
+        later transition superseded meanwhile is settled as :func:`supersede` says instead.
+        """
         raise NotImplementedError(f"{type(self).__name__} must define settle_alert().")
+
+    def alert(self, command_id: str, number: int) -> StoredAlert | None:
+        """Return the alert of transition ``number`` of ``command_id`` (``None``: not kept)."""
+        raise NotImplementedError(f"{type(self).__name__} must define alert().")
 
     def transitions(self, command_id: str, limit: int = 20) -> list[tuple[int, Transition, str]]:
         """Return a command id's stored transitions, newest first: (number, transition, alert)."""

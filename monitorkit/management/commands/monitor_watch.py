@@ -69,15 +69,17 @@ class Command(BaseCommand):
             )
 
     def show(self, report: CycleReport) -> None:
-        """Print one line per change and one summary line per cycle."""
+        """Print one line per change, one per alert that a channel failed, and a summary."""
         for transition in report.transitions:
             self.stdout.write(
                 f"{format_timestamp(transition.at)}  {transition.command_id}  "
                 f"{transition.previous} -> {transition.health}"
             )
+        for alert in report.alerts:
+            if alert.retrying or alert.given_up:
+                self.stdout.write(f"alert {alert.transition_id}: {alert.describe()}")
         self.stdout.write(
-            f"checked {report.checked} command id(s): {len(report.transitions)} change(s), "
-            f"{len(report.alerts_sent)} alert(s) sent, {len(report.alerts_failed)} failed, "
-            f"{report.spool_delivered} spooled record(s) delivered"
+            f"checked {report.checked} command id(s): {len(report.transitions)} change(s); "
+            f"{report.describe_alerts()}; {report.spool_delivered} spooled record(s) delivered"
         )
         self.stdout.flush()
