@@ -23,8 +23,7 @@ import reprlib
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.conf import settings as django_settings
 
@@ -97,8 +96,13 @@ ALWAYS_OUTPUT_TAIL_EXCLUDE: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Problem:
+# The three classes below are a named tuple and plain slotted classes, not dataclasses: every
+# management command imports this module (the app's system checks do), and on Python 3.11 a
+# frozen dataclass compiles its generated methods at import, about 0.5 ms each, paid by every
+# command of the project, monitored or not (issue 16, benchmark row 15).
+
+
+class Problem(NamedTuple):
     """One thing wrong with the settings, worded for ``manage.py check`` (always a warning)."""
 
     id: str
@@ -106,31 +110,75 @@ class Problem:
     hint: str
 
 
-@dataclass(frozen=True)
+def _never_needed() -> str | None:
+    return None
+
+
 class Verdict(Generic[T_co]):
     """What a rule makes of a value: what to use (``None``: the default) and what is wrong.
 
     ``problem`` completes a sentence that starts with the setting's name.
     """
 
-    value: T_co | None = None
-    problem: str | None = None
+    __slots__ = ("problem", "value")
+
+    def __init__(self, value: T_co | None = None, problem: str | None = None) -> None:
+        self.value = value
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"Verdict(value={self.value!r}, problem={self.problem!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return (self.value, self.problem) == (other.value, other.problem)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.problem))
 
 
-@dataclass(frozen=True)
 class Setting(Generic[T]):
-    """One setting, declared once: the reader's fallback and the check both come from here."""
+    """One setting, declared once: the reader's fallback and the check both come from here.
 
-    name: str
-    check_id: str
-    rule: Callable[[Any], Verdict[T]]
-    default: Callable[[], T]
-    shown_default: str
-    meaning: str
-    """What the setting does, in one line, for whoever reads the declaration."""
-    hint: str
-    needed: Callable[[], str | None] = lambda: None
-    """Why the setting must be set now, or ``None`` when leaving it unset is fine."""
+    ``meaning`` says what the setting does, in one line, for whoever reads the declaration;
+    ``needed`` says why the setting must be set now, or returns ``None`` when leaving it unset
+    is fine.
+    """
+
+    __slots__ = (
+        "check_id",
+        "default",
+        "hint",
+        "meaning",
+        "name",
+        "needed",
+        "rule",
+        "shown_default",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        check_id: str,
+        rule: Callable[[Any], Verdict[T]],
+        default: Callable[[], T],
+        shown_default: str,
+        meaning: str,
+        hint: str,
+        needed: Callable[[], str | None] = _never_needed,
+    ) -> None:
+        self.name = name
+        self.check_id = check_id
+        self.rule = rule
+        self.default = default
+        self.shown_default = shown_default
+        self.meaning = meaning
+        self.hint = hint
+        self.needed = needed
+
+    def __repr__(self) -> str:
+        return f"Setting({self.name!r}, {self.check_id!r})"
 
     def judge(self) -> Verdict[T]:
         """Apply the rule to the current value; ``None`` counts as unset."""

@@ -19,7 +19,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TypeVar
 
 from . import forks
@@ -40,16 +39,31 @@ class RetryableError(Exception):
         self.delay = delay
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
     """How long between attempts: ``base * 2**n``, capped, with jitter; ``attempts`` caps them.
 
-    ``attempts=None`` (the default) means "as many as fit before the deadline".
+    ``attempts=None`` (the default) means "as many as fit before the deadline". A plain slotted
+    class rather than a dataclass: every monitored command imports this module, and a frozen
+    dataclass compiles its generated methods at import (about 0.5 ms on Python 3.11).
     """
 
-    attempts: int | None = None
-    base: float = 0.1
-    cap: float = 1.0
+    __slots__ = ("attempts", "base", "cap")
+
+    def __init__(self, attempts: int | None = None, base: float = 0.1, cap: float = 1.0) -> None:
+        self.attempts = attempts
+        self.base = base
+        self.cap = cap
+
+    def __repr__(self) -> str:
+        return f"RetryPolicy(attempts={self.attempts!r}, base={self.base!r}, cap={self.cap!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RetryPolicy):
+            return NotImplemented
+        return (self.attempts, self.base, self.cap) == (other.attempts, other.base, other.cap)
+
+    def __hash__(self) -> int:
+        return hash((self.attempts, self.base, self.cap))
 
     def delay(self, attempt: int, asked: float | None = None) -> float:
         """Return the wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""

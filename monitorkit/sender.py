@@ -41,7 +41,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import forks, retry
@@ -63,18 +62,32 @@ SIGNAL_CHECK_SECONDS = 0.1
 SPOOL_BATCH = 20
 
 
-@dataclass(frozen=True)
 class Event:
     """One record for the reporters: a run's start, heartbeat or outcome, or one from the spool.
 
     ``deadline`` (monotonic seconds) is when retrying stops and the record goes to the spool.
+    A plain slotted class rather than a dataclass: every monitored command imports this module,
+    and a frozen dataclass compiles its generated methods at import (about 0.5 ms on 3.11).
     """
 
-    record: RunRecord
-    reporters: Sequence[Reporter]
-    submitted: float = field(default_factory=time.monotonic)
-    deadline: float = 0.0
-    spooled: SpooledRecord | None = None
+    __slots__ = ("deadline", "record", "reporters", "spooled", "submitted")
+
+    def __init__(
+        self,
+        record: RunRecord,
+        reporters: Sequence[Reporter],
+        submitted: float | None = None,
+        deadline: float = 0.0,
+        spooled: SpooledRecord | None = None,
+    ) -> None:
+        self.record = record
+        self.reporters = reporters
+        self.submitted = time.monotonic() if submitted is None else submitted
+        self.deadline = deadline
+        self.spooled = spooled
+
+    def __repr__(self) -> str:
+        return f"Event(run_id={self.record.run_id!r}, status={self.record.status!r})"
 
 
 class Sender:
