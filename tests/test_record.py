@@ -75,3 +75,16 @@ def test_identity_and_outcome_are_plain_values_beside_the_record():
     with pytest.raises(dataclasses.FrozenInstanceError):
         outcome.message = "changed"  # type: ignore[misc]
     assert dataclasses.replace(outcome, message="changed").exit_code == 1
+
+
+def test_identity_compares_by_value_and_never_shows_its_secrets():
+    """Identity is a plain class (issue 16: no dataclass compiled at import), still a value."""
+    from monitorkit.record import Identity
+
+    first = Identity("job", "job", "--token ********", secrets=("s3cr3t-value",))
+    same = Identity("job", "job", "--token ********", secrets=["s3cr3t-value"])
+    assert first == same and hash(first) == hash(same)
+    assert first != Identity("job", "job", "", secrets=("s3cr3t-value",))
+    assert Identity("a", "a", "").secrets == ()
+    assert "s3cr3t-value" not in repr(first)
+    assert "job" in repr(first)
