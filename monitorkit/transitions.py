@@ -35,7 +35,8 @@ class Transition:
     which is what lets them alert exactly once. ``record`` is the command's last run (``None``
     when it never ran), ``host`` where that run ran (or the watcher's host), ``failures_in_row``
     how many runs in a row ended ``FAILED`` or ``SYSTEM_KILL``, ``next_expected`` the next run
-    the schedule expects (``None`` without a schedule).
+    the schedule expects (``None`` without a schedule), ``missed_start`` for ``MISSED`` the
+    expected start that no run began (an alert names it; ``at`` is that start plus its margin).
     """
 
     command_id: str
@@ -46,6 +47,7 @@ class Transition:
     host: str | None = None
     failures_in_row: int = 0
     next_expected: dt.datetime | None = None
+    missed_start: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -77,6 +79,7 @@ class Transition:
             "host": self.host,
             "failures_in_row": self.failures_in_row,
             "next_expected": format_timestamp(self.next_expected),
+            "missed_start": format_timestamp(self.missed_start),
         }
 
     @classmethod
@@ -95,4 +98,5 @@ class Transition:
             host=data.get("host"),
             failures_in_row=int(data.get("failures_in_row") or 0),
             next_expected=parse_timestamp(data.get("next_expected")),
+            missed_start=parse_timestamp(data.get("missed_start")),
         )

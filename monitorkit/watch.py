@@ -184,6 +184,9 @@ class Watcher:
             host=found.last_run.host if found.last_run is not None else self.host,
             failures_in_row=found.failures_in_row,
             next_expected=found.next_expected,
+            missed_start=(found.missed_at or _newest_missed(history))
+            if health == "MISSED"
+            else None,
         )
         after = HealthState(
             command_id,

@@ -15,7 +15,7 @@ from freezegun import freeze_time
 
 from monitorkit import signals
 from monitorkit.notifiers.webhook import WebhookNotifier
-from monitorkit.record import RunRecord, Status
+from monitorkit.record import RunRecord, Status, format_timestamp
 from monitorkit.reporters.database import DatabaseReporter
 from monitorkit.watch import Watcher
 from tests.reporters.test_database import make_record
@@ -134,6 +134,15 @@ def test_late_then_missed_by_cron_with_a_margin(reporter, watch, http_sink, sett
     missed = [r for r in reporter.command_history("hourly") if r.status is Status.MISSED]
     assert [r.started for r in missed] == [T0 + dt.timedelta(hours=1)]
     assert len(http_sink.requests) == 1
+    # The alert names the start that was missed, in words, not only the moment it was judged.
+    alert = http_sink.requests[0].json()
+    due = (T0 + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    judged = (T0 + dt.timedelta(hours=1, minutes=10)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert f"Missed start: {due} (no run had started by {judged})" in alert["text"]
+    assert alert["missed_start"] == format_timestamp(T0 + dt.timedelta(hours=1))
+    assert ".000000Z" not in alert["text"] and "When:" not in alert["text"]
+    stored = [t for _, t, _ in reporter.health_store().transitions("hourly", limit=5)]
+    assert [t.missed_start for t in stored if t.health == "MISSED"] == [T0 + dt.timedelta(hours=1)]
 
 
 def _cycle_queries(reporter: DatabaseReporter, ids: int, at: dt.datetime) -> int:

@@ -9,6 +9,7 @@ message or a traceback quotes one.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,16 @@ _WHAT = {
     "OVERRUNNING": "is overrunning: its run has taken longer than its maximum runtime",
     "STALE": "is stale: its running run has stopped sending heartbeats",
 }
+
+
+def human_time(value: dt.datetime | None) -> str | None:
+    """Return ``value`` as a person reads it in an alert: ``2026-12-06 17:19:00 UTC``.
+
+    Seconds, not microseconds: the structured fields keep the stored form for machines.
+    """
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def safe_text(text: str | None, secrets: tuple[str, ...] = ()) -> str | None:
@@ -85,6 +96,7 @@ class Alert:
             "url": self.url,
             "failures_in_row": t.failures_in_row,
             "next_expected": format_timestamp(t.next_expected),
+            "missed_start": format_timestamp(t.missed_start),
             "run_status": None if record is None else str(record.status),
             "run_started": None if record is None else format_timestamp(record.started),
         }
@@ -104,19 +116,21 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     url = status_url(t.command_id)
     what = _WHAT.get(t.health, f"is {t.health}")
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"
-    lines = [
-        f"{t.command_id} {what}.",
-        f"Health: {t.health} (was {t.previous})",
-        f"When: {format_timestamp(t.at)}",
-        f"Host: {host or 'unknown'}",
-    ]
+    lines = [f"{t.command_id} {what}.", f"Health: {t.health} (was {t.previous})"]
+    if t.missed_start is not None:
+        lines.append(
+            f"Missed start: {human_time(t.missed_start)} (no run had started by {human_time(t.at)})"
+        )
+    else:
+        lines.append(f"When: {human_time(t.at)}")
+    lines.append(f"Host: {host or 'unknown'}")
     if t.failures_in_row:
         lines.append(f"Failures in a row: {t.failures_in_row}")
     if t.next_expected is not None:
-        lines.append(f"Next expected run: {format_timestamp(t.next_expected)}")
+        lines.append(f"Next expected run: {human_time(t.next_expected)}")
     if record is not None:
         lines.append(
-            f"Last run: {record.status} (started {format_timestamp(record.started)}, "
+            f"Last run: {record.status} (started {human_time(record.started)}, "
             f"params {safe_text(record.params, secrets) or 'none'})"
         )
     if message:
