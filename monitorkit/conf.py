@@ -682,6 +682,16 @@ METRICS_TOKEN: Setting[str | None] = Setting(
     hint="Set MONITORKIT_METRICS_TOKEN to a long random string, e.g. from "
     "secrets.token_urlsafe(32), read from the environment.",
 )
+METRICS_IDS: Setting[tuple[str, ...]] = Setting(
+    name="MONITORKIT_METRICS_IDS",
+    check_id="monitorkit.W030",
+    rule=name_patterns,
+    default=lambda: ("*",),
+    shown_default="['*']",
+    meaning="Command ids or fnmatch patterns of the ids the metrics endpoint exports.",
+    hint="Give a list of command ids or patterns, e.g. ['sync_*', 'clearsessions']: ids with "
+    "parameters in them make a new series for each value.",
+)
 PAGE_REFRESH = Setting(
     name="MONITORKIT_PAGE_REFRESH",
     check_id="monitorkit.W023",
@@ -763,6 +773,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     SLOW_FACTOR,
     FAST_FRACTION,
     METRICS_TOKEN,
+    METRICS_IDS,
     PAGE_REFRESH,
     AUTO,
     AUTO_INCLUDE,
@@ -893,6 +904,11 @@ class MonitorSettings:
     def metrics_token(self) -> str | None:
         """The metrics endpoint's bearer token (``MONITORKIT_METRICS_TOKEN``); ``None``: off."""
         return METRICS_TOKEN.value()
+
+    @property
+    def metrics_ids(self) -> tuple[str, ...]:
+        """Command ids or patterns the metrics endpoint exports (``MONITORKIT_METRICS_IDS``)."""
+        return METRICS_IDS.value()
 
     @property
     def page_refresh(self) -> float:

@@ -127,9 +127,11 @@ def test_a_run_that_stopped_beating_is_shown_stale_everywhere(admin_client, clie
     assert ">RUNNING<" not in page and "ETA" not in page
     metrics = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
     text = metrics.content.decode()
-    assert 'monitorkit_health{command_id="import",health="STALE"} 1.0' in text
-    assert 'monitorkit_last_run_status{command_id="import",status="STALE"} 1.0' in text
-    assert 'monitorkit_last_run_status{command_id="import",status="RUNNING"} 0.0' in text
+    ids = 'command="import",command_id="import"'
+    assert f'monitorkit_health{{{ids},health="STALE"}} 1.0' in text
+    assert f'monitorkit_last_run_status{{{ids},status="STALE"}} 1.0' in text
+    assert f'monitorkit_last_run_status{{{ids},status="RUNNING"}} 0.0' in text
+    assert f"monitorkit_active_runs{{{ids}}} 0.0" in text  # stale: not active
 
 
 def test_kiosk_and_refresh(admin_client, settings):
@@ -301,6 +303,7 @@ def test_metrics_parse_back(client, settings):
     }
 
     def value(name: str, **labels: str) -> float:
+        labels.setdefault("command", labels["command_id"])  # the name beside the id
         return samples[(name, tuple(sorted(labels.items())))]
 
     assert value("monitorkit_health", command_id="export", health="FAILING") == 1

@@ -77,7 +77,7 @@ def everyone(admin_client: Any, client: Any, command_id: str) -> dict[str, tuple
     (in_row,) = [
         float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
-        if line.startswith(f"monitorkit_failures_in_row{{{labels}}}")
+        if line.startswith("monitorkit_failures_in_row{") and f"{labels}}}" in line
     ]
     (health,) = [
         line.split('health="')[1].split('"')[0]
@@ -157,8 +157,9 @@ def test_a_run_that_stopped_beating_is_never_shown_running(
     assert "{&quot;done&quot;" not in page and '{"done"' not in page
 
     text = client.get("/monitor/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
-    assert 'monitorkit_health{command_id="import_orders",health="RUNNING"} 0.0' in text
-    assert 'monitorkit_last_run_status{command_id="import_orders",status="STALE"} 1.0' in text
+    ids = 'command="import_orders",command_id="import_orders"'
+    assert f'monitorkit_health{{{ids},health="RUNNING"}} 0.0' in text
+    assert f'monitorkit_last_run_status{{{ids},status="STALE"}} 1.0' in text
 
     out = io.StringIO()
     call_command("monitor_status", stdout=out)
