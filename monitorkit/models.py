@@ -62,6 +62,15 @@ class CommandHealth(models.Model):
     number = models.PositiveIntegerField(default=0, help_text="Transitions so far.")
     next_expected = models.DateTimeField(null=True, blank=True)
     checked = models.DateTimeField(help_text="The last watcher cycle that looked at it.")
+    last_success = models.DateTimeField(
+        null=True, blank=True, help_text="When the newest FINISHED run ended (kept past retention)."
+    )
+    last_failure = models.DateTimeField(
+        null=True, blank=True, help_text="When the newest FAILED or SYSTEM_KILL run ended."
+    )
+    last_completion = models.DateTimeField(
+        null=True, blank=True, help_text="When the newest run with an outcome ended."
+    )
 
     class Meta:
         verbose_name = "command health"

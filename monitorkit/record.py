@@ -105,7 +105,8 @@ class RunRecord:
     params: str
     run_id: str
     host: str
-    pid: int
+    pid: int | None
+    """The run's process id; ``None`` for a ``MISSED`` record (no process of its own)."""
     started: dt.datetime
     status: Status = Status.STARTED
     latest: dt.datetime | None = None
@@ -121,7 +122,12 @@ class RunRecord:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start to finish, or to the latest heartbeat while unfinished."""
+        """Seconds from start to finish, or to the latest heartbeat while unfinished.
+
+        ``None`` for a ``MISSED`` record: it stands for a start that never came.
+        """
+        if self.status is Status.MISSED:
+            return None
         end = self.finished or self.latest
         return None if end is None else round((end - self.started).total_seconds(), 6)
 
@@ -170,7 +176,7 @@ def outcome(
         "seq": seq,
         "status": status,
         "started": started,
-        "duration": duration,
+        "duration": None if status == Status.MISSED.value else duration,
     }
 
 

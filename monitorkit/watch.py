@@ -30,7 +30,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +159,7 @@ class Watcher:
         health = found.health.value
         if state is None:
             first = HealthState(command_id, health, now, now, 0, found.next_expected)
+            first = first.with_runs(history)
             if health not in PROBLEMS:
                 self.store.record_first_sight(first)
                 return found
@@ -169,11 +169,13 @@ class Watcher:
             # Written before the transition: a watcher killed in between leaves the record,
             # which keeps the health MISSED, and the next cycle stores the transition.
             self.store.store_missed(self._missed_record(command_id, found.missed_at, expectation))
+        # The last success, failure and completion move on with the runs judged, and stay in
+        # the health row when retention has deleted those runs.
+        seen = state.with_runs(history)
         if health == state.health:
-            if found.next_expected != state.next_expected:
-                self.store.update_state(
-                    dataclasses.replace(state, next_expected=found.next_expected)
-                )
+            if found.next_expected != state.next_expected or seen is not state:
+                refreshed = dataclasses.replace(seen, next_expected=found.next_expected)
+                self.store.update_state(refreshed)
             return found
         transition = Transition(
             command_id=command_id,
@@ -188,13 +190,12 @@ class Watcher:
             if health == "MISSED"
             else None,
         )
-        after = HealthState(
-            command_id,
-            health,
-            transition.at,
-            state.first_seen,
-            state.number + 1,
-            found.next_expected,
+        after = dataclasses.replace(
+            seen,
+            health=health,
+            since=transition.at,
+            number=state.number + 1,
+            next_expected=found.next_expected,
         )
         alert = self._alert_state(transition, expectation)
         if self.store.record_transition(state, after, transition, alert):
@@ -242,7 +243,7 @@ class Watcher:
             params="",
             run_id=hashlib.sha256(key).hexdigest()[:32],
             host=self.host,
-            pid=os.getpid(),
+            pid=None,  # the watcher's process is not the run's: a missed start has none
             started=expected,
             status=Status.MISSED,
             latest=expected,

@@ -238,8 +238,10 @@ def test_the_watcher_over_firebase_alerts_once_and_stores_the_miss(
     assert health["never_ran"]["health"] == "MISSED"
     # Each missed start is stored once, whichever watcher saw it; a watcher that a busy machine
     # starts a second later may find the next every-second start missed too.
-    missed = log_of(rtdb_server, "never_ran")
+    # Kept beside the ring of runs, never in it (issue 18, item 5).
+    missed = list((rest_get(rtdb_server, f"{KEY}/commands/never_ran/missed") or {}).values())
     assert missed and {r["status"] for r in missed} == {"MISSED"}
+    assert log_of(rtdb_server, "never_ran") == []
     assert len({r["started"] for r in missed}) == len(missed)
     alerted = sorted(r.json()["command_id"] + ":" + r.json()["health"] for r in http_sink.requests)
     assert alerted == ["flaky_command:FAILING", "never_ran:MISSED"]

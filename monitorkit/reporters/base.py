@@ -17,6 +17,11 @@ from ..conf import MonitorSettings, monitor_settings
 from ..record import RunRecord, Status, outcome_of
 from ..retry import RetryPolicy
 
+#: ``MISSED`` records kept per command id, outside ``MONITORKIT_RETENTION`` (which counts real
+#: runs only): the newest ones, each standing for one gap of missed starts. A missed start
+#: never pushes a real run out of any store.
+MISSED_KEPT = 10
+
 if TYPE_CHECKING:
     from .health_store import HealthStore
 

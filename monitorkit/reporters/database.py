@@ -46,7 +46,7 @@ from ..record import (
     outcome,
 )
 from ..retry import RetryableError, call_with_retries, remaining
-from .base import Reporter, ReporterError
+from .base import MISSED_KEPT, Reporter, ReporterError
 
 if TYPE_CHECKING:
     from .database_health import DatabaseHealthStore
@@ -327,7 +327,23 @@ class DatabaseReporter(Reporter):
             last = runs.filter(command_id=record.id).aggregate(top=Max("seq"))["top"] or 0
             seq = last + 1
             runs.create(run_id=record.run_id, seq=seq, **fields)
-            runs.filter(command_id=record.id, seq__lte=seq - self.settings.retention).delete()
+            self._trim(runs.filter(command_id=record.id), record.status is Status.MISSED)
+
+    def _trim(self, runs: Any, missed: bool) -> None:
+        """Delete a command id's oldest rows of the kind just inserted, beyond what is kept.
+
+        Real runs keep ``MONITORKIT_RETENTION`` of their own; ``MISSED`` rows keep the newest
+        :data:`MISSED_KEPT` among themselves. A missed start never pushes a real run out.
+        """
+        kept = MISSED_KEPT if missed else self.settings.retention
+        same = (
+            runs.filter(status=Status.MISSED.value)
+            if missed
+            else runs.exclude(status=Status.MISSED.value)
+        )
+        # One statement: no row is deleted while fewer than ``kept`` exist (``seq < NULL``).
+        oldest_kept = same.order_by("-seq").values("seq")[kept - 1 : kept]
+        same.filter(seq__lt=Subquery(oldest_kept)).delete()
 
     @staticmethod
     def _not_newer_than(record: RunRecord) -> Q:
@@ -473,7 +489,7 @@ class DatabaseReporter(Reporter):
             params=row.params,
             run_id=row.run_id,
             host=row.host,
-            pid=row.pid,
+            pid=None if row.status == Status.MISSED.value else row.pid,
             started=_aware(row.started) or row.started,
             status=Status(row.status),
             latest=_aware(row.latest),

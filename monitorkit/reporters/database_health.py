@@ -128,11 +128,11 @@ class DatabaseHealthStore(HealthStore):
         return True
 
     def update_state(self, state: HealthState) -> None:
-        """Refresh the next expected run of a command id (no transition)."""
+        """Refresh the next expected run and the last outcomes of a command id (no transition)."""
         from ..models import CommandHealth
 
         CommandHealth.objects.using(self.alias).filter(command_id=state.command_id).update(
-            next_expected=_db_time(state.next_expected)
+            next_expected=_db_time(state.next_expected), **_outcome_columns(state)
         )
 
     def open_alerts(self) -> list[OpenAlert]:
@@ -231,6 +231,15 @@ def _columns(state: HealthState) -> dict[str, Any]:
         "number": state.number,
         "next_expected": _db_time(state.next_expected),
         "checked": _db_time(state.since),
+        **_outcome_columns(state),
+    }
+
+
+def _outcome_columns(state: HealthState) -> dict[str, Any]:
+    return {
+        "last_success": _db_time(state.last_success),
+        "last_failure": _db_time(state.last_failure),
+        "last_completion": _db_time(state.last_completion),
     }
 
 
@@ -242,4 +251,7 @@ def _state(row: Any) -> HealthState:
         first_seen=_aware(row.first_seen) or row.first_seen,
         number=row.number,
         next_expected=_aware(row.next_expected),
+        last_success=_aware(row.last_success),
+        last_failure=_aware(row.last_failure),
+        last_completion=_aware(row.last_completion),
     )

@@ -5,7 +5,14 @@ The layout (``docs/firebase.md`` has the whole story)::
     <FIREBASE_MONITORING_KEY>/
         commands/<command id>/seq         the last run number handed out (atomic increment)
         commands/<command id>/log/<slot>  run number ``seq`` lives in slot ``(seq - 1) % retention``
+        commands/<command id>/missed/<run id>
+                                          the newest ``MISSED_KEPT`` (10) ``MISSED`` records,
+                                          written by the watcher, outside the ring
         latest/<command id>               the run of that command written most recently
+
+A ``MISSED`` record never takes a slot of the ring, so missed starts never push real runs out;
+it is stored with ``seq`` the number of the last real run before it (it sorts after that run),
+and the watcher deletes the oldest beyond ten in the same PATCH that writes a new one.
 
 ``log`` only ever holds the integer keys ``0 .. retention - 1``, filled from 0, so a plain GET of
 it is the JSON array of at most ``retention`` runs that users already read. Each write is
@@ -42,7 +49,7 @@ from ..record import (
     parse_timestamp,
 )
 from ..retry import RetryPolicy
-from .base import Reporter, ReporterError, judge_window
+from .base import MISSED_KEPT, Reporter, ReporterError, judge_window
 
 if TYPE_CHECKING:
     from .firebase_health import FirebaseHealthStore
@@ -137,6 +144,35 @@ class FirebaseReporter(Reporter):
         if updates:
             client.patch(root, updates)
 
+    def store_missed(self, record: RunRecord) -> None:
+        """Store a ``MISSED`` record in ``commands/<id>/missed``, outside the ring of runs.
+
+        Three GETs (the kept misses, the run number, the summary) and one PATCH that writes the
+        record, deletes the oldest misses beyond :data:`MISSED_KEPT` and updates the summary
+        unless it holds something newer. A record already kept is not written again.
+        """
+        client = self._get_client()
+        root = self._root()
+        node = root + ("commands", record.id)
+        kept = client.get(node + ("missed",)).value
+        kept = kept if isinstance(kept, dict) else {}
+        if record.run_id in kept:
+            return
+        seq = client.get(node + ("seq",)).value
+        number = seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+        data = stored_form(record, number)
+        updates: dict[str, Any] = {f"commands/{record.id}/missed/{record.run_id}": data}
+        ordered = sorted(
+            (key for key, item in kept.items() if isinstance(item, dict)),
+            key=lambda key: str(kept[key].get("started") or ""),
+        )
+        for key in ordered[: max(0, len(ordered) + 1 - MISSED_KEPT)]:
+            updates[f"commands/{record.id}/missed/{key}"] = None
+        summary = client.get(root + ("latest", record.id)).value
+        if not _keep_as_latest(summary, record):
+            updates[f"latest/{record.id}"] = data
+        client.patch(root, updates)
+
     # The read side, for monitor_status.
     def latest_runs(self) -> list[RunRecord]:
         """Return the summary of every command (one GET), sorted by command id."""
@@ -145,9 +181,10 @@ class FirebaseReporter(Reporter):
         return sorted(records, key=lambda record: record.id)
 
     def command_history(self, command_id: str, limit: int | None = None) -> list[RunRecord]:
-        """Return the kept runs of one command (one GET of its log), newest first by seq."""
-        reply = self._get_client().get(self._root() + ("commands", command_id, "log"))
-        records = sorted(_records(reply.value, command_id), key=_newest_first)
+        """Return the kept runs and ``MISSED`` records of one command (one GET of its node),
+        newest first by seq."""
+        reply = self._get_client().get(self._root() + ("commands", command_id))
+        records = sorted(_node_records(reply.value, command_id), key=_newest_first)
         return records[:limit] if limit else records
 
     def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
@@ -155,8 +192,7 @@ class FirebaseReporter(Reporter):
         value = self._get_client().get(self._root() + ("commands",)).value
         runs: dict[str, list[RunRecord]] = {}
         for command_id, node in value.items() if isinstance(value, dict) else []:
-            log = node.get("log") if isinstance(node, dict) else None
-            records = sorted(_records(log, command_id), key=_newest_first)
+            records = sorted(_node_records(node, command_id), key=_newest_first)
             if records:
                 runs[command_id] = records[:depth] if depth else records
         return runs
@@ -164,7 +200,7 @@ class FirebaseReporter(Reporter):
     def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
         """Return every command id's newest ``depth`` records for the judge.
 
-        One GET of ``latest``, and one GET of ``commands/<id>/log`` for each id whose latest
+        One GET of ``latest``, and one GET of ``commands/<id>`` for each id whose latest
         record did not finish well (a failure, a miss, or a run under way: its failures in a
         row are in its history); an id whose latest run ``FINISHED`` needs nothing older
         (``judge_window``). Requests grow with those ids only, never with the healthy ones or
@@ -405,6 +441,13 @@ def _records(value: Any, command_id: str | None = None) -> list[RunRecord]:
     return records
 
 
+def _node_records(node: Any, command_id: str) -> list[RunRecord]:
+    """Return the runs of a ``commands/<id>`` node: its ring's and its ``MISSED`` records."""
+    if not isinstance(node, dict):
+        return []
+    return _records(node.get("log"), command_id) + _records(node.get("missed"), command_id)
+
+
 def _record(data: dict[str, Any], command_id: str | None) -> RunRecord | None:
     """Build a record, tolerating django-command-monitor's entries (no run_id, host or pid)."""
     values = dict(data)
@@ -414,10 +457,11 @@ def _record(data: dict[str, Any], command_id: str | None) -> RunRecord | None:
         ("params", ""),
         ("run_id", ""),
         ("host", ""),
-        ("pid", 0),
     ):
         if values.get(name) is None:
             values[name] = default
+    if not isinstance(values.get("pid"), int) or values.get("status") == Status.MISSED.value:
+        values["pid"] = None  # a MISSED record has no process of its own
     try:
         return RunRecord.from_dict(values)
     except (TypeError, ValueError, KeyError) as err:

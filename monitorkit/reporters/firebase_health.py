@@ -4,7 +4,8 @@ The layout, beside the runs (``firebase.py``), under ``<FIREBASE_MONITORING_KEY>
 
     health/<command id>                what the watcher last concluded (a ``HealthState``):
                                        command_id, health, since, first_seen, number,
-                                       next_expected
+                                       next_expected, last_success, last_failure,
+                                       last_completion (kept past the runs' retention)
     transitions/<command id>/<number>  transition number ``number`` (1, 2, ...):
                                        ``Transition.as_dict()`` plus alert, detail,
                                        claimed_at, alerted_at, stored_by and deliveries
@@ -44,11 +45,11 @@ Requests per operation (none grows with the history; ``N`` is the transition's n
   it is not to be had. ``settle_alert``: 3 (PATCH, GET and PUT of ``alerts/<id>``; for
   ``retrying``, GET and PUT of ``alerts/<id>`` then the PATCH, or 3 when it was superseded).
   ``alert``: 1 (GET of the transition).
-- ``recent_runs``: 1 GET of ``latest`` and, when ``depth > 1``, 1 GET of ``commands/<id>/log``
+- ``recent_runs``: 1 GET of ``latest`` and, when ``depth > 1``, 1 GET of ``commands/<id>``
   per command id whose latest run is ``FAILED``, ``SYSTEM_KILL`` or ``MISSED``: the request
   count grows with the failing ids only, never with the healthy ones or their history.
-- ``store_missed``: 1 GET of ``missed/<id>/<run_id>`` when already stored; else a
-  create-only PUT of that claim, what ``FirebaseReporter.deliver_spooled`` costs, and a PATCH.
+- ``store_missed``: 1 GET of ``commands/<id>/missed`` when already stored; else 2 more GETs
+  (the run number, ``latest/<id>``) and one PATCH (``FirebaseReporter.store_missed``).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..delivery import Delivery, read_deliveries, stored_deliveries
-from ..record import RunRecord, format_timestamp, parse_timestamp, utcnow
+from ..record import RunRecord, format_timestamp, parse_timestamp
 from ..transitions import Transition
 from .base import ReporterError
 from .health_store import (
@@ -84,8 +85,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("monitorkit")
 
-#: How long one watcher's claim to write a MISSED record stands before another takes it over.
-MISSED_CLAIM_SECONDS = 60.0
 #: Conditional writes of one node tried before giving up (other watchers kept winning).
 MAX_ROUNDS = 25
 #: Latest statuses for which the watcher needs more than the latest run (failures in a row,
@@ -154,10 +153,11 @@ class FirebaseHealthStore(HealthStore):
         return False
 
     def update_state(self, state: HealthState) -> None:
-        """Write the command id's ``next_expected`` (one PATCH; the rest is left alone)."""
+        """Write the command id's ``next_expected`` and last outcomes (one PATCH; the rest,
+        its health and number, is left alone)."""
         self._client().patch(
             self._path("health", state.command_id),
-            {"next_expected": format_timestamp(state.next_expected)},
+            {"next_expected": format_timestamp(state.next_expected), **_outcome_data(state)},
         )
 
     def open_alerts(self) -> list[OpenAlert]:
@@ -265,26 +265,11 @@ class FirebaseHealthStore(HealthStore):
     def store_missed(self, record: RunRecord) -> None:
         """Store a ``MISSED`` record once, however many watchers notice the missed start.
 
-        Two watchers at once would each find no such run in the log and claim two numbers, so
-        the record is claimed first: a create-only conditional PUT of ``missed/<id>/<run_id>``.
-        A claim left by a watcher killed before it wrote the record is taken over after
-        :data:`MISSED_CLAIM_SECONDS`; the write itself finds a run already in the log.
+        It is kept under its run id in ``commands/<id>/missed`` (``FirebaseReporter.store_missed``),
+        outside the ring of runs: two watchers writing it at once write the same node, and no
+        run number is claimed, so nothing needs a claim first.
         """
-        client = self._client()
-        path = self._path("missed", record.id, record.run_id)
-        reply = client.get(path, etag=True)
-        marker = reply.value if isinstance(reply.value, dict) else None
-        if marker is not None:
-            if marker.get("done"):
-                return
-            claimed = parse_timestamp(marker.get("claimed_at"))
-            if claimed is not None and (utcnow() - claimed).total_seconds() < MISSED_CLAIM_SECONDS:
-                return  # another watcher is writing it right now
-        claim = {"claimed_at": format_timestamp(utcnow()), "done": False}
-        if client.put(path, claim, if_match=_etag(reply, path)).status == 412:
-            return  # another watcher claimed it first
-        self.reporter.deliver_spooled(record, {})
-        client.patch(path, {"done": True})
+        self.reporter.store_missed(record)
 
     # Inside.
     def _client(self) -> RealtimeDatabaseClient:
@@ -453,6 +438,15 @@ def _state_data(state: HealthState) -> dict[str, Any]:
         "first_seen": format_timestamp(state.first_seen),
         "number": state.number,
         "next_expected": format_timestamp(state.next_expected),
+        **_outcome_data(state),
+    }
+
+
+def _outcome_data(state: HealthState) -> dict[str, Any]:
+    return {
+        "last_success": format_timestamp(state.last_success),
+        "last_failure": format_timestamp(state.last_failure),
+        "last_completion": format_timestamp(state.last_completion),
     }
 
 
@@ -468,7 +462,15 @@ def _state(command_id: str, data: Any) -> HealthState | None:
         if since is None or first_seen is None or not isinstance(number, int):
             return None
         return HealthState(
-            command_id, str(data["health"]), since, first_seen, number, next_expected
+            command_id,
+            str(data["health"]),
+            since,
+            first_seen,
+            number,
+            next_expected,
+            last_success=parse_timestamp(data.get("last_success")),
+            last_failure=parse_timestamp(data.get("last_failure")),
+            last_completion=parse_timestamp(data.get("last_completion")),
         )
     except (KeyError, TypeError, ValueError):
         return None

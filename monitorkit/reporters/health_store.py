@@ -18,8 +18,8 @@ of two watchers that see the same change, exactly one stores it (and so exactly 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from ..delivery import SENT as DELIVERED
 from ..delivery import Deliveries, Delivery, alert_state, describe, superseded
@@ -55,6 +55,41 @@ class HealthState:
     number: int = 0
     """Transitions stored so far: the version a conditional write moves on from."""
     next_expected: dt.datetime | None = None
+    last_success: dt.datetime | None = None
+    """When the newest ``FINISHED`` run the watcher saw finished (kept past retention)."""
+    last_failure: dt.datetime | None = None
+    """When the newest ``FAILED`` or ``SYSTEM_KILL`` run the watcher saw ended."""
+    last_completion: dt.datetime | None = None
+    """When the newest run with an outcome (any of those) the watcher saw ended."""
+
+    def outcomes(self) -> tuple[dt.datetime | None, dt.datetime | None, dt.datetime | None]:
+        """Return ``(last_success, last_failure, last_completion)``."""
+        return (self.last_success, self.last_failure, self.last_completion)
+
+    def with_runs(self, runs: Sequence[RunRecord]) -> HealthState:
+        """Return the state with its last success, failure and completion moved on to the
+        newest of ``runs`` (never back: a run pushed out of retention keeps its time here)."""
+        success, failure, completion = self.outcomes()
+        for run in runs:
+            status = str(run.status)
+            if status in OUTCOMES:
+                ended = run.finished or run.latest or run.started
+                completion = _later(completion, ended)
+                if status == "FINISHED":
+                    success = _later(success, ended)
+                else:
+                    failure = _later(failure, ended)
+        if (success, failure, completion) == self.outcomes():
+            return self
+        return replace(self, last_success=success, last_failure=failure, last_completion=completion)
+
+
+#: The statuses of a run that ended by itself: ``FINISHED`` a success, the others failures.
+OUTCOMES = frozenset({"FINISHED", "FAILED", "SYSTEM_KILL"})
+
+
+def _later(stored: dt.datetime | None, seen: dt.datetime) -> dt.datetime:
+    return seen if stored is None or seen > stored else stored
 
 
 @dataclass(frozen=True)
@@ -140,7 +175,8 @@ class HealthStore:
         raise NotImplementedError(f"{type(self).__name__} must define record_transition().")
 
     def update_state(self, state: HealthState) -> None:
-        """Refresh a state without a transition (its ``next_expected``); no condition."""
+        """Refresh a state without a transition (its ``next_expected`` and its last success,
+        failure and completion); no condition."""
         raise NotImplementedError(f"{type(self).__name__} must define update_state().")
 
     def open_alerts(self) -> list[OpenAlert]:

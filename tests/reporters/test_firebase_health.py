@@ -506,7 +506,7 @@ def test_recent_runs_reads_history_only_for_failing_ids(server_and_stores: Any) 
     got: dict[str, list[RunRecord]] = {}
     assert calls(server, lambda: got.update(a.recent_runs(3))) == [
         ("GET", "/latest"),
-        ("GET", "/commands/failing/log"),
+        ("GET", "/commands/failing"),
     ]
     assert {key: [r.run_id for r in runs] for key, runs in got.items()} == {
         "failing": ["f-3", "f-2", "f-1"],
@@ -527,9 +527,10 @@ def test_a_missed_run_is_stored_once(server_and_stores: Any) -> None:
     )
     a.store_missed(missed)
     got = calls(server, lambda: b.store_missed(missed))
-    assert [method for method, _ in got] == ["GET"]  # its claim says done: nothing written
-    log = raw(server, f"commands/{CMD}/log")
-    assert [(run["run_id"], run["status"]) for run in log] == [("missed-0001", "MISSED")]
+    assert got == [("GET", f"/commands/{CMD}/missed")]  # kept already: nothing written
+    assert raw(server, f"commands/{CMD}/log") is None  # never in the ring of runs
+    kept = raw(server, f"commands/{CMD}/missed")
+    assert [(key, run["status"]) for key, run in kept.items()] == [("missed-0001", "MISSED")]
     assert [r.run_id for r in a.recent_runs(2)[CMD]] == ["missed-0001"]
 
 
@@ -543,5 +544,5 @@ def test_two_watchers_storing_one_miss_at_once_store_it_once(server_and_stores: 
         thread.start()
     for thread in threads:
         thread.join(20)
-    log = raw(server, f"commands/{CMD}/log")
-    assert [run["run_id"] for run in log] == ["missed-0002"]
+    assert list(raw(server, f"commands/{CMD}/missed")) == ["missed-0002"]
+    assert raw(server, f"commands/{CMD}/log") is None
