@@ -89,12 +89,12 @@ def _end(run: RunRecord) -> float:
 def last_times(state: HealthState | None, runs: Sequence[RunRecord]) -> LastTimes:
     """Return when the id last succeeded, failed and completed: the one place these are picked.
 
-    Today from the newest kept runs (``runs``, newest first): the newest ``FINISHED`` run, the
-    newest ``FAILED``/``SYSTEM_KILL`` one and the newest with any outcome, each at its end; 0
-    when none is kept. So a value goes back to 0 once its run leaves retention. When the health
-    state stores these times (issue 18, item 5), read them from ``state`` here instead.
+    The later of two sources: the times the watcher stored in the health state (they outlive
+    retention) and the newest kept runs (``runs``, newest first: the newest ``FINISHED`` run,
+    the newest ``FAILED``/``SYSTEM_KILL`` one and the newest with any outcome, each at its end),
+    which are newer than the state until the next watcher cycle and are all there is where no
+    watcher runs. 0 when neither knows one.
     """
-    del state  # the seam: the stored times will come from here
     success = failure = completion = 0.0
     for run in runs:
         status = run.status.value
@@ -108,6 +108,13 @@ def last_times(state: HealthState | None, runs: Sequence[RunRecord]) -> LastTime
             failure = failure or end
         if success and failure:
             break
+    if state is not None:
+        stored = [0.0 if t is None else t.timestamp() for t in state.outcomes()]
+        success, failure, completion = (
+            max(success, stored[0]),
+            max(failure, stored[1]),
+            max(completion, stored[2]),
+        )
     return LastTimes(success, failure, completion)
 
 

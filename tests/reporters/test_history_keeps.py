@@ -45,6 +45,21 @@ def statuses(reporter: Reporter, command_id: str = "nightly") -> list[str]:
     return [r.status.value for r in reporter.command_history(command_id)]
 
 
+def last_success_metric(client: Any) -> float:
+    """Return ``monitorkit_last_success_timestamp_seconds`` of ``nightly`` from a scrape."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = client.get("/monitor/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+    (found,) = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "monitorkit_last_success_timestamp_seconds"
+        and sample.labels.get("command_id") == "nightly"
+    ]
+    return float(found)
+
+
 @pytest.fixture
 def hourly(reporter: Reporter, settings: Any) -> None:
     """An hourly job kept 3 runs deep (after ``reporter``, which sets the schedules)."""
@@ -68,8 +83,7 @@ def test_missed_starts_never_push_the_last_real_run_out(
     missed = [r for r in reporter.command_history("nightly") if r.status is Status.MISSED]
     assert [r.started for r in missed] == [hour(n) for n in range(13, 3, -1)]
 
-    text = client.get("/monitor/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
-    assert 'monitorkit_last_success_timestamp_seconds{command_id="nightly"}' in text
+    assert last_success_metric(client) == (hour(0) + dt.timedelta(seconds=2)).timestamp()
     store = reporter.health_store()
     assert store is not None
     assert store.states()["nightly"].last_success == hour(0) + dt.timedelta(seconds=2)
@@ -82,7 +96,7 @@ def test_missed_starts_never_push_the_last_real_run_out(
 
 @pytest.mark.usefixtures("hourly")
 def test_the_health_row_keeps_the_last_success_and_failure_past_retention(
-    reporter: Reporter,
+    reporter: Reporter, client: Any
 ) -> None:
     store = reporter.health_store()
     assert store is not None
@@ -103,6 +117,8 @@ def test_the_health_row_keeps_the_last_success_and_failure_past_retention(
     state = store.states()["nightly"]
     assert state.health == "FAILING"
     assert state.last_success == hour(0) + dt.timedelta(seconds=2)
+    # The metric reads the stored time: no kept run is a success any more.
+    assert last_success_metric(client) == (hour(0) + dt.timedelta(seconds=2)).timestamp()
     assert state.last_failure == state.last_completion == hour(5) + dt.timedelta(seconds=2)
 
     ended(reporter, 6, Status.FINISHED, hour(6))
