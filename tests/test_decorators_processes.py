@@ -18,7 +18,9 @@ import pytest
 from tests.process import ROOT, Project, strip_monitorkit_frames
 from tests.test_watch_processes import FAST, transitions, watch_once
 
-pytestmark = pytest.mark.subprocess
+# Run once (on the main leg of scripts/test), not in every nox leg: the subject is the
+# decorator's declarations; tests/test_decorators.py runs in every leg.
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 SCRIPT = "import django; django.setup(); from tests.testapp import jobs; jobs.main()"
 

@@ -20,7 +20,10 @@ import requests
 from tests.process import Project, wait_for, wait_for_line
 from tests.shapes import SEED_FIELDS, TIMESTAMP
 
-pytestmark = pytest.mark.subprocess
+# Run once (on the main leg of scripts/test), not in every nox leg: the subject is the Firebase
+# transport and its spool, which no Django version touches; the in-process Firebase reporter
+# tests run in every leg.
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 NS = "monitorkit-e2e"
 KEY = "monitor-myapp-production"

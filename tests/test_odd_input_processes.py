@@ -19,7 +19,9 @@ import pytest
 
 from tests.process import Project, strip_monitorkit_frames
 
-pytestmark = pytest.mark.subprocess
+# Run once (on the main leg of scripts/test), not in every nox leg: the subject is value
+# cleaning, pure Python; tests/test_cleaning.py runs in every leg.
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 FAST = {"FIREBASE_MONITORING_INTERVAL_PING": 0.2}
 

@@ -18,6 +18,10 @@ import pytest
 from monitorkit.testing.__main__ import build_parser
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
 
+# Run once (the main leg of scripts/test), not in every nox leg: the subject is the docs page and
+# the pytest plugin, which no Python or Django version changes.
+pytestmark = pytest.mark.once
+
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 PLUGIN = "monitorkit.testing.pytest_plugin"
 
