@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .conf import monitor_settings
 from .health import FAILED, UNFINISHED, Assessment, Health, is_stale
-from .overview import judge_inputs, judge_one
+from .overview import judge_inputs, judge_one, shown_ids
 from .record import RunRecord, Status, utcnow
 from .reporters.base import Reporter
 from .reporters.health_store import HealthState
@@ -207,8 +207,7 @@ class StoreCollector:
         expectations = discover()
         judged, states = judge_inputs(self.reporter, expectations)
         kept = self.reporter.recent_runs(None)
-        # The ids the overview shows: those with runs, and those a schedule expects a run of.
-        every = sorted({cid for cid, e in expectations.items() if e.schedule} | set(judged))
+        every = shown_ids(expectations, judged)  # the ids the overview shows
         ids = exported(every, monitor_settings.metrics_ids)
 
         def gauge(name: str, text: str, *extra: str) -> GaugeMetricFamily:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .conf import monitor_settings
 from .health import Assessment, judge
@@ -45,6 +46,12 @@ def judge_inputs(
     return runs, store.states() if store is not None else {}
 
 
+def shown_ids(expectations: Mapping[str, Expectation], runs: Mapping[str, Any]) -> list[str]:
+    """Return the ids every surface shows, sorted: those with runs, and those a schedule expects
+    a run of (a declared command that never ran is shown once a run is expected of it)."""
+    return sorted({cid for cid, e in expectations.items() if e.schedule} | set(runs))
+
+
 def judge_one(
     expectation: Expectation | None,
     runs: Sequence[RunRecord],
@@ -67,10 +74,8 @@ def command_health(reporter: Reporter) -> list[tuple[str, RunRecord | None, Asse
     stale_after = monitor_settings.stale_after  # read once, not per command id
     expectations = discover()
     runs, states = judge_inputs(reporter, expectations)
-    # A declared command that never ran is shown when a run is expected of it.
-    shown = {cid for cid, e in expectations.items() if e.schedule} | set(runs)
     rows = []
-    for command_id in sorted(shown):
+    for command_id in shown_ids(expectations, runs):
         records = runs.get(command_id, [])
         found = judge_one(
             expectations.get(command_id), records, states.get(command_id), now, stale_after

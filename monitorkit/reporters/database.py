@@ -399,17 +399,32 @@ class DatabaseReporter(Reporter):
         return [self._record(row) for row in (rows[:limit] if limit else rows)]
 
     def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
-        """Return the newest ``depth`` runs of every command id in one query (a window function)."""
-        return self.health_store().recent_runs(depth)
+        """Return the newest ``depth`` runs of every command id: one query, a window function.
+
+        ``None``: every kept run (then no window is needed).
+        """
+        from django.db.models import F, Window
+        from django.db.models.functions import RowNumber
+
+        from ..models import CommandRun
+
+        ranked = CommandRun.objects.using(self.alias).order_by("command_id", "-seq")
+        if depth is not None:
+            ranked = ranked.annotate(
+                place=Window(RowNumber(), partition_by=[F("command_id")], order_by=F("seq").desc())
+            ).filter(place__lte=depth)
+        runs: dict[str, list[RunRecord]] = {}
+        for row in ranked:
+            runs.setdefault(row.command_id, []).append(self._record(row))
+        return runs
 
     def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
         """Return every command id's ``judge_window`` for the judge, in two queries.
 
         The newest record and the newest real (not ``MISSED``) run of each id whole; the older
-        records of an id whose newest did not ``FINISHED`` light, read as ``recent_outcomes``
-        reads (one join on each id's top seq): run id, seq, status, start and latest heartbeat,
-        the rest left at its default. That is all ``health.assess`` reads of them; a healthy id
-        costs one whole row, as ``latest_runs``.
+        records of an id whose newest did not ``FINISHED`` light (:meth:`_newest_rows`): run
+        id, seq, status, start and latest heartbeat, the rest left at its default. That is all
+        ``health.assess`` reads of them; a healthy id costs one whole row, as ``latest_runs``.
         """
         from ..models import CommandRun
 
@@ -423,18 +438,11 @@ class DatabaseReporter(Reporter):
         )
         rows = CommandRun.objects.using(self.alias).raw(newest, [Status.MISSED.value])
         whole = {row.run_id: self._record(row) for row in rows}
-        sql = (
-            f"SELECT r.command_id, r.run_id, r.seq, r.status, r.started, r.latest "
-            f"FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top FROM {table} "
-            f"GROUP BY command_id) m ON r.command_id = m.command_id "
-            f"JOIN {table} t ON t.command_id = m.command_id AND t.seq = m.top "
-            f"WHERE r.seq > m.top - %s AND t.status <> %s ORDER BY r.command_id, r.seq DESC"
-        )
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql, [depth, Status.FINISHED.value])
-            rows = cursor.fetchall()
         found: dict[str, list[RunRecord]] = {}
-        for command_id, run_id, seq, status, started, latest in rows:
+        columns = "command_id, run_id, seq, status, started, latest"
+        for command_id, run_id, seq, status, started, latest in self._newest_rows(
+            columns, depth, unless_newest=Status.FINISHED
+        ):
             record = whole.get(run_id)
             if record is None:
                 record = RunRecord(
@@ -443,7 +451,7 @@ class DatabaseReporter(Reporter):
                     params="",
                     run_id=run_id,
                     host="",
-                    pid=0,
+                    pid=None,
                     started=_raw_time(started),
                     status=Status(status),
                     latest=_raw_time(latest) if latest is not None else None,
@@ -458,28 +466,41 @@ class DatabaseReporter(Reporter):
     def recent_outcomes(self, depth: int) -> dict[str, list[dict[str, Any]]]:
         """Return the newest ``depth`` runs' outcomes of every command id in one light query.
 
-        Seqs of a command id follow one another (only the oldest are deleted), so its newest
-        ``depth`` runs are those numbered above its top seq less ``depth``: one join on each
-        id's top seq (not a subquery per row), and only the columns the strip shows. Read on
-        every poll of the status page, for every command id: it is kept lean on purpose.
+        Only the columns the strip shows (:meth:`_newest_rows`). Read on every poll of the
+        status page, for every command id: it is kept lean on purpose.
+        """
+        found: dict[str, list[dict[str, Any]]] = {}
+        columns = "command_id, run_id, seq, status, started, duration"
+        for command_id, run_id, seq, status, started, duration in self._newest_rows(columns, depth):
+            when = _timestamp(started)
+            found.setdefault(command_id, []).append(outcome(run_id, seq, status, when, duration))
+        return found
+
+    def _newest_rows(
+        self, columns: str, depth: int, unless_newest: Status | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Return ``columns`` of every command id's newest ``depth`` rows, newest first.
+
+        One query; each id's rows are numbered by a window function, not picked by
+        ``seq > top - depth``: seqs of an id have gaps (``MISSED`` rows are trimmed among
+        themselves, real runs among theirs), and a gap must not shorten the window.
+        ``unless_newest``: leave out the ids whose newest row has this status.
         """
         from ..models import CommandRun
 
         table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        order = "OVER (PARTITION BY command_id ORDER BY seq DESC)"
         sql = (
-            f"SELECT r.command_id, r.run_id, r.seq, r.status, r.started, r.duration "
-            f"FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top FROM {table} "
-            f"GROUP BY command_id) m ON r.command_id = m.command_id "
-            f"WHERE r.seq > m.top - %s ORDER BY r.command_id, r.seq DESC"
+            f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() {order} AS place, "
+            f"FIRST_VALUE(status) {order} AS newest FROM {table}) ranked WHERE place <= %s"
         )
+        params: list[Any] = [depth]
+        if unless_newest is not None:
+            sql += " AND newest <> %s"
+            params.append(unless_newest.value)
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql, [depth])
-            rows = cursor.fetchall()
-        found: dict[str, list[dict[str, Any]]] = {}
-        for command_id, run_id, seq, status, started, duration in rows:
-            when = _timestamp(started)
-            found.setdefault(command_id, []).append(outcome(run_id, seq, status, when, duration))
-        return found
+            cursor.execute(sql + " ORDER BY command_id, seq DESC", params)
+            return list(cursor.fetchall())
 
     @staticmethod
     def _record(row: Any) -> RunRecord:

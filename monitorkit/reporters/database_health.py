@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q
 
 from ..delivery import Delivery, read_deliveries, stored_deliveries
 from ..record import RunRecord
@@ -44,23 +43,6 @@ class DatabaseHealthStore(HealthStore):
     def __init__(self, reporter: DatabaseReporter) -> None:
         self.reporter = reporter
         self.alias = reporter.alias
-
-    def recent_runs(self, depth: int | None) -> dict[str, list[RunRecord]]:
-        """Return the newest ``depth`` runs of every command id: one query, a window function.
-
-        ``None``: every kept run (then no window is needed).
-        """
-        from ..models import CommandRun
-
-        ranked = CommandRun.objects.using(self.alias).order_by("command_id", "-seq")
-        if depth is not None:
-            ranked = ranked.annotate(
-                rank=Window(RowNumber(), partition_by=[F("command_id")], order_by=F("seq").desc())
-            ).filter(rank__lte=depth)
-        runs: dict[str, list[RunRecord]] = {}
-        for row in ranked:
-            runs.setdefault(row.command_id, []).append(self.reporter._record(row))
-        return runs
 
     def states(self) -> dict[str, HealthState]:
         """Return every command id's health row (one query)."""

@@ -45,9 +45,10 @@ Requests per operation (none grows with the history; ``N`` is the transition's n
   it is not to be had. ``settle_alert``: 3 (PATCH, GET and PUT of ``alerts/<id>``; for
   ``retrying``, GET and PUT of ``alerts/<id>`` then the PATCH, or 3 when it was superseded).
   ``alert``: 1 (GET of the transition).
-- ``recent_runs``: 1 GET of ``latest`` and, when ``depth > 1``, 1 GET of ``commands/<id>``
-  per command id whose latest run is ``FAILED``, ``SYSTEM_KILL`` or ``MISSED``: the request
-  count grows with the failing ids only, never with the healthy ones or their history.
+- The runs the watcher judges are read by ``FirebaseReporter.judge_runs``: 1 GET of
+  ``latest`` and, when ``depth > 1``, 1 GET of ``commands/<id>`` per command id whose latest
+  record did not finish well: the request count grows with those ids only, never with the
+  healthy ones or their history.
 - ``store_missed``: 1 GET of ``commands/<id>/missed`` when already stored; else 2 more GETs
   (the run number, ``latest/<id>``) and one PATCH (``FirebaseReporter.store_missed``).
 """
@@ -87,9 +88,6 @@ logger = logging.getLogger("monitorkit")
 
 #: Conditional writes of one node tried before giving up (other watchers kept winning).
 MAX_ROUNDS = 25
-#: Latest statuses for which the watcher needs more than the latest run (failures in a row,
-#: the real run behind a ``MISSED`` record).
-NEEDS_HISTORY = frozenset({"FAILED", "SYSTEM_KILL", "MISSED"})
 #: Fields a transition node holds besides ``Transition.as_dict()``.
 ALERT_FIELDS = ("alert", "detail", "claimed_at", "alerted_at", "stored_by", "deliveries")
 
@@ -99,16 +97,6 @@ class FirebaseHealthStore(HealthStore):
 
     def __init__(self, reporter: FirebaseReporter) -> None:
         self.reporter = reporter
-
-    def recent_runs(self, depth: int) -> dict[str, list[RunRecord]]:
-        """Return the latest run of every command id, and the history of the failing ones."""
-        runs: dict[str, list[RunRecord]] = {}
-        for latest in self.reporter.latest_runs():
-            history = [latest]
-            if depth > 1 and str(latest.status) in NEEDS_HISTORY:
-                history = self.reporter.command_history(latest.id, limit=depth) or history
-            runs[latest.id] = history[:depth]
-        return runs
 
     def states(self) -> dict[str, HealthState]:
         """Return every stored state: one GET of ``health``."""

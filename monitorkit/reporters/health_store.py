@@ -147,10 +147,6 @@ def supersede(deliveries: Mapping[str, Delivery]) -> tuple[str, str, Deliveries]
 class HealthStore:
     """Base class of health stores; subclasses implement every method."""
 
-    def recent_runs(self, depth: int) -> dict[str, list[RunRecord]]:
-        """Return the newest ``depth`` records of every command id, newest first."""
-        raise NotImplementedError(f"{type(self).__name__} must define recent_runs(depth).")
-
     def states(self) -> dict[str, HealthState]:
         """Return the stored state of every command id the watcher has seen."""
         raise NotImplementedError(f"{type(self).__name__} must define states().")

@@ -495,7 +495,7 @@ def finish(reporter: FirebaseReporter, run_id: str, command_id: str, status: Sta
     reporter.write(record)
 
 
-def test_recent_runs_reads_history_only_for_failing_ids(server_and_stores: Any) -> None:
+def test_judge_runs_reads_history_only_for_ids_not_finished_well(server_and_stores: Any) -> None:
     server, a, _ = server_and_stores
     reporter = a.reporter
     run_once(reporter, make_record("ok-1", "healthy"))
@@ -504,7 +504,7 @@ def test_recent_runs_reads_history_only_for_failing_ids(server_and_stores: Any) 
     finish(reporter, "f-3", "failing", Status.FAILED)
 
     got: dict[str, list[RunRecord]] = {}
-    assert calls(server, lambda: got.update(a.recent_runs(3))) == [
+    assert calls(server, lambda: got.update(a.reporter.judge_runs(3))) == [
         ("GET", "/latest"),
         ("GET", "/commands/failing"),
     ]
@@ -512,12 +512,12 @@ def test_recent_runs_reads_history_only_for_failing_ids(server_and_stores: Any) 
         "failing": ["f-3", "f-2", "f-1"],
         "healthy": ["ok-1"],
     }
-    assert calls(server, lambda: a.recent_runs(1)) == [("GET", "/latest")]
+    assert calls(server, lambda: a.reporter.judge_runs(1)) == [("GET", "/latest")]
 
     for index in range(2, 8):  # a longer history of the healthy id costs nothing more
         run_once(reporter, make_record(f"ok-{index}", "healthy"))
-    assert len(calls(server, lambda: a.recent_runs(3))) == 2
-    assert [r.run_id for r in a.recent_runs(3)["healthy"]] == ["ok-7"]
+    assert len(calls(server, lambda: a.reporter.judge_runs(3))) == 2
+    assert [r.run_id for r in a.reporter.judge_runs(3)["healthy"]] == ["ok-7"]
 
 
 def test_a_missed_run_is_stored_once(server_and_stores: Any) -> None:
@@ -531,7 +531,7 @@ def test_a_missed_run_is_stored_once(server_and_stores: Any) -> None:
     assert raw(server, f"commands/{CMD}/log") is None  # never in the ring of runs
     kept = raw(server, f"commands/{CMD}/missed")
     assert [(key, run["status"]) for key, run in kept.items()] == [("missed-0001", "MISSED")]
-    assert [r.run_id for r in a.recent_runs(2)[CMD]] == ["missed-0001"]
+    assert [r.run_id for r in a.reporter.judge_runs(2)[CMD]] == ["missed-0001"]
 
 
 def test_two_watchers_storing_one_miss_at_once_store_it_once(server_and_stores: Any) -> None:

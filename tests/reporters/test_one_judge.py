@@ -187,3 +187,34 @@ def test_the_judge_reads_the_same_records_through_every_store(
     assert [r.run_id for r in found["nightly"]] == ["run-00003", "run-00002", "run-00001"]
     assert found["nightly"][0].message == "disk full"  # the newest is read whole
     assert [r.run_id for r in found["healthy"]] == ["ok-1"]
+
+
+def test_a_gap_left_by_trimmed_missed_starts_does_not_shorten_the_window(
+    reporter: Reporter,
+) -> None:
+    """Seqs of an id have gaps once ``MISSED`` rows are trimmed among themselves: the newest
+    ``depth`` records are still ``depth`` records, for the strip and for the judge."""
+    from monitorkit.reporters.base import MISSED_KEPT
+
+    start = utcnow() - dt.timedelta(days=2)
+    for n in range(5):
+        ended(reporter, n, Status.FAILED, start + dt.timedelta(hours=n))
+    store = reporter.health_store()
+    assert store is not None
+    missed_count = MISSED_KEPT + 2  # the two oldest are trimmed: a gap of two seqs
+    for n in range(missed_count):
+        at = start + dt.timedelta(hours=5, minutes=n)
+        store.store_missed(
+            make_record(f"missed-{n:05d}", "nightly", status=Status.MISSED, started=at, finished=at)
+        )
+    ended(reporter, 99, Status.FAILED, start + dt.timedelta(hours=6))
+
+    depth = 1 + MISSED_KEPT + 3  # the newest run, the kept misses, three older runs
+    expected = ["run-00099"]
+    expected += [f"missed-{n:05d}" for n in reversed(range(2, missed_count))]
+    expected += ["run-00004", "run-00003", "run-00002"]
+    outcomes = reporter.recent_outcomes(depth)["nightly"]
+    assert [o["run_id"] for o in outcomes] == expected
+    judged = reporter.judge_runs(depth)["nightly"]
+    assert [r.run_id for r in judged] == expected
+    assert all(r.pid is None for r in judged if r.status is Status.MISSED)
