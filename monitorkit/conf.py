@@ -23,7 +23,7 @@ import reprlib
 import tempfile
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings as django_settings
 
@@ -96,18 +96,33 @@ ALWAYS_OUTPUT_TAIL_EXCLUDE: tuple[str, ...] = (
 )
 
 
-# The three classes below are a named tuple and plain slotted classes, not dataclasses: every
+# The three classes below are plain slotted classes, not dataclasses or named tuples: every
 # management command imports this module (the app's system checks do), and on Python 3.11 a
-# frozen dataclass compiles its generated methods at import, about 0.5 ms each, paid by every
-# command of the project, monitored or not (issue 16, benchmark row 15).
+# frozen dataclass compiles its generated methods at import (about 0.5 ms each), a
+# ``typing.NamedTuple`` four snippets; paid by every command of the project, monitored or not
+# (issue 16, benchmark row 15).
 
 
-class Problem(NamedTuple):
+class Problem:
     """One thing wrong with the settings, worded for ``manage.py check`` (always a warning)."""
 
-    id: str
-    msg: str
-    hint: str
+    __slots__ = ("hint", "id", "msg")
+
+    def __init__(self, id: str, msg: str, hint: str) -> None:
+        self.id = id
+        self.msg = msg
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        return f"Problem(id={self.id!r}, msg={self.msg!r}, hint={self.hint!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Problem):
+            return NotImplemented
+        return (self.id, self.msg, self.hint) == (other.id, other.msg, other.hint)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.msg, self.hint))
 
 
 def _never_needed() -> str | None:

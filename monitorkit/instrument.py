@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 from typing import Any
 
 import wrapt
@@ -26,6 +25,7 @@ from .command import MonitoredCommandMixin
 from .conf import monitor_settings
 from .mixins.base import MonitorMixin
 from .mixins.options import add_monitor_options
+from .naming import matches_any
 
 logger = logging.getLogger("monitorkit")
 
@@ -39,9 +39,7 @@ def is_selected(name: str, include: Iterable[str], exclude: Iterable[str]) -> bo
     Patterns are ``fnmatch`` patterns matched case-sensitively (command names are); an
     exclusion wins over an inclusion.
     """
-    return any(fnmatchcase(name, p) for p in include) and not any(
-        fnmatchcase(name, p) for p in exclude
-    )
+    return matches_any(name, include) and not matches_any(name, exclude)
 
 
 def monitored_class(cls: type) -> type:

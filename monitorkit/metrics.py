@@ -38,13 +38,13 @@ And once: ``monitorkit_commands_unexported`` (ids ``MONITORKIT_METRICS_IDS`` lef
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import platform
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .conf import monitor_settings
 from .health import FAILED, UNFINISHED, Assessment, Health, is_stale
+from .naming import matches_any
 from .overview import judge_inputs, judge_one, shown_ids
 from .record import RunRecord, Status, utcnow
 from .reporters.base import Reporter
@@ -129,7 +129,7 @@ def exported(command_ids: Iterable[str], patterns: Sequence[str]) -> list[str]:
     """Return the ids ``MONITORKIT_METRICS_IDS`` lets through (fnmatch ``patterns``, case kept)."""
     if "*" in patterns:
         return list(command_ids)
-    return [cid for cid in command_ids if any(fnmatch.fnmatchcase(cid, p) for p in patterns)]
+    return [cid for cid in command_ids if matches_any(cid, patterns)]
 
 
 def command_name(command_id: str, runs: Sequence[RunRecord]) -> str:

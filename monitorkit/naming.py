@@ -11,13 +11,12 @@ storable is ``cleaning.py``; what masks a secret in free text is ``redaction.py`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
 from .cleaning import MAX_KEY_BYTES, is_valid_key, safe_str, shorten_key, storable_text
-from .redaction import MASK, is_sensitive_name, mask_shapes, redact, url_passwords
+from .redaction import MASK, LazyPattern, is_sensitive_name, mask_shapes, redact, url_passwords
 
 __all__ = [
     "MASK",
@@ -48,7 +47,30 @@ IGNORED_OPTIONS = frozenset(
         "stderr",
     }
 )
-_FORBIDDEN = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")  # what ids replace (spaces too)
+_FORBIDDEN = LazyPattern(r"[.$#\[\]/\x00-\x1f\x7f\s]+")  # what ids replace (spaces too)
+#: The printable ASCII characters ``_FORBIDDEN`` matches: an id without them (and without
+#: control characters, non-ASCII or other blanks) needs no pattern at all.
+_FORBIDDEN_PRINTABLE = frozenset(".$#[]/ ")
+_WILDCARDS = frozenset("*?[")
+
+
+def matches_any(name: str, patterns: Iterable[str]) -> bool:
+    """Return whether ``name`` matches one of ``patterns`` (``fnmatch``'s, case-sensitive).
+
+    A pattern without a wildcard is compared as it is: ``fnmatch`` compiles each pattern to a
+    regular expression, which a command's start should not pay for a list of plain names
+    (``ALWAYS_OUTPUT_TAIL_EXCLUDE``, most ``MONITORKIT_AUTO`` lists).
+    """
+    for pattern in patterns:
+        if _WILDCARDS.isdisjoint(pattern):
+            if name == pattern:
+                return True
+        else:
+            from fnmatch import fnmatchcase
+
+            if fnmatchcase(name, pattern):
+                return True
+    return False
 
 
 def is_sensitive(name: str, value: Any = None) -> bool:
@@ -119,7 +141,10 @@ def sanitize_key(text: str, fallback: str = "command") -> str:
     A byte of argv that is not UTF-8 arrives as a lone surrogate (``'\\udcff'``); it becomes
     U+FFFD like a NUL would, since no store can encode it.
     """
-    key = storable_text(_FORBIDDEN.sub("_", text))
+    if text.isascii() and text.isprintable() and _FORBIDDEN_PRINTABLE.isdisjoint(text):
+        key = text  # the usual id: nothing to replace, nothing unstorable
+    else:
+        key = storable_text(_FORBIDDEN().sub("_", text))
     if not key.strip("_"):
         key = fallback
     return shorten_key(key, original=text)

@@ -40,8 +40,6 @@ TRIM_SLACK = 64 * 1024
 #: A write bigger than the tail is cut to its end, then to just after its first blank (looked for
 #: in at most this many units), so a secret or a multi-byte character is never kept in half.
 CUT_SEARCH = 1024
-_BLANK = re.compile(r"\s")
-_BLANK_BYTES = re.compile(rb"\s")
 
 
 class OutputTail:
@@ -134,10 +132,11 @@ def _after_first_blank(cut: Chunk) -> Chunk:
     """Return a cut write from just after its first blank (in its first quarter, at most
     ``CUT_SEARCH`` units), else without that quarter: no half secret, no half character."""
     window = min(CUT_SEARCH, len(cut) // 4)
+    # Compiled here, not at import (re keeps it cached): most runs never cut a write.
     if isinstance(cut, bytes):
-        blank = _BLANK_BYTES.search(cut, 0, window)
+        blank = re.compile(rb"\s").search(cut, 0, window)
         return cut[blank.end() if blank else window :]
-    found = _BLANK.search(cut, 0, window)
+    found = re.compile(r"\s").search(cut, 0, window)
     return cut[found.end() if found else window :]
 
 

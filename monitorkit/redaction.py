@@ -34,13 +34,13 @@ MIN_FREE_TEXT_SECRET = 4
 
 #: Names that hold credentials: Django's rule for hiding settings (``API``, ``TOKEN``, ``KEY``,
 #: ``SECRET``, ``PASS``, ``SIGNATURE``, ``COOKIE``) and the names it misses.
-SENSITIVE_NAME = re.compile(
+#: Compiled on first use (``LazyPattern``, below), as every pattern of this module.
+SENSITIVE_NAME_SOURCE = (
     r"API|TOKEN|KEY|SECRET|PASS|SIGNATURE|COOKIE|PWD|BEARER|SESSION|PRIVATE|CREDENTIAL|DSN"
-    r"|AUTHORIZATION|AUTH(?!OR)",
-    re.IGNORECASE,
+    r"|AUTHORIZATION|AUTH(?!OR)"
 )
 #: Names of exceptions and warnings say what went wrong, not what the value is (``KeyError:``).
-_NOT_A_NAME = re.compile(r"(?:Error|Exception|Warning)$")
+_NOT_A_NAME_ENDINGS = ("Error", "Exception", "Warning")
 
 
 class LazyPattern:
@@ -65,9 +65,17 @@ class LazyPattern:
         return compiled
 
 
+SENSITIVE_NAME = LazyPattern(SENSITIVE_NAME_SOURCE, re.IGNORECASE)
+#: The words of ``SENSITIVE_NAME``: an ASCII name holding none of them (upper-cased) cannot
+#: match it. (Not for other names: ``IGNORECASE`` matches the Kelvin sign as ``K``.)
+_SENSITIVE_WORDS = tuple(word.replace("(?!OR)", "") for word in SENSITIVE_NAME_SOURCE.split("|"))
+
+
 def is_sensitive_name(name: str) -> bool:
     """Return whether a name (an option, a key, a header) says its value is a credential."""
-    return bool(SENSITIVE_NAME.search(name)) and not _NOT_A_NAME.search(name)
+    if name.isascii() and not any(word in name.upper() for word in _SENSITIVE_WORDS):
+        return False  # most names (``verbosity``, ``settings``): no pattern compiled for them
+    return bool(SENSITIVE_NAME().search(name)) and not name.endswith(_NOT_A_NAME_ENDINGS)
 
 
 # --- shapes ---------------------------------------------------------------------------------------
@@ -142,7 +150,7 @@ def _any(*words: str) -> Callable[[str], bool]:
     return lambda low: any(word in low for word in words)
 
 
-_NAMED = _any(*(w.lower() for w in SENSITIVE_NAME.pattern.replace("(?!OR)", "").split("|")))
+_NAMED = _any(*(w.lower() for w in SENSITIVE_NAME_SOURCE.replace("(?!OR)", "").split("|")))
 
 #: Each shape, the words without which it cannot be there, and what it becomes, in the order
 #: they are applied (a header is masked whole before its ``name=value`` parts are looked at).

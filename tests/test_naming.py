@@ -149,3 +149,45 @@ def test_bytes_that_are_not_utf8_in_argv_make_a_valid_key(text):
 
 def test_sanitize_key_keeps_two_long_non_utf8_ids_apart():
     assert naming.sanitize_key("\udcff" * 800 + "a") != naming.sanitize_key("\udcff" * 800 + "b")
+
+
+def test_sanitize_key_without_the_pattern_agrees_with_it() -> None:
+    """An id of plain printable ASCII skips the pattern; every other id goes through it, and
+    both give what the pattern alone gives, for ids made of every kind of character."""
+    import random
+    import re
+
+    from monitorkit.cleaning import shorten_key, storable_text
+
+    forbidden = re.compile(r"[.$#\[\]/\x00-\x1f\x7f\s]+")
+    pool = "abcXYZ019_-:=,+@!%&*()'\"<>?{}~^|\\.$#[]/ \t\n\x00\x1f\x7f\x85\xa0é☃\u2028\ud800"
+    rng = random.Random(16)
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 12)))
+        expected = storable_text(forbidden.sub("_", text))
+        if not expected.strip("_"):
+            expected = "fallback"
+        assert naming.sanitize_key(text, "fallback") == shorten_key(expected, original=text), repr(
+            text
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "patterns", "expected"),
+    [
+        ("shell", ["dumpdata", "shell"], True),
+        ("shell_plus", ["shell"], False),
+        ("import_orders", ["import_*"], True),
+        ("Import_orders", ["import_*"], False),  # case-sensitive, as command names are
+        ("sync1", ["sync[0-9]"], True),
+        ("sync", ["sync?"], False),
+        ("anything", [], False),
+    ],
+)
+def test_matches_any_is_fnmatchcase_without_compiling_plain_names(
+    name: str, patterns: list[str], expected: bool
+) -> None:
+    from fnmatch import fnmatchcase
+
+    assert naming.matches_any(name, patterns) is expected
+    assert expected is any(fnmatchcase(name, p) for p in patterns)

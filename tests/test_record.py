@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import inspect
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ from django.core.management import call_command
 from freezegun import freeze_time
 
 from monitorkit import MonitoredCommand
-from monitorkit.record import RunRecord, Status, format_timestamp, parse_timestamp
+from monitorkit.record import Outcome, RunRecord, Status, format_timestamp, parse_timestamp
 from monitorkit.reporters.database import DatabaseReporter
 from tests.shapes import NEW_FIELDS, SEED_FIELDS, TIMESTAMP
 
@@ -88,3 +90,51 @@ def test_identity_compares_by_value_and_never_shows_its_secrets():
     assert Identity("a", "a", "").secrets == ()
     assert "s3cr3t-value" not in repr(first)
     assert "job" in repr(first)
+
+
+@pytest.mark.parametrize("cls", [RunRecord, Outcome])
+def test_the_written_out_methods_behave_as_dataclass_would_generate_them(cls: type) -> None:
+    """``Outcome`` and ``RunRecord`` write their methods out (``@dataclass`` compiles its
+    generated ones at import); a generated twin from the same fields agrees with them."""
+    frozen = cls is Outcome
+    spec = [
+        (f.name, f.type, dataclasses.field(default=f.default, default_factory=f.default_factory))
+        for f in dataclasses.fields(cls)
+    ]
+    twin = dataclasses.make_dataclass(cls.__name__, spec, frozen=frozen)
+    assert [f.name for f in dataclasses.fields(twin)] == [f.name for f in dataclasses.fields(cls)]
+    assert list(inspect.signature(cls).parameters) == list(inspect.signature(twin).parameters)
+    for name, parameter in inspect.signature(twin).parameters.items():
+        ours = inspect.signature(cls).parameters[name]
+        if parameter.default is not inspect.Parameter.empty:
+            assert ours.default in (parameter.default, None), name  # None: a fresh dict
+    if cls is RunRecord:
+        args = (
+            "cmd",
+            "cmd",
+            "",
+            "run-1",
+            "host",
+            7,
+            dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        )
+        changes = {"status": Status.FAILED, "exit_code": 3, "metadata": {"rows": 2}}
+    else:
+        args = (Status.FAILED, "boom", 1)
+        changes = {"traceback": "Traceback ...", "exception_type": "ValueError"}
+    ours, theirs = cls(*args), twin(*args)
+    assert repr(ours) == repr(theirs)
+    assert dataclasses.asdict(ours) == dataclasses.asdict(theirs)
+    assert ours == cls(*args)
+    changed = dataclasses.replace(ours, **changes)
+    assert repr(changed) == repr(dataclasses.replace(theirs, **changes))
+    assert changed != ours and changed == dataclasses.replace(ours, **changes)
+    assert ours.__eq__(theirs) is NotImplemented  # another class: not equal, as generated
+    if frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            ours.message = "changed"  # type: ignore[misc]
+        assert hash(ours) == hash(cls(*args)) and hash(ours) == hash(theirs)
+    else:
+        assert cls.__hash__ is None  # mutable, compared by value: unhashable, as generated
+        first, second = cls(*args), cls(*args)
+        assert first.metadata is not second.metadata  # each gets its own dict

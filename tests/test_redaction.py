@@ -176,3 +176,24 @@ def test_log_lines_are_redacted_arguments_and_tracebacks_included(caplog):
 def test_the_end_of_a_private_key_block_whose_start_was_cut_off_is_masked():
     text = "QUJDREVGR0hJSktMTU5PUA==\nUVJTVFVWV1hZWmFiY2RlZg==\n-----END RSA PRIVATE KEY-----\nok"
     assert redact(text) == f"{MASK}\n-----END RSA PRIVATE KEY-----\nok"
+
+
+def test_is_sensitive_name_without_the_pattern_agrees_with_it() -> None:
+    """A name that holds none of the words is refused without compiling the pattern; every
+    name gets what the pattern alone says (the Kelvin sign matches ``K`` under IGNORECASE)."""
+    import random
+    import re
+
+    from monitorkit.redaction import SENSITIVE_NAME_SOURCE, is_sensitive_name
+
+    pattern = re.compile(SENSITIVE_NAME_SOURCE, re.IGNORECASE)
+    words = ["api", "Token", "KEY", "secret", "pass", "auth", "author", "cookie", "dsn", "pwd"]
+    pieces = [*words, "verbosity", "_", "-", "x", "Error", "Warning", "\u212a", "ſ", "é", "or"]
+    rng = random.Random(16)
+    names = ["toKen".replace("K", "\u212a"), "author", "authority", "KeyError", "pythonpath"]
+    names += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) for _ in range(3000)]
+    for name in names:
+        expected = bool(pattern.search(name)) and not re.search(
+            r"(?:Error|Exception|Warning)\Z", name
+        )
+        assert is_sensitive_name(name) is expected, repr(name)

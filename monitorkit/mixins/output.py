@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import Any
 
+from ..naming import matches_any
 from ..output import Capture, OutputTail, Tee, tee_of
 from ..run import MonitoredRun
 from .base import MonitorMixin
@@ -49,7 +49,7 @@ class OutputTailMixin(MonitorMixin):
 
     def _monitor_output_excluded(self, name: str) -> bool:
         """Return whether command ``name`` prints what no record may keep (settings, data)."""
-        return any(fnmatchcase(name, p) for p in self.monitor_settings.output_tail_exclude)
+        return matches_any(name, self.monitor_settings.output_tail_exclude)
 
     def _monitor_tee_wrappers(self) -> tuple[tuple[Any, Any, Tee], ...]:
         """Make a command's ``self.stdout``/``self.stderr`` write through Tees for the run.
