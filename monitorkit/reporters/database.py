@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 
 from .. import forks
 from ..conf import MonitorSettings, monitor_settings
@@ -47,6 +47,7 @@ from ..record import (
 )
 from ..retry import RetryableError, call_with_retries, remaining
 from .base import MISSED_KEPT, Reporter, ReporterError
+from .database_sql import RunStatements
 
 if TYPE_CHECKING:
     from .database_health import DatabaseHealthStore
@@ -145,6 +146,7 @@ class DatabaseReporter(Reporter):
         self._guard: _SqliteGuard | None = None
         self._table_seen = False
         self._table_missing_said = False
+        self._sql: RunStatements | None = None  # made on the first write
 
     def describe(self) -> str:
         return f"DatabaseReporter(database {self.alias!r})"
@@ -301,59 +303,56 @@ class DatabaseReporter(Reporter):
     def _store(self, record: RunRecord, keep_newer: bool = False) -> None:
         """Update the run's row; the first write of a run inserts it (whichever event it is).
 
-        With ``keep_newer`` a row that holds a newer state of the run is left as it is.
+        With ``keep_newer`` a row that holds a newer state of the run is left as it is. In SQL
+        made once from the model's fields (``database_sql.py``: the ORM's first write cost
+        every monitored run 3-4 ms).
         """
-        from ..models import CommandRun
-
-        runs = CommandRun.objects.using(self.alias)
-        fields = self._fields(record)
-        with transaction.atomic(using=self.alias):
-            connection = connections[self.alias]
-            if connection.vendor == "postgresql":
+        connection = connections[self.alias]
+        sql = self._sql
+        if sql is None:
+            sql = self._sql = RunStatements(connection)
+        values = sql.values(self._fields(record), connection)
+        with transaction.atomic(using=self.alias), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # no statement outlives the deadline
                 milliseconds = max(1, int(remaining(TRANSACTION_WAIT) * 1000))
-                with connection.cursor() as cursor:  # no statement outlives the deadline
-                    cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+                cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
             # The UPDATE comes first: on SQLite it takes the write lock before anything is read.
-            row = runs.filter(run_id=record.run_id)
+            update, params = sql.update, [*values, record.run_id]
             if keep_newer:
-                row = row.filter(self._not_newer_than(record))
-            if row.update(**fields):
+                newer, extra = sql.not_newer_than(
+                    sql.adapt("latest", _db_time(record.latest), connection),
+                    None if record.is_finished else [s.value for s in UNFINISHED],
+                )
+                update, params = f"{update} AND {newer}", params + extra
+            cursor.execute(update, params)
+            if cursor.rowcount:
                 return
-            if keep_newer and runs.filter(run_id=record.run_id).exists():
-                return  # the row holds a newer state of this run
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:  # one seq at a time per command id
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
-            last = runs.filter(command_id=record.id).aggregate(top=Max("seq"))["top"] or 0
-            seq = last + 1
-            runs.create(run_id=record.run_id, seq=seq, **fields)
-            self._trim(runs.filter(command_id=record.id), record.status is Status.MISSED)
+            if keep_newer:
+                cursor.execute(sql.exists, [record.run_id])
+                if cursor.fetchone() is not None:
+                    return  # the row holds a newer state of this run
+            if connection.vendor == "postgresql":  # one seq at a time per command id
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
+            cursor.execute(sql.newest_seq, [record.id])
+            seq = (cursor.fetchone()[0] or 0) + 1
+            cursor.execute(sql.insert, [record.run_id, seq, *values])
+            self._trim(cursor, connection, sql, record)
 
-    def _trim(self, runs: Any, missed: bool) -> None:
-        """Delete a command id's oldest rows of the kind just inserted, beyond what is kept.
+    def _trim(self, cursor: Any, connection: Any, sql: RunStatements, record: RunRecord) -> None:
+        """Delete the command id's oldest rows of the kind just inserted, beyond what is kept.
 
         Real runs keep ``MONITORKIT_RETENTION`` of their own; ``MISSED`` rows keep the newest
         :data:`MISSED_KEPT` among themselves. A missed start never pushes a real run out.
         """
+        missed = record.status is Status.MISSED
         kept = MISSED_KEPT if missed else self.settings.retention
-        same = (
-            runs.filter(status=Status.MISSED.value)
-            if missed
-            else runs.exclude(status=Status.MISSED.value)
-        )
-        # One statement: no row is deleted while fewer than ``kept`` exist (``seq < NULL``).
-        oldest_kept = same.order_by("-seq").values("seq")[kept - 1 : kept]
-        same.filter(seq__lt=Subquery(oldest_kept)).delete()
-
-    @staticmethod
-    def _not_newer_than(record: RunRecord) -> Q:
-        """Match a row whose state of the run is not newer than ``record``'s."""
-        older = Q(latest__isnull=True)
-        if record.latest is not None:
-            older |= Q(latest__lte=_db_time(record.latest))
-        if not record.is_finished:  # a finished row is never replaced by an unfinished record
-            older &= Q(status__in=[s.value for s in UNFINISHED])
-        return older
+        kind = "=" if missed else "<>"
+        limit = connection.ops.limit_offset_sql(kept - 1, kept)
+        same = [record.id, Status.MISSED.value]
+        cursor.execute(sql.nth_newest.format(kind=kind, limit=limit), same)
+        oldest_kept = cursor.fetchone()
+        if oldest_kept is not None:  # fewer than ``kept`` of this kind: nothing to delete
+            cursor.execute(sql.delete_older.format(kind=kind), [*same, oldest_kept[0]])
 
     @staticmethod
     def _fields(record: RunRecord) -> dict[str, Any]:
