@@ -30,32 +30,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .healths import Health as Health
 from .record import RunRecord
 from .schedules import UTC, Expectation
 
 MISSED = "MISSED"
 FAILED = ("FAILED", "SYSTEM_KILL")
 UNFINISHED = ("STARTED", "RUNNING")
-
-
-class Health(str, enum.Enum):
-    """What a person needs to know about a command id at a glance; the values are stored."""
-
-    OK = "OK"
-    NEW = "NEW"
-    RUNNING = "RUNNING"
-    LATE = "LATE"
-    MISSED = "MISSED"
-    FAILING = "FAILING"
-    OVERRUNNING = "OVERRUNNING"
-    STALE = "STALE"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -172,7 +156,7 @@ def assess(
 
 
 #: Stored healths that a retry starting does not yet change: its outcome decides.
-WAIT_FOR_OUTCOME = frozenset({Health.FAILING.value, Health.STALE.value})
+WAIT_FOR_OUTCOME = frozenset({Health.FAILING, Health.STALE})
 
 
 def judge(
@@ -190,6 +174,7 @@ def judge(
     what was stored until the retry's outcome (``running`` says the retry is alive).
     """
     found = assess(expectation, runs, now, stale_after, first_seen)
-    if stored in WAIT_FOR_OUTCOME and found.health is Health.RUNNING:
-        return dataclasses.replace(found, health=Health(stored))
+    kept = Health.of(stored)
+    if kept is not None and kept in WAIT_FOR_OUTCOME and found.health is Health.RUNNING:
+        return dataclasses.replace(found, health=kept)
     return found

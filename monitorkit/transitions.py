@@ -2,8 +2,8 @@
 
 A :class:`Transition` is a plain value (no Django): the watcher (``watch.py``) makes one when a
 command id's health changes, stores it, sends its signal (``signals.py``) and hands it to the
-notifiers (``notifiers/``). Healths are their names as strings (``"OK"``, ``"MISSED"``...), so
-this module depends on nothing but the run record.
+notifiers (``notifiers/``). Healths are kept as their names (``"OK"``, ``"MISSED"``...); what
+each one means is its trait in ``healths.py``. This module depends on nothing but those two.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from .healths import Health
 from .record import RunRecord, format_timestamp, parse_timestamp
 
-#: Healths that are good news: nothing to tell anyone.
-HEALTHY = frozenset({"OK", "RUNNING"})
-#: Healths that something is wrong with; leaving one for a healthy one is a recovery.
-PROBLEMS = frozenset({"LATE", "MISSED", "FAILING", "OVERRUNNING", "STALE"})
+#: The names of the healths that are good news (``Health.healthy``): nothing to tell anyone.
+HEALTHY = frozenset(h.value for h in Health if h.healthy)
+#: The names of the problem healths (``Health.problem``); leaving one for a healthy one is a
+#: recovery.
+PROBLEMS = frozenset(h.value for h in Health if h.problem)
 
 
 def health_name(value: Any) -> str:

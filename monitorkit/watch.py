@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("monitorkit")
 
 #: Healths whose transition alerts (FAILING only past its command's ``alert_after``).
-ALERTING = frozenset({"MISSED", "FAILING", "OVERRUNNING", "STALE"})
+ALERTING = frozenset(h.value for h in Health if h.alerts)
 #: Spooled records a cycle delivers at most.
 SPOOL_BATCH = 100
 

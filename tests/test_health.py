@@ -282,3 +282,28 @@ def test_every_state_is_reached():
         "OVERRUNNING",
         "STALE",
     }
+
+
+def test_each_health_carries_what_every_part_reads_of_it() -> None:
+    """The traits the watcher, transitions, notifiers, signals and pages read (``healths.py``)."""
+    from monitorkit.healths import Tone
+    from monitorkit.notifiers.message import build_alert
+    from monitorkit.signals import HEALTH_SIGNALS
+    from monitorkit.transitions import HEALTHY, PROBLEMS, Transition
+    from monitorkit.watch import ALERTING
+
+    assert {"LATE", "MISSED", "FAILING", "OVERRUNNING", "STALE"} == PROBLEMS
+    assert {"OK", "RUNNING"} == HEALTHY
+    assert {"MISSED", "FAILING", "OVERRUNNING", "STALE"} == ALERTING
+    assert {h.value for h in Health if h.problem} == set(HEALTH_SIGNALS)  # a signal each
+    order = sorted(Health, key=lambda h: h.urgency)
+    assert [h.value for h in order] == [
+        "FAILING", "MISSED", "STALE", "OVERRUNNING", "LATE", "RUNNING", "OK", "NEW"
+    ]  # fmt: skip
+    assert all(h.tone in (Tone.FAILURE, Tone.WARNING) for h in Health if h.problem)
+    assert Health.of("STALE") is Health.STALE and Health.of(Health.OK) is Health.OK
+    assert Health.of("SOMETHING_ELSE") is None and str(Health.MISSED) == "MISSED"
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    for health in Health:
+        alert = build_alert(Transition("nightly", "OK", health, at))
+        assert health.words in alert.title + alert.text, health

@@ -12,7 +12,8 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from ..transitions import HEALTHY, Transition
+from ..healths import Health, Tone
+from ..transitions import Transition
 from .base import Notifier, NotifierError
 from .message import build_alert
 
@@ -44,9 +45,10 @@ class AppriseNotifier(Notifier):
         """Notify each URL; raise one NotifierError naming every URL that failed."""
         apprise = load_apprise()
         alert = build_alert(transition)
-        if transition.health in HEALTHY:
+        health = Health.of(transition.health)
+        if health is not None and health.healthy:  # a recovery
             kind = apprise.NotifyType.SUCCESS
-        elif transition.health == "LATE":
+        elif health is not None and health.tone is Tone.WARNING:
             kind = apprise.NotifyType.WARNING
         else:
             kind = apprise.NotifyType.FAILURE

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
 from ..transitions import Transition
@@ -24,16 +25,6 @@ from ..transitions import Transition
 TRACEBACK_LINES = 10
 #: Characters of the run's message an alert carries.
 MESSAGE_CHARS = 1000
-
-_WHAT = {
-    "OK": "is OK again",
-    "RUNNING": "is running again",
-    "LATE": "is late: its expected run has not started yet",
-    "MISSED": "missed its run: no run started by the expected time plus its margin",
-    "FAILING": "is failing: its last run failed",
-    "OVERRUNNING": "is overrunning: its run has taken longer than its maximum runtime",
-    "STALE": "is stale: its running run has stopped sending heartbeats",
-}
 
 
 def human_time(value: dt.datetime | None) -> str | None:
@@ -114,7 +105,8 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     # Masked whole, then cut: a secret across the cut (a key block) is masked before it halves.
     trace = tail(safe_text(record.traceback if record is not None else None, secrets))
     url = status_url(t.command_id)
-    what = _WHAT.get(t.health, f"is {t.health}")
+    health = Health.of(t.health)
+    what = health.words if health is not None else f"is {t.health}"
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"
     lines = [f"{t.command_id} {what}.", f"Health: {t.health} (was {t.previous})"]
     if t.missed_start is not None:
