@@ -23,6 +23,7 @@ words: no Django, no store.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -30,10 +31,55 @@ from typing import Any
 from .record import format_timestamp, parse_timestamp
 from .redaction import redact
 
-SENT = "sent"
-PENDING = "pending"
-FAILED = "failed"
-SUPERSEDED = "superseded"
+
+class _Word(str, enum.Enum):
+    """A stored word: equal to, and hashed as, its value (a row or JSON gives back ``str``)."""
+
+    def __str__(self) -> str:
+        return str(self._value_)
+
+    def __hash__(self) -> int:
+        return str.__hash__(self)
+
+
+class DeliveryState(_Word):
+    """Where one channel's delivery of one transition is."""
+
+    SENT = "sent"
+    """The channel took it."""
+    PENDING = "pending"
+    """It failed; the channel is tried again at ``retry_at``."""
+    FAILED = "failed"
+    """Given up: ``MONITORKIT_ALERT_RETRY_FOR`` ran out, or the channel cannot take it."""
+    SUPERSEDED = "superseded"
+    """A later transition of the command came before its retry; never sent."""
+
+
+class AlertState(_Word):
+    """Where a transition's alert is, across its channels (the ``alert`` of a stored row)."""
+
+    PENDING = "pending"
+    """To be sent (or judged not worth sending) by the next cycle."""
+    WAITING = "waiting"
+    """``FAILING`` below its command's ``alert_after``: looked at again each cycle."""
+    SENDING = "sending"
+    """Claimed by a watcher, until its lease runs out."""
+    RETRYING = "retrying"
+    """A channel failed and waits for its retry (its delivery says when)."""
+    SENT = "sent"
+    """Every channel delivered."""
+    PARTIAL = "partial"
+    """Some channels delivered; the others were given up or superseded."""
+    FAILED = "failed"
+    """No channel delivered, and none will be tried again."""
+    NONE = "none"
+    """Nothing to send (muted, ``LATE``, a recovery nobody was told of, superseded)."""
+
+
+SENT = DeliveryState.SENT
+PENDING = DeliveryState.PENDING
+FAILED = DeliveryState.FAILED
+SUPERSEDED = DeliveryState.SUPERSEDED
 
 #: Seconds before a failed channel is tried again the first time; each later wait doubles.
 FIRST_RETRY = 30.0
@@ -45,7 +91,7 @@ ERROR_CHARS = 500
 class Delivery:
     """One channel's delivery of one transition's alert."""
 
-    state: str
+    state: DeliveryState
     attempts: int = 0
     first_try: dt.datetime | None = None
     last_try: dt.datetime | None = None
@@ -61,7 +107,7 @@ class Delivery:
     def as_dict(self) -> dict[str, Any]:
         """Return the stored form (timestamps as strings)."""
         return {
-            "state": self.state,
+            "state": self.state.value,
             "attempts": self.attempts,
             "first_try": format_timestamp(self.first_try),
             "last_try": format_timestamp(self.last_try),
@@ -76,7 +122,7 @@ class Delivery:
             return None
         try:
             return cls(
-                state=data["state"],
+                state=DeliveryState(data["state"]),
                 attempts=int(data.get("attempts") or 0),
                 first_try=parse_timestamp(data.get("first_try")),
                 last_try=parse_timestamp(data.get("last_try")),
@@ -133,14 +179,14 @@ def superseded(deliveries: Mapping[str, Delivery]) -> Deliveries:
     }
 
 
-def alert_state(deliveries: Mapping[str, Delivery]) -> str:
+def alert_state(deliveries: Mapping[str, Delivery]) -> AlertState:
     """Return the transition's alert state from its channels' deliveries (module docstring)."""
     states = {d.state for d in deliveries.values()}
     if PENDING in states:
-        return "retrying"
+        return AlertState.RETRYING
     if states == {SENT}:
-        return "sent"
-    return "partial" if SENT in states else "failed"
+        return AlertState.SENT
+    return AlertState.PARTIAL if SENT in states else AlertState.FAILED
 
 
 def describe(deliveries: Mapping[str, Delivery]) -> str:

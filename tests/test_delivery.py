@@ -48,3 +48,22 @@ def test_channels_are_named_by_notifier_and_numbered_when_repeated():
     named = channels([hooks[0], EmailNotifier(to=["ops@example.com"]), hooks[1], hooks[2]])
     assert list(named) == ["webhook", "email", "webhook-2", "webhook-3"]
     assert named["webhook-3"] is hooks[2]
+
+
+def test_the_states_are_types_that_equal_and_hash_as_their_stored_words() -> None:
+    """A row or a JSON node gives the states back as ``str``: they must find the members."""
+    import json
+
+    from monitorkit.delivery import AlertState, Delivery, DeliveryState, alert_state
+    from monitorkit.reporters.health_store import CLAIMABLE, OPEN
+
+    assert "retrying" in OPEN and "sending" not in CLAIMABLE
+    assert {"sent": 1}[AlertState.SENT] == 1 and AlertState.PARTIAL in {"partial"}
+    assert json.dumps({"alert": AlertState.NONE}) == '{"alert": "none"}'
+    assert f"{AlertState.FAILED}" == str(AlertState.FAILED) == "failed"
+    one = Delivery(state=DeliveryState.PENDING, attempts=1)
+    stored = json.loads(json.dumps(one.as_dict()))
+    assert stored["state"] == "pending"
+    back = Delivery.from_dict(stored)
+    assert back is not None and back.state is DeliveryState.PENDING
+    assert alert_state({"email": back}) is AlertState.RETRYING

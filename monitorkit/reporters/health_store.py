@@ -22,19 +22,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..delivery import SENT as DELIVERED
-from ..delivery import Deliveries, Delivery, alert_state, describe, superseded
+from ..delivery import AlertState, Deliveries, Delivery, alert_state, describe, superseded
 from ..record import RunRecord
 from ..transitions import Transition
 
-#: Alert states of a transition.
-PENDING = "pending"  # to be sent (or judged not worth sending) by the next cycle
-WAITING = "waiting"  # FAILING below its command's alert_after: looked at again each cycle
-SENDING = "sending"  # claimed by a watcher, until its lease runs out
-RETRYING = "retrying"  # a channel failed and waits for its retry (its delivery says when)
-SENT = "sent"  # every channel delivered
-PARTIAL = "partial"  # some channels delivered; the others were given up or superseded
-FAILED = "failed"  # no channel delivered, and none will be tried again
-NONE = "none"  # nothing to send (muted, LATE, a recovery nobody was told of, superseded)
+#: Alert states of a transition (``delivery.AlertState``), by their names here too.
+PENDING = AlertState.PENDING
+WAITING = AlertState.WAITING
+SENDING = AlertState.SENDING
+RETRYING = AlertState.RETRYING
+SENT = AlertState.SENT
+PARTIAL = AlertState.PARTIAL
+FAILED = AlertState.FAILED
+NONE = AlertState.NONE
 OPEN = (PENDING, WAITING, SENDING, RETRYING)
 #: Open states a watcher may claim (``sending`` too, once its lease ran out).
 CLAIMABLE = (PENDING, WAITING, RETRYING)
