@@ -9,12 +9,13 @@ carries its service's token. Apprise logs its own reasons on the ``apprise`` log
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
 from ..healths import Health, Tone
 from ..transitions import Transition
-from .base import Notifier, NotifierError
+from .base import Notifier, NotifierError, Report, unknown_keys
 from .message import build_alert
 
 INSTALL_HINT = 'install it with: pip install "monitorkit[apprise]"'
@@ -37,6 +38,22 @@ class AppriseNotifier(Notifier):
 
     def __init__(self, urls: Sequence[str]) -> None:
         self.urls = list(urls)
+
+    @classmethod
+    def from_settings(cls, entry: Any, where: str, report: Report) -> list[Notifier]:
+        """``{"urls": [...]}``: the Apprise URLs (they are never shown: they hold tokens)."""
+        if not isinstance(entry, dict):
+            report(f"{where} must be a dict with 'urls', not a {type(entry).__name__}.")
+            return []
+        if (why := unknown_keys(entry, ("urls",), where)) is not None:
+            report(why)
+        urls = entry.get("urls")
+        if not (isinstance(urls, (list, tuple)) and urls and all(isinstance(u, str) for u in urls)):
+            report(f"{where}['urls'] must be a non-empty list of Apprise URLs.")
+            return []
+        if importlib.util.find_spec("apprise") is None:
+            report(f"{where} is set but apprise is not installed; {INSTALL_HINT}.")
+        return [cls(urls)]
 
     def describe(self) -> str:
         return f"apprise ({len(self.urls)} URL{'s' if len(self.urls) != 1 else ''})"

@@ -10,7 +10,8 @@ with :func:`send_one`, storing each channel's delivery; :func:`send_all` sends t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..transitions import Transition
 
@@ -21,10 +22,38 @@ class NotifierError(Exception):
     """A notifier could not deliver an alert; the message is safe to log."""
 
 
+#: Says what is wrong with a notifier's entry in ``MONITORKIT_ALERTS`` (``manage.py check``).
+Report = Callable[[str], None]
+
+
 class Notifier:
-    """Deliver alerts somewhere; a subclass writes :meth:`send` and sets ``name``."""
+    """Deliver alerts somewhere; a subclass writes :meth:`send` and sets ``name``.
+
+    ``MONITORKIT_ALERTS`` names a notifier by the dotted path of its class (``"BACKEND"``), as
+    Django's ``EMAIL_BACKEND`` does; ``"email"``, ``"webhook"`` and ``"apprise"`` are short
+    for the built-in ones' paths, and every entry is built by its class's
+    :meth:`from_settings`. The channel is named after the entry's key.
+    """
 
     name = "notifier"
+
+    @classmethod
+    def from_settings(cls, entry: Any, where: str, report: Report) -> list[Notifier]:
+        """Return the notifiers an entry of ``MONITORKIT_ALERTS`` asks for (``[]``: none).
+
+        ``entry`` is the entry's value without ``"BACKEND"``; ``where`` names it in a message;
+        ``report(message)`` says what is wrong with it (a warning of ``manage.py check``,
+        never with a credential). This default passes a dict's items to the constructor as
+        keyword arguments; a class with rules of its own checks them here.
+        """
+        if not isinstance(entry, dict):
+            report(f"{where} must be a dict, not a {type(entry).__name__}.")
+            return []
+        try:
+            return [cls(**entry)]
+        except Exception as err:  # noqa: BLE001 - its own words may hold a credential
+            report(f"{where}: {cls.__qualname__}(...) raised {type(err).__name__}; left out.")
+            return []
 
     def send(self, transition: Transition) -> None:
         """Deliver ``transition``; raise :class:`NotifierError` when it cannot be."""
@@ -36,6 +65,12 @@ class Notifier:
 
     def close(self) -> None:
         """Release what the notifier holds (a session); it may still send afterwards."""
+
+
+def unknown_keys(entry: dict[Any, Any], known: Iterable[str], where: str) -> str | None:
+    """Return a message naming the keys of ``entry`` not in ``known`` (``None``: there are none)."""
+    unknown = sorted(str(k) for k in entry if k not in set(known))
+    return f"{where} has keys monitorkit does not know: {', '.join(unknown)}." if unknown else None
 
 
 def channels(notifiers: Sequence[Notifier]) -> dict[str, Notifier]:

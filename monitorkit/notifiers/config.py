@@ -19,20 +19,16 @@ Each notifier's module is imported only when its channel is configured: the webh
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from ..conf import Problem, show, timeout_pair
-from .base import Notifier
+from ..conf import Problem, show
+from .base import Notifier, Report
 
 ALERTS = "MONITORKIT_ALERTS"
 BASE_URL = "MONITORKIT_BASE_URL"
-MAX_RETRIES = 5
-MAX_TIMEOUT = 600.0
 
 W_ALERTS = "monitorkit.W201"
 W_CHANNEL = "monitorkit.W202"
@@ -40,25 +36,32 @@ W_EMAIL = "monitorkit.W203"
 W_WEBHOOK = "monitorkit.W204"
 W_APPRISE = "monitorkit.W205"
 W_BASE_URL = "monitorkit.W206"
+W_BACKEND = "monitorkit.W207"
+NOTIFIER = "monitorkit.notifiers.Notifier"
+
+#: The built-in channels: their keys are short for their classes' dotted paths.
+BUILT_IN: dict[str, tuple[str, str]] = {
+    "email": ("monitorkit.notifiers.email.EmailNotifier", W_EMAIL),
+    "webhook": ("monitorkit.notifiers.webhook.WebhookNotifier", W_WEBHOOK),
+    "apprise": ("monitorkit.notifiers.apprise.AppriseNotifier", W_APPRISE),
+}
 
 _HINTS = {
     W_ALERTS: "Set MONITORKIT_ALERTS to a dict with any of the keys 'email', 'webhook', 'apprise'.",
-    W_CHANNEL: "Use only the keys 'email', 'webhook' and 'apprise' in MONITORKIT_ALERTS.",
+    W_CHANNEL: "Use the keys 'email', 'webhook' and 'apprise' in MONITORKIT_ALERTS, or give "
+    "a channel of your own a dict with 'BACKEND': 'yourapp.alerts.YourNotifier'.",
     W_EMAIL: "For example MONITORKIT_ALERTS['email'] = {'to': ['ops@example.com']}, or True to "
     "write to ADMINS from DEFAULT_FROM_EMAIL.",
     W_WEBHOOK: "For example MONITORKIT_ALERTS['webhook'] = {'url': 'https://example.com/hook', "
-    f"'timeout': 5, 'retries': 2}} (retries from 0 to {MAX_RETRIES}; 'secret' a string, "
-    "'headers' a dict of strings).",
+    "'timeout': 5, 'retries': 2} (retries from 0 to 5; 'secret' a string, 'headers' a dict "
+    "of strings).",
     W_APPRISE: "For example MONITORKIT_ALERTS['apprise'] = {'urls': ['ntfys://topic']}, with "
     'apprise installed (pip install "monitorkit[apprise]").',
+    W_BACKEND: "'BACKEND' is the dotted path of a subclass of monitorkit.notifiers.Notifier; "
+    "the entry's other keys go to its from_settings() (by default, to its constructor).",
     W_BASE_URL: "Set MONITORKIT_BASE_URL to the address the status page is served under, e.g. "
     "'https://example.com/monitor'.",
 }
-_EMAIL_KEYS = frozenset({"to", "from"})
-_WEBHOOK_KEYS = frozenset({"url", "timeout", "retries", "secret", "headers"})
-_APPRISE_KEYS = frozenset({"urls"})
-
-Report = Callable[[str, str], None]
 
 
 def notifiers_from_settings() -> list[Notifier]:
@@ -88,128 +91,57 @@ def problems() -> list[Problem]:
 def _read() -> tuple[list[Notifier], list[Problem]]:
     found: list[Problem] = []
 
-    def report(check_id: str, msg: str) -> None:
-        found.append(Problem(check_id, msg, _HINTS[check_id]))
+    def reporter(check_id: str) -> Report:
+        return lambda msg: found.append(Problem(check_id, msg, _HINTS[check_id]))
 
     value = getattr(settings, ALERTS, None)
     if value is None:
         return [], found
     if not isinstance(value, dict):
-        report(W_ALERTS, f"{ALERTS} must be a dict, not a {type(value).__name__}: no alerts.")
+        reporter(W_ALERTS)(f"{ALERTS} must be a dict, not a {type(value).__name__}: no alerts.")
         return [], found
-    unknown = sorted(str(k) for k in value if k not in ("email", "webhook", "apprise"))
-    if unknown:
-        report(W_CHANNEL, f"{ALERTS} has keys monitorkit does not know: {', '.join(unknown)}.")
     notifiers: list[Notifier] = []
-    for build, key in ((_email, "email"), (_webhooks, "webhook"), (_apprise, "apprise")):
-        if value.get(key) not in (None, False):
-            notifiers += build(value[key], report)
+    unknown = []
+    for key, entry in value.items():
+        where = f"{ALERTS}[{key!r}]"
+        if isinstance(entry, dict) and "BACKEND" in entry:
+            path = entry["BACKEND"]
+            check_id = next((c for p, c in BUILT_IN.values() if p == path), W_BACKEND)
+            entry = {k: v for k, v in entry.items() if k != "BACKEND"}
+        elif key in BUILT_IN:
+            path, check_id = BUILT_IN[key]
+        else:
+            unknown.append(str(key))
+            continue
+        if entry in (None, False):
+            continue  # switched off
+        cls = _notifier_class(path, where, reporter(W_BACKEND))
+        if cls is None:
+            continue
+        for notifier in cls.from_settings(entry, where, reporter(check_id)):
+            notifier.name = str(key)  # the channel's name: its key (numbered when a list)
+            notifiers.append(notifier)
+    if unknown:
+        reporter(W_CHANNEL)(
+            f"{ALERTS} has keys monitorkit does not know: {', '.join(sorted(unknown))} (a "
+            "notifier of your own is a dict with 'BACKEND', the dotted path of its class)."
+        )
     return notifiers, found
 
 
-def _unknown_keys(entry: dict[Any, Any], known: frozenset[str], where: str) -> str | None:
-    unknown = sorted(str(k) for k in entry if k not in known)
-    return f"{where} has keys monitorkit does not know: {', '.join(unknown)}." if unknown else None
+def _notifier_class(path: Any, where: str, report: Report) -> type[Notifier] | None:
+    """Return the notifier class ``path`` names, or ``None`` (and say why)."""
+    from django.utils.module_loading import import_string
 
-
-def _email(entry: Any, report: Report) -> list[Notifier]:
-    from .email import EmailNotifier, admin_addresses
-
-    where = f"{ALERTS}['email']"
-    if entry is True:
-        entry = {}
-    if not isinstance(entry, dict):
-        report(W_EMAIL, f"{where} must be True or a dict, not a {type(entry).__name__}.")
-        return []
-    if (why := _unknown_keys(entry, _EMAIL_KEYS, where)) is not None:
-        report(W_EMAIL, why)
-    to = entry.get("to")
-    if to is not None and not (
-        isinstance(to, (list, tuple)) and all(isinstance(a, str) and "@" in a for a in to)
-    ):
-        report(W_EMAIL, f"{where}['to'] must be a list of email addresses; ADMINS is used.")
-        to = None
-    if not (to if to is not None else admin_addresses()):
-        report(W_EMAIL, f"{where} has no address to send to: 'to' and ADMINS are both empty.")
-    sender = entry.get("from")
-    if sender is not None and not isinstance(sender, str):
-        report(W_EMAIL, f"{where}['from'] must be a string; DEFAULT_FROM_EMAIL is used.")
-        sender = None
-    return [EmailNotifier(to=to, from_email=sender)]
-
-
-def _webhooks(entry: Any, report: Report) -> list[Notifier]:
-    entries = entry if isinstance(entry, (list, tuple)) else [entry]
-    notifiers: list[Notifier] = []
-    for number, one in enumerate(entries):
-        where = f"{ALERTS}['webhook']" + (f"[{number}]" if entries is entry else "")
-        notifier = _webhook(one, where, report)
-        if notifier is not None:
-            notifiers.append(notifier)
-    return notifiers
-
-
-def _webhook(entry: Any, where: str, report: Report) -> Notifier | None:
-    from .webhook import DEFAULT_RETRIES, DEFAULT_TIMEOUT, WebhookNotifier
-
-    if not isinstance(entry, dict):
-        report(W_WEBHOOK, f"{where} must be a dict, not a {type(entry).__name__}.")
+    if not isinstance(path, str) or not path:
+        report(f"{where}['BACKEND'] must be the dotted path of a Notifier class: left out.")
         return None
-    if (why := _unknown_keys(entry, _WEBHOOK_KEYS, where)) is not None:
-        report(W_WEBHOOK, why)
-    url = entry.get("url")
-    parts = urlsplit(url) if isinstance(url, str) else None
-    if (
-        not isinstance(url, str)
-        or parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-    ):
-        # The URL itself is never shown: its path is often the credential.
-        report(W_WEBHOOK, f"{where}['url'] must be an http(s) URL: this webhook is left out.")
+    try:
+        cls = import_string(path)
+    except ImportError as err:
+        report(f"{where}['BACKEND'] {path!r} cannot be imported ({err}): left out.")
         return None
-    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT
-    if "timeout" in entry:
-        verdict = timeout_pair(MAX_TIMEOUT)(entry["timeout"])
-        if verdict.value is None:
-            report(W_WEBHOOK, f"{where}['timeout'] {verdict.problem} {DEFAULT_TIMEOUT:g} is used.")
-        else:
-            timeout = verdict.value
-    retries = entry.get("retries", DEFAULT_RETRIES)
-    if type(retries) is not int or not 0 <= retries <= MAX_RETRIES:
-        report(
-            W_WEBHOOK,
-            f"{where}['retries'] must be a whole number from 0 to {MAX_RETRIES}, not "
-            f"{show(retries)}; {DEFAULT_RETRIES} is used.",
-        )
-        retries = DEFAULT_RETRIES
-    secret = entry.get("secret")
-    if secret is not None and not (isinstance(secret, str) and secret):
-        report(W_WEBHOOK, f"{where}['secret'] must be a non-empty string: bodies go unsigned.")
-        secret = None
-    headers = entry.get("headers") or {}
-    if not (
-        isinstance(headers, dict)
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
-    ):
-        report(W_WEBHOOK, f"{where}['headers'] must be a dict of strings: none are sent.")
-        headers = {}
-    return WebhookNotifier(url, timeout=timeout, retries=retries, secret=secret, headers=headers)
-
-
-def _apprise(entry: Any, report: Report) -> list[Notifier]:
-    from .apprise import INSTALL_HINT, AppriseNotifier
-
-    where = f"{ALERTS}['apprise']"
-    if not isinstance(entry, dict):
-        report(W_APPRISE, f"{where} must be a dict with 'urls', not a {type(entry).__name__}.")
-        return []
-    if (why := _unknown_keys(entry, _APPRISE_KEYS, where)) is not None:
-        report(W_APPRISE, why)
-    urls = entry.get("urls")
-    if not (isinstance(urls, (list, tuple)) and urls and all(isinstance(u, str) for u in urls)):
-        report(W_APPRISE, f"{where}['urls'] must be a non-empty list of Apprise URLs.")
-        return []
-    if importlib.util.find_spec("apprise") is None:
-        report(W_APPRISE, f"{where} is set but apprise is not installed; {INSTALL_HINT}.")
-    return [AppriseNotifier(urls)]
+    if not (isinstance(cls, type) and issubclass(cls, Notifier)):
+        report(f"{where}['BACKEND'] {path!r} is not a subclass of {NOTIFIER}: left out.")
+        return None
+    return cls

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import BadHeaderError, EmailMessage
 
 from ..redaction import redact
 from ..transitions import Transition
-from .base import Notifier, NotifierError
+from .base import Notifier, NotifierError, Report, unknown_keys
 from .message import build_alert
 
 SUBJECT_PREFIX = "[monitorkit] "
@@ -38,6 +39,30 @@ class EmailNotifier(Notifier):
     def __init__(self, to: Sequence[str] | None = None, from_email: str | None = None) -> None:
         self.to = list(admin_addresses() if to is None else to)
         self.from_email = from_email  # None: DEFAULT_FROM_EMAIL, read by Django when sending
+
+    @classmethod
+    def from_settings(cls, entry: Any, where: str, report: Report) -> list[Notifier]:
+        """``True`` (to ADMINS, from DEFAULT_FROM_EMAIL) or ``{"to": [...], "from": "..."}``."""
+        if entry is True:
+            entry = {}
+        if not isinstance(entry, dict):
+            report(f"{where} must be True or a dict, not a {type(entry).__name__}.")
+            return []
+        if (why := unknown_keys(entry, ("to", "from"), where)) is not None:
+            report(why)
+        to = entry.get("to")
+        if to is not None and not (
+            isinstance(to, (list, tuple)) and all(isinstance(a, str) and "@" in a for a in to)
+        ):
+            report(f"{where}['to'] must be a list of email addresses; ADMINS is used.")
+            to = None
+        if not (to if to is not None else admin_addresses()):
+            report(f"{where} has no address to send to: 'to' and ADMINS are both empty.")
+        sender = entry.get("from")
+        if sender is not None and not isinstance(sender, str):
+            report(f"{where}['from'] must be a string; DEFAULT_FROM_EMAIL is used.")
+            sender = None
+        return [cls(to=to, from_email=sender)]
 
     def describe(self) -> str:
         return f"email to {len(self.to)} address{'es' if len(self.to) != 1 else ''}"

@@ -20,6 +20,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -27,9 +28,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import __version__
+from ..conf import show, timeout_pair
 from ..redaction import redact
 from ..transitions import Transition
-from .base import Notifier, NotifierError
+from .base import Notifier, NotifierError, Report, unknown_keys
 from .message import build_alert
 
 SIGNATURE_HEADER = "X-Monitorkit-Signature"
@@ -38,6 +40,10 @@ TIMESTAMP_HEADER = "X-Monitorkit-Timestamp"
 TOLERANCE_SECONDS = 300
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
+#: The most retries and the longest timeout ``MONITORKIT_ALERTS`` may ask for.
+MAX_RETRIES = 5
+MAX_TIMEOUT = 600.0
+_KEYS = ("url", "timeout", "retries", "secret", "headers")
 #: Seconds of urllib3's backoff: 0, then 1, 2, 4... between attempts.
 BACKOFF_FACTOR = 0.5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -48,6 +54,51 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     """Return the signature header's value: ``sha256=``, hex HMAC-SHA256 of ``timestamp.body``."""
     signed = timestamp.encode("ascii") + b"." + body
     return "sha256=" + hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
+
+
+def _one_webhook(entry: Any, where: str, report: Report) -> WebhookNotifier | None:
+    if not isinstance(entry, dict):
+        report(f"{where} must be a dict, not a {type(entry).__name__}.")
+        return None
+    if (why := unknown_keys(entry, _KEYS, where)) is not None:
+        report(why)
+    url = entry.get("url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if (
+        not isinstance(url, str)
+        or parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+    ):
+        # The URL itself is never shown: its path is often the credential.
+        report(f"{where}['url'] must be an http(s) URL: this webhook is left out.")
+        return None
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT
+    if "timeout" in entry:
+        verdict = timeout_pair(MAX_TIMEOUT)(entry["timeout"])
+        if verdict.value is None:
+            report(f"{where}['timeout'] {verdict.problem} {DEFAULT_TIMEOUT:g} is used.")
+        else:
+            timeout = verdict.value
+    retries = entry.get("retries", DEFAULT_RETRIES)
+    if type(retries) is not int or not 0 <= retries <= MAX_RETRIES:
+        report(
+            f"{where}['retries'] must be a whole number from 0 to {MAX_RETRIES}, not "
+            f"{show(retries)}; {DEFAULT_RETRIES} is used.",
+        )
+        retries = DEFAULT_RETRIES
+    secret = entry.get("secret")
+    if secret is not None and not (isinstance(secret, str) and secret):
+        report(f"{where}['secret'] must be a non-empty string: bodies go unsigned.")
+        secret = None
+    headers = entry.get("headers") or {}
+    if not (
+        isinstance(headers, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        report(f"{where}['headers'] must be a dict of strings: none are sent.")
+        headers = {}
+    return WebhookNotifier(url, timeout=timeout, retries=retries, secret=secret, headers=headers)
 
 
 class WebhookNotifier(Notifier):
@@ -69,6 +120,19 @@ class WebhookNotifier(Notifier):
         self.secret = secret
         self.headers = dict(headers or {})
         self._session: requests.Session | None = None
+
+    @classmethod
+    def from_settings(cls, entry: Any, where: str, report: Report) -> list[Notifier]:
+        """A dict (``url``, ``timeout``, ``retries``, ``secret``, ``headers``) or a list of them."""
+        entries = entry if isinstance(entry, (list, tuple)) else [entry]
+        found: list[Notifier] = []
+        for number, one in enumerate(entries):
+            notifier = _one_webhook(
+                one, where + (f"[{number}]" if entries is entry else ""), report
+            )
+            if notifier is not None:
+                found.append(notifier)
+        return found
 
     def describe(self) -> str:
         parts = urlsplit(self.url)
