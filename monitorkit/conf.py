@@ -421,6 +421,23 @@ def reporter_paths(value: Any) -> Verdict[list[str]]:
     return Verdict(paths, "; ".join(wrong) + "." if wrong else None)
 
 
+def store_path(value: Any) -> Verdict[str]:
+    """The dotted path of a store: a subclass of ``monitorkit.reporters.base.Reporter``."""
+    if not isinstance(value, str) or "." not in value:
+        return Verdict(problem=f"must be the dotted path of a Reporter class, not {show(value)}.")
+    from django.utils.module_loading import import_string
+
+    from .reporters.base import Reporter
+
+    try:
+        found = import_string(value)
+    except Exception as err:  # noqa: BLE001 - whatever the import raises, the check goes on
+        return Verdict(problem=f"{value!r} cannot be imported ({type(err).__name__}: {err}).")
+    if not (isinstance(found, type) and issubclass(found, Reporter)):
+        return Verdict(problem=f"{value!r} is not a subclass of {REPORTER_CLASS}.")
+    return Verdict(value)
+
+
 def directory(value: Any) -> Verdict[str]:
     """A path (``str`` or ``pathlib.Path``) of a directory, best absolute."""
     path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
@@ -544,6 +561,21 @@ DATABASE_ALIAS = Setting(
     shown_default="'default'",
     meaning="Which entry of DATABASES the database store writes to.",
     hint="Name one of the databases in DATABASES.",
+)
+#: The classes of the built-in stores, by the dotted paths ``MONITORKIT_STORE`` may name.
+DATABASE_STORE = "monitorkit.reporters.database.DatabaseReporter"
+FIREBASE_STORE = "monitorkit.reporters.firebase.FirebaseReporter"
+REPORTER_CLASS = "monitorkit.reporters.base.Reporter"
+STORE: Setting[str | None] = Setting(
+    name="MONITORKIT_STORE",
+    check_id="monitorkit.W031",
+    rule=store_path,
+    default=lambda: None,
+    shown_default="unset: Firebase when FIREBASE_MONITORING is set, else the project's database",
+    meaning="The store every run is written to and every reader reads (the status page, the "
+    "watcher, the metrics, monitor_status): the dotted path of its Reporter class.",
+    hint=f"Give the dotted path of a subclass of {REPORTER_CLASS}, e.g. "
+    f"MONITORKIT_STORE = {DATABASE_STORE!r}, or leave it unset.",
 )
 REPORTERS: Setting[list[str]] = Setting(
     name="MONITORKIT_REPORTERS",
@@ -772,6 +804,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     FIREBASE_KEY,
     DATABASE,
     DATABASE_ALIAS,
+    STORE,
     REPORTERS,
     INTERVAL,
     STALE_AFTER,
@@ -868,13 +901,20 @@ class MonitorSettings:
     def database(self) -> bool:
         """Whether runs are stored in the project's own database.
 
-        ``MONITORKIT_DATABASE`` decides when set; by default the database is the store exactly
-        when Firebase is not configured and ``monitorkit`` is an installed app.
+        ``MONITORKIT_DATABASE`` decides when set; by default the database is written exactly
+        when it is the store (``MONITORKIT_STORE``, or by default when Firebase is not
+        configured) and ``monitorkit`` is an installed app.
         """
         chosen = DATABASE.value()
         if chosen is None:
-            return self.firebase is None and self.app_installed
+            store = self.store
+            chosen = store == DATABASE_STORE if store is not None else self.firebase is None
         return chosen and self.app_installed
+
+    @property
+    def store(self) -> str | None:
+        """The dotted path of the store's class (``MONITORKIT_STORE``); ``None``: by default."""
+        return STORE.value()
 
     @property
     def database_alias(self) -> str:
@@ -970,7 +1010,7 @@ def problems() -> list[Problem]:
     found = [problem for setting in SETTINGS if (problem := setting.problem()) is not None]
     settings = monitor_settings
     if settings.enabled and not (
-        settings.firebase or settings.database or settings.extra_reporters
+        settings.firebase or settings.database or settings.extra_reporters or settings.store
     ):
         found.append(
             Problem(

@@ -22,7 +22,7 @@ from types import CodeType, FunctionType, MethodType
 from typing import Any, ClassVar
 
 from ..cleaning import error_message
-from ..conf import MonitorSettings, monitor_settings, warn_once
+from ..conf import DATABASE_STORE, FIREBASE_STORE, MonitorSettings, monitor_settings, warn_once
 from ..naming import sanitize_key
 from ..record import Identity, Outcome, Status
 from ..reporters.base import Reporter
@@ -78,6 +78,8 @@ def _monitored_execute(
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 #: The attribute of a plain-function wrapper that names the wrapper it calls.
 _WRAPPER_ATTRIBUTE = "_monitorkit_wrapper"
+#: Stores written by their own mixins (``mixins/reporting.py``) when they are the store.
+BUILT_IN_STORES = frozenset({DATABASE_STORE, FIREBASE_STORE})
 
 
 def wrap_method(method: Any, wrapper: Wrapper) -> Any:
@@ -255,7 +257,11 @@ class MonitorMixin:
         from django.utils.module_loading import import_string
 
         reporters = [cls(self.monitor_settings) for cls in self.monitor_reporter_classes]
-        for path in self.monitor_settings.extra_reporters:
+        paths = list(self.monitor_settings.extra_reporters)
+        store = self.monitor_settings.store  # the built-in stores have their own mixins
+        if store is not None and store not in BUILT_IN_STORES and store not in paths:
+            paths.insert(0, store)
+        for path in paths:
             try:
                 reporters.append(import_string(path)(self.monitor_settings))
             except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
