@@ -416,24 +416,10 @@ class Watcher:
     def _spool_reporters(self) -> dict[str, Reporter]:
         """Return the project's configured stores by class path: the only ones a file may name."""
         if self._configured is None:
-            from django.utils.module_loading import import_string
-
+            from .reporters import configured_reporters
             from .reporters.base import reporter_path
 
-            found = [self.reporter]
-            if self.settings.database:
-                from .reporters.database import DatabaseReporter
-
-                found.append(DatabaseReporter(self.settings))
-            if self.settings.firebase is not None:
-                from .reporters.firebase import FirebaseReporter
-
-                found.append(FirebaseReporter(self.settings))
-            for path in self.settings.extra_reporters:
-                try:
-                    found.append(import_string(path)(self.settings))
-                except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
-                    logger.error("monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err)
+            found = [self.reporter, *configured_reporters(self.settings)]
             self._configured = {}
             for reporter in found:
                 self._configured.setdefault(reporter_path(reporter), reporter)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..conf import MonitorSettings, monitor_settings
 from .base import Reporter, ReporterError
 
-__all__ = ["Reporter", "ReporterError", "store_reporter"]
+__all__ = ["Reporter", "ReporterError", "configured_reporters", "store_reporter"]
 
 
 def store_reporter(settings: MonitorSettings = monitor_settings) -> Reporter | None:
@@ -29,3 +29,37 @@ def store_reporter(settings: MonitorSettings = monitor_settings) -> Reporter | N
 
         return DatabaseReporter(settings)
     return None
+
+
+def configured_reporters(settings: MonitorSettings = monitor_settings) -> list[Reporter]:
+    """Return every reporter the settings give a run, the store first (what the spool's drains
+    may deliver to): the store, the database and Firebase when on, ``MONITORKIT_REPORTERS``.
+
+    A class's own ``monitor_reporter_classes`` are not settings: only its runs know them.
+    """
+    import logging
+
+    from django.utils.module_loading import import_string
+
+    from .base import reporter_path
+
+    found = [store] if (store := store_reporter(settings)) is not None else []
+    if settings.database:
+        from .database import DatabaseReporter
+
+        found.append(DatabaseReporter(settings))
+    if settings.firebase is not None:
+        from .firebase import FirebaseReporter
+
+        found.append(FirebaseReporter(settings))
+    for path in settings.extra_reporters:
+        try:
+            found.append(import_string(path)(settings))
+        except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
+            logging.getLogger("monitorkit").error(
+                "monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err
+            )
+    unique: dict[str, Reporter] = {}
+    for reporter in found:
+        unique.setdefault(reporter_path(reporter), reporter)
+    return list(unique.values())
