@@ -1,7 +1,7 @@
 """What monitoring costs a command, measured against its unmonitored twin.
 
     bash scripts/bench            (sets up .venv, then runs this)
-    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16]
+    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16|17]
 
 Every timing is a difference or a ratio against the same command run as a plain
 ``BaseCommand`` in the same invocation, interleaved (plain, monitored, plain, monitored ...),
@@ -30,6 +30,7 @@ from typing import Any
 
 from .exit_latency import exit_latency
 from .install_cost import install_cost
+from .many_runs import many_runs
 from .timeline import replace_rows, timeline
 from .timeline import section as timeline_section
 
@@ -583,6 +584,7 @@ ALONE: dict[str, Callable[[Bench, int], None]] = {
     "14": timeline,
     "15": install_cost_alone,
     "16": exit_latency,
+    "17": many_runs,
 }
 
 
@@ -625,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         timeline(bench, rounds)
         install_cost(bench, rounds)
         exit_latency(bench, rounds)
+        many_runs(bench, rounds)
         requests_import(bench)
         info = machine()
         RESULTS.write_text(
