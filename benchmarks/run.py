@@ -425,6 +425,36 @@ def watch_cycle(bench: Bench) -> None:
     )
 
 
+def scale(bench: Bench) -> None:
+    """Issue 18: the watcher and the overview at 10,000 command ids x 100 runs, PostgreSQL."""
+    found = run_module("benchmarks.scale", "--ids", "10000", "--runs", "100")
+    small, large = found["small"], found["large"]
+    bench.record(
+        "18",
+        "one steady watcher cycle, 10,000 command ids x 100 runs (PostgreSQL); 1,000 ids",
+        f"{ms(large['cycle_s'])}; {ms(small['cycle_s'])}",
+        "context (no target set)",
+        None,
+        **found,
+    )
+    bench.record(
+        "18",
+        "the overview's build (page, JSON, metrics read it), 10,000 ids x 100 runs; 1,000 ids",
+        f"{ms(large['overview_s'])}; {ms(small['overview_s'])}",
+        "context (no target set)",
+        None,
+    )
+    bench.record(
+        "18",
+        "queries of a watcher cycle / of the overview, 1,000 vs 10,000 command ids",
+        f"{small['cycle_queries']} vs {large['cycle_queries']} / "
+        f"{small['overview_queries']} vs {large['overview_queries']}",
+        "the same: no query per command id",
+        small["cycle_queries"] == large["cycle_queries"]
+        and small["overview_queries"] == large["overview_queries"],
+    )
+
+
 def status_page(bench: Bench) -> None:
     """Issue 10: the status page's server time, 500 command ids x 100 runs, on SQLite."""
     found = run_module("benchmarks.status_page", "--ids", "500", "--runs", "100")
@@ -619,6 +649,7 @@ def main(argv: list[str] | None = None) -> int:
         heartbeat_cpu(bench, server)
         concurrent(bench, server)
         watch_cycle(bench)
+        scale(bench)
         status_page(bench)
         from .reach import auto_mode, output_tail
 

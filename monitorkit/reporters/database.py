@@ -489,16 +489,20 @@ class DatabaseReporter(Reporter):
 
         table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
         order = "OVER (PARTITION BY command_id ORDER BY seq DESC)"
-        sql = (
-            f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() {order} AS place, "
-            f"FIRST_VALUE(status) {order} AS newest FROM {table}) ranked WHERE place <= %s"
-        )
-        params: list[Any] = [depth]
-        if unless_newest is not None:
-            sql += " AND newest <> %s"
+        among, params = "", []
+        if unless_newest is not None:  # number only the rows of the other ids (an index join)
+            among = (
+                f" WHERE command_id IN (SELECT r.command_id FROM {table} r JOIN (SELECT "
+                f"command_id, MAX(seq) AS top FROM {table} GROUP BY command_id) m ON "
+                f"r.command_id = m.command_id AND r.seq = m.top WHERE r.status <> %s)"
+            )
             params.append(unless_newest.value)
+        sql = (
+            f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() {order} AS place "
+            f"FROM {table}{among}) ranked WHERE place <= %s ORDER BY command_id, seq DESC"
+        )
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql + " ORDER BY command_id, seq DESC", params)
+            cursor.execute(sql, [*params, depth])
             return list(cursor.fetchall())
 
     @staticmethod
