@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-#: ``benchmarks.run.Bench``, as this module uses it (``env``, ``start``, ``db``, ``record``).
+#: ``benchmarks.run.Bench``, as this module uses it (``env``, ``workdir``, ``record``).
 Bench = Any
 
 ROW = "17"
@@ -34,12 +34,20 @@ SETTINGS = {"MONITORKIT_RETENTION": RUNS + 10}
 
 def many_runs(bench: Bench, rounds: int = 0) -> None:
     """Measure the row (``rounds`` is not used: one pass of :data:`RUNS` runs)."""
-    subprocess.run(
-        [sys.executable, str(PROJECT / "manage.py"), "migrate", "-v0"],
-        env=bench.env(plain=True),
-        cwd=PROJECT,
-        check=True,
-    )
+    db = bench.workdir / "many-runs.sqlite3"  # its own: the other rows' runs are not counted
+    env = {**bench.env(plain=False, settings=SETTINGS), "BENCH_DB": str(db)}
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, str(PROJECT / "manage.py"), *args],
+            env=env,
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    if start("migrate", "-v0").wait() != 0:
+        raise SystemExit(f"row {ROW}: migrate failed")
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(BUSY_LOOPS)]
     started = time.perf_counter()
     exits: Counter[int] = Counter()
@@ -48,20 +56,18 @@ def many_runs(bench: Bench, rounds: int = 0) -> None:
         launched = 0
         while launched < RUNS or running:
             while launched < RUNS and len(running) < AT_ONCE:
-                running.append(bench.start(["noop"], plain=False, settings=SETTINGS))
+                running.append(start("noop"))
                 launched += 1
             for process in [p for p in running if p.poll() is not None]:
                 running.remove(process)
                 exits[process.returncode] += 1
-                if process.stderr is not None:
-                    process.stderr.close()
             time.sleep(0.01)  # polling the children, not waiting for a state of theirs
     finally:
         for loop in busy:
             loop.kill()
             loop.wait()
     wall = time.perf_counter() - started
-    with sqlite3.connect(bench.db) as con:
+    with sqlite3.connect(db) as con:
         statuses = Counter(
             status
             for (status,) in con.execute(

@@ -29,7 +29,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
@@ -69,6 +71,8 @@ SENDER_BUSY_TIMEOUT_MAX = 1.0
 #: Without a delivery deadline (a reporter used on its own), how long the sender waits for a
 #: command's SQLite transaction to end.
 TRANSACTION_WAIT = 3.0
+#: Command ids read again in one query when the quick pick of their newest runs hit a gap.
+GAPPED_BATCH = 500
 
 
 class NoRunsTable(Exception):
@@ -438,8 +442,8 @@ class DatabaseReporter(Reporter):
         rows = CommandRun.objects.using(self.alias).raw(newest, [Status.MISSED.value])
         whole = {row.run_id: self._record(row) for row in rows}
         found: dict[str, list[RunRecord]] = {}
-        columns = "command_id, run_id, seq, status, started, latest"
-        for command_id, run_id, seq, status, started, latest in self._newest_rows(
+        columns = ("command_id", "run_id", "seq", "status", "started", "latest")
+        for command_id, run_id, seq, status, started, latest, _ in self._newest_rows(
             columns, depth, unless_newest=Status.FINISHED
         ):
             record = whole.get(run_id)
@@ -469,41 +473,69 @@ class DatabaseReporter(Reporter):
         status page, for every command id: it is kept lean on purpose.
         """
         found: dict[str, list[dict[str, Any]]] = {}
-        columns = "command_id, run_id, seq, status, started, duration"
-        for command_id, run_id, seq, status, started, duration in self._newest_rows(columns, depth):
+        columns = ("command_id", "run_id", "seq", "status", "started", "duration")
+        newest = self._newest_rows(columns, depth)
+        for command_id, run_id, seq, status, started, duration, _ in newest:
             when = _timestamp(started)
             found.setdefault(command_id, []).append(outcome(run_id, seq, status, when, duration))
         return found
 
     def _newest_rows(
-        self, columns: str, depth: int, unless_newest: Status | None = None
+        self, columns: Sequence[str], depth: int, unless_newest: Status | None = None
     ) -> list[tuple[Any, ...]]:
-        """Return ``columns`` of every command id's newest ``depth`` rows, newest first.
+        """Return ``columns`` (and one more, to ignore) of every command id's newest ``depth``
+        rows, newest first.
 
-        One query; each id's rows are numbered by a window function, not picked by
-        ``seq > top - depth``: seqs of an id have gaps (``MISSED`` rows are trimmed among
-        themselves, real runs among theirs), and a gap must not shorten the window.
-        ``unless_newest``: leave out the ids whose newest row has this status.
+        Seqs of an id have gaps (``MISSED`` rows are trimmed among themselves, real runs among
+        theirs), so ``seq > top - depth`` may pick fewer than the newest ``depth`` rows. That
+        pick is one cheap query (a join on each id's top seq, along its index) and is right
+        for every id without a gap in its window, almost all of them; an id that got fewer
+        rows than it keeps is read again by a window function, restricted to such ids, in a
+        second query. ``unless_newest``: leave out the ids whose newest row has this status.
         """
         from ..models import CommandRun
 
         table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
-        order = "OVER (PARTITION BY command_id ORDER BY seq DESC)"
-        among, params = "", []
-        if unless_newest is not None:  # number only the rows of the other ids (an index join)
-            among = (
-                f" WHERE command_id IN (SELECT r.command_id FROM {table} r JOIN (SELECT "
-                f"command_id, MAX(seq) AS top FROM {table} GROUP BY command_id) m ON "
-                f"r.command_id = m.command_id AND r.seq = m.top WHERE r.status <> %s)"
-            )
-            params.append(unless_newest.value)
+        picked = ", ".join(f"r.{column}" for column in columns)
         sql = (
-            f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() {order} AS place "
-            f"FROM {table}{among}) ranked WHERE place <= %s ORDER BY command_id, seq DESC"
+            f"SELECT {picked}, m.kept FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
+            f"COUNT(*) AS kept FROM {table} GROUP BY command_id) m "
+            f"ON r.command_id = m.command_id"
         )
+        params: list[Any] = []
+        if unless_newest is not None:
+            sql += f" JOIN {table} t ON t.command_id = m.command_id AND t.seq = m.top"
+            sql += " WHERE t.status <> %s AND"
+            params.append(unless_newest.value)
+        else:
+            sql += " WHERE"
+        sql += " r.seq > m.top - %s ORDER BY r.command_id, r.seq DESC"
         with connections[self.alias].cursor() as cursor:
             cursor.execute(sql, [*params, depth])
-            return list(cursor.fetchall())
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            # Counted in C (the strip reads tens of thousands of rows on every poll).
+            got = Counter(map(itemgetter(0), rows))
+            kept = dict(map(itemgetter(0, -1), rows))
+            gapped = [cid for cid, count in got.items() if count < min(depth, kept[cid])]
+            if not gapped:
+                return rows
+            listed = ", ".join(columns)
+            order = "OVER (PARTITION BY command_id ORDER BY seq DESC)"
+            again: list[tuple[Any, ...]] = []
+            for start in range(0, len(gapped), GAPPED_BATCH):
+                batch = gapped[start : start + GAPPED_BATCH]
+                marks = ", ".join(["%s"] * len(batch))
+                cursor.execute(
+                    f"SELECT {listed}, NULL FROM (SELECT {listed}, ROW_NUMBER() {order} AS "
+                    f"place FROM {table} WHERE command_id IN ({marks})) ranked "
+                    f"WHERE place <= %s ORDER BY command_id, seq DESC",
+                    [*batch, depth],
+                )
+                again += cursor.fetchall()
+        read_again = set(gapped)
+        merged = [row for row in rows if row[0] not in read_again] + again
+        merged.sort(key=itemgetter(0))  # stable: each id's rows stay newest first
+        return merged
 
     @staticmethod
     def _record(row: Any) -> RunRecord:
