@@ -427,15 +427,18 @@ def store_path(value: Any) -> Verdict[str]:
         return Verdict(problem=f"must be the dotted path of a Reporter class, not {show(value)}.")
     from django.utils.module_loading import import_string
 
-    from .reporters.base import Reporter
-
     try:
         found = import_string(value)
     except Exception as err:  # noqa: BLE001 - whatever the import raises, the check goes on
         return Verdict(problem=f"{value!r} cannot be imported ({type(err).__name__}: {err}).")
-    if not (isinstance(found, type) and issubclass(found, Reporter)):
+    # Told by its class's path, not by importing the reporters here (they import this module).
+    if not (isinstance(found, type) and REPORTER_CLASS in _class_paths(found)):
         return Verdict(problem=f"{value!r} is not a subclass of {REPORTER_CLASS}.")
     return Verdict(value)
+
+
+def _class_paths(cls: type) -> set[str]:
+    return {f"{klass.__module__}.{klass.__qualname__}" for klass in cls.__mro__}
 
 
 def directory(value: Any) -> Verdict[str]:
