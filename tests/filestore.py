@@ -36,7 +36,14 @@ from monitorkit.reporters.health_store import (
 )
 from monitorkit.transitions import Transition
 
-STATE_TIMES = ("since", "first_seen", "next_expected", "last_success", "last_failure")
+STATE_TIMES = (
+    "since",
+    "first_seen",
+    "next_expected",
+    "last_success",
+    "last_failure",
+    "last_completion",
+)
 
 
 @contextlib.contextmanager
@@ -111,13 +118,12 @@ def _state_data(state: HealthState) -> dict[str, Any]:
     return {
         "health": state.health,
         "number": state.number,
-        "last_completion": _time(state.last_completion),
         **{name: _time(getattr(state, name)) for name in STATE_TIMES},
     }
 
 
 def _state(command_id: str, data: Mapping[str, Any]) -> HealthState:
-    times = {name: parse_timestamp(data.get(name)) for name in (*STATE_TIMES, "last_completion")}
+    times = {name: parse_timestamp(data.get(name)) for name in STATE_TIMES}
     return HealthState(command_id=command_id, health=data["health"], number=data["number"], **times)
 
 

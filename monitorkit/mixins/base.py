@@ -254,18 +254,16 @@ class MonitorMixin:
 
     def get_monitor_reporters(self) -> list[Reporter]:
         """Return the reporters for this run; reporter mixins append theirs and call super."""
-        from django.utils.module_loading import import_string
 
         reporters = [cls(self.monitor_settings) for cls in self.monitor_reporter_classes]
         paths = list(self.monitor_settings.extra_reporters)
         store = self.monitor_settings.store  # the built-in stores have their own mixins
         if store is not None and store not in BUILT_IN_STORES and store not in paths:
             paths.insert(0, store)
-        for path in paths:
-            try:
-                reporters.append(import_string(path)(self.monitor_settings))
-            except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
-                logger.error("monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err)
+        if paths:
+            from ..reporters import import_reporters
+
+            reporters += import_reporters(paths, self.monitor_settings)
         return reporters
 
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:

@@ -69,7 +69,8 @@ class Notifier:
 
 def unknown_keys(entry: dict[Any, Any], known: Iterable[str], where: str) -> str | None:
     """Return a message naming the keys of ``entry`` not in ``known`` (``None``: there are none)."""
-    unknown = sorted(str(k) for k in entry if k not in set(known))
+    allowed = set(known)
+    unknown = sorted(str(k) for k in entry if k not in allowed)
     return f"{where} has keys monitorkit does not know: {', '.join(unknown)}." if unknown else None
 
 

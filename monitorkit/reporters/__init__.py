@@ -5,7 +5,13 @@ from __future__ import annotations
 from ..conf import MonitorSettings, monitor_settings
 from .base import Reporter, ReporterError
 
-__all__ = ["Reporter", "ReporterError", "configured_reporters", "store_reporter"]
+__all__ = [
+    "Reporter",
+    "ReporterError",
+    "configured_reporters",
+    "import_reporters",
+    "store_reporter",
+]
 
 
 def store_reporter(settings: MonitorSettings = monitor_settings) -> Reporter | None:
@@ -37,10 +43,6 @@ def configured_reporters(settings: MonitorSettings = monitor_settings) -> list[R
 
     A class's own ``monitor_reporter_classes`` are not settings: only its runs know them.
     """
-    import logging
-
-    from django.utils.module_loading import import_string
-
     from .base import reporter_path
 
     found = [store] if (store := store_reporter(settings)) is not None else []
@@ -52,14 +54,26 @@ def configured_reporters(settings: MonitorSettings = monitor_settings) -> list[R
         from .firebase import FirebaseReporter
 
         found.append(FirebaseReporter(settings))
-    for path in settings.extra_reporters:
-        try:
-            found.append(import_string(path)(settings))
-        except Exception as err:  # noqa: BLE001 - a broken reporter costs only itself
-            logging.getLogger("monitorkit").error(
-                "monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err
-            )
+    found += import_reporters(settings.extra_reporters, settings)
     unique: dict[str, Reporter] = {}
     for reporter in found:
         unique.setdefault(reporter_path(reporter), reporter)
     return list(unique.values())
+
+
+def import_reporters(paths: list[str], settings: MonitorSettings) -> list[Reporter]:
+    """Return a reporter of each class named by ``paths``; one that cannot be made is logged
+    and left out (a broken reporter costs only itself)."""
+    import logging
+
+    from django.utils.module_loading import import_string
+
+    found = []
+    for path in paths:
+        try:
+            found.append(import_string(path)(settings))
+        except Exception as err:  # noqa: BLE001 - whatever it raises, the others still go
+            logging.getLogger("monitorkit").error(
+                "monitorkit: MONITORKIT_REPORTERS entry %r skipped: %s", path, err
+            )
+    return found
