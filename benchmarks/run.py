@@ -208,7 +208,7 @@ def dead_backend(bench: Bench, server: Any, rounds: int) -> None:
 def request_counts(bench: Bench, server: Any) -> None:
     """Requests and request-body bytes per start, heartbeat and finish, after N earlier runs."""
     from monitorkit.record import RunRecord, Status, utcnow
-    from monitorkit.reporters.firebase import FirebaseReporter
+    from monitorkit.stores.firebase.runs import FirebaseReporter
 
     def new_record(command_id: str) -> RunRecord:
         now = utcnow()

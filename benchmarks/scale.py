@@ -127,7 +127,7 @@ def measure_at(watcher: Any, reporter: Any) -> dict[str, Any]:
 def measure(ids: int, runs: int) -> dict[str, Any]:
     from django.conf import settings
 
-    from monitorkit.reporters.database import DatabaseReporter
+    from monitorkit.stores.database.runs import DatabaseReporter
     from monitorkit.watch import Watcher
 
     now = START + dt.timedelta(hours=runs, minutes=5)

@@ -79,7 +79,7 @@ def measure(ids: int, runs: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from monitorkit.reporters.database import DatabaseReporter
+    from monitorkit.stores.database.runs import DatabaseReporter
     from monitorkit.watch import Watcher
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)

@@ -422,7 +422,7 @@ def reporter_paths(value: Any) -> Verdict[list[str]]:
 
 
 def store_path(value: Any) -> Verdict[str]:
-    """The dotted path of a store: a subclass of ``monitorkit.reporters.base.Reporter``."""
+    """The dotted path of a store: a subclass of ``monitorkit.stores.base.Reporter``."""
     if not isinstance(value, str) or "." not in value:
         return Verdict(problem=f"must be the dotted path of a Reporter class, not {show(value)}.")
     from django.utils.module_loading import import_string
@@ -434,7 +434,9 @@ def store_path(value: Any) -> Verdict[str]:
     # Told by its class's path, not by importing the reporters here (they import this module).
     if not (isinstance(found, type) and REPORTER_CLASS in _class_paths(found)):
         return Verdict(problem=f"{value!r} is not a subclass of {REPORTER_CLASS}.")
-    return Verdict(value)
+    # The class's own path, however it was named (a package's export, a path kept for a move):
+    # one class, one path, for whoever compares it with a built-in store's.
+    return Verdict(f"{found.__module__}.{found.__qualname__}")
 
 
 def _class_paths(cls: type) -> set[str]:
@@ -565,10 +567,11 @@ DATABASE_ALIAS = Setting(
     meaning="Which entry of DATABASES the database store writes to.",
     hint="Name one of the databases in DATABASES.",
 )
-#: The classes of the built-in stores, by the dotted paths ``MONITORKIT_STORE`` may name.
-DATABASE_STORE = "monitorkit.reporters.database.DatabaseReporter"
-FIREBASE_STORE = "monitorkit.reporters.firebase.FirebaseReporter"
-REPORTER_CLASS = "monitorkit.reporters.base.Reporter"
+#: The classes of the built-in stores, by their own paths (``MONITORKIT_STORE``'s value is
+#: made one of these however it names them, e.g. ``monitorkit.stores.database.DatabaseReporter``).
+DATABASE_STORE = "monitorkit.stores.database.runs.DatabaseReporter"
+FIREBASE_STORE = "monitorkit.stores.firebase.runs.FirebaseReporter"
+REPORTER_CLASS = "monitorkit.stores.base.Reporter"
 STORE: Setting[str | None] = Setting(
     name="MONITORKIT_STORE",
     check_id="monitorkit.W031",
@@ -578,7 +581,7 @@ STORE: Setting[str | None] = Setting(
     meaning="The store every run is written to and every reader reads (the status page, the "
     "watcher, the metrics, monitor_status): the dotted path of its Reporter class.",
     hint=f"Give the dotted path of a subclass of {REPORTER_CLASS}, e.g. "
-    f"MONITORKIT_STORE = {DATABASE_STORE!r}, or leave it unset.",
+    "MONITORKIT_STORE = 'monitorkit.stores.database.DatabaseReporter', or leave it unset.",
 )
 REPORTERS: Setting[list[str]] = Setting(
     name="MONITORKIT_REPORTERS",
@@ -587,7 +590,7 @@ REPORTERS: Setting[list[str]] = Setting(
     default=list,
     shown_default="[]",
     meaning="Dotted paths of extra reporter classes, added to every monitored command.",
-    hint="Give dotted paths of subclasses of monitorkit.reporters.base.Reporter, e.g. "
+    hint="Give dotted paths of subclasses of monitorkit.stores.base.Reporter, e.g. "
     "MONITORKIT_REPORTERS = ['myproject.monitoring.SlackReporter'].",
 )
 INTERVAL = Setting(

@@ -19,9 +19,9 @@ from .conf import MonitorSettings, monitor_settings
 from .health import Assessment, is_stale
 from .overview import command_health, judge_depth, judge_one
 from .record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
-from .reporters.base import Reporter
 from .schedules import Expectation, discover
 from .stats import Durations, durations, eta, flags, progress_percent
+from .stores.base import Reporter
 
 #: Outcomes in the overview's strip.
 STRIP_LENGTH = 20

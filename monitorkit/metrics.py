@@ -47,9 +47,9 @@ from .health import FAILED, UNFINISHED, Assessment, Health, is_stale
 from .naming import matches_any
 from .overview import judge_inputs, judge_one, shown_ids
 from .record import RunRecord, Status, utcnow
-from .reporters.base import Reporter
-from .reporters.health_store import HealthState
 from .schedules import Expectation, discover
+from .stores.base import Reporter
+from .stores.health_store import HealthState
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

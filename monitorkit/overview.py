@@ -22,9 +22,9 @@ from typing import Any
 from .conf import monitor_settings
 from .health import Assessment, judge
 from .record import RunRecord, utcnow
-from .reporters.base import Reporter
-from .reporters.health_store import HealthState, HealthStore
 from .schedules import Expectation, discover
+from .stores.base import Reporter
+from .stores.health_store import HealthState, HealthStore
 
 #: Failures in a row are counted up to this many (more when an ``alert_after`` needs more).
 FAILURES_COUNTED = 10

@@ -29,8 +29,8 @@ from .cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
 from .conf import MonitorSettings
 from .output import OutputTail
 from .record import Identity, Outcome, RunRecord, Status, utcnow
-from .reporters.base import Reporter
 from .sender import get_sender
+from .stores.base import Reporter
 
 logger = logging.getLogger("monitorkit")
 

@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING
 
 from . import forks, retry
 from .record import RunRecord, Status
-from .reporters.base import reporter_path
+from .stores.base import reporter_path
 
 if TYPE_CHECKING:
-    from .reporters.base import Reporter
     from .spool import Spool, SpooledRecord
+    from .stores.base import Reporter
 
 logger = logging.getLogger("monitorkit")
 

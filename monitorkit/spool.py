@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .record import RunRecord
-from .reporters.base import reporter_path
+from .stores.base import current_path, reporter_path
 
 if TYPE_CHECKING:
     from .conf import MonitorSettings
-    from .reporters.base import Reporter
+    from .stores.base import Reporter
 
 logger = logging.getLogger("monitorkit")
 
@@ -306,7 +306,7 @@ class Spool:
                 data = json.loads(stream.read(MAX_FILE_BYTES + 1).decode("utf-8"))
             return SpooledRecord(
                 path=self.directory / name,
-                reporter=str(data["reporter"]),
+                reporter=current_path(str(data["reporter"])),
                 record=RunRecord.from_dict(data["record"]),
                 state=dict(data.get("state") or {}),
                 stamp=info.st_mtime_ns,

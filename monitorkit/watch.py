@@ -40,8 +40,9 @@ from .conf import MonitorSettings, monitor_settings
 from .health import Assessment, Health
 from .overview import judge_inputs, judge_one
 from .record import RunRecord, Status, format_timestamp, utcnow
-from .reporters.base import Reporter
-from .reporters.health_store import (
+from .schedules import Expectation, discover
+from .stores.base import Reporter
+from .stores.health_store import (
     NONE,
     PENDING,
     WAITING,
@@ -49,7 +50,6 @@ from .reporters.health_store import (
     HealthStore,
     OpenAlert,
 )
-from .schedules import Expectation, discover
 from .transitions import PROBLEMS, Transition
 
 if TYPE_CHECKING:
@@ -168,7 +168,9 @@ class Watcher:
         if found.missed_at is not None and expectation is not None:
             # Written before the transition: a watcher killed in between leaves the record,
             # which keeps the health MISSED, and the next cycle stores the transition.
-            self.store.store_missed(self._missed_record(command_id, found.missed_at, expectation))
+            self.reporter.store_missed(
+                self._missed_record(command_id, found.missed_at, expectation)
+            )
         # The last success, failure and completion move on with the runs judged, and stay in
         # the health row when retention has deleted those runs.
         seen = state.with_runs(history)
@@ -416,8 +418,8 @@ class Watcher:
     def _spool_reporters(self) -> dict[str, Reporter]:
         """Return the project's configured stores by class path: the only ones a file may name."""
         if self._configured is None:
-            from .reporters import configured_reporters
-            from .reporters.base import reporter_path
+            from .stores import configured_reporters
+            from .stores.base import reporter_path
 
             found = [self.reporter, *configured_reporters(self.settings)]
             self._configured = {}
@@ -433,7 +435,7 @@ def _newest_missed(history: list[RunRecord]) -> dt.datetime | None:
 
 def watcher_for(settings: MonitorSettings = monitor_settings) -> Watcher | None:
     """Return a watcher of the project's store, or ``None`` when it has none to watch."""
-    from .reporters import store_reporter
+    from .stores import store_reporter
 
     reporter = store_reporter(settings)
     store = reporter.health_store() if reporter is not None else None

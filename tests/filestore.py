@@ -22,8 +22,8 @@ from django.conf import settings as django_settings
 
 from monitorkit.delivery import Delivery, read_deliveries, stored_deliveries
 from monitorkit.record import RunRecord, Status, format_timestamp, parse_timestamp
-from monitorkit.reporters.base import MISSED_KEPT, Reporter
-from monitorkit.reporters.health_store import (
+from monitorkit.stores.base import MISSED_KEPT, Reporter
+from monitorkit.stores.health_store import (
     CLAIMABLE,
     KEPT_TRANSITIONS,
     OPEN,
@@ -242,9 +242,3 @@ class FileHealthStore(HealthStore):
                 (int(n), Transition.from_dict(nodes[n]["transition"]), nodes[n]["alert"])
                 for n in newest
             ]
-
-    def store_missed(self, record: RunRecord) -> None:
-        with _locked(self.path) as data:
-            if record.run_id in data["runs"].get(record.id, {}):
-                return
-        FileStore().write(record)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from monitorkit.models import CommandRun
-from monitorkit.reporters.database import DatabaseReporter
-from tests.reporters.test_database import make_record
+from monitorkit.stores.database.runs import DatabaseReporter
+from tests.stores.test_database import make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

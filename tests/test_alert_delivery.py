@@ -24,10 +24,10 @@ from monitorkit.notifiers.email import EmailNotifier
 from monitorkit.notifiers.webhook import WebhookNotifier
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.redaction import MASK
-from monitorkit.reporters.base import Reporter
-from monitorkit.reporters.database import DatabaseReporter
-from monitorkit.reporters.firebase import FirebaseReporter
 from monitorkit.retry import RetryPolicy
+from monitorkit.stores.base import Reporter
+from monitorkit.stores.database.runs import DatabaseReporter
+from monitorkit.stores.firebase.runs import FirebaseReporter
 from monitorkit.watch import CycleReport, Watcher
 
 pytestmark = pytest.mark.django_db(transaction=True)

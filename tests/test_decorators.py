@@ -24,8 +24,8 @@ import monitorkit
 from monitorkit import schedules
 from monitorkit.decorators import FunctionMonitor, Monitor
 from monitorkit.models import CommandRun
-from monitorkit.reporters.base import Reporter
 from monitorkit.run import current_run
+from monitorkit.stores.base import Reporter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

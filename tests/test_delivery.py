@@ -55,7 +55,7 @@ def test_the_states_are_types_that_equal_and_hash_as_their_stored_words() -> Non
     import json
 
     from monitorkit.delivery import AlertState, Delivery, DeliveryState, alert_state
-    from monitorkit.reporters.health_store import CLAIMABLE, OPEN
+    from monitorkit.stores.health_store import CLAIMABLE, OPEN
 
     assert "retrying" in OPEN and "sending" not in CLAIMABLE
     assert {"sent": 1}[AlertState.SENT] == 1 and AlertState.PARTIAL in {"partial"}

@@ -24,8 +24,8 @@ from monitorkit.conf import DEFAULT_AUTO_EXCLUDE, monitor_settings
 from monitorkit.mixins import MonitorMixin
 from monitorkit.models import CommandRun
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.base import ReporterError
-from monitorkit.reporters.database import DatabaseReporter
+from monitorkit.stores.base import ReporterError
+from monitorkit.stores.database.runs import DatabaseReporter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

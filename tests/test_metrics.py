@@ -21,8 +21,8 @@ import monitorkit
 from monitorkit.checks import check_settings
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status
-from monitorkit.reporters.database import DatabaseReporter
-from tests.reporters.test_database import make_record
+from monitorkit.stores.database.runs import DatabaseReporter
+from tests.stores.test_database import make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,10 +14,9 @@ from freezegun import freeze_time
 from monitorkit.management.commands.monitor_status import Command as MonitorStatus
 from monitorkit.management.commands.monitor_status import describe_age
 from monitorkit.record import Status, utcnow
-from monitorkit.reporters.database import DatabaseReporter
-from monitorkit.reporters.database_health import DatabaseHealthStore
-from monitorkit.reporters.health_store import HealthState
-from tests.reporters.test_database import finish, make_record
+from monitorkit.stores.database.runs import DatabaseReporter
+from monitorkit.stores.health_store import HealthState
+from tests.stores.test_database import finish, make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -161,9 +160,7 @@ def test_health_and_next_run_beside_the_last_run(history, settings):
 
     # A watcher saw the schedule at 00:02:10: the 03:00 start is missed by 03:10.
     first = dt.datetime(2024, 1, 1, 0, 2, 10, tzinfo=dt.timezone.utc)
-    DatabaseHealthStore(history).record_first_sight(
-        HealthState("nightly_never_ran", "NEW", first, first)
-    )
+    history.health_store().record_first_sight(HealthState("nightly_never_ran", "NEW", first, first))
     with freeze_time("2024-01-01 03:10:00"):
         rows = {line.split()[0]: line.split() for line in status().splitlines()[1:]}
     assert rows["nightly_never_ran"][1] == "MISSED"

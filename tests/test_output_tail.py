@@ -17,8 +17,8 @@ from monitorkit.models import CommandRun
 from monitorkit.output import TRIM_SLACK, Capture, OutputTail, Tee, tee_of
 from monitorkit.record import Identity, Outcome, Status
 from monitorkit.redaction import MASK
-from monitorkit.reporters.database import DatabaseReporter
 from monitorkit.run import MonitoredRun
+from monitorkit.stores.database.runs import DatabaseReporter
 from tests.test_status_page import XSS, failing
 
 # --- the ring -----------------------------------------------------------------------------------

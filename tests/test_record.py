@@ -13,7 +13,7 @@ from freezegun import freeze_time
 
 from monitorkit import MonitoredCommand
 from monitorkit.record import Outcome, RunRecord, Status, format_timestamp, parse_timestamp
-from monitorkit.reporters.database import DatabaseReporter
+from monitorkit.stores.database.runs import DatabaseReporter
 from tests.shapes import NEW_FIELDS, SEED_FIELDS, TIMESTAMP
 
 

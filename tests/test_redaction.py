@@ -16,7 +16,7 @@ from monitorkit.models import CommandRun
 from monitorkit.notifiers.message import build_alert, safe_text
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.redaction import MASK, redact
-from monitorkit.reporters.firebase_http import RealtimeDatabaseClient
+from monitorkit.stores.firebase.http import RealtimeDatabaseClient
 from monitorkit.transitions import Transition
 from tests.secret_corpus import LOOKALIKES, SECRETS, leaked
 

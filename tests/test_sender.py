@@ -10,8 +10,8 @@ import uuid
 
 from monitorkit import sender as sender_module
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.base import Reporter, ReporterError
 from monitorkit.sender import Sender
+from monitorkit.stores.base import Reporter, ReporterError
 
 
 class GatedReporter(Reporter):

@@ -19,9 +19,9 @@ import pytest
 from monitorkit import retry
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status
-from monitorkit.reporters.base import Reporter, ReporterError
 from monitorkit.sender import Sender
 from monitorkit.spool import MAX_FILE_BYTES, Spool, deliverable, iter_waiting, newer, reporter_path
+from monitorkit.stores.base import Reporter, ReporterError
 
 
 def record(run_id: str | None = None, status: Status = Status.RUNNING, at: int = 0) -> RunRecord:

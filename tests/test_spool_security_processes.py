@@ -40,7 +40,7 @@ pytestmark = [
     ),
 ]
 
-STORE = "monitorkit.reporters.database.DatabaseReporter"
+STORE = "monitorkit.stores.database.DatabaseReporter"
 FORGED_ID = "nightly_backup"
 
 

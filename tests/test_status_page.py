@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.database import DatabaseReporter
-from tests.reporters.test_database import make_record
+from monitorkit.stores.database.runs import DatabaseReporter
+from tests.stores.test_database import make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

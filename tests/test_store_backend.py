@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from monitorkit.reporters import store_reporter
+from monitorkit.stores import store_reporter
 from tests.filestore import FileStore
 from tests.process import Project
 
@@ -76,7 +76,7 @@ def test_a_store_setting_that_cannot_be_used_is_a_warning_and_the_default_store_
     settings: Any, value: Any, says: str
 ) -> None:
     from monitorkit.conf import problems
-    from monitorkit.reporters.database import DatabaseReporter
+    from monitorkit.stores.database.runs import DatabaseReporter
 
     settings.MONITORKIT_STORE = value
     (problem,) = [p for p in problems() if p.id == "monitorkit.W031"]

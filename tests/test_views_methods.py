@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reporters.test_database import make_record
+from tests.stores.test_database import make_record
 from tests.test_status_page import store
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,9 +16,9 @@ from freezegun import freeze_time
 from monitorkit import signals
 from monitorkit.notifiers.webhook import WebhookNotifier
 from monitorkit.record import RunRecord, Status, format_timestamp
-from monitorkit.reporters.database import DatabaseReporter
+from monitorkit.stores.database.runs import DatabaseReporter
 from monitorkit.watch import Watcher
-from tests.reporters.test_database import make_record
+from tests.stores.test_database import make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,7 +173,7 @@ def test_a_first_sight_waits_for_another_process_s_write_lock_on_sqlite(reporter
     import sqlite3
     import threading
 
-    from monitorkit.reporters.health_store import HealthState
+    from monitorkit.stores.health_store import HealthState
 
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's locking")

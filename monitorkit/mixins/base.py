@@ -25,8 +25,8 @@ from ..cleaning import error_message
 from ..conf import DATABASE_STORE, FIREBASE_STORE, MonitorSettings, monitor_settings, warn_once
 from ..naming import sanitize_key
 from ..record import Identity, Outcome, Status
-from ..reporters.base import Reporter
 from ..run import MonitoredRun
+from ..stores.base import Reporter
 
 logger = logging.getLogger("monitorkit")
 
@@ -261,7 +261,7 @@ class MonitorMixin:
         if store is not None and store not in BUILT_IN_STORES and store not in paths:
             paths.insert(0, store)
         if paths:
-            from ..reporters import import_reporters
+            from ..stores import import_reporters
 
             reporters += import_reporters(paths, self.monitor_settings)
         return reporters

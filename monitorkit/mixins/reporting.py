@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..reporters.base import Reporter
+from ..stores.base import Reporter
 from .base import MonitorMixin
 
 
@@ -13,7 +13,7 @@ class DatabaseReporterMixin(MonitorMixin):
         """Add a ``DatabaseReporter`` when the embedded store is on."""
         reporters = super().get_monitor_reporters()
         if self.monitor_settings.database:
-            from ..reporters.database import DatabaseReporter
+            from ..stores.database.runs import DatabaseReporter
 
             reporters.append(DatabaseReporter(self.monitor_settings))
         return reporters
@@ -26,7 +26,7 @@ class FirebaseReporterMixin(MonitorMixin):
         """Add a ``FirebaseReporter`` when ``FIREBASE_MONITORING`` is set."""
         reporters = super().get_monitor_reporters()
         if self.monitor_settings.firebase is not None:
-            from ..reporters.firebase import FirebaseReporter
+            from ..stores.firebase.runs import FirebaseReporter
 
             reporters.append(FirebaseReporter(self.monitor_settings))
         return reporters

@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from ..conf import monitor_settings
-from ..reporters import Reporter, ReporterError, store_reporter
+from ..stores import Reporter, ReporterError, store_reporter
 
 __all__ = ["Reporter", "ReporterError", "options", "store", "unavailable"]
 

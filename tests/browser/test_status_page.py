@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.database import DatabaseReporter
+from monitorkit.stores.database.runs import DatabaseReporter
 from tests.browser.conftest import PASSWORD, REQUIRE_ENV, screenshot
 
 try:

@@ -14,9 +14,9 @@ from django.core.management import call_command
 from monitorkit.notifiers import Notifier, NotifierError, notifiers_from_settings, problems
 from monitorkit.notifiers.webhook import WebhookNotifier
 from monitorkit.record import Status, utcnow
-from monitorkit.reporters.database import DatabaseReporter
+from monitorkit.stores.database.runs import DatabaseReporter
 from monitorkit.transitions import Transition
-from tests.reporters.test_database import make_record
+from tests.stores.test_database import make_record
 
 HERE = "tests.notifiers.test_backend"
 

@@ -11,8 +11,8 @@ from ...conf import monitor_settings
 from ...health import is_stale
 from ...overview import command_health
 from ...record import RunRecord, format_timestamp, utcnow
-from ...reporters import Reporter, ReporterError, store_reporter
 from ...spool import Spool
+from ...stores import Reporter, ReporterError, store_reporter
 
 
 def printable(text: str) -> str:

@@ -12,8 +12,9 @@ import pytest
 
 from monitorkit import retry
 from monitorkit.record import Status
-from monitorkit.reporters.base import ReporterError
-from monitorkit.reporters.firebase_auth import (
+from monitorkit.retry import RetryPolicy
+from monitorkit.stores.base import ReporterError
+from monitorkit.stores.firebase.auth import (
     SCOPES,
     AuthTokenCredentials,
     Credentials,
@@ -21,8 +22,7 @@ from monitorkit.reporters.firebase_auth import (
     ServiceAccountCredentials,
     credentials_from_settings,
 )
-from monitorkit.reporters.firebase_http import DatabaseLocation, RealtimeDatabaseClient
-from monitorkit.retry import RetryPolicy
+from monitorkit.stores.firebase.http import DatabaseLocation, RealtimeDatabaseClient
 
 from .conftest import ACCESS_TOKEN, SECRET, ServiceAccount, make_record
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from monitorkit.record import Status, utcnow
-from tests.reporters.conftest import make_record, run_once
+from tests.stores.conftest import make_record, run_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

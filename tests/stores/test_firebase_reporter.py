@@ -18,10 +18,10 @@ import requests
 from monitorkit.cleaning import Cleaner
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters import firebase
-from monitorkit.reporters.base import ReporterError
-from monitorkit.reporters.firebase import FirebaseReporter
 from monitorkit.sender import deliver_to
+from monitorkit.stores.base import ReporterError
+from monitorkit.stores.firebase import runs as firebase
+from monitorkit.stores.firebase.runs import FirebaseReporter
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
 
 from .conftest import FAST, KEY, SECRET, make_record, run_once

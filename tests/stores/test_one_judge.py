@@ -18,11 +18,11 @@ from django.core.management import call_command
 
 from monitorkit.notifiers.base import Notifier
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters import Reporter, store_reporter
+from monitorkit.stores import Reporter, store_reporter
 from monitorkit.transitions import Transition
 from monitorkit.watch import Watcher
-from tests.reporters.conftest import make_record
-from tests.reporters.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
+from tests.stores.conftest import make_record
+from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -194,17 +194,15 @@ def test_a_gap_left_by_trimmed_missed_starts_does_not_shorten_the_window(
 ) -> None:
     """Seqs of an id have gaps once ``MISSED`` rows are trimmed among themselves: the newest
     ``depth`` records are still ``depth`` records, for the strip and for the judge."""
-    from monitorkit.reporters.base import MISSED_KEPT
+    from monitorkit.stores.base import MISSED_KEPT
 
     start = utcnow() - dt.timedelta(days=2)
     for n in range(5):
         ended(reporter, n, Status.FAILED, start + dt.timedelta(hours=n))
-    store = reporter.health_store()
-    assert store is not None
     missed_count = MISSED_KEPT + 2  # the two oldest are trimmed: a gap of two seqs
     for n in range(missed_count):
         at = start + dt.timedelta(hours=5, minutes=n)
-        store.store_missed(
+        reporter.store_missed(
             make_record(f"missed-{n:05d}", "nightly", status=Status.MISSED, started=at, finished=at)
         )
     ended(reporter, 99, Status.FAILED, start + dt.timedelta(hours=6))

@@ -19,11 +19,11 @@ import pytest
 from django.core.management import call_command
 
 from monitorkit.record import Status, utcnow
-from monitorkit.reporters import Reporter
-from monitorkit.reporters.base import MISSED_KEPT
+from monitorkit.stores import Reporter
+from monitorkit.stores.base import MISSED_KEPT
 from monitorkit.watch import Watcher
-from tests.reporters.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
-from tests.reporters.test_one_judge import TOKEN, Told, ended, reporter  # noqa: F401
+from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
+from tests.stores.test_one_judge import TOKEN, Told, ended, reporter  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,9 +17,9 @@ import requests
 
 from monitorkit.cleaning import Cleaner
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.firebase import FirebaseReporter
-from monitorkit.reporters.firebase_health import FirebaseHealthStore
-from monitorkit.reporters.health_store import (
+from monitorkit.stores.firebase.health import FirebaseHealthStore
+from monitorkit.stores.firebase.runs import FirebaseReporter
+from monitorkit.stores.health_store import (
     NONE,
     PENDING,
     SENDING,
@@ -70,9 +70,14 @@ class Interrupted(FirebaseHealthStore):
 def server_and_stores(
     rtdb_server: RealtimeDatabaseServer, reporter_for: Callable[..., FirebaseReporter]
 ) -> tuple[RealtimeDatabaseServer, FirebaseHealthStore, FirebaseHealthStore]:
-    first = reporter_for(rtdb_server)
-    second = reporter_for()
-    return rtdb_server, FirebaseHealthStore(first), FirebaseHealthStore(second)
+    return rtdb_server, health_of(reporter_for(rtdb_server)), health_of(reporter_for())
+
+
+def health_of(reporter: FirebaseReporter) -> FirebaseHealthStore:
+    """The watcher's store beside ``reporter``; the test keeps the reporter at hand on it."""
+    store = reporter.health_store()
+    store.reporter = reporter  # type: ignore[attr-defined] - the test's handle, not the store's
+    return store
 
 
 def raw(server: RealtimeDatabaseServer, path: str) -> Any:
@@ -256,7 +261,7 @@ def test_a_transition_left_half_done_by_a_killed_watcher_is_completed(
     server_and_stores: Any,
 ) -> None:
     server, a, b = server_and_stores
-    killed = KilledAfterCreate(a.reporter)
+    killed = KilledAfterCreate(a.tree)
     transition = change("OK", "FAILING", 1)
     after = HealthState(CMD, "FAILING", transition.at, T0, 1)
     with pytest.raises(Killed):
@@ -279,7 +284,7 @@ def test_completion_follows_the_stored_transition_whatever_the_next_watcher_judg
     _, a, b = server_and_stores
     stored = change("OK", "FAILING", 1)
     with pytest.raises(Killed):
-        KilledAfterCreate(a.reporter).record_transition(
+        KilledAfterCreate(a.tree).record_transition(
             state(0), HealthState(CMD, "FAILING", stored.at, T0, 1), stored, PENDING
         )
     other = change("OK", "STALE", 2)
@@ -300,9 +305,7 @@ def test_completion_supersedes_the_earlier_alert(server_and_stores: Any) -> None
     recovery = change("MISSED", "OK", 2)
     after = HealthState(CMD, "OK", recovery.at, T0, 2)
     with pytest.raises(Killed):
-        KilledAfterCreate(a.reporter).record_transition(
-            state(1, "MISSED"), after, recovery, PENDING
-        )
+        KilledAfterCreate(a.tree).record_transition(state(1, "MISSED"), after, recovery, PENDING)
     assert [alert.number for alert in b.open_alerts()] == [1]  # the kill left it open
 
     assert not b.record_transition(state(1, "MISSED"), after, recovery, PENDING)
@@ -316,7 +319,7 @@ def test_completion_after_the_alert_moved_only_writes_the_state(server_and_store
     transition = change("OK", "FAILING", 1)
     after = HealthState(CMD, "FAILING", transition.at, T0, 1)
     with pytest.raises(Killed):
-        KilledAfterAlert(a.reporter).record_transition(state(0), after, transition, PENDING)
+        KilledAfterAlert(a.tree).record_transition(state(0), after, transition, PENDING)
     assert raw(server, f"alerts/{CMD}")["number"] == 1 and raw(server, "health") is None
 
     got = calls(server, lambda: b.record_transition(state(0), after, transition, PENDING))
@@ -336,7 +339,7 @@ def test_an_alert_settled_before_the_completion_is_not_reopened(server_and_store
     transition = change("OK", "FAILING", 1)
     after = HealthState(CMD, "FAILING", transition.at, T0, 1)
     with pytest.raises(Killed):
-        KilledAfterAlert(a.reporter).record_transition(state(0), after, transition, PENDING)
+        KilledAfterAlert(a.tree).record_transition(state(0), after, transition, PENDING)
     [alert] = b.open_alerts()
     assert b.claim_alert(alert, utcnow(), 60)
     b.settle_alert(alert, SENT, "sent by email", utcnow())
@@ -355,14 +358,14 @@ def test_an_alert_settled_while_the_completion_runs_is_not_reopened(
     transition = change("OK", "FAILING", 1)
     after = HealthState(CMD, "FAILING", transition.at, T0, 1)
     with pytest.raises(Killed):
-        KilledAfterAlert(a.reporter).record_transition(state(0), after, transition, PENDING)
+        KilledAfterAlert(a.tree).record_transition(state(0), after, transition, PENDING)
 
     def send_it() -> None:  # after the completer read the transition as pending
         [alert] = b.open_alerts()
         assert b.claim_alert(alert, utcnow(), 60)
         b.settle_alert(alert, SENT, "sent by email", utcnow())
 
-    completer = Interrupted(a.reporter)
+    completer = Interrupted(a.tree)
     completer.meanwhile = send_it
     assert not completer.record_transition(state(0), after, transition, PENDING)
 
@@ -525,8 +528,8 @@ def test_a_missed_run_is_stored_once(server_and_stores: Any) -> None:
     missed = make_record(
         "missed-0001", CMD, status=Status.MISSED, started=T0, finished=T0, message="Missed"
     )
-    a.store_missed(missed)
-    got = calls(server, lambda: b.store_missed(missed))
+    a.reporter.store_missed(missed)
+    got = calls(server, lambda: b.reporter.store_missed(missed))
     assert got == [("GET", f"/commands/{CMD}/missed")]  # kept already: nothing written
     assert raw(server, f"commands/{CMD}/log") is None  # never in the ring of runs
     kept = raw(server, f"commands/{CMD}/missed")
@@ -539,7 +542,9 @@ def test_two_watchers_storing_one_miss_at_once_store_it_once(server_and_stores: 
     missed = make_record(
         "missed-0002", CMD, status=Status.MISSED, started=T0, finished=T0, message="Missed"
     )
-    threads = [threading.Thread(target=store.store_missed, args=(missed,)) for store in (a, b)]
+    threads = [
+        threading.Thread(target=store.reporter.store_missed, args=(missed,)) for store in (a, b)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

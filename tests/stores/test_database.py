@@ -21,10 +21,10 @@ from monitorkit import MonitoredCommand
 from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.base import ReporterError
-from monitorkit.reporters.database import DatabaseReporter
 from monitorkit.retry import deadline
 from monitorkit.spool import Spool, iter_waiting, reporter_path
+from monitorkit.stores.base import ReporterError
+from monitorkit.stores.database.runs import DatabaseReporter
 from tests.pg import PostgresCluster
 
 pytestmark = pytest.mark.django_db(transaction=True)

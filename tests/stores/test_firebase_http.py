@@ -14,16 +14,16 @@ import requests
 
 from monitorkit import retry
 from monitorkit.redaction import redact as scrub
-from monitorkit.reporters.base import ReporterError
-from monitorkit.reporters.firebase_auth import AuthTokenCredentials, Credentials
-from monitorkit.reporters.firebase_http import (
+from monitorkit.retry import RetryPolicy
+from monitorkit.stores.base import ReporterError
+from monitorkit.stores.firebase.auth import AuthTokenCredentials, Credentials
+from monitorkit.stores.firebase.http import (
     MAX_RETRY_AFTER,
     DatabaseLocation,
     DeadlineRetry,
     RealtimeDatabaseClient,
     resolve_location,
 )
-from monitorkit.retry import RetryPolicy
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
 
 from .conftest import FAST, SECRET

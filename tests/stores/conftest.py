@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.reporters.firebase import FirebaseReporter
-from monitorkit.reporters.firebase_auth import SCOPES, clear_token_cache
 from monitorkit.retry import RetryPolicy
+from monitorkit.stores.firebase.auth import SCOPES, clear_token_cache
+from monitorkit.stores.firebase.runs import FirebaseReporter
 from monitorkit.testing.pytest_plugin import rtdb_server, rtdb_server_factory  # noqa: F401
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
 

@@ -1,0 +1,233 @@
+"""The watcher's side of the embedded store: ``CommandHealth`` and ``HealthTransition`` rows.
+
+Two watchers, on one host or two, may look at the same change at once. A transition is stored
+by an ``UPDATE ... WHERE number = <the number read>`` of the command id's health row and the
+insert of the transition with that new number, in one transaction: the second watcher's update
+matches no row (PostgreSQL makes it wait for the first and re-read; SQLite lets one writer in at
+a time), so it stores nothing and does not alert. An alert is claimed the same way, by a
+conditional ``UPDATE`` with a lease, so a watcher killed while sending leaves a claim that
+expires. Each channel's delivery is the row's ``deliveries`` (JSON; ``{}`` on rows stored
+before it existed, which read as they always did).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from ...delivery import Delivery, read_deliveries, stored_deliveries
+from ...transitions import Transition
+from ..health_store import (
+    CLAIMABLE,
+    KEPT_TRANSITIONS,
+    OPEN,
+    SENDING,
+    HealthState,
+    HealthStore,
+    OpenAlert,
+    StoredAlert,
+    delivered_at,
+    supersede,
+)
+from .columns import aware, db_time
+
+
+class DatabaseHealthStore(HealthStore):
+    """Health and alerts in the project's own database, beside the runs."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def states(self) -> dict[str, HealthState]:
+        """Return every command id's health row (one query)."""
+        from ...models import CommandHealth
+
+        return {
+            row.command_id: _state(row) for row in CommandHealth.objects.using(self.alias).all()
+        }
+
+    def record_first_sight(self, state: HealthState) -> None:
+        """Insert the command id's health row unless one exists (the first watcher wins).
+
+        The INSERT is the transaction's first statement, never a read before it: on SQLite a
+        transaction that read and then writes gets "database is locked" at once, without
+        waiting, while another process (a command's heartbeat) holds the write lock.
+        """
+        from ...models import CommandHealth
+
+        try:
+            with transaction.atomic(using=self.alias):
+                CommandHealth.objects.using(self.alias).create(
+                    command_id=state.command_id, **_columns(state)
+                )
+        except IntegrityError:
+            pass  # the row exists: another watcher, or an earlier cycle, inserted it
+
+    def record_transition(
+        self, before: HealthState, after: HealthState, transition: Transition, alert: str
+    ) -> bool:
+        """Move the health row on from ``before.number`` and insert the transition, or nothing."""
+        from ...models import CommandHealth, HealthTransition
+
+        healths = CommandHealth.objects.using(self.alias)
+        transitions = HealthTransition.objects.using(self.alias)
+        try:
+            with transaction.atomic(using=self.alias):
+                moved = healths.filter(command_id=before.command_id, number=before.number).update(
+                    **_columns(after)
+                )
+                if not moved:
+                    return False  # another watcher stored this change first
+                # At most one row is open; its channels that delivered stay "sent".
+                for row in transitions.filter(command_id=before.command_id, alert__in=OPEN):
+                    state, detail, deliveries = supersede(read_deliveries(row.deliveries))
+                    transitions.filter(pk=row.pk).update(
+                        alert=state, detail=detail, deliveries=stored_deliveries(deliveries)
+                    )
+                record = transition.record
+                transitions.create(
+                    command_id=transition.command_id,
+                    number=after.number,
+                    previous=transition.previous,
+                    health=transition.health,
+                    at=db_time(transition.at),
+                    run_id=record.run_id if record is not None else "",
+                    failures_in_row=transition.failures_in_row,
+                    alert=alert,
+                    payload=transition.as_dict(),
+                )
+                transitions.filter(
+                    command_id=before.command_id, number__lte=after.number - KEPT_TRANSITIONS
+                ).delete()
+        except IntegrityError:
+            return False
+        return True
+
+    def update_state(self, state: HealthState) -> None:
+        """Refresh the next expected run and the last outcomes of a command id (no transition)."""
+        from ...models import CommandHealth
+
+        CommandHealth.objects.using(self.alias).filter(command_id=state.command_id).update(
+            next_expected=db_time(state.next_expected), **_outcome_columns(state)
+        )
+
+    def open_alerts(self) -> list[OpenAlert]:
+        """Return the transitions whose alert is not settled (one query)."""
+        from ...models import HealthTransition
+
+        rows = HealthTransition.objects.using(self.alias).filter(alert__in=OPEN).order_by("at")
+        return [
+            OpenAlert(
+                Transition.from_dict(row.payload),
+                row.number,
+                row.alert,
+                aware(row.claimed_at),
+                read_deliveries(row.deliveries),
+            )
+            for row in rows
+        ]
+
+    def claim_alert(self, alert: OpenAlert, now: dt.datetime, lease: float) -> bool:
+        """Take the alert with one conditional update; an expired claim may be taken over."""
+        from ...models import HealthTransition
+
+        expired = db_time(now - dt.timedelta(seconds=lease))
+        claimable = Q(alert__in=CLAIMABLE) | Q(alert=SENDING, claimed_at__lt=expired)
+        taken = (
+            HealthTransition.objects.using(self.alias)
+            .filter(claimable, command_id=alert.transition.command_id, number=alert.number)
+            .update(alert=SENDING, claimed_at=db_time(now))
+        )
+        return bool(taken)
+
+    def settle_alert(
+        self,
+        alert: OpenAlert,
+        state: str,
+        detail: str,
+        now: dt.datetime,
+        deliveries: Mapping[str, Delivery] | None = None,
+    ) -> None:
+        """Write the alert's outcome; an open state only while the alert is still ours."""
+        from ...models import HealthTransition
+
+        row = HealthTransition.objects.using(self.alias).filter(
+            command_id=alert.transition.command_id, number=alert.number
+        )
+        columns: dict[str, Any] = {"alert": state, "detail": detail, "claimed_at": None}
+        if deliveries is not None:
+            columns["deliveries"] = stored_deliveries(deliveries)
+        if delivered_at(state, deliveries, now) is not None:
+            columns["alerted_at"] = db_time(now)
+        if state in OPEN:
+            if row.filter(alert=SENDING).update(**columns) or deliveries is None:
+                return
+            # A later transition superseded it while it was being sent.
+            state, detail, settled = supersede(deliveries)
+            columns.update(alert=state, detail=detail, deliveries=stored_deliveries(settled))
+        row.update(**columns)
+
+    def alert(self, command_id: str, number: int) -> StoredAlert | None:
+        """Return the stored alert of one transition (one query)."""
+        from ...models import HealthTransition
+
+        row = (
+            HealthTransition.objects.using(self.alias)
+            .filter(command_id=command_id, number=number)
+            .values("alert", "deliveries", "claimed_at")
+            .first()
+        )
+        if row is None:
+            return None
+        return StoredAlert(
+            row["alert"], read_deliveries(row["deliveries"]), aware(row["claimed_at"])
+        )
+
+    def transitions(self, command_id: str, limit: int = 20) -> list[tuple[int, Transition, str]]:
+        """Return the newest transitions of one command id."""
+        from ...models import HealthTransition
+
+        rows = (
+            HealthTransition.objects.using(self.alias)
+            .filter(command_id=command_id)
+            .order_by("-number")[:limit]
+        )
+        return [(row.number, Transition.from_dict(row.payload), row.alert) for row in rows]
+
+
+def _columns(state: HealthState) -> dict[str, Any]:
+    return {
+        "health": state.health,
+        "since": db_time(state.since),
+        "first_seen": db_time(state.first_seen),
+        "number": state.number,
+        "next_expected": db_time(state.next_expected),
+        "checked": db_time(state.since),
+        **_outcome_columns(state),
+    }
+
+
+def _outcome_columns(state: HealthState) -> dict[str, Any]:
+    return {
+        "last_success": db_time(state.last_success),
+        "last_failure": db_time(state.last_failure),
+        "last_completion": db_time(state.last_completion),
+    }
+
+
+def _state(row: Any) -> HealthState:
+    return HealthState(
+        command_id=row.command_id,
+        health=row.health,
+        since=aware(row.since) or row.since,
+        first_seen=aware(row.first_seen) or row.first_seen,
+        number=row.number,
+        next_expected=aware(row.next_expected),
+        last_success=aware(row.last_success),
+        last_failure=aware(row.last_failure),
+        last_completion=aware(row.last_completion),
+    )

@@ -1,0 +1,582 @@
+"""The embedded store: runs kept in the project's own database through the ORM.
+
+Writes run on the sender's thread, which has its own database connection: a run is committed
+even when the command's transaction rolls back. Each write is idempotent by run id (the run's
+row is updated; the first write of a run inserts it), and is retried until the sender's
+delivery deadline (``monitorkit/retry.py``), after which the record goes to the spool.
+
+SQLite allows one writer, and a connection that has read inside a transaction and then wants
+to write gets "database is locked" *at once* when another connection of the same process is
+about to commit (SQLite skips its busy wait to avoid a deadlock). So on SQLite the command's
+connection gets an execute wrapper (one per connection, however many runs are nested on it)
+that takes :data:`sqlite_gate` around each of its queries, and the sender writes only while
+holding that gate *and* while the command's connection is outside a transaction. The command
+never waits longer than one short monitorkit write, and never fails because of one. The gate is
+re-entrant and looked up at call time; a fork waits for the sender to leave SQLite (a child must
+not inherit SQLite's locks of a write in progress, nor its mutexes taken: ``monitorkit/forks.py``)
+and the child starts with a new gate.
+
+Seq numbers are per command id: on PostgreSQL, concurrent first writes of one command id take a
+transaction-scoped advisory lock, so two processes never pick the same seq; on SQLite the write
+transaction starts with an ``UPDATE``, which takes the write lock (with SQLite's busy wait)
+before the seq is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.models import OuterRef, Subquery
+
+from ... import forks
+from ...conf import MonitorSettings, monitor_settings
+from ...record import (
+    UNFINISHED,
+    RunRecord,
+    Status,
+    format_timestamp,
+    outcome,
+)
+from ...retry import RetryableError, call_with_retries, remaining
+from ..base import MISSED_KEPT, Reporter, ReporterError
+from .columns import aware, db_time, raw_time
+from .sql import RunStatements
+
+if TYPE_CHECKING:
+    from .health import DatabaseHealthStore
+
+logger = logging.getLogger("monitorkit")
+
+#: Held by a monitored command's query on SQLite, and by the sender while it writes. Always
+#: read as ``sqlite_gate`` at call time: a forked child gets a new one (``_after_fork_in_child``).
+sqlite_gate = threading.RLock()
+#: The command connections (SQLite) whose open transactions the sender waits out.
+_guarded: list[Any] = []
+#: How deep the *current* thread is inside the gate (``write_blocked`` asks from a signal
+#: handler whether the code it interrupted holds it).
+_held = threading.local()
+#: The longest the sender lets SQLite busy-wait for another process's write lock while it holds
+#: the gate (the command's own queries wait on the gate meanwhile); shorter when its deadline is
+#: nearer. Past it the write is retried, the gate released in between.
+SENDER_BUSY_TIMEOUT_MAX = 1.0
+#: Without a delivery deadline (a reporter used on its own), how long the sender waits for a
+#: command's SQLite transaction to end.
+TRANSACTION_WAIT = 3.0
+#: Command ids read again in one query when the quick pick of their newest runs hit a gap.
+GAPPED_BATCH = 500
+
+
+class NoRunsTable(Exception):
+    """The runs' table does not exist (the database is not migrated yet)."""
+
+
+class _SqliteGuard:
+    """An execute wrapper: each of the command's queries holds the gate while it runs.
+
+    One per connection: nested monitored commands on one connection share it (``binds``
+    counts them), so a query takes the gate once, not once per nesting level.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.binds = 0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        with sqlite_gate:
+            _held.depth = getattr(_held, "depth", 0) + 1
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                _held.depth -= 1
+
+
+def _in_transaction(connection: Any) -> bool:
+    raw = getattr(connection, "connection", None)
+    return bool(raw is not None and getattr(raw, "in_transaction", False))
+
+
+def _after_fork_in_child() -> None:
+    """In a forked child, start with a free gate and no connection to wait for.
+
+    A run in the child binds its connection again; a guard that the child inherited on its
+    connection looks the gate up at call time, so it takes the new one.
+    """
+    global sqlite_gate, _guarded, _held
+    sqlite_gate = threading.RLock()
+    _guarded = []
+    _held = threading.local()
+
+
+# A fork waits for the sender to leave SQLite (monitorkit/forks.py), then takes the gate: a
+# child inherits SQLite's own record of the locks its parent's connections hold, and forked
+# inside a write transaction of the sender it could never use the file ("database is locked").
+forks.hold_locks(lambda: [sqlite_gate], _after_fork_in_child)
+
+
+def _names_runs_table(error: DatabaseError) -> bool:
+    """Return whether an error names the runs' table (it may be missing: worth a look).
+
+    "no such table: ..." (SQLite), 'relation "..." does not exist' (PostgreSQL); a lock or a
+    lost connection does not, and is retried without a catalogue read under contention.
+    """
+    from ...models import CommandRun
+
+    return CommandRun._meta.db_table in str(error)
+
+
+def _advisory_key(command_id: str) -> int:
+    """Return a signed 64-bit key for ``pg_advisory_xact_lock``, the same in every process."""
+    digest = hashlib.blake2b(command_id.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class DatabaseReporter(Reporter):
+    """Store runs as ``monitorkit.models.CommandRun`` rows, the last N per command id."""
+
+    def __init__(self, settings: MonitorSettings = monitor_settings) -> None:
+        super().__init__(settings)
+        self.alias = settings.database_alias
+        self._guard: _SqliteGuard | None = None
+        self._table_seen = False
+        self._table_missing_said = False
+        self._sql: RunStatements | None = None  # made on the first write
+
+    def describe(self) -> str:
+        return f"DatabaseReporter(database {self.alias!r})"
+
+    # On the command's thread.
+    def bind(self) -> None:
+        connection = connections[self.alias]
+        if connection.vendor != "sqlite":
+            return
+        guard = next((w for w in connection.execute_wrappers if isinstance(w, _SqliteGuard)), None)
+        if guard is None:
+            guard = _SqliteGuard(connection)
+            connection.execute_wrappers.append(guard)
+        guard.binds += 1
+        self._guard = guard
+        with sqlite_gate:
+            if connection not in _guarded:
+                _guarded.append(connection)
+
+    def unbind(self) -> None:
+        guard, self._guard = self._guard, None
+        if guard is None:
+            return
+        guard.binds -= 1
+        if guard.binds > 0:
+            return  # an outer run on the same connection still needs it
+        wrappers = guard.connection.execute_wrappers
+        if guard in wrappers:
+            wrappers.remove(guard)
+        with sqlite_gate:
+            if guard.connection in _guarded:
+                _guarded.remove(guard.connection)
+
+    def write_blocked(self) -> bool:
+        """Return whether this thread holds the gate or its connection is in a transaction.
+
+        Either way the sender cannot write until this thread goes on: a signal handler's
+        interrupted code, or the caller of a monitored command nested in its transaction,
+        which goes on only once the run's flush returns. The connection is the one ``bind``
+        guarded on this thread (nested runs share it).
+        """
+        if getattr(_held, "depth", 0):
+            return True
+        guard = self._guard
+        return guard is not None and _in_transaction(guard.connection)
+
+    def interrupt_command(self) -> None:
+        """Interrupt the query the command's connection runs, from any thread (SQLite).
+
+        ``sqlite3.Connection.interrupt`` is thread-safe and does nothing when no query runs.
+        """
+        guard = self._guard
+        raw = getattr(guard.connection, "connection", None) if guard is not None else None
+        interrupt = getattr(raw, "interrupt", None)
+        if interrupt is not None:
+            try:
+                interrupt()
+            except Exception:  # noqa: BLE001 - closed meanwhile: nothing runs on it
+                logger.debug("monitorkit: the command's connection was closed meanwhile")
+
+    # On the sender's thread.
+    def write(self, record: RunRecord) -> None:
+        """Store the run's row; nothing is written while the runs' table does not exist.
+
+        Then the database is not migrated yet: the store is not installed there, as if
+        monitorkit were not either. A ``migrate`` that creates the table stores its run with its
+        finish (a later write of a run carries all an earlier one would); a command run before
+        it (``check`` on a fresh database) is not recorded, and not kept in the spool: nothing
+        says the database will ever be migrated (a throw-away build or CI database), and the
+        spool, shared by the project, would deliver it to another one. Waiting for the table
+        (on SQLite behind ``migrate``'s own queries) would only cost the command the flush
+        bound and print errors. One INFO line says so.
+        """
+        if record.is_finished or self._table_exists():  # a finish tries first: one query less
+            try:
+                self._write(lambda: self._store(record))
+                return
+            except NoRunsTable:
+                pass
+        if not self._table_missing_said:
+            self._table_missing_said = True
+            logger.info(
+                "monitorkit: no table for runs in database %r (not migrated yet); a run of "
+                "%r is recorded only once `manage.py migrate` has created it",
+                self.alias,
+                record.id,
+            )
+
+    def deliver_spooled(self, record: RunRecord, state: dict[str, Any]) -> None:
+        """Store a spooled record unless the row already holds a newer state of the run."""
+        try:
+            self._write(lambda: self._store(record, keep_newer=True))
+        except NoRunsTable:  # it stays in the spool until the table exists
+            raise ReporterError(f"database {self.alias!r} has no table for runs yet") from None
+
+    def _write(self, write: Callable[[], None]) -> None:
+        def attempt() -> None:
+            try:
+                self._gated(write)
+            except IntegrityError as err:  # two processes took the same seq: take the next
+                raise RetryableError(str(err)) from err
+            except DatabaseError as err:  # locked, or the connection went away
+                connections[self.alias].close()
+                if _names_runs_table(err) and not self._table_exists():
+                    raise NoRunsTable(str(err)) from err  # not migrated yet: no retry can help
+                raise RetryableError(str(err)) from err
+
+        try:
+            call_with_retries(attempt, self.retry_policy)
+        except RetryableError as err:
+            raise ReporterError(f"database {self.alias!r} refused the write: {err}") from None
+
+    def _gated(self, write: Callable[[], None]) -> None:
+        """Write; on SQLite only under the gate and while no command is in a transaction."""
+        connection = connections[self.alias]
+        if connection.vendor != "sqlite":
+            write()
+            return
+        until = time.monotonic() + remaining(TRANSACTION_WAIT)
+        busy = min(SENDER_BUSY_TIMEOUT_MAX, until - time.monotonic())
+        connection.ensure_connection()
+        connection.cursor().execute(f"PRAGMA busy_timeout = {max(1, int(busy * 1000))}")
+        while True:
+            gate = sqlite_gate
+            if not gate.acquire(timeout=max(0.0, until - time.monotonic())):
+                raise RetryableError("a monitored command held the database until the deadline")
+            try:
+                if not any(_in_transaction(c) for c in list(_guarded)):
+                    write()
+                    return
+            finally:
+                gate.release()
+            if time.monotonic() >= until:  # the spool takes it; the command is never held
+                raise RetryableError("a monitored command's transaction was still open")
+            forks.pause(min(0.05, max(0.0, until - time.monotonic())))  # a fork may go now
+
+    def _table_exists(self) -> bool:
+        """Return whether the runs' table exists; asked until it does, once per reporter.
+
+        A read of the catalogue, outside the SQLite gate: it needs no write lock, so it never
+        waits for a command's transaction (a writer's commit waits for it, for microseconds).
+        """
+        if self._table_seen:
+            return True
+        from ...models import CommandRun
+
+        try:
+            names = connections[self.alias].introspection.table_names()
+        except DatabaseError:
+            return True  # cannot tell: the write itself will say what is wrong
+        self._table_seen = CommandRun._meta.db_table in names
+        return self._table_seen
+
+    def _store(self, record: RunRecord, keep_newer: bool = False) -> None:
+        """Update the run's row; the first write of a run inserts it (whichever event it is).
+
+        With ``keep_newer`` a row that holds a newer state of the run is left as it is. In SQL
+        made once from the model's fields (``database_sql.py``: the ORM's first write cost
+        every monitored run 3-4 ms).
+        """
+        connection = connections[self.alias]
+        sql = self._sql
+        if sql is None:
+            sql = self._sql = RunStatements(connection)
+        values = sql.values(self._fields(record), connection)
+        with transaction.atomic(using=self.alias), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # no statement outlives the deadline
+                milliseconds = max(1, int(remaining(TRANSACTION_WAIT) * 1000))
+                cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+            # The UPDATE comes first: on SQLite it takes the write lock before anything is read.
+            update, params = sql.update, [*values, record.run_id]
+            if keep_newer:
+                newer, extra = sql.not_newer_than(
+                    sql.adapt("latest", db_time(record.latest), connection),
+                    None if record.is_finished else [s.value for s in UNFINISHED],
+                )
+                update, params = f"{update} AND {newer}", params + extra
+            cursor.execute(update, params)
+            if cursor.rowcount:
+                return
+            if keep_newer:
+                cursor.execute(sql.exists, [record.run_id])
+                if cursor.fetchone() is not None:
+                    return  # the row holds a newer state of this run
+            if connection.vendor == "postgresql":  # one seq at a time per command id
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
+            cursor.execute(sql.newest_seq, [record.id])
+            seq = (cursor.fetchone()[0] or 0) + 1
+            cursor.execute(sql.insert, [record.run_id, seq, *values])
+            self._trim(cursor, connection, sql, record)
+
+    def _trim(self, cursor: Any, connection: Any, sql: RunStatements, record: RunRecord) -> None:
+        """Delete the command id's oldest rows of the kind just inserted, beyond what is kept.
+
+        Real runs keep ``MONITORKIT_RETENTION`` of their own; ``MISSED`` rows keep the newest
+        :data:`MISSED_KEPT` among themselves. A missed start never pushes a real run out.
+        """
+        missed = record.status is Status.MISSED
+        kept = MISSED_KEPT if missed else self.settings.retention
+        kind = "=" if missed else "<>"
+        limit = connection.ops.limit_offset_sql(kept - 1, kept)
+        same = [record.id, Status.MISSED.value]
+        cursor.execute(sql.nth_newest.format(kind=kind, limit=limit), same)
+        oldest_kept = cursor.fetchone()
+        if oldest_kept is not None:  # fewer than ``kept`` of this kind: nothing to delete
+            cursor.execute(sql.delete_older.format(kind=kind), [*same, oldest_kept[0]])
+
+    @staticmethod
+    def _fields(record: RunRecord) -> dict[str, Any]:
+        return {
+            "command_id": record.id,
+            "name": record.name[:255],
+            "params": record.params,
+            "status": record.status.value,
+            "started": db_time(record.started),
+            "latest": db_time(record.latest),
+            "finished": db_time(record.finished),
+            "duration": record.duration,
+            "message": record.message,
+            "exception_type": record.exception_type,
+            "traceback": record.traceback,
+            "exit_code": record.exit_code,
+            "host": record.host[:255],
+            "pid": record.pid,
+            "progress": record.progress,
+            "metadata": record.metadata,
+            "output": record.output,
+        }
+
+    def store_missed(self, record: RunRecord) -> None:
+        """Store a ``MISSED`` record; its ``run_id`` is unique, so a second time changes nothing."""
+        self.deliver_spooled(record, {})
+
+    def health_store(self) -> DatabaseHealthStore:
+        """Return the watcher's store in this database (``health.py``)."""
+        from .health import DatabaseHealthStore
+
+        return DatabaseHealthStore(self.alias)
+
+    # The read side.
+    def latest_runs(self) -> list[RunRecord]:
+        from ...models import CommandRun
+
+        runs = CommandRun.objects.using(self.alias)
+        newest = runs.filter(command_id=OuterRef("command_id")).order_by("-seq").values("seq")[:1]
+        rows = runs.filter(seq=Subquery(newest)).order_by("command_id")
+        return [self._record(row) for row in rows]
+
+    def command_history(self, command_id: str, limit: int | None = None) -> list[RunRecord]:
+        from ...models import CommandRun
+
+        rows = CommandRun.objects.using(self.alias).filter(command_id=command_id).order_by("-seq")
+        return [self._record(row) for row in (rows[:limit] if limit else rows)]
+
+    def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
+        """Return the newest ``depth`` runs of every command id: one query, a window function.
+
+        ``None``: every kept run (then no window is needed).
+        """
+        from django.db.models import F, Window
+        from django.db.models.functions import RowNumber
+
+        from ...models import CommandRun
+
+        ranked = CommandRun.objects.using(self.alias).order_by("command_id", "-seq")
+        if depth is not None:
+            ranked = ranked.annotate(
+                place=Window(RowNumber(), partition_by=[F("command_id")], order_by=F("seq").desc())
+            ).filter(place__lte=depth)
+        runs: dict[str, list[RunRecord]] = {}
+        for row in ranked:
+            runs.setdefault(row.command_id, []).append(self._record(row))
+        return runs
+
+    def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
+        """Return every command id's ``judge_window`` for the judge, in two queries.
+
+        The newest record and the newest real (not ``MISSED``) run of each id whole; the older
+        records of an id whose newest did not ``FINISHED`` light (:meth:`_newest_rows`): run
+        id, seq, status, start and latest heartbeat, the rest left at its default. That is all
+        ``health.assess`` reads of them; a healthy id costs one whole row, as ``latest_runs``.
+        """
+        from ...models import CommandRun
+
+        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        # Each id's top seq and top real seq in one pass (a join, not a subquery per row).
+        newest = (
+            f"SELECT r.* FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
+            f"MAX(CASE WHEN status <> %s THEN seq END) AS top_real FROM {table} "
+            f"GROUP BY command_id) m ON r.command_id = m.command_id "
+            f"WHERE r.seq = m.top OR r.seq = m.top_real"
+        )
+        rows = CommandRun.objects.using(self.alias).raw(newest, [Status.MISSED.value])
+        whole = {row.run_id: self._record(row) for row in rows}
+        found: dict[str, list[RunRecord]] = {}
+        columns = ("command_id", "run_id", "seq", "status", "started", "latest")
+        for command_id, run_id, seq, status, started, latest, _ in self._newest_rows(
+            columns, depth, unless_newest=Status.FINISHED
+        ):
+            record = whole.get(run_id)
+            if record is None:
+                record = RunRecord(
+                    id=command_id,
+                    name=command_id,
+                    params="",
+                    run_id=run_id,
+                    host="",
+                    pid=None,
+                    started=raw_time(started),
+                    status=Status(status),
+                    latest=raw_time(latest) if latest is not None else None,
+                    seq=seq,
+                )
+            found.setdefault(command_id, []).append(record)
+        for record in whole.values():  # an id whose newest FINISHED: that run alone
+            if record.status is Status.FINISHED and record.id not in found:
+                found[record.id] = [record]
+        return found
+
+    def recent_outcomes(self, depth: int) -> dict[str, list[dict[str, Any]]]:
+        """Return the newest ``depth`` runs' outcomes of every command id in one light query.
+
+        Only the columns the strip shows (:meth:`_newest_rows`). Read on every poll of the
+        status page, for every command id: it is kept lean on purpose.
+        """
+        found: dict[str, list[dict[str, Any]]] = {}
+        columns = ("command_id", "run_id", "seq", "status", "started", "duration")
+        newest = self._newest_rows(columns, depth)
+        for command_id, run_id, seq, status, started, duration, _ in newest:
+            when = _timestamp(started)
+            found.setdefault(command_id, []).append(outcome(run_id, seq, status, when, duration))
+        return found
+
+    def _newest_rows(
+        self, columns: Sequence[str], depth: int, unless_newest: Status | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Return ``columns`` (and one more, to ignore) of every command id's newest ``depth``
+        rows, newest first.
+
+        Seqs of an id have gaps (``MISSED`` rows are trimmed among themselves, real runs among
+        theirs), so ``seq > top - depth`` may pick fewer than the newest ``depth`` rows. That
+        pick is one cheap query (a join on each id's top seq, along its index) and is right
+        for every id without a gap in its window, almost all of them; an id that got fewer
+        rows than it keeps is read again by a window function, restricted to such ids, in a
+        second query. ``unless_newest``: leave out the ids whose newest row has this status.
+        """
+        from ...models import CommandRun
+
+        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        picked = ", ".join(f"r.{column}" for column in columns)
+        sql = (
+            f"SELECT {picked}, m.kept FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
+            f"COUNT(*) AS kept FROM {table} GROUP BY command_id) m "
+            f"ON r.command_id = m.command_id"
+        )
+        params: list[Any] = []
+        if unless_newest is not None:
+            sql += f" JOIN {table} t ON t.command_id = m.command_id AND t.seq = m.top"
+            sql += " WHERE t.status <> %s AND"
+            params.append(unless_newest.value)
+        else:
+            sql += " WHERE"
+        sql += " r.seq > m.top - %s ORDER BY r.command_id, r.seq DESC"
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, [*params, depth])
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            # Counted in C (the strip reads tens of thousands of rows on every poll).
+            got = Counter(map(itemgetter(0), rows))
+            kept = dict(map(itemgetter(0, -1), rows))
+            gapped = [cid for cid, count in got.items() if count < min(depth, kept[cid])]
+            if not gapped:
+                return rows
+            listed = ", ".join(columns)
+            order = "OVER (PARTITION BY command_id ORDER BY seq DESC)"
+            again: list[tuple[Any, ...]] = []
+            for start in range(0, len(gapped), GAPPED_BATCH):
+                batch = gapped[start : start + GAPPED_BATCH]
+                marks = ", ".join(["%s"] * len(batch))
+                cursor.execute(
+                    f"SELECT {listed}, NULL FROM (SELECT {listed}, ROW_NUMBER() {order} AS "
+                    f"place FROM {table} WHERE command_id IN ({marks})) ranked "
+                    f"WHERE place <= %s ORDER BY command_id, seq DESC",
+                    [*batch, depth],
+                )
+                again += cursor.fetchall()
+        read_again = set(gapped)
+        merged = [row for row in rows if row[0] not in read_again] + again
+        merged.sort(key=itemgetter(0))  # stable: each id's rows stay newest first
+        return merged
+
+    @staticmethod
+    def _record(row: Any) -> RunRecord:
+        return RunRecord(
+            id=row.command_id,
+            name=row.name,
+            params=row.params,
+            run_id=row.run_id,
+            host=row.host,
+            pid=None if row.status == Status.MISSED.value else row.pid,
+            started=aware(row.started) or row.started,
+            status=Status(row.status),
+            latest=aware(row.latest),
+            finished=aware(row.finished),
+            message=row.message,
+            exception_type=row.exception_type,
+            traceback=row.traceback,
+            exit_code=row.exit_code,
+            progress=row.progress,
+            metadata=row.metadata or {},
+            seq=row.seq,
+            output=row.output,
+        )
+
+
+def _timestamp(value: Any) -> str | None:
+    """Return a raw ``started`` column as a stored timestamp (``...T..:..:...ffffffZ``).
+
+    SQLite gives Django's text, naive UTC ``YYYY-MM-DD HH:MM:SS[.ffffff]``, which is rewritten
+    as it is (thousands of times a poll); PostgreSQL gives an aware datetime.
+    """
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}Z"
+        if len(value) == 19 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}.000000Z"
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return format_timestamp(value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc))
