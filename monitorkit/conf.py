@@ -6,8 +6,11 @@ The settings that users of django-command-monitor already have keep their names 
 
 Each setting is declared once, as a :class:`Setting`: its name, its rule, its default, what it
 means, how to fix it and its check id. From that one declaration come the value a
-:class:`MonitorSettings` property returns, the warning of ``manage.py check``
-(``monitorkit/checks.py``) and the one warning logged at run time (:func:`warn_once`).
+:class:`MonitorSettings` property (or the module that reads the setting) gets, the warning of
+``manage.py check`` (``monitorkit/checks.py``) and the one warning logged at run time
+(:func:`warn_once`). The dict settings are declared here too; what their entries say is judged
+by the module that reads them (``Setting.checked_by``), which imports more than every command
+should pay for.
 
 A monitoring setting only ever warns: a bad value must never stop ``migrate`` or any other
 command, so every problem is a ``checks.Warning`` and the property falls back to the default.
@@ -22,7 +25,7 @@ import os
 import reprlib
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings as django_settings
@@ -159,10 +162,17 @@ class Setting(Generic[T]):
     ``meaning`` says what the setting does, in one line, for whoever reads the declaration;
     ``needed`` says why the setting must be set now, or returns ``None`` when leaving it unset
     is fine.
+
+    The rule must be cheap enough to run before every command of the project. A setting whose
+    contents need more (every command module, the notifiers and their HTTP client) gets a rule
+    of its type only and names the module that judges the rest, ``checked_by``: that module
+    says this declaration's problem together with its own, where its check runs
+    (``monitorkit/checks.py``), and :func:`problems` leaves it out, so no problem is said twice.
     """
 
     __slots__ = (
         "check_id",
+        "checked_by",
         "default",
         "hint",
         "meaning",
@@ -182,6 +192,7 @@ class Setting(Generic[T]):
         meaning: str,
         hint: str,
         needed: Callable[[], str | None] = _never_needed,
+        checked_by: str | None = None,
     ) -> None:
         self.name = name
         self.check_id = check_id
@@ -191,6 +202,7 @@ class Setting(Generic[T]):
         self.meaning = meaning
         self.hint = hint
         self.needed = needed
+        self.checked_by = checked_by
 
     def __repr__(self) -> str:
         return f"Setting({self.name!r}, {self.check_id!r})"
@@ -319,6 +331,38 @@ def name_patterns(value: Any) -> Verdict[tuple[str, ...]]:
     if wrong:
         return Verdict(patterns, f"holds {show(wrong[0])}, not a command name or pattern.")
     return Verdict(patterns)
+
+
+def mapping(value: Any) -> Verdict[Mapping[Any, Any]]:
+    """A dict; its entries are judged by the module that reads them (``Setting.checked_by``)."""
+    if isinstance(value, Mapping):
+        return Verdict(value)
+    return Verdict(problem=f"must be a dict, not a {type(value).__name__}.")
+
+
+def module_paths(value: Any) -> Verdict[tuple[str, ...]]:
+    """A list of dotted module paths; whether each imports is judged where they are imported."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return Verdict(problem=f"must be a list of module paths, not {show(value)}.")
+    paths = tuple(v for v in value if isinstance(v, str))
+    wrong = [f"holds {show(v)}, not a module path" for v in value if not isinstance(v, str)]
+    return Verdict(paths, "; ".join(wrong) + "." if wrong else None)
+
+
+def http_url(value: Any) -> Verdict[str]:
+    """An http(s) URL. Other text warns but is used as given: a person reading the link an
+    alert carries can often still find the page (``ops.example.com/monitor``)."""
+    if not isinstance(value, str):
+        return Verdict(problem=f"must be an http(s) URL, not {show(value)}.")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return Verdict(value, f"must be an http(s) URL, not {show(value)}.")
+    return Verdict(value)
 
 
 def number_between(low: float, high: float, what: str) -> Callable[[Any], Verdict[float]]:
@@ -685,6 +729,49 @@ SPOOL_MAX_FILES = Setting(
     meaning="The most undelivered records the spool holds at once.",
     hint="Set MONITORKIT_SPOOL_MAX_FILES to a number of files, e.g. 1000.",
 )
+SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
+    name="MONITORKIT_SCHEDULES",
+    check_id="monitorkit.W101",
+    rule=mapping,
+    default=dict,
+    shown_default="{}",
+    meaning="Expectations per command id: for commands you do not own, or overrides of a "
+    "class's monitor_* attributes, key by key.",
+    hint='Use MONITORKIT_SCHEDULES = {"<command id>": {"schedule": "0 3 * * *"}}.',
+    checked_by="monitorkit.schedules",
+)
+MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
+    name="MONITORKIT_MONITOR_MODULES",
+    check_id="monitorkit.W110",
+    rule=module_paths,
+    default=tuple,
+    shown_default="[]",
+    meaning="Modules imported before the schedules are read: what their "
+    "monitorkit.monitor(..., schedule=...) declare is known without any of them having run.",
+    hint='Use MONITORKIT_MONITOR_MODULES = ["myapp.tasks"]: dotted paths of importable modules.',
+    checked_by="monitorkit.schedules",
+)
+ALERTS: Setting[Mapping[Any, Any]] = Setting(
+    name="MONITORKIT_ALERTS",
+    check_id="monitorkit.W201",
+    rule=mapping,
+    default=dict,
+    shown_default="{} (no alerts)",
+    meaning="Where the watcher sends alerts: the channels and their settings.",
+    hint="Set MONITORKIT_ALERTS to a dict with any of the keys 'email', 'webhook', 'apprise'.",
+    checked_by="monitorkit.notifiers",
+)
+BASE_URL: Setting[str | None] = Setting(
+    name="MONITORKIT_BASE_URL",
+    check_id="monitorkit.W206",
+    rule=http_url,
+    default=lambda: None,
+    shown_default="none (alerts carry no link)",
+    meaning="Where the status page is mounted; alerts link to <BASE_URL>/commands/<id>/.",
+    hint="Set MONITORKIT_BASE_URL to the address the status page is served under, e.g. "
+    "'https://example.com/monitor'.",
+    checked_by="monitorkit.notifiers",
+)
 ALERT_LEASE = Setting(
     name="MONITORKIT_ALERT_LEASE",
     check_id="monitorkit.W019",
@@ -800,6 +887,7 @@ OUTPUT_TAIL_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     hint="Give a list of command names or patterns, e.g. ['export_users', 'dump_*'].",
 )
 
+#: Every declaration, in the order of docs/configuration.md.
 SETTINGS: tuple[Setting[Any], ...] = (
     RUN,
     TESTING,
@@ -819,6 +907,10 @@ SETTINGS: tuple[Setting[Any], ...] = (
     QUEUE_SIZE,
     SPOOL_DIR,
     SPOOL_MAX_FILES,
+    SCHEDULES,
+    MONITOR_MODULES,
+    ALERTS,
+    BASE_URL,
     ALERT_LEASE,
     ALERT_RETRY_FOR,
     SLOW_FACTOR,
@@ -1009,8 +1101,16 @@ monitor_settings = MonitorSettings()
 
 
 def problems() -> list[Problem]:
-    """Return every problem with the current settings (empty when all is well)."""
-    found = [problem for setting in SETTINGS if (problem := setting.problem()) is not None]
+    """Return every problem with the current settings (empty when all is well).
+
+    Those of a setting with ``checked_by`` are left to that module, which says them with the
+    problems it finds inside the value (see :class:`Setting`).
+    """
+    found = [
+        problem
+        for setting in SETTINGS
+        if setting.checked_by is None and (problem := setting.problem()) is not None
+    ]
     settings = monitor_settings
     if settings.enabled and not (
         settings.firebase or settings.database or settings.extra_reporters or settings.store
