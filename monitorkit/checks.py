@@ -13,6 +13,12 @@ the webhook notifier's HTTP client. It therefore runs only where someone asks fo
   runner, which calls it): :func:`check_command_is_running` tells;
 - when ``monitor_watch`` starts, which logs the same problems itself (it must read every
   declaration anyway, and its log line is there even with ``--skip-checks``).
+
+``MONITORKIT_SCHEDULES``, ``MONITORKIT_MONITOR_MODULES``, ``MONITORKIT_ALERTS`` and
+``MONITORKIT_BASE_URL`` are declared in ``conf`` like every setting, but their problems, the
+type-level one included, come from the second check, with those of their entries
+(``conf.Setting.checked_by``): each problem is said once, and a watcher started with
+``--skip-checks`` still says all of them.
 """
 
 from __future__ import annotations

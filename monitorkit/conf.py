@@ -6,8 +6,12 @@ The settings that users of django-command-monitor already have keep their names 
 
 Each setting is declared once, as a :class:`Setting`: its name, its rule, its default, what it
 means, how to fix it and its check id. From that one declaration come the value a
-:class:`MonitorSettings` property returns, the warning of ``manage.py check``
-(``monitorkit/checks.py``) and the one warning logged at run time (:func:`warn_once`).
+:class:`MonitorSettings` property (or the module that reads the setting) gets, the warning of
+``manage.py check`` (``monitorkit/checks.py``), the one warning logged at run time
+(:func:`warn_once`) and the setting's row in ``docs/configuration.md``, so the reader, the check
+and the page cannot disagree. The dict settings are declared here too; what their entries say
+is judged by the module that reads them (``Setting.checked_by``), which imports more than every
+command should pay for.
 
 A monitoring setting only ever warns: a bad value must never stop ``migrate`` or any other
 command, so every problem is a ``checks.Warning`` and the property falls back to the default.
@@ -22,7 +26,7 @@ import os
 import reprlib
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings as django_settings
@@ -154,22 +158,35 @@ class Verdict(Generic[T_co]):
 
 
 class Setting(Generic[T]):
-    """One setting, declared once: the reader's fallback and the check both come from here.
+    """One setting, declared once: the reader's fallback, the check and its row in the docs.
 
-    ``meaning`` says what the setting does, in one line, for whoever reads the declaration;
+    ``meaning``, ``shown_type`` and ``shown_default`` are the row of its ``section``'s table in
+    ``docs/configuration.md`` (Markdown; ``monitorkit/settings_table.py`` writes the tables, so
+    the page cannot drift from the rules), and ``shown_default`` also ends a problem's message.
     ``needed`` says why the setting must be set now, or returns ``None`` when leaving it unset
     is fine.
+
+    The rule must be cheap enough to run before every command of the project. A setting whose
+    contents need more (every command module, the notifiers and their HTTP client) gets a rule
+    of its type only and names the module that judges the rest, ``checked_by``: that module
+    says this declaration's problem together with its own (``deeper_checks``, their ids as the
+    docs show them), where its check runs (``monitorkit/checks.py``), and :func:`problems`
+    leaves it out, so no problem is said twice.
     """
 
     __slots__ = (
         "check_id",
+        "checked_by",
+        "deeper_checks",
         "default",
         "hint",
         "meaning",
         "name",
         "needed",
         "rule",
+        "section",
         "shown_default",
+        "shown_type",
     )
 
     def __init__(
@@ -181,7 +198,11 @@ class Setting(Generic[T]):
         shown_default: str,
         meaning: str,
         hint: str,
+        section: str,
+        shown_type: str,
         needed: Callable[[], str | None] = _never_needed,
+        checked_by: str | None = None,
+        deeper_checks: str = "",
     ) -> None:
         self.name = name
         self.check_id = check_id
@@ -190,7 +211,11 @@ class Setting(Generic[T]):
         self.shown_default = shown_default
         self.meaning = meaning
         self.hint = hint
+        self.section = section
+        self.shown_type = shown_type
         self.needed = needed
+        self.checked_by = checked_by
+        self.deeper_checks = deeper_checks
 
     def __repr__(self) -> str:
         return f"Setting({self.name!r}, {self.check_id!r})"
@@ -319,6 +344,38 @@ def name_patterns(value: Any) -> Verdict[tuple[str, ...]]:
     if wrong:
         return Verdict(patterns, f"holds {show(wrong[0])}, not a command name or pattern.")
     return Verdict(patterns)
+
+
+def mapping(value: Any) -> Verdict[Mapping[Any, Any]]:
+    """A dict; its entries are judged by the module that reads them (``Setting.checked_by``)."""
+    if isinstance(value, Mapping):
+        return Verdict(value)
+    return Verdict(problem=f"must be a dict, not a {type(value).__name__}.")
+
+
+def module_paths(value: Any) -> Verdict[tuple[str, ...]]:
+    """A list of dotted module paths; whether each imports is judged where they are imported."""
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return Verdict(problem=f"must be a list of module paths, not {show(value)}.")
+    paths = tuple(v for v in value if isinstance(v, str))
+    wrong = [f"holds {show(v)}, not a module path" for v in value if not isinstance(v, str)]
+    return Verdict(paths, "; ".join(wrong) + "." if wrong else None)
+
+
+def http_url(value: Any) -> Verdict[str]:
+    """An http(s) URL. Other text warns but is used as given: a person reading the link an
+    alert carries can often still find the page (``ops.example.com/monitor``)."""
+    if not isinstance(value, str):
+        return Verdict(problem=f"must be an http(s) URL, not {show(value)}.")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        return Verdict(value, f"must be an http(s) URL, not {show(value)}.")
+    return Verdict(value)
 
 
 def number_between(low: float, high: float, what: str) -> Callable[[Any], Verdict[float]]:
@@ -508,7 +565,8 @@ def _user_cache_dir() -> str | None:
     return cache if usable else None
 
 
-# The declarations, in the order of docs/configuration.md. Ids are never reused.
+# The declarations, in the order of docs/configuration.md, each table (``section``) in turn.
+# Ids are never reused. ``meaning`` is Markdown: it is the row's text on that page.
 
 RUN = Setting(
     name="FIREBASE_MONITORING_RUN",
@@ -516,8 +574,10 @@ RUN = Setting(
     rule=boolean(),
     default=lambda: True,
     shown_default="True",
-    meaning="False switches monitoring off for the whole project.",
+    meaning="`False` switches monitoring off for the whole project.",
     hint="Set FIREBASE_MONITORING_RUN = True or FIREBASE_MONITORING_RUN = False.",
+    section="switches",
+    shown_type="`bool`",
 )
 TESTING = Setting(
     name="TESTING",
@@ -525,8 +585,10 @@ TESTING = Setting(
     rule=boolean(),
     default=lambda: False,
     shown_default="False",
-    meaning="True switches monitoring off, as django-command-monitor did.",
+    meaning="`True` switches monitoring off, as django-command-monitor did.",
     hint="Set TESTING = True or TESTING = False.",
+    section="switches",
+    shown_type="`bool`",
 )
 FIREBASE: Setting[dict[str, Any] | None] = Setting(
     name="FIREBASE_MONITORING",
@@ -534,9 +596,13 @@ FIREBASE: Setting[dict[str, Any] | None] = Setting(
     rule=firebase_config,
     default=lambda: None,
     shown_default="unset",
-    meaning="The Firebase Realtime Database to write to.",
+    meaning="The Firebase Realtime Database to write to. Keys below. An empty dict counts as "
+    "unset; a dict with neither `DATABASE_URL` nor `NAME` is warned about. Its values never "
+    "appear in a message.",
     hint="Set FIREBASE_MONITORING = {'DATABASE_URL': 'https://<db>.firebaseio.com'} "
     "or {'NAME': '<database name>'}.",
+    section="stores",
+    shown_type="`dict`",
 )
 FIREBASE_KEY = Setting(
     name="FIREBASE_MONITORING_KEY",
@@ -544,9 +610,14 @@ FIREBASE_KEY = Setting(
     rule=firebase_key,
     default=lambda: "",
     shown_default="''",
-    meaning="The top node under which runs are stored in Firebase.",
+    meaning="The top node under which runs are stored in Firebase, e.g. "
+    '`"monitor-myapp-production"`. May hold slashes (`"monitoring/monitor-myapp"`) to nest it '
+    "deeper. With Firebase configured, a missing or empty key, or one with `. $ # [ ]` or "
+    "control characters, is warned about (every Firebase write would fail).",
     hint="Set FIREBASE_MONITORING_KEY = 'monitor-myapp-production' (letters, digits, - and _; "
     "slashes nest it deeper).",
+    section="stores",
+    shown_type="`str`",
     needed=lambda: "every Firebase write would fail" if FIREBASE.value() is not None else None,
 )
 DATABASE: Setting[bool | None] = Setting(
@@ -555,8 +626,13 @@ DATABASE: Setting[bool | None] = Setting(
     rule=boolean(),
     default=lambda: None,
     shown_default="unset: automatic",
-    meaning="Whether runs are stored in the project's own database.",
+    meaning="Whether runs are stored in the project's database. Unset: yes exactly when "
+    "`FIREBASE_MONITORING` is not set and `monitorkit` is in `INSTALLED_APPS`. `True`: yes (also "
+    "when Firebase is configured, so runs go to both), provided `monitorkit` is installed. "
+    "`False`: no.",
     hint="Set MONITORKIT_DATABASE = True or MONITORKIT_DATABASE = False, or leave it unset.",
+    section="stores",
+    shown_type="`bool`",
 )
 DATABASE_ALIAS = Setting(
     name="MONITORKIT_DATABASE_ALIAS",
@@ -564,24 +640,35 @@ DATABASE_ALIAS = Setting(
     rule=database_alias,
     default=lambda: "default",
     shown_default="'default'",
-    meaning="Which entry of DATABASES the database store writes to.",
+    meaning="Which entry of `DATABASES` the embedded store writes to. A name that is not a key "
+    'of `DATABASES` is warned about and `"default"` is used.',
     hint="Name one of the databases in DATABASES.",
+    section="stores",
+    shown_type="`str`",
 )
 #: The classes of the built-in stores, by their own paths (``MONITORKIT_STORE``'s value is
 #: made one of these however it names them, e.g. ``monitorkit.stores.database.DatabaseReporter``).
 DATABASE_STORE = "monitorkit.stores.database.runs.DatabaseReporter"
 FIREBASE_STORE = "monitorkit.stores.firebase.runs.FirebaseReporter"
 REPORTER_CLASS = "monitorkit.stores.base.Reporter"
+#: The path the docs give for the database store (its package's export of ``DATABASE_STORE``).
+PUBLIC_DATABASE_STORE = "monitorkit.stores.database.DatabaseReporter"
 STORE: Setting[str | None] = Setting(
     name="MONITORKIT_STORE",
     check_id="monitorkit.W031",
     rule=store_path,
     default=lambda: None,
     shown_default="unset: Firebase when FIREBASE_MONITORING is set, else the project's database",
-    meaning="The store every run is written to and every reader reads (the status page, the "
-    "watcher, the metrics, monitor_status): the dotted path of its Reporter class.",
+    meaning="The store every run is written to and every reader reads (status page, watcher, "
+    "metrics, `monitor_status`): the dotted path of its `Reporter` class, a project's own "
+    "included (see [Reporters](reporters.md)). Naming "
+    f"`{PUBLIC_DATABASE_STORE}` stores runs in the database even with Firebase configured. A path "
+    "that "
+    "cannot be imported, or is not a `Reporter`, is warned about and the default is used.",
     hint=f"Give the dotted path of a subclass of {REPORTER_CLASS}, e.g. "
-    "MONITORKIT_STORE = 'monitorkit.stores.database.DatabaseReporter', or leave it unset.",
+    f"MONITORKIT_STORE = {PUBLIC_DATABASE_STORE!r}, or leave it unset.",
+    section="stores",
+    shown_type="`str` (dotted path)",
 )
 REPORTERS: Setting[list[str]] = Setting(
     name="MONITORKIT_REPORTERS",
@@ -589,9 +676,13 @@ REPORTERS: Setting[list[str]] = Setting(
     rule=reporter_paths,
     default=list,
     shown_default="[]",
-    meaning="Dotted paths of extra reporter classes, added to every monitored command.",
-    hint="Give dotted paths of subclasses of monitorkit.stores.base.Reporter, e.g. "
+    meaning="Dotted paths of extra reporter classes, added to every monitored command (see "
+    "[Reporters](reporters.md#writing-your-own-reporter)). An entry that is not a string, or "
+    "cannot be imported, is warned about.",
+    hint=f"Give dotted paths of subclasses of {REPORTER_CLASS}, e.g. "
     "MONITORKIT_REPORTERS = ['myproject.monitoring.SlackReporter'].",
+    section="stores",
+    shown_type="`list[str]`",
 )
 INTERVAL = Setting(
     name="FIREBASE_MONITORING_INTERVAL_PING",
@@ -599,8 +690,11 @@ INTERVAL = Setting(
     rule=seconds(DAY, "one day"),
     default=lambda: DEFAULT_INTERVAL,
     shown_default="30",
-    meaning="Seconds between two heartbeats of a run.",
+    meaning="Seconds between two heartbeats of a run. A class can override it with "
+    "`monitor_heartbeat_interval`.",
     hint="Set FIREBASE_MONITORING_INTERVAL_PING to the seconds between heartbeats, e.g. 30.",
+    section="timing",
+    shown_type="seconds: above 0, at most 86400 (one day)",
 )
 STALE_AFTER = Setting(
     name="MONITORKIT_STALE_AFTER",
@@ -608,8 +702,12 @@ STALE_AFTER = Setting(
     rule=seconds(30 * DAY, "30 days"),
     default=lambda: STALE_INTERVALS * INTERVAL.value(),
     shown_default="3 x FIREBASE_MONITORING_INTERVAL_PING",
-    meaning="Seconds without a heartbeat after which an unfinished run counts as killed.",
+    meaning="Seconds without a heartbeat after which an unfinished run is stale: shown as "
+    "`STALE` by the status page, its JSON, the metrics and `monitor_status`, and judged `STALE` "
+    "by the watcher. Nothing rewrites the stored run.",
     hint="Set MONITORKIT_STALE_AFTER to a few heartbeat intervals, in seconds, e.g. 90.",
+    section="timing",
+    shown_type="seconds: above 0, at most 2592000 (30 days)",
 )
 FLUSH_TIMEOUT = Setting(
     name="MONITORKIT_FLUSH_TIMEOUT",
@@ -617,8 +715,12 @@ FLUSH_TIMEOUT = Setting(
     rule=seconds(600.0, "ten minutes"),
     default=lambda: DEFAULT_FLUSH_TIMEOUT,
     shown_default="3",
-    meaning="The most a command waits at its end for its records to be delivered.",
+    meaning="The longest a command waits at its end (or when a kill signal arrives) for its "
+    "records to be delivered. Past it, the command goes on and a WARNING says how many records "
+    "were not delivered.",
     hint="Set MONITORKIT_FLUSH_TIMEOUT to the seconds a command may wait at exit, e.g. 3.",
+    section="timing",
+    shown_type="seconds: above 0, at most 600 (ten minutes)",
 )
 HTTP_TIMEOUT = Setting(
     name="MONITORKIT_HTTP_TIMEOUT",
@@ -626,8 +728,11 @@ HTTP_TIMEOUT = Setting(
     rule=timeout_pair(600.0),
     default=lambda: DEFAULT_HTTP_TIMEOUT,
     shown_default="(3.05, 5.0)",
-    meaning="(connect, read) seconds of every HTTP request a reporter makes.",
+    meaning="Timeout of every HTTP request a reporter makes; one number sets both. Runs on the "
+    "sender's thread, never the command's.",
     hint="For example MONITORKIT_HTTP_TIMEOUT = (3.05, 5).",
+    section="timing",
+    shown_type="seconds, or `(connect, read)`: each above 0, at most 600 (ten minutes)",
 )
 RETRY_ATTEMPTS = Setting(
     name="MONITORKIT_RETRY_ATTEMPTS",
@@ -639,9 +744,14 @@ RETRY_ATTEMPTS = Setting(
     ),
     default=lambda: DEFAULT_RETRY_ATTEMPTS,
     shown_default="3",
-    meaning="Deprecated: read, but no longer used.",
+    meaning="**Deprecated and ignored.** A write is now retried until the flush bound "
+    "(`MONITORKIT_FLUSH_TIMEOUT`), and what is still undelivered then waits in the spool. The "
+    "setting is still read (so old settings files keep working), but setting it at all is "
+    "warned about: remove it.",
     hint="Remove MONITORKIT_RETRY_ATTEMPTS from the settings; MONITORKIT_FLUSH_TIMEOUT bounds "
     "the retries.",
+    section="timing",
+    shown_type="`int`: 1 to 100",
 )
 RETENTION = Setting(
     name="MONITORKIT_RETENTION",
@@ -649,8 +759,11 @@ RETENTION = Setting(
     rule=count(),
     default=lambda: DEFAULT_RETENTION,
     shown_default="100",
-    meaning="How many runs are kept per command id.",
+    meaning="Runs kept per command id, in Firebase and in the database (django-command-monitor "
+    "kept 100); `MISSED` records are not counted (the newest 10 are kept besides).",
     hint="Set MONITORKIT_RETENTION to the number of runs to keep per command, e.g. 100.",
+    section="sizes",
+    shown_type="`int`",
 )
 TRACEBACK_LIMIT = Setting(
     name="MONITORKIT_TRACEBACK_LIMIT",
@@ -658,8 +771,10 @@ TRACEBACK_LIMIT = Setting(
     rule=count(),
     default=lambda: DEFAULT_TRACEBACK_LIMIT,
     shown_default="8000",
-    meaning="Characters of traceback kept in a record (the end of it, where the error is).",
+    meaning="Characters of traceback kept in a record: the end of it, where the error is.",
     hint="Set MONITORKIT_TRACEBACK_LIMIT to a number of characters, e.g. 8000.",
+    section="sizes",
+    shown_type="`int`",
 )
 QUEUE_SIZE = Setting(
     name="MONITORKIT_QUEUE_SIZE",
@@ -667,8 +782,11 @@ QUEUE_SIZE = Setting(
     rule=count(),
     default=lambda: DEFAULT_QUEUE_SIZE,
     shown_default="1000",
-    meaning="Record updates waiting for the sender before new ones are dropped.",
+    meaning="Record updates waiting for the sender before new ones are dropped. Drops are "
+    "counted and logged as a WARNING.",
     hint="Set MONITORKIT_QUEUE_SIZE to a number of records, e.g. 1000.",
+    section="sizes",
+    shown_type="`int`",
 )
 SPOOL_DIR = Setting(
     name="MONITORKIT_SPOOL_DIR",
@@ -676,8 +794,20 @@ SPOOL_DIR = Setting(
     rule=directory,
     default=default_spool_dir,
     shown_default="a directory of the project's own in the user's cache directory",
-    meaning="Where records that could not be delivered wait for the next run.",
+    meaning="Where undelivered records wait. The default is "
+    "`$XDG_CACHE_HOME/monitorkit/spool-<12 hex digits>` (`~/.cache/monitorkit/...` when "
+    "`XDG_CACHE_HOME` is unset), where the digits are the start of a SHA-256 of "
+    "`SETTINGS_MODULE`, `BASE_DIR` and the `NAME` of the default database, so that two projects "
+    "on one machine do not share a spool, and every command of one project run by one user "
+    "does. Only when that cannot be written (no home, or one the user may not write in) is it "
+    "`<tempdir>/monitorkit-spool-<uid>-<12 hex digits>` (`tempfile.gettempdir()`: `$TMPDIR`, "
+    "else `/tmp`). Whichever it is, default or set, it is used only if it is the user's own "
+    "with mode 0700 (see [Operations](operations.md#the-spool)). A relative path is warned "
+    "about (it depends on the directory each command starts in) but used; an empty one, or one "
+    "that is not a path, is warned about and the default is used.",
     hint="Set MONITORKIT_SPOOL_DIR to an absolute path, e.g. os.path.join(BASE_DIR, 'spool').",
+    section="spool",
+    shown_type="path (`str` or `pathlib.Path`)",
 )
 SPOOL_MAX_FILES = Setting(
     name="MONITORKIT_SPOOL_MAX_FILES",
@@ -685,8 +815,70 @@ SPOOL_MAX_FILES = Setting(
     rule=count(),
     default=lambda: DEFAULT_SPOOL_MAX_FILES,
     shown_default="1000",
-    meaning="The most undelivered records the spool holds at once.",
+    meaning="The most undelivered records the spool holds at once; from 1 to 1,000,000.",
     hint="Set MONITORKIT_SPOOL_MAX_FILES to a number of files, e.g. 1000.",
+    section="spool",
+    shown_type="`int`",
+)
+SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
+    name="MONITORKIT_SCHEDULES",
+    check_id="monitorkit.W101",
+    rule=mapping,
+    default=dict,
+    shown_default="{}",
+    meaning="Expectations for commands you do not own, or overrides of a class's `monitor_*` "
+    "attributes, key by key.",
+    hint='Use MONITORKIT_SCHEDULES = {"<command id>": {"schedule": "0 3 * * *"}}.',
+    section="schedules-and-alerts",
+    shown_type="`dict` of command id to a dict of `schedule`, `timezone`, `start_margin`, "
+    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`",
+    checked_by="monitorkit.schedules",
+    deeper_checks="`W102` … `W109`",
+)
+MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
+    name="MONITORKIT_MONITOR_MODULES",
+    check_id="monitorkit.W110",
+    rule=module_paths,
+    default=tuple,
+    shown_default="[]",
+    meaning="Modules imported by the watcher (and `monitor_status`, the status page, "
+    "`manage.py check`) before it reads the schedules, so that what their "
+    "`monitorkit.monitor(..., schedule=...)` declare is known without any of them having run "
+    "(see [Functions and blocks](functions.md#schedules)). A module that cannot be imported, or "
+    "a value that is not a list of strings, is warned about; the rest are read.",
+    hint='Use MONITORKIT_MONITOR_MODULES = ["myapp.tasks"]: dotted paths of importable modules.',
+    section="schedules-and-alerts",
+    shown_type="`list[str]` of dotted module paths",
+    checked_by="monitorkit.schedules",
+)
+ALERTS: Setting[Mapping[Any, Any]] = Setting(
+    name="MONITORKIT_ALERTS",
+    check_id="monitorkit.W201",
+    rule=mapping,
+    default=dict,
+    shown_default="{} (no alerts)",
+    meaning="Where the watcher sends alerts.",
+    hint="Set MONITORKIT_ALERTS to a dict with any of the keys 'email', 'webhook', 'apprise'.",
+    section="schedules-and-alerts",
+    shown_type="`dict` with `email`, `webhook`, `apprise`, or channels of your own "
+    '(`{"BACKEND": "dotted.path", ...}`)',
+    checked_by="monitorkit.notifiers",
+    deeper_checks="`W202` … `W205`, `W207`",
+)
+BASE_URL: Setting[str | None] = Setting(
+    name="MONITORKIT_BASE_URL",
+    check_id="monitorkit.W206",
+    rule=http_url,
+    default=lambda: None,
+    shown_default="none (alerts carry no link)",
+    meaning="Where the status page is mounted; alerts link to "
+    "`<BASE_URL>/commands/<command id>/`. Text that is not an http(s) URL is warned about but "
+    "used.",
+    hint="Set MONITORKIT_BASE_URL to the address the status page is served under, e.g. "
+    "'https://example.com/monitor'.",
+    section="schedules-and-alerts",
+    shown_type="`str` (http or https URL)",
+    checked_by="monitorkit.notifiers",
 )
 ALERT_LEASE = Setting(
     name="MONITORKIT_ALERT_LEASE",
@@ -694,8 +886,11 @@ ALERT_LEASE = Setting(
     rule=seconds(DAY, "one day"),
     default=lambda: 300.0,
     shown_default="300",
-    meaning="Seconds an alert a watcher claimed stays its own; then another may send it.",
+    meaning="How long an alert a watcher claimed stays its own; after that another watcher may "
+    "send it (a watcher killed while sending). Above 0, at most a day.",
     hint="Set MONITORKIT_ALERT_LEASE to more than your notifiers can take to send, e.g. 300.",
+    section="schedules-and-alerts",
+    shown_type="seconds",
 )
 ALERT_RETRY_FOR = Setting(
     name="MONITORKIT_ALERT_RETRY_FOR",
@@ -703,8 +898,13 @@ ALERT_RETRY_FOR = Setting(
     rule=seconds(7 * DAY, "one week"),
     default=lambda: 3600.0,
     shown_default="3600",
-    meaning="Seconds a channel that failed to deliver an alert is retried for; then given up.",
+    meaning="How long a channel that failed to deliver an alert is tried again (30 s after the "
+    "failure, then waits that double: 1, 2, 4 ... minutes); after that it is given up and the "
+    "alert reported `failed` on it (see "
+    "[Alerts](schedules-and-alerts.md#delivery-per-channel)). Above 0, at most a week.",
     hint="Set MONITORKIT_ALERT_RETRY_FOR to a number of seconds, e.g. 3600 (an hour).",
+    section="schedules-and-alerts",
+    shown_type="seconds",
 )
 
 SLOW_FACTOR = Setting(
@@ -713,8 +913,11 @@ SLOW_FACTOR = Setting(
     rule=number_between(1.0, 1000.0, "a factor of the p95 duration"),
     default=lambda: 1.5,
     shown_default="1.5",
-    meaning="A run longer than its command's p95 duration times this is flagged slow.",
+    meaning="A run longer than its command's p95 duration times this is flagged *slow*. Above "
+    "1, at most 1000.",
     hint="Set MONITORKIT_SLOW_FACTOR to a number above 1, e.g. 1.5.",
+    section="status-page",
+    shown_type="number",
 )
 FAST_FRACTION = Setting(
     name="MONITORKIT_FAST_FRACTION",
@@ -722,8 +925,11 @@ FAST_FRACTION = Setting(
     rule=number_between(0.0, 1.0, "a fraction of the median duration"),
     default=lambda: 0.1,
     shown_default="0.1",
-    meaning="A run shorter than its command's median duration times this is flagged fast.",
+    meaning="A run that finished in less than its command's median duration times this is "
+    "flagged *suspiciously fast*. Above 0, at most 1.",
     hint="Set MONITORKIT_FAST_FRACTION to a fraction between 0 and 1, e.g. 0.1.",
+    section="status-page",
+    shown_type="number",
 )
 METRICS_TOKEN: Setting[str | None] = Setting(
     name="MONITORKIT_METRICS_TOKEN",
@@ -731,19 +937,28 @@ METRICS_TOKEN: Setting[str | None] = Setting(
     rule=secret_text,
     default=lambda: None,
     shown_default="none (the metrics endpoint answers 404)",
-    meaning="The bearer token the Prometheus metrics endpoint asks for.",
+    meaning="The bearer token the Prometheus endpoint asks for: "
+    "`Authorization: Bearer <token>`. Read it from the environment; it is never shown in a "
+    "message.",
     hint="Set MONITORKIT_METRICS_TOKEN to a long random string, e.g. from "
     "secrets.token_urlsafe(32), read from the environment.",
+    section="status-page",
+    shown_type="`str`",
 )
 METRICS_IDS: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_METRICS_IDS",
     check_id="monitorkit.W030",
     rule=name_patterns,
     default=lambda: ("*",),
-    shown_default="['*']",
-    meaning="Command ids or fnmatch patterns of the ids the metrics endpoint exports.",
+    shown_default="['*'] (every id)",
+    meaning='The command ids the metrics endpoint exports, e.g. `["sync_*", "clearsessions"]`: '
+    "an id with parameters in it (`import__day_2026_01_02`) makes new series for each value, "
+    "so bound them here. Patterns match the whole id, case kept; the metric "
+    "`monitorkit_commands_unexported` counts the ids left out.",
     hint="Give a list of command ids or patterns, e.g. ['sync_*', 'clearsessions']: ids with "
     "parameters in them make a new series for each value.",
+    section="status-page",
+    shown_type="`list[str]` of command ids or `fnmatch` patterns",
 )
 PAGE_REFRESH = Setting(
     name="MONITORKIT_PAGE_REFRESH",
@@ -751,8 +966,11 @@ PAGE_REFRESH = Setting(
     rule=seconds(3600.0, "one hour"),
     default=lambda: 5.0,
     shown_default="5",
-    meaning="Seconds between two updates of the status page in a browser.",
+    meaning="How often an open page asks for fresh data (`?refresh=<seconds>` overrides it per "
+    "page). Above 0, at most an hour.",
     hint="Set MONITORKIT_PAGE_REFRESH to the seconds between page updates, e.g. 5.",
+    section="status-page",
+    shown_type="seconds",
 )
 AUTO = Setting(
     name="MONITORKIT_AUTO",
@@ -760,8 +978,11 @@ AUTO = Setting(
     rule=boolean(),
     default=lambda: False,
     shown_default="False",
-    meaning="True monitors every management command, with no code change.",
+    meaning="`True` monitors every management command (Django's own and third-party ones) with "
+    "no code change, except those excluded below. Needs `monitorkit` in `INSTALLED_APPS`.",
     hint="Set MONITORKIT_AUTO = True or MONITORKIT_AUTO = False.",
+    section="reach",
+    shown_type="`bool`",
 )
 AUTO_INCLUDE: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_AUTO_INCLUDE",
@@ -769,8 +990,10 @@ AUTO_INCLUDE: Setting[tuple[str, ...]] = Setting(
     rule=name_patterns,
     default=lambda: ("*",),
     shown_default="['*']",
-    meaning="Names or fnmatch patterns of the commands MONITORKIT_AUTO monitors.",
+    meaning="The commands auto mode monitors.",
     hint="Give a list of command names or patterns, e.g. ['import_*', 'clearsessions'].",
+    section="reach",
+    shown_type="list of command names or `fnmatch` patterns",
 )
 AUTO_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_AUTO_EXCLUDE",
@@ -778,9 +1001,13 @@ AUTO_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     rule=name_patterns,
     default=lambda: DEFAULT_AUTO_EXCLUDE,
     shown_default="monitorkit.conf.DEFAULT_AUTO_EXCLUDE",
-    meaning="Names or fnmatch patterns of the commands MONITORKIT_AUTO leaves alone.",
+    meaning="The commands auto mode leaves alone; an exclusion wins over an inclusion. Setting "
+    "it replaces the default list (listed in [auto.md](auto.md)): write "
+    '`[*DEFAULT_AUTO_EXCLUDE, "my_command"]` to add to it.',
     hint="Give a list of command names or patterns; to add to the default list, write "
     "[*monitorkit.conf.DEFAULT_AUTO_EXCLUDE, 'my_command'].",
+    section="reach",
+    shown_type="list of command names or `fnmatch` patterns",
 )
 OUTPUT_TAIL_KB = Setting(
     name="MONITORKIT_OUTPUT_TAIL_KB",
@@ -788,9 +1015,13 @@ OUTPUT_TAIL_KB = Setting(
     rule=whole_number(MAX_OUTPUT_TAIL_KB),
     default=lambda: DEFAULT_OUTPUT_TAIL_KB,
     shown_default=str(DEFAULT_OUTPUT_TAIL_KB),
-    meaning="Kilobytes of the end of a run's output kept with its record; 0 keeps none.",
+    meaning="Kilobytes of the end of what a run writes (to `self.stdout`/`self.stderr` and "
+    "`sys.stdout`/`sys.stderr`) kept with its record; `0` keeps none and leaves the streams "
+    f"alone. From 0 to {MAX_OUTPUT_TAIL_KB}.",
     hint=f"Set MONITORKIT_OUTPUT_TAIL_KB to a whole number from 0 to {MAX_OUTPUT_TAIL_KB}, e.g. "
     f"{DEFAULT_OUTPUT_TAIL_KB}.",
+    section="reach",
+    shown_type="`int`",
 )
 OUTPUT_TAIL_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_OUTPUT_TAIL_EXCLUDE",
@@ -798,11 +1029,18 @@ OUTPUT_TAIL_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     rule=name_patterns,
     default=lambda: (),
     shown_default="[]",
-    meaning="Names or fnmatch patterns of commands whose output tail is never kept, beside "
-    "monitorkit.conf.ALWAYS_OUTPUT_TAIL_EXCLUDE (dumpdata, diffsettings, shell...).",
+    meaning="Commands whose output tail is never kept (their runs are recorded without it), "
+    "added to `monitorkit.conf.ALWAYS_OUTPUT_TAIL_EXCLUDE`: "
+    + ", ".join(f"`{name}`" for name in ALWAYS_OUTPUT_TAIL_EXCLUDE[:-1])
+    + f" and `{ALWAYS_OUTPUT_TAIL_EXCLUDE[-1]}`, which print settings or data. Add the commands "
+    'of your own that print secrets or personal data, e.g. `["export_users", "dump_*"]`. See '
+    "[Output tail](output.md#commands-whose-output-is-never-kept).",
     hint="Give a list of command names or patterns, e.g. ['export_users', 'dump_*'].",
+    section="reach",
+    shown_type="list of command names or `fnmatch` patterns",
 )
 
+#: Every declaration, in the order of docs/configuration.md.
 SETTINGS: tuple[Setting[Any], ...] = (
     RUN,
     TESTING,
@@ -822,6 +1060,10 @@ SETTINGS: tuple[Setting[Any], ...] = (
     QUEUE_SIZE,
     SPOOL_DIR,
     SPOOL_MAX_FILES,
+    SCHEDULES,
+    MONITOR_MODULES,
+    ALERTS,
+    BASE_URL,
     ALERT_LEASE,
     ALERT_RETRY_FOR,
     SLOW_FACTOR,
@@ -1012,8 +1254,16 @@ monitor_settings = MonitorSettings()
 
 
 def problems() -> list[Problem]:
-    """Return every problem with the current settings (empty when all is well)."""
-    found = [problem for setting in SETTINGS if (problem := setting.problem()) is not None]
+    """Return every problem with the current settings (empty when all is well).
+
+    Those of a setting with ``checked_by`` are left to that module, which says them with the
+    problems it finds inside the value (see :class:`Setting`).
+    """
+    found = [
+        problem
+        for setting in SETTINGS
+        if setting.checked_by is None and (problem := setting.problem()) is not None
+    ]
     settings = monitor_settings
     if settings.enabled and not (
         settings.firebase or settings.database or settings.extra_reporters or settings.store

@@ -30,13 +30,11 @@ from cronsim import CronSim, CronSimError
 from django.conf import settings
 
 from . import naming
-from .conf import Problem, show
+from .conf import MONITOR_MODULES, SCHEDULES, Problem, show
 
 logger = logging.getLogger("monitorkit")
 
 UTC = dt.timezone.utc
-SETTING = "MONITORKIT_SCHEDULES"
-MODULES_SETTING = "MONITORKIT_MONITOR_MODULES"
 #: How late a start may be before it counts as missed. Cron daemons start on the minute, but a
 #: busy host, a Kubernetes CronJob pulling its image or Heroku Scheduler may take a few minutes;
 #: five is past those and still tells someone about a missed nightly job within minutes.
@@ -316,7 +314,7 @@ def expectation_from_setting(
     command_id: str, values: Mapping[str, Any], base: Expectation | None = None
 ) -> Expectation:
     """Return the setting's entry for ``command_id``, over ``base`` key by key."""
-    return expectation_from_values(command_id, values, f"{SETTING}[{command_id!r}]", base)
+    return expectation_from_values(command_id, values, f"{SCHEDULES.name}[{command_id!r}]", base)
 
 
 #: What ``monitorkit.monitor`` declared, as given: judged when read, like a class's attributes.
@@ -338,18 +336,13 @@ def declare(command_id: str, values: Mapping[str, Any], source: str) -> None:
 
 
 def _import_monitor_modules() -> list[Problem]:
-    """Import the modules of ``MONITORKIT_MONITOR_MODULES``: importing them declares."""
-    paths = getattr(settings, MODULES_SETTING, None) or ()
-    hint = f'Use {MODULES_SETTING} = ["myapp.tasks"]: dotted paths of importable modules.'
-    if isinstance(paths, str) or not isinstance(paths, (list, tuple)):
-        msg = f"{MODULES_SETTING} must be a list of module paths, not {show(paths)}."
-        return [Problem("monitorkit.W110", msg, hint)]
-    found: list[Problem] = []
-    for path in paths:
-        if not isinstance(path, str):
-            msg = f"{MODULES_SETTING} holds {show(path)}, not a module path."
-            found.append(Problem("monitorkit.W110", msg, hint))
-            continue
+    """Import the modules of ``MONITORKIT_MONITOR_MODULES``: importing them declares.
+
+    Returns the setting's problems: its declaration's (not a list of strings), then one per
+    module that cannot be imported, under the same id.
+    """
+    found = [problem] if (problem := MONITOR_MODULES.problem()) is not None else []
+    for path in MONITOR_MODULES.value():
         try:
             import_module(path)
         except Exception as err:  # noqa: BLE001 - a broken module costs only its declarations
@@ -359,8 +352,10 @@ def _import_monitor_modules() -> list[Problem]:
                 path,
                 type(err).__name__,
             )
-            msg = f"{MODULES_SETTING} entry {path!r} cannot be imported ({type(err).__name__})."
-            found.append(Problem("monitorkit.W110", msg, hint))
+            msg = (
+                f"{MONITOR_MODULES.name} entry {path!r} cannot be imported ({type(err).__name__})."
+            )
+            found.append(Problem(MONITOR_MODULES.check_id, msg, MONITOR_MODULES.hint))
     return found
 
 
@@ -415,24 +410,21 @@ def _collect() -> tuple[dict[str, Expectation], list[Problem]]:
             )
         problems += judge(command_id, values, source)[1]
         found[command_id] = expectation_from_values(command_id, values, source)
-    entries = getattr(settings, SETTING, None) or {}
-    if not isinstance(entries, Mapping):
-        hint = f'Use {SETTING} = {{"<command id>": {{"schedule": "0 3 * * *"}}}}.'
-        problems.append(Problem("monitorkit.W101", f"{SETTING} must be a dict.", hint))
-        return found, problems
-    for key, values in entries.items():
+    if (problem := SCHEDULES.problem()) is not None:  # not a dict: its default, {}, is read
+        problems.append(problem)
+    for key, values in SCHEDULES.value().items():
         if not isinstance(key, str) or not isinstance(values, Mapping):
             problems.append(
                 Problem(
-                    "monitorkit.W101",
-                    f"{SETTING} maps {show(key)} to {show(values)}: each entry must be a "
+                    SCHEDULES.check_id,
+                    f"{SCHEDULES.name} maps {show(key)} to {show(values)}: each entry must be a "
                     "command id (a string) mapped to a dict.",
-                    f'Use {SETTING} = {{"<command id>": {{"schedule": "0 3 * * *"}}}}.',
+                    SCHEDULES.hint,
                 )
             )
             continue
         command_id = naming.sanitize_key(key)
-        problems += judge(command_id, values, f"{SETTING}[{key!r}]")[1]
+        problems += judge(command_id, values, f"{SCHEDULES.name}[{key!r}]")[1]
         found[command_id] = expectation_from_setting(command_id, values, found.get(command_id))
     return found, problems
 

@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tempfile
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -408,7 +409,117 @@ def test_every_setting_is_declared_once_with_its_own_id():
     check_ids = [s.check_id for s in conf.SETTINGS] + [conf.NOWHERE_TO_SEND]
     assert len(set(names)) == len(names)
     assert len(set(check_ids)) == len(check_ids)
-    assert all(re.fullmatch(r"monitorkit\.W0\d\d", i) for i in check_ids)
+    # The id's range says who reports it: conf (W0xx), schedules (W1xx), the notifiers (W2xx).
+    ranges = {None: "0", "monitorkit.schedules": "1", "monitorkit.notifiers": "2"}
+    for setting in conf.SETTINGS:
+        assert re.fullmatch(rf"monitorkit\.W{ranges[setting.checked_by]}\d\d", setting.check_id)
+
+
+# --- the settings whose entries another module judges (Setting.checked_by) -------------------
+
+#: Each is judged by its declaration's cheap rule; what their entries say, by the module named.
+DICT_SETTINGS = [conf.SCHEDULES, conf.MONITOR_MODULES, conf.ALERTS, conf.BASE_URL]
+
+
+def test_the_dict_settings_are_declared_with_their_defaults():
+    assert conf.SCHEDULES.value() == {}
+    assert conf.MONITOR_MODULES.value() == ()
+    assert conf.ALERTS.value() == {}
+    assert conf.BASE_URL.value() is None
+    assert all(setting.problem() is None for setting in DICT_SETTINGS)
+
+
+# setting, bad value, check id, the whole message, what is read meanwhile
+BAD_DICT_SETTINGS = [
+    (
+        conf.SCHEDULES,
+        ["nightly"],
+        "monitorkit.W101",
+        "MONITORKIT_SCHEDULES must be a dict, not a list. The default, {}, is used meanwhile.",
+        {},
+    ),
+    (
+        conf.MONITOR_MODULES,
+        "myapp.tasks",
+        "monitorkit.W110",
+        "MONITORKIT_MONITOR_MODULES must be a list of module paths, not 'myapp.tasks'. The "
+        "default, [], is used meanwhile.",
+        (),
+    ),
+    (
+        conf.MONITOR_MODULES,
+        ["json", 42],
+        "monitorkit.W110",
+        "MONITORKIT_MONITOR_MODULES holds 42, not a module path.",
+        ("json",),
+    ),
+    (
+        conf.ALERTS,
+        "email",
+        "monitorkit.W201",
+        "MONITORKIT_ALERTS must be a dict, not a str. The default, {} (no alerts), is used "
+        "meanwhile.",
+        {},
+    ),
+    (
+        conf.BASE_URL,
+        5,
+        "monitorkit.W206",
+        "MONITORKIT_BASE_URL must be an http(s) URL, not 5. The default, none (alerts carry no "
+        "link), is used meanwhile.",
+        None,
+    ),
+    (
+        conf.BASE_URL,
+        "ops.example.com/monitor",
+        "monitorkit.W206",
+        "MONITORKIT_BASE_URL must be an http(s) URL, not 'ops.example.com/monitor'.",
+        "ops.example.com/monitor",  # still a link a person can follow
+    ),
+    (
+        conf.BASE_URL,
+        "http://[::1/monitor",
+        "monitorkit.W206",
+        "MONITORKIT_BASE_URL must be an http(s) URL, not 'http://[::1/monitor'.",
+        "http://[::1/monitor",
+    ),
+]
+
+
+@pytest.mark.parametrize("setting,value,expected,msg,meanwhile", BAD_DICT_SETTINGS)
+def test_a_dict_setting_of_the_wrong_type_is_one_problem_said_by_its_module(
+    settings, setting, value, expected, msg, meanwhile
+):
+    setattr(settings, setting.name, value)
+    assert setting.problem() == conf.Problem(expected, msg, setting.hint)
+    assert setting.value() == meanwhile
+    assert ids() == []  # not before every command: with the entries' problems, once
+    said = import_module(setting.checked_by).problems()
+    assert [p for p in said if p.id == expected and p.msg == msg] == [setting.problem()]
+
+
+@pytest.mark.django_db  # Django 6's check also looks at the database
+def test_manage_py_check_says_each_dict_setting_problem_once(settings):
+    settings.MONITORKIT_SCHEDULES = ["nightly"]
+    settings.MONITORKIT_MONITOR_MODULES = "myapp.tasks"
+    settings.MONITORKIT_ALERTS = "email"
+    settings.MONITORKIT_BASE_URL = 5
+    stderr = io.StringIO()
+    call_command("check", stderr=stderr)
+    for setting in DICT_SETTINGS:
+        assert stderr.getvalue().count(f"({setting.check_id})") == 1, setting.name
+
+
+def test_the_watcher_says_each_dict_setting_problem_once(settings, caplog):
+    """``monitor_watch`` logs them itself: it may run with ``--skip-checks``."""
+    from monitorkit.management.commands.monitor_watch import Command
+
+    settings.MONITORKIT_SCHEDULES = ["nightly"]
+    settings.MONITORKIT_ALERTS = "email"
+    with caplog.at_level(logging.WARNING, logger="monitorkit"):
+        Command().warn_about_declarations()
+    (line,) = [r.getMessage() for r in caplog.records if "need attention" in r.getMessage()]
+    assert line.count("monitorkit.W101") == line.count("monitorkit.W201") == 1
 
 
 def test_the_configuration_page_documents_every_setting_and_id():

@@ -586,8 +586,8 @@ def test_monitor_modules_are_imported_by_discover(jobs_module, settings, caplog)
     assert found["imported_job"].schedule.total_seconds() == 3600
     problems = schedules.problems()
     assert [p.id for p in problems] == ["monitorkit.W110", "monitorkit.W110"]
-    assert "'no_such_package.tasks' cannot be imported (ModuleNotFoundError)" in problems[0].msg
-    assert "holds 42" in problems[1].msg
+    assert problems[0].msg == "MONITORKIT_MONITOR_MODULES holds 42, not a module path."
+    assert "'no_such_package.tasks' cannot be imported (ModuleNotFoundError)" in problems[1].msg
     assert "importing it raised ModuleNotFoundError" in caplog.text
 
 

@@ -101,3 +101,32 @@ def test_a_huge_interval_never_crashes_the_heartbeat(project: Project, interval:
     assert without_runtime_warning(monitored.stderr) == plain.stderr.splitlines()
     (run,) = project.runs()
     assert run["status"] == "FINISHED"
+
+
+#: Settings declared in conf whose problems the schedule and alert check says, with those of
+#: their entries (``Setting.checked_by``): each of the wrong type, and each id it must show.
+WRONG_TYPES = {
+    "MONITORKIT_SCHEDULES": ["nightly"],
+    "MONITORKIT_MONITOR_MODULES": "myapp.tasks",
+    "MONITORKIT_ALERTS": "email",
+    "MONITORKIT_BASE_URL": 5,
+}
+WRONG_TYPE_IDS = ["monitorkit.W101", "monitorkit.W110", "monitorkit.W201", "monitorkit.W206"]
+
+
+def test_a_dict_setting_of_the_wrong_type_is_said_once_where_its_entries_are(project: Project):
+    check = project.run("check", settings=WRONG_TYPES)
+    assert check.returncode == 0, check.stderr
+    for check_id in WRONG_TYPE_IDS:
+        assert check.stderr.count(f"({check_id})") == 1, check.stderr
+
+    watch = project.run("monitor_watch", "--once", "--skip-checks", settings=WRONG_TYPES)
+    assert watch.returncode == 0, watch.stderr
+    for check_id in WRONG_TYPE_IDS:
+        assert watch.stderr.count(check_id) == 1, watch.stderr
+
+    # Any other command: not before it (cheap as the rules are, their check runs with the
+    # entries'), and the command runs.
+    other = project.run("ok_command", settings=WRONG_TYPES)
+    assert other.returncode == 0, other.stderr
+    assert not any(check_id in other.stderr for check_id in WRONG_TYPE_IDS)

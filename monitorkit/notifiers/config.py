@@ -11,7 +11,12 @@
 
 ``"webhook"`` may also be a list of such dicts. One reading gives both the notifiers and the
 problems, so the fallback and the check of ``manage.py check`` (ids ``monitorkit.W201`` to
-``W206``, warnings only) cannot disagree. No message shows a URL's path, a key or a header.
+``W207``, warnings only) cannot disagree. No message shows a URL's path, a key or a header.
+
+Both settings are declared in ``monitorkit/conf.py`` (``ALERTS``, ``BASE_URL``), with their
+type-level rule, default and hint, and read through those declarations; their problems are
+said here, with the entries', where the check command and the watcher look for them
+(``monitorkit/checks.py``).
 
 Each notifier's module is imported only when its channel is configured: the webhook's brings
 ``requests``, which a project that alerts by email only never needs.
@@ -20,22 +25,14 @@ Each notifier's module is imported only when its channel is configured: the webh
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-
-from ..conf import Problem, show
+from ..conf import ALERTS, BASE_URL, Problem
 from .base import Notifier, Report
 
-ALERTS = "MONITORKIT_ALERTS"
-BASE_URL = "MONITORKIT_BASE_URL"
-
-W_ALERTS = "monitorkit.W201"
 W_CHANNEL = "monitorkit.W202"
 W_EMAIL = "monitorkit.W203"
 W_WEBHOOK = "monitorkit.W204"
 W_APPRISE = "monitorkit.W205"
-W_BASE_URL = "monitorkit.W206"
 W_BACKEND = "monitorkit.W207"
 NOTIFIER = "monitorkit.notifiers.Notifier"
 
@@ -47,7 +44,6 @@ BUILT_IN: dict[str, tuple[str, str]] = {
 }
 
 _HINTS = {
-    W_ALERTS: "Set MONITORKIT_ALERTS to a dict with any of the keys 'email', 'webhook', 'apprise'.",
     W_CHANNEL: "Use the keys 'email', 'webhook' and 'apprise' in MONITORKIT_ALERTS, or give "
     "a channel of your own a dict with 'BACKEND': 'yourapp.alerts.YourNotifier'.",
     W_EMAIL: "For example MONITORKIT_ALERTS['email'] = {'to': ['ops@example.com']}, or True to "
@@ -59,8 +55,6 @@ _HINTS = {
     'apprise installed (pip install "monitorkit[apprise]").',
     W_BACKEND: "'BACKEND' is the dotted path of a subclass of monitorkit.notifiers.Notifier; "
     "the entry's other keys go to its from_settings() (by default, to its constructor).",
-    W_BASE_URL: "Set MONITORKIT_BASE_URL to the address the status page is served under, e.g. "
-    "'https://example.com/monitor'.",
 }
 
 
@@ -72,19 +66,8 @@ def notifiers_from_settings() -> list[Notifier]:
 def problems() -> list[Problem]:
     """Return what is wrong with ``MONITORKIT_ALERTS`` and ``MONITORKIT_BASE_URL``."""
     found = _read()[1]
-    base = getattr(settings, BASE_URL, None)
-    if base is not None and not (
-        isinstance(base, str)
-        and urlsplit(base).scheme in ("http", "https")
-        and urlsplit(base).netloc
-    ):
-        found.append(
-            Problem(
-                W_BASE_URL,
-                f"{BASE_URL} must be an http(s) URL, not {show(base)}.",
-                _HINTS[W_BASE_URL],
-            )
-        )
+    if (problem := BASE_URL.problem()) is not None:
+        found.append(problem)
     return found
 
 
@@ -94,16 +77,12 @@ def _read() -> tuple[list[Notifier], list[Problem]]:
     def reporter(check_id: str) -> Report:
         return lambda msg: found.append(Problem(check_id, msg, _HINTS[check_id]))
 
-    value = getattr(settings, ALERTS, None)
-    if value is None:
-        return [], found
-    if not isinstance(value, dict):
-        reporter(W_ALERTS)(f"{ALERTS} must be a dict, not a {type(value).__name__}: no alerts.")
-        return [], found
+    if (problem := ALERTS.problem()) is not None:  # not a dict: its default, no alerts, is read
+        found.append(problem)
     notifiers: list[Notifier] = []
     unknown = []
-    for key, entry in value.items():
-        where = f"{ALERTS}[{key!r}]"
+    for key, entry in ALERTS.value().items():
+        where = f"{ALERTS.name}[{key!r}]"
         if isinstance(entry, dict) and "BACKEND" in entry:
             path = entry["BACKEND"]
             check_id = next((c for p, c in BUILT_IN.values() if p == path), W_BACKEND)
@@ -123,7 +102,7 @@ def _read() -> tuple[list[Notifier], list[Problem]]:
             notifiers.append(notifier)
     if unknown:
         reporter(W_CHANNEL)(
-            f"{ALERTS} has keys monitorkit does not know: {', '.join(sorted(unknown))} (a "
+            f"{ALERTS.name} has keys monitorkit does not know: {', '.join(sorted(unknown))} (a "
             "notifier of your own is a dict with 'BACKEND', the dotted path of its class)."
         )
     return notifiers, found

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
-
+from ..conf import BASE_URL
 from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
@@ -51,8 +50,8 @@ def tail(text: str | None, lines: int = TRACEBACK_LINES) -> str | None:
 
 def status_url(command_id: str) -> str | None:
     """Return ``<MONITORKIT_BASE_URL>/commands/<command id>/``, or ``None`` when it is unset."""
-    base = getattr(settings, "MONITORKIT_BASE_URL", None)
-    if not isinstance(base, str) or not base.strip():
+    base = BASE_URL.value()
+    if base is None or not base.strip():
         return None
     return f"{base.strip().rstrip('/')}/commands/{quote(command_id, safe='')}/"
 
