@@ -7,10 +7,15 @@ wall time is the median of the monitored processes minus the median of the plain
 floor is one round trip: the outcome must be written, and the command must wait for the
 answer before it exits (``MONITORKIT_FLUSH_TIMEOUT`` bounds that wait).
 
-Three variants:
+Four variants:
 
 - the default heartbeat interval (30 s): no heartbeat in a 1 s run; the target, with every
-  module's bytecode cached (in a directory of the run's own), as deployed;
+  module's bytecode cached (in a directory of the run's own), as deployed, in a project as
+  ``django-admin startproject`` writes it (``BENCH_PROJECT``, ``benchsite/settings.py``);
+- the same in the minimal benchmark project (contenttypes and auth only), context: there the
+  twin ends short of CPython's first full garbage collection and the monitored process makes it
+  (15-25 ms before ``handle``; ``benchmarks/install_cost.py`` says why), where a real project
+  has made it before any command runs;
 - the same without a bytecode cache, as the runner's environment has it
   (``PYTHONDONTWRITEBYTECODE``): each process compiles what the twin never imports (context);
 - a heartbeat every 0.95 s, so one goes out just before the command ends and is still in
@@ -44,18 +49,32 @@ LATENCY = 0.1
 MIN_ROUNDS = 11
 #: A heartbeat 50 ms before a 1 s body ends: in flight (100 ms) when it does.
 IN_FLIGHT_INTERVAL = 0.95
-#: (label, settings, with a target, bytecode cached). The target is measured as deployed:
+#: (label, settings, with a target, bytecode cached, project). The target is measured as deployed:
 #: ``pip install`` writes every package's ``.pyc``, and a project's own are written on its first
 #: run. Without a bytecode cache (the runner's ``PYTHONDONTWRITEBYTECODE``) each process compiles
 #: the modules the monitored command imports and its twin does not: context, not the target.
-VARIANTS: tuple[tuple[str, dict[str, Any], bool, bool], ...] = (
-    ("default heartbeat interval (30 s), bytecode cached", {}, True, True),
-    ("default heartbeat interval (30 s), no bytecode cache", {}, False, False),
+VARIANTS: tuple[tuple[str, dict[str, Any], bool, bool, str], ...] = (
+    (
+        "default heartbeat interval (30 s), bytecode cached, startproject project",
+        {},
+        True,
+        True,
+        "startproject",
+    ),
+    (
+        "default heartbeat interval (30 s), bytecode cached, minimal project",
+        {},
+        False,
+        True,
+        "minimal",
+    ),
+    ("default heartbeat interval (30 s), no bytecode cache", {}, False, False, "startproject"),
     (
         f"a heartbeat every {IN_FLIGHT_INTERVAL:g} s, in flight when the command ends",
         {"FIREBASE_MONITORING_INTERVAL_PING": IN_FLIGHT_INTERVAL},
         False,
         True,
+        "startproject",
     ),
 )
 
@@ -89,9 +108,14 @@ def exit_latency(bench: Bench, rounds: int) -> None:
     with RealtimeDatabaseServer() as server:
         server.set_latency(LATENCY)
         url = server.url + "/?ns=exit"
-        for label, extra, targeted, cached in VARIANTS:
+        for label, extra, targeted, cached, project in VARIANTS:
 
-            def once(plain: bool, extra: dict[str, Any] = extra, cached: bool = cached) -> Timeline:
+            def once(
+                plain: bool,
+                extra: dict[str, Any] = extra,
+                cached: bool = cached,
+                project: str = project,
+            ) -> Timeline:
                 line, _ = run_once(
                     bench,
                     server,
@@ -100,6 +124,7 @@ def exit_latency(bench: Bench, rounds: int) -> None:
                     cached=cached,
                     command=COMMAND,
                     more_settings=extra,
+                    project=project,
                 )
                 return line
 

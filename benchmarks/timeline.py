@@ -187,17 +187,20 @@ def run_once(
     extra: tuple[str, ...] = (),
     command: tuple[str, ...] = (COMMAND,),
     more_settings: dict[str, Any] | None = None,
+    project: str = "minimal",
 ) -> tuple[Timeline, str]:
     """Run the probed no-op (or another probed ``command``) once; return its timeline and stderr.
 
     ``cached``: let the child read and write bytecode (``.pyc``) in a cache of this run's own,
     whatever the environment says; otherwise the child gets the environment as it is.
+    ``project``: the benchmark project's ``BENCH_PROJECT`` (``benchsite/settings.py``).
     """
     stamps_file = bench.workdir / "timeline-stamps.tsv"
     stderr_file = bench.workdir / "timeline-stderr.txt"
     stamps_file.unlink(missing_ok=True)
     chosen = {**settings(bench.workdir), **(more_settings or {})}
     env = bench.env(plain=plain, firebase_url=url, settings=chosen)
+    env["BENCH_PROJECT"] = project
     if cached:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(bench.workdir / "pycache")
