@@ -121,7 +121,7 @@ class _Urllib3UrlFilter(logging.Filter):
 
 #: The clients' sessions alive in this process: their secrets, and a forked child drops them.
 _live: weakref.WeakSet[Sessions] = weakref.WeakSet()
-_registry_lock = threading.Lock()
+_registry_lock = threading.RLock()  # re-entrant: a log line may come from inside (a GC)
 _filter_installed = False
 
 
@@ -141,7 +141,7 @@ def _forget_sessions_after_fork() -> None:
     sends nothing, but what is the parent's is left alone); a child's own run makes its own.
     """
     global _registry_lock
-    _registry_lock = threading.Lock()
+    _registry_lock = threading.RLock()
     for sessions in list(_live):
         sessions._forget()
 
