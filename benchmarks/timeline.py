@@ -109,7 +109,8 @@ PHASES: tuple[tuple[str, str, str, str], ...] = (
         "monitored: the outcome is recorded and queued, and the command starts waiting (at "
         "most `MONITORKIT_FLUSH_TIMEOUT`) for the sender thread, which takes the queued start "
         "and finish together and, on its first write, imports the Firebase client "
-        "(`monitorkit.stores.firebase.http`, `firebase_auth`) and builds its session, up "
+        "(`monitorkit.stores.firebase.http`, `.auth`, `monitorkit.transport`) and builds its "
+        "session, up "
         "to its first `socket.connect`. The twin only returns.",
     ),
     (

@@ -1,13 +1,16 @@
 """Alerts as a JSON POST: a Slack-compatible ``text`` plus the structured fields of the alert.
 
 Retries are urllib3's: an ``HTTPAdapter`` with a ``Retry`` that allows ``POST`` and retries
-connection errors, timeouts, 429 and 5xx with backoff (and ``Retry-After``). A retried POST may
-arrive twice; the body's ``id`` (the transition's) lets a receiver drop the second one. With a
-``secret``, the alert is signed with its time, so a captured request cannot be replayed later:
-``X-Monitorkit-Timestamp: <Unix seconds>`` and ``X-Monitorkit-Signature: sha256=<hex
-HMAC-SHA256 of "<timestamp>.<body>">``, as Slack and Stripe do; a receiver recomputes it and
-refuses a timestamp more than ``TOLERANCE_SECONDS`` from its own clock
-(docs/schedules-and-alerts.md has a receiver). Retries resend the same timestamp.
+connection errors, timeouts, 429 and 5xx with backoff (and ``Retry-After``), ``retries`` times:
+the count the settings document, not the sender's delivery deadline (a watcher has none). The
+session, its netrc guard, the scrubbing of urllib3's log lines and fork safety are the shared
+transport's (``monitorkit.transport.sessions``). A retried POST may arrive twice; the body's
+``id`` (the transition's) lets a receiver drop the second one. With a ``secret``, the alert is
+signed with its time, so a captured request cannot be replayed later: ``X-Monitorkit-Timestamp:
+<Unix seconds>`` and ``X-Monitorkit-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``,
+as Slack and Stripe do; a receiver recomputes it and refuses a timestamp more than
+``TOLERANCE_SECONDS`` from its own clock (docs/schedules-and-alerts.md has a receiver). Retries
+resend the same timestamp.
 
 A webhook URL is a credential more often than not (Slack's and Discord's carry their token in
 the path), so no text leaving this module holds its path or query, a header value or the key.
@@ -24,13 +27,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .. import __version__
 from ..conf import show, timeout_pair
 from ..redaction import redact
 from ..transitions import Transition
+from ..transport.sessions import Sessions, mount, reply_text
 from .base import Notifier, NotifierError, Report, unknown_keys
 from .message import build_alert
 
@@ -47,7 +50,6 @@ _KEYS = ("url", "timeout", "retries", "secret", "headers")
 #: Seconds of urllib3's backoff: 0, then 1, 2, 4... between attempts.
 BACKOFF_FACTOR = 0.5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-_BODY_CHARS = 200
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -119,7 +121,7 @@ class WebhookNotifier(Notifier):
         self.retries = retries
         self.secret = secret
         self.headers = dict(headers or {})
-        self._session: requests.Session | None = None
+        self._sessions = Sessions(self._secrets)
 
     @classmethod
     def from_settings(cls, entry: Any, where: str, report: Report) -> list[Notifier]:
@@ -142,27 +144,10 @@ class WebhookNotifier(Notifier):
 
     def session(self) -> requests.Session:
         """Return the session, made on first use with the retry policy mounted."""
-        if self._session is None:
-            retry = Retry(
-                total=self.retries,
-                backoff_factor=BACKOFF_FACTOR,
-                status_forcelist=RETRY_STATUSES,
-                allowed_methods=frozenset({"POST"}),
-                raise_on_status=False,  # the last response is judged below, with its status
-                respect_retry_after_header=True,
-            )
-            session = requests.Session()
-            adapter = HTTPAdapter(max_retries=retry)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.headers["User-Agent"] = f"monitorkit/{__version__}"
-            self._session = session
-        return self._session
+        return self._sessions.get(self._make_session)
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        self._sessions.close()
 
     def body(self, transition: Transition) -> bytes:
         """Return the JSON body: ``text`` (what Slack shows) and the alert's fields."""
@@ -188,11 +173,24 @@ class WebhookNotifier(Notifier):
                 f"{type(err).__name__}: {self._safe(str(err))}"
             ) from None
         if not 200 <= response.status_code < 300:
-            text = self._safe(response.text[:_BODY_CHARS]) or ""
+            text = reply_text(response, self._safe)
             raise NotifierError(
                 f"{self.describe()} answered {response.status_code} {response.reason}"
-                + (f": {text}" if text.strip() else "")
+                + (f": {text}" if text else "")
             )
+
+    def _make_session(self) -> tuple[requests.Session]:
+        retry = Retry(
+            total=self.retries,
+            backoff_factor=BACKOFF_FACTOR,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"POST"}),
+            raise_on_status=False,  # the last response is judged in send, with its status
+            respect_retry_after_header=True,
+        )
+        session = mount(requests.Session(), retry)
+        session.headers["User-Agent"] = f"monitorkit/{__version__}"
+        return (session,)
 
     def _credentials(self) -> tuple[str, ...]:
         """Return the HMAC key and the header values: never in a body, nor in an error."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import time
 from pathlib import Path
@@ -163,3 +164,30 @@ def test_the_session_is_kept_and_closed(http_sink):
     notifier.send(failing_transition())
     assert notifier.session() is not session
     assert len(http_sink.requests) == 3
+
+
+def test_a_netrc_login_never_replaces_the_configured_headers(http_sink, tmp_path, monkeypatch):
+    """requests would send a ``~/.netrc`` login for the host, over the Authorization header."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    WebhookNotifier(http_sink.url, headers=headers).send(failing_transition())
+    WebhookNotifier(http_sink.url).send(failing_transition())
+    assert [r.headers.get("Authorization") for r in http_sink.requests] == [
+        headers["Authorization"],
+        None,
+    ]
+
+
+def test_urllib3s_retry_lines_name_neither_the_path_nor_the_query(caplog):
+    caplog.set_level(logging.DEBUG)
+    url = f"http://127.0.0.1:{free_port()}/services/T0/B0/path-s3cret?token=query-s3cret"
+    with pytest.raises(NotifierError):
+        WebhookNotifier(url, timeout=1, retries=2).send(failing_transition())
+    lines = [r for r in caplog.records if r.name.startswith("urllib3")]
+    assert any("Retrying" in r.getMessage() for r in lines)
+    assert all(r.levelno == logging.DEBUG for r in lines)  # the failure is monitorkit's to say
+    for secret in ("path-s3cret", "query-s3cret"):
+        assert secret not in caplog.text

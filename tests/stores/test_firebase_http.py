@@ -18,13 +18,12 @@ from monitorkit.retry import RetryPolicy
 from monitorkit.stores.base import ReporterError
 from monitorkit.stores.firebase.auth import AuthTokenCredentials, Credentials
 from monitorkit.stores.firebase.http import (
-    MAX_RETRY_AFTER,
     DatabaseLocation,
-    DeadlineRetry,
     RealtimeDatabaseClient,
     resolve_location,
 )
 from monitorkit.testing.rtdb_server import RealtimeDatabaseServer
+from monitorkit.transport.retries import MAX_RETRY_AFTER, DeadlineRetry
 
 from .conftest import FAST, SECRET
 

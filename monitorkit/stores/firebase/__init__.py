@@ -3,8 +3,9 @@
 Its faces: :class:`FirebaseReporter` writes and reads runs (``runs.py``);
 ``FirebaseHealthStore`` keeps health and alerts (``health.py``, made by
 ``FirebaseReporter.health_store``). Both reach the database through one ``FirebaseTree``
-(``tree.py``: the key's root and the client), which the HTTP layer (``http.py``, retries and
-errors) and the credentials (``auth.py``) serve, on the sender's or the watcher's thread only.
+(``tree.py``: the key's root and the client), which the REST client (``http.py``: paths, ETags,
+replies, errors; its retries and sessions are ``monitorkit.transport``'s) and the credentials
+(``auth.py``) serve, on the sender's or the watcher's thread only.
 """
 
 from .runs import FirebaseReporter
