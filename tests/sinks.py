@@ -73,15 +73,16 @@ class Request:
 class Sink:
     """A real HTTP server that records each POST and answers with the next scripted status.
 
-    ``"hang"`` as a status means: never answer (until the test ends).
+    ``"hang"`` as a status means: never answer (until the test ends); ``(status, headers)``
+    answers with those headers too (a ``Retry-After``, say).
     """
 
     url: str = ""
     requests: list[Request] = field(default_factory=list)
-    script: list[int | str] = field(default_factory=list)
+    script: list[int | str | tuple[int, dict[str, str]]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
 
-    def respond(self, *statuses: int | str) -> None:
+    def respond(self, *statuses: int | str | tuple[int, dict[str, str]]) -> None:
         self.script.extend(statuses)
 
 
@@ -93,7 +94,8 @@ def http_sink() -> Iterator[Sink]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
-            status = sink.script.pop(0) if sink.script else 200
+            scripted = sink.script.pop(0) if sink.script else 200
+            status, extra = scripted if isinstance(scripted, tuple) else (scripted, {})
             sink.requests.append(Request(self.path, dict(self.headers.items()), body, status))
             if status == "hang":
                 sink.release.wait(30)
@@ -101,6 +103,8 @@ def http_sink() -> Iterator[Sink]:
             self.send_response(int(status))
             reply = b'{"ok": true}' if status == 200 else b"upstream broke"
             self.send_header("Content-Length", str(len(reply)))
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply)
 

@@ -27,12 +27,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from .. import __version__
 from ..conf import show, timeout_pair
 from ..redaction import redact
 from ..transitions import Transition
+from ..transport.retries import MAX_RETRY_AFTER
 from ..transport.sessions import Sessions, mount, reply_text
 from .base import Notifier, NotifierError, Report, unknown_keys
 from .message import build_alert
@@ -50,6 +52,19 @@ _KEYS = ("url", "timeout", "retries", "secret", "headers")
 #: Seconds of urllib3's backoff: 0, then 1, 2, 4... between attempts.
 BACKOFF_FACTOR = 0.5
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class CappedRetry(Retry):
+    """urllib3's retries, waiting at most :data:`MAX_RETRY_AFTER` for a ``Retry-After``.
+
+    A watcher sends alerts one after another: a server asking for an hour would hold every
+    other alert for that hour. Waiting no longer than the cap, the retries run out sooner and
+    the alert's channel is retried later by the delivery's own backoff (``delivery.py``).
+    """
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        asked = super().get_retry_after(response)
+        return None if asked is None else min(asked, MAX_RETRY_AFTER)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -180,7 +195,7 @@ class WebhookNotifier(Notifier):
             )
 
     def _make_session(self) -> tuple[requests.Session]:
-        retry = Retry(
+        retry = CappedRetry(
             total=self.retries,
             backoff_factor=BACKOFF_FACTOR,
             status_forcelist=RETRY_STATUSES,

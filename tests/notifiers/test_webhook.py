@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from monitorkit.notifiers import webhook
 from monitorkit.notifiers.base import NotifierError
 from monitorkit.notifiers.webhook import (
     SIGNATURE_HEADER,
@@ -113,6 +114,25 @@ def test_a_500_is_retried_and_then_delivered(http_sink):
     WebhookNotifier(http_sink.url, retries=2).send(failing_transition())
     assert len(http_sink.requests) == 2
     assert http_sink.requests[0].body == http_sink.requests[1].body
+
+
+def test_a_long_retry_after_is_waited_only_up_to_the_cap(http_sink, monkeypatch):
+    """A 429 asking for 40 s (or an hour) is retried after the cap (10 s; 0.2 s here):
+    the watcher sends one alert after another, and each would wait behind it."""
+    monkeypatch.setattr(webhook, "MAX_RETRY_AFTER", 0.2)
+    http_sink.respond((429, {"Retry-After": "40"}))
+    started = time.monotonic()
+    WebhookNotifier(http_sink.url, retries=2).send(failing_transition())
+    assert time.monotonic() - started < 30  # 40 s uncapped; the cap is 0.2 s
+    assert [r.status for r in http_sink.requests] == [429, 200]
+
+
+def test_a_short_retry_after_is_honoured(http_sink):
+    http_sink.respond((429, {"Retry-After": "1"}))
+    started = time.monotonic()
+    WebhookNotifier(http_sink.url, retries=2).send(failing_transition())
+    assert time.monotonic() - started >= 0.9  # the server's wait, not urllib3's first 0 s
+    assert [r.status for r in http_sink.requests] == [429, 200]
 
 
 def test_retries_are_bounded_and_the_last_status_is_reported(http_sink):
