@@ -51,6 +51,7 @@ from .stores.health_store import (
     OpenAlert,
 )
 from .transitions import PROBLEMS, Transition
+from .words import human_time
 
 if TYPE_CHECKING:
     from .notifiers import Notifier
@@ -251,8 +252,8 @@ class Watcher:
             latest=expected,
             finished=expected,
             message=(
-                f"Missed: no run started by {format_timestamp(expected + expectation.start_margin)}"
-                f" (expected at {format_timestamp(expected)}, margin {margin:g} s)"
+                f"Missed: no run started by {human_time(expected + expectation.start_margin)}"
+                f" (expected at {human_time(expected)}, margin {margin:g} s)"
             ),
         )
 

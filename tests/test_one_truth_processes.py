@@ -566,12 +566,6 @@ def test_a_missed_start_is_named_in_words_and_its_row_has_no_pid_or_duration(
     assert strip and all("0.00s" not in s.split("</span>")[0] for s in strip)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitorkit/watch.py Watcher._missed_record words a missed start's message with raw "
-    "format_timestamp times ('Missed: no run started by 2026-...T..:..:...ffffffZ (expected "
-    "at ...)'); every page, the JSON and monitor_status show it as stored (issue 18, item 5)",
-)
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_a_missed_row_s_message_names_its_times_in_words(store: Store, site) -> None:
     """The row's message names the missed start as the alert does, not as a raw ISO time.

@@ -9,7 +9,6 @@ message or a traceback quotes one.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,21 +18,12 @@ from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
 from ..transitions import Transition
+from ..words import human_time
 
 #: Lines of traceback an alert carries: the end, where the error is.
 TRACEBACK_LINES = 10
 #: Characters of the run's message an alert carries.
 MESSAGE_CHARS = 1000
-
-
-def human_time(value: dt.datetime | None) -> str | None:
-    """Return ``value`` as a person reads it in an alert: ``2026-12-06 17:19:00 UTC``.
-
-    Seconds, not microseconds: the structured fields keep the stored form for machines.
-    """
-    if value is None:
-        return None
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def safe_text(text: str | None, secrets: tuple[str, ...] = ()) -> str | None:
