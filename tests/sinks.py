@@ -64,6 +64,7 @@ class Request:
     body: bytes
     status: int | str = 200
     """What the sink answered (``"hang"``: nothing)."""
+    method: str = "POST"
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -71,7 +72,8 @@ class Request:
 
 @dataclass
 class Sink:
-    """A real HTTP server that records each POST and answers with the next scripted status.
+    """A real HTTP server that records each POST (or GET) and answers with the next scripted
+    status.
 
     ``"hang"`` as a status means: never answer (until the test ends).
     """
@@ -94,7 +96,8 @@ def http_sink() -> Iterator[Sink]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
             status = sink.script.pop(0) if sink.script else 200
-            sink.requests.append(Request(self.path, dict(self.headers.items()), body, status))
+            headers = dict(self.headers.items())
+            sink.requests.append(Request(self.path, headers, body, status, self.command))
             if status == "hang":
                 sink.release.wait(30)
                 return
@@ -103,6 +106,8 @@ def http_sink() -> Iterator[Sink]:
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
+
+        do_GET = do_POST  # a ping (MONITORKIT_WATCHER_PING_URL) is a GET
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: nothing printed
             pass
