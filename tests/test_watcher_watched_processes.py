@@ -124,6 +124,12 @@ def test_a_monitored_command_warns_once_while_no_watcher_runs(
         "scheduled_command", "--seconds=0.6", settings={**run_settings, "MONITORKIT_SCHEDULES": {}}
     )
     assert own.returncode == 0 and own.stderr.count(NEVER) == 1, own.stderr[-2000:]
+
+
+def test_a_monitored_command_says_nothing_when_a_watcher_runs_or_none_is_needed(
+    watched: tuple[Project, dict[str, Any]],
+) -> None:
+    project, run_settings = watched
     # Nothing needs a watcher: nothing is said.
     quiet = project.run("sleep_command", "--seconds=0.6", settings={**FAST})
     assert "watcher" not in quiet.stderr, quiet.stderr[-2000:]
