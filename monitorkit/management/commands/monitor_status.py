@@ -1,8 +1,8 @@
 """``manage.py monitor_status``: every command's health, last run and next run, or one's history.
 
 When no watcher runs (``watcher_health.py``), a line that starts with ``WARNING:`` says so,
-after the table (on stderr beside ``--json``, whose items carry ``watcher_silent`` and
-``watcher_last_cycle``).
+after the summary's table (on stderr beside ``--json``, whose items carry ``watcher_silent``
+and ``watcher_last_cycle``); a command's history does not repeat it.
 """
 
 from __future__ import annotations
@@ -66,13 +66,14 @@ class Command(BaseCommand):
             raise CommandError(
                 "No store to read: add 'monitorkit' to INSTALLED_APPS or set FIREBASE_MONITORING."
             )
+        watcher = None
         try:
-            expectations = discover()
-            watcher = read(reporter.health_store(), expectations, monitor_settings)
             if options["command_id"]:
                 runs = reporter.command_history(options["command_id"], options["limit"])
                 self.history(runs, options["json"])
             else:
+                expectations = discover()
+                watcher = read(reporter.health_store(), expectations, monitor_settings)
                 self.overview(reporter, options["limit"], options["json"], expectations, watcher)
         except ReporterError as err:
             raise CommandError(f"Could not read runs from {reporter.describe()}: {err}") from None
