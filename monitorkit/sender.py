@@ -32,7 +32,8 @@ waits in the spool for that reporter, a batch per process.
 Once per process, after a run's write went through and while nothing waits to be sent, the
 sender takes one bounded look at the watcher's heartbeat (``watcher_health.warn_if_silent``)
 and logs a warning if no watcher runs: on this thread, never the command's. A record made
-during that look waits for it (at most ``watcher_health.LOOK_SECONDS``, usually one query).
+during that look waits for it (at most ``watcher_health.LOOK_SECONDS``, usually one query);
+a look that fails is silent.
 """
 
 from __future__ import annotations
@@ -263,7 +264,12 @@ class Sender:
                         self._drained.set()
 
     def _look_at_watcher(self) -> None:
-        """Take the one look (``watcher_health.warn_if_silent``); it never raises."""
+        """Take the one look (``watcher_health.warn_if_silent``); it never raises.
+
+        A look that fails says nothing: the run's own writes to the same store say what is
+        wrong with it (once, in a database not migrated yet), and a warning that may be false
+        is worse than none.
+        """
         look, self._watcher_look = self._watcher_look, None
         self._watcher_looked = True
         if look is None:
@@ -273,8 +279,8 @@ class Sender:
                 from .watcher_health import warn_if_silent
 
                 warn_if_silent(*look)
-            except Exception as err:  # noqa: BLE001 - a look that fails costs only itself
-                logger.debug("monitorkit could not look at the watcher's heartbeat: %r", err)
+            except Exception:  # noqa: BLE001 - a look that fails costs only itself
+                pass
 
     def _sleep(self, timeout: float) -> None:
         """Wait until woken by ``submit`` or ``timeout`` passes."""
