@@ -50,6 +50,8 @@ DEFAULT_HTTP_TIMEOUT = (3.05, 5.0)
 DEFAULT_RETRY_ATTEMPTS = 3
 DEFAULT_SPOOL_MAX_FILES = 1000
 DEFAULT_OUTPUT_TAIL_KB = 4
+#: Seconds between two cycles of ``monitor_watch`` (its loop's ``--interval`` by default).
+DEFAULT_WATCHER_INTERVAL = 60.0
 #: The largest output tail a record may carry: Firebase and the page both hold whole records.
 MAX_OUTPUT_TAIL_KB = 1024
 
@@ -513,6 +515,22 @@ def directory(value: Any) -> Verdict[str]:
     return Verdict(path)
 
 
+def secret_url(value: Any) -> Verdict[str]:
+    """An http(s) URL with a host; never shown (a ping URL's path is its credential)."""
+    if not isinstance(value, str):
+        return Verdict(problem=f"must be an http(s) URL (a string), not a {type(value).__name__}.")
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed IPv6 host or port
+        usable = False
+    if not usable:
+        return Verdict(problem="is not an http(s) URL with a host (its value is not shown).")
+    return Verdict(value.strip())
+
+
 def deprecated(rule: Callable[[Any], Verdict[T]], why: str) -> Callable[[Any], Verdict[T]]:
     """A setting that is still read but no longer used: warn whenever it is set."""
 
@@ -907,6 +925,46 @@ ALERT_RETRY_FOR = Setting(
     shown_type="seconds",
 )
 
+WATCHER_INTERVAL = Setting(
+    name="MONITORKIT_WATCHER_INTERVAL",
+    check_id="monitorkit.W032",
+    rule=seconds(DAY, "one day"),
+    default=lambda: DEFAULT_WATCHER_INTERVAL,
+    shown_default=f"{DEFAULT_WATCHER_INTERVAL:g}",
+    meaning=(
+        "Seconds between two `monitor_watch` cycles: the loop's `--interval` when none is "
+        "given, and how often a watcher run by cron (`--once`, which stores no interval of its "
+        "own) is expected. When schedules or alerts need a watcher and no cycle ended for twice "
+        "the interval (a loop's own `--interval`, or this), the page shows a banner, "
+        "`monitor_status` a warning, `monitorkit_watcher_silent` is 1 and each monitored "
+        "command logs one warning (see [The watcher is "
+        "watched](schedules-and-alerts.md#the-watcher-is-watched)). Above 0, at most a day."
+    ),
+    hint="Set MONITORKIT_WATCHER_INTERVAL to the seconds between watcher cycles (the cron "
+    "period of monitor_watch --once), e.g. 60.",
+    section="schedules-and-alerts",
+    shown_type="seconds",
+)
+WATCHER_PING_URL: Setting[str | None] = Setting(
+    name="MONITORKIT_WATCHER_PING_URL",
+    check_id="monitorkit.W033",
+    rule=secret_url,
+    default=lambda: None,
+    shown_default="none (no ping)",
+    meaning=(
+        "A URL `monitor_watch` requests (`GET`, with `MONITORKIT_HTTP_TIMEOUT`) after each "
+        "cycle that went through: point a dead man's switch you already have at it (a "
+        "healthchecks.io or Cronitor check, a Dead Man's Snitch), and it tells you when the "
+        "watcher stops, even when the store is down too. A failed ping is logged and costs "
+        "nothing else. Its path and query are a credential: no message shows them, nor the "
+        "value."
+    ),
+    hint="Give the ping URL of a check at healthchecks.io, Cronitor, Dead Man's Snitch or your "
+    "own, e.g. MONITORKIT_WATCHER_PING_URL = os.environ['WATCHER_PING_URL'].",
+    section="schedules-and-alerts",
+    shown_type="`str` (http or https URL)",
+)
+
 SLOW_FACTOR = Setting(
     name="MONITORKIT_SLOW_FACTOR",
     check_id="monitorkit.W020",
@@ -1066,6 +1124,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
     BASE_URL,
     ALERT_LEASE,
     ALERT_RETRY_FOR,
+    WATCHER_INTERVAL,
+    WATCHER_PING_URL,
     SLOW_FACTOR,
     FAST_FRACTION,
     METRICS_TOKEN,
@@ -1192,6 +1252,16 @@ class MonitorSettings:
     def alert_retry_for(self) -> float:
         """Seconds a failed channel is retried for (``MONITORKIT_ALERT_RETRY_FOR``)."""
         return ALERT_RETRY_FOR.value()
+
+    @property
+    def watcher_interval(self) -> float:
+        """Seconds between two watcher cycles (``MONITORKIT_WATCHER_INTERVAL``)."""
+        return WATCHER_INTERVAL.value()
+
+    @property
+    def watcher_ping_url(self) -> str | None:
+        """The URL the watcher requests after each cycle (``MONITORKIT_WATCHER_PING_URL``)."""
+        return WATCHER_PING_URL.value()
 
     @property
     def slow_factor(self) -> float:

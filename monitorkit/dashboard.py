@@ -8,6 +8,8 @@ does not grow with the number of command ids: the overview is ``judge_runs`` + `
 ``recent_outcomes``; a command page is its ``command_history`` + ``states``.
 
 The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
+Both pages carry ``watcher``, whether a watcher runs (``watcher_health.py``): one more read of
+the health store.
 """
 
 from __future__ import annotations
@@ -116,7 +118,8 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     """
     now = utcnow()
     stale_after = settings.stale_after  # read once: each read judges the Django setting anew
-    rows = command_health(reporter)
+    expectations = discover()
+    rows = command_health(reporter, expectations)
     recent = reporter.recent_outcomes(STRIP_LENGTH)
     commands = []
     for command_id, latest, found in rows:
@@ -137,8 +140,22 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     return {
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,
+        "watcher": watcher_json(reporter, expectations, settings, now),
         "commands": commands,
     }
+
+
+def watcher_json(
+    reporter: Reporter,
+    expectations: dict[str, Expectation],
+    settings: MonitorSettings,
+    now: dt.datetime,
+) -> dict[str, Any] | None:
+    """Return whether a watcher runs (``WatcherHealth.as_json``); ``None``: none can here."""
+    from . import watcher_health
+
+    found = watcher_health.read(reporter.health_store(), expectations, settings, now)
+    return None if found is None else found.as_json()
 
 
 def command(
@@ -165,6 +182,7 @@ def command(
         **_health_json(found),
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,
+        "watcher": watcher_json(reporter, expectations, settings, now),
         "schedule": schedule_json(expectation),
         "durations": _durations_json(usual),
         "slow_factor": slow_factor,

@@ -31,8 +31,14 @@ Per command id (labels ``command_id`` and ``command``, the command's name), for 
 - ``monitorkit_failures_in_row``.
 
 And once: ``monitorkit_commands_unexported`` (ids ``MONITORKIT_METRICS_IDS`` left out),
-``monitorkit_spool_files`` (records waiting in the spool) and
-``monitorkit_build_info{version,python,django}``.
+``monitorkit_spool_files`` (records waiting in the spool),
+``monitorkit_build_info{version,python,django}`` and, for a store with a health store, the
+watcher (``watcher_health.py``): ``monitorkit_watcher_last_cycle_timestamp_seconds`` (when the
+newest cycle of any watcher ended; 0 for never), ``monitorkit_watcher_interval_seconds`` (the
+interval it is judged by) and ``monitorkit_watcher_silent`` (1 when a watcher is expected and
+none ran a cycle for two intervals), so ``time() -
+monitorkit_watcher_last_cycle_timestamp_seconds > 2 * monitorkit_watcher_interval_seconds`` is
+plain PromQL too.
 """
 
 from __future__ import annotations
@@ -327,6 +333,35 @@ class StoreCollector:
             "monitorkit_build",
             "1, with the versions of monitorkit, Python and Django.",
             value=build_labels(),
+        )
+        yield from self.watcher_metrics(expectations, now)
+
+    def watcher_metrics(
+        self, expectations: dict[str, Expectation], now: dt.datetime
+    ) -> Iterator[Metric]:
+        """Yield the watcher's last cycle, interval and silence (nothing without health)."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        from .watcher_health import read
+
+        found = read(self.reporter.health_store(), expectations, monitor_settings, now)
+        if found is None:
+            return
+        yield GaugeMetricFamily(
+            "monitorkit_watcher_last_cycle_timestamp_seconds",
+            "When the newest cycle of any monitor_watch ended (Unix time; 0: never).",
+            value=found.last.at.timestamp() if found.last is not None else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "monitorkit_watcher_interval_seconds",
+            "Seconds between watcher cycles: the last watcher's loop interval, or "
+            "MONITORKIT_WATCHER_INTERVAL.",
+            value=found.interval,
+        )
+        yield GaugeMetricFamily(
+            "monitorkit_watcher_silent",
+            "1 when schedules or alerts need a watcher and none ran a cycle for two intervals.",
+            value=float(found.silent),
         )
 
 

@@ -1,4 +1,4 @@
-"""``CommandRun``: one row per run, for the embedded store (``reporters/database.py``)."""
+"""The embedded store's tables: runs, the watcher's health and transitions, its heartbeat."""
 
 from __future__ import annotations
 
@@ -116,3 +116,28 @@ class HealthTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command_id} {self.previous} -> {self.health}"
+
+
+class WatcherCycle(models.Model):
+    """One watcher's latest cycle: its heartbeat (``monitorkit/watcher_health.py``).
+
+    One row per ``monitor_watch`` process, each written only by its own watcher; readers take
+    the newest. A row older than a day is deleted when a new watcher stores its first beat.
+    """
+
+    watcher = models.CharField(max_length=64, unique=True, help_text="The watcher's own id.")
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    at = models.DateTimeField(db_index=True, help_text="When its latest cycle ended.")
+    interval = models.FloatField(
+        null=True, blank=True, help_text="Seconds between its cycles; empty for --once."
+    )
+    scheduled = models.PositiveIntegerField(
+        default=0, help_text="Command ids with a schedule its latest cycle judged."
+    )
+
+    class Meta:
+        verbose_name = "watcher cycle"
+
+    def __str__(self) -> str:
+        return f"{self.host} pid {self.pid} at {self.at}"

@@ -65,14 +65,18 @@ def judge_one(
     return judge(expectation, runs, now, stale_after, state.first_seen, state.health)
 
 
-def command_health(reporter: Reporter) -> list[tuple[str, RunRecord | None, Assessment]]:
+def command_health(
+    reporter: Reporter, expectations: Mapping[str, Expectation] | None = None
+) -> list[tuple[str, RunRecord | None, Assessment]]:
     """Return every command id (run, or scheduled) with its newest record and its health now.
 
     Ids are those with runs and those whose declared expectation has a schedule.
+    ``expectations``: what ``schedules.discover`` returned, if the caller read it already.
     """
     now = utcnow()
     stale_after = monitor_settings.stale_after  # read once, not per command id
-    expectations = discover()
+    if expectations is None:
+        expectations = discover()
     runs, states = judge_inputs(reporter, expectations)
     rows = []
     for command_id in shown_ids(expectations, runs):

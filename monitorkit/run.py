@@ -83,13 +83,18 @@ class MonitoredRun:
         return os.getpid() == self._pid
 
     # Steps, in the order a run goes through them.
-    def start(self, metadata: dict[str, Any] | None) -> None:
-        """Record the start and make this the current run of this context."""
+    def start(self, metadata: dict[str, Any] | None, scheduled: bool = False) -> None:
+        """Record the start and make this the current run of this context.
+
+        ``scheduled``: the command declares a schedule, so a silent watcher is worth a warning
+        (the sender's one look at it, ``watcher_health.warn_if_silent``, on its own thread).
+        """
         with self._lock:
             self.record.metadata = self._clean.data(metadata or {})
             for reporter in self.reporters:
                 reporter.bind()
             self._submit()
+        self._sender.look_at_watcher(self.reporters, scheduled)
         self._token = current_run.set(self)
 
     def beat(self) -> None:

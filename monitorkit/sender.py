@@ -28,6 +28,12 @@ and a reporter retries until then (``monitorkit/retry.py``). A record still refu
 deadline goes to the spool (``monitorkit/spool.py``), and so does whatever is still queued when
 the command's flush gives up. Once a reporter takes a write again, the sender delivers what
 waits in the spool for that reporter, a batch per process.
+
+Once per process, after a run's write went through and while nothing waits to be sent, the
+sender takes one bounded look at the watcher's heartbeat (``watcher_health.warn_if_silent``)
+and logs a warning if no watcher runs: on this thread, never the command's. A record made
+during that look waits for it (at most ``watcher_health.LOOK_SECONDS``, usually one query);
+a look that fails is silent.
 """
 
 from __future__ import annotations
@@ -105,6 +111,11 @@ class Sender:
         self._spool_reporters: dict[str, Reporter] = {}
         self._announced: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
         self._drained = threading.Event()
+        # The one look at the watcher's heartbeat: asked for by a run's start, taken after a
+        # write went through (``_delivered``), then never again in this process.
+        self._watcher_look: tuple[Sequence[Reporter], bool] | None = None
+        self._watcher_looked = False
+        self._delivered = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -128,6 +139,14 @@ class Sender:
         except OSError:  # the wake-up buffer is full: the thread is awake already
             pass
         return True
+
+    def look_at_watcher(self, reporters: Sequence[Reporter], scheduled: bool) -> None:
+        """Ask for the process's one look at the watcher (no I/O here: called by a run's start).
+
+        ``scheduled``: the run's own command declares a schedule.
+        """
+        if not self._watcher_looked and self._watcher_look is None:
+            self._watcher_look = (reporters, scheduled)
 
     @property
     def pending(self) -> int:
@@ -218,6 +237,9 @@ class Sender:
     def _loop(self) -> None:
         while True:
             if not self._events:
+                if self._watcher_look is not None and self._delivered:
+                    self._look_at_watcher()
+                    continue
                 self._sleep(1.0)
                 self._report_drops()
                 continue
@@ -240,6 +262,25 @@ class Sender:
                     self._events.popleft()
                     if not self._events:
                         self._drained.set()
+
+    def _look_at_watcher(self) -> None:
+        """Take the one look (``watcher_health.warn_if_silent``); it never raises.
+
+        A look that fails says nothing: the run's own writes to the same store say what is
+        wrong with it (once, in a database not migrated yet), and a warning that may be false
+        is worse than none.
+        """
+        look, self._watcher_look = self._watcher_look, None
+        self._watcher_looked = True
+        if look is None:
+            return
+        with forks.busy():  # it reads through the reporters' connections, as a delivery does
+            try:
+                from .watcher_health import warn_if_silent
+
+                warn_if_silent(*look)
+            except Exception:  # noqa: BLE001 - a look that fails costs only itself
+                pass
 
     def _sleep(self, timeout: float) -> None:
         """Wait until woken by ``submit`` or ``timeout`` passes."""
@@ -278,6 +319,7 @@ class Sender:
             if not delivered:
                 self._keep(reporter, event.record)
                 continue
+            self._delivered = True
             if (event.record.run_id, path) in self._spooled:
                 self._spooled.discard((event.record.run_id, path))
                 self._backups.discard((event.record.run_id, path))

@@ -16,6 +16,10 @@ a worker). Each cycle:
    transition again, one that failed is retried by later cycles with backoff, for
    ``MONITORKIT_ALERT_RETRY_FOR`` seconds, then given up.
 
+5. stores its own heartbeat (``HealthStore.record_cycle``) and, with
+   ``MONITORKIT_WATCHER_PING_URL``, requests that URL: who watches the watcher
+   (``watcher_health.py``).
+
 Which transitions alert: ``MISSED``, ``FAILING`` (once ``alert_after`` runs in a row failed),
 ``OVERRUNNING`` and ``STALE``; a recovery to ``OK``/``RUNNING`` when the problem was alerted and
 ``notify_recovery`` is on, through the channels that delivered the problem (and only those: a
@@ -30,7 +34,9 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import os
 import socket
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -49,6 +55,7 @@ from .stores.health_store import (
     HealthState,
     HealthStore,
     OpenAlert,
+    WatcherBeat,
 )
 from .transitions import PROBLEMS, Transition
 from .words import human_time
@@ -88,6 +95,10 @@ class CycleReport:
     alerts: list[AlertTry] = field(default_factory=list)
     """The alerts this cycle tried to send, and what each channel did."""
     spool_delivered: int = 0
+    beat: WatcherBeat | None = None
+    """The heartbeat the cycle stored (``None``: it could not)."""
+    ping_error: str | None = None
+    """Why ``MONITORKIT_WATCHER_PING_URL`` was not reached (``None``: reached, or not set)."""
 
     def describe_alerts(self) -> str:
         """Return the alerts in words: ``1 alert(s) sent by webhook, failed on email (will
@@ -110,17 +121,25 @@ class Watcher:
         *,
         settings: MonitorSettings = monitor_settings,
         clock: Callable[[], dt.datetime] = utcnow,
+        interval: float | None = None,
     ) -> None:
         self.reporter = reporter
         self.store = store
         self.notifiers = notifiers
         self.settings = settings
         self.clock = clock
+        self.interval = interval
+        """Seconds the loop waits between cycles, stored with each beat; ``None``: ``--once``."""
         self.host = socket.gethostname()
+        self.id = uuid.uuid4().hex
         self._configured: dict[str, Reporter] | None = None
 
     def cycle(self) -> CycleReport:
-        """Run one cycle (see the module docstring); errors of one id cost only that id."""
+        """Run one cycle (see the module docstring); errors of one id cost only that id.
+
+        The heartbeat and the ping come last, so they say that a whole cycle went through; a
+        cycle that fails before (the store cannot be read) neither beats nor pings.
+        """
         report = CycleReport()
         report.spool_delivered = self._deliver_spool()
         now = self.clock()
@@ -141,7 +160,25 @@ class Watcher:
             except Exception:
                 logger.exception("monitorkit watcher could not judge %r", command_id)
         self._alert(expectations, assessments, report)
+        self._beat(expectations, report)
         return report
+
+    def _beat(self, expectations: dict[str, Expectation], report: CycleReport) -> None:
+        """Store this watcher's heartbeat, then ping ``MONITORKIT_WATCHER_PING_URL``."""
+        scheduled = sum(1 for e in expectations.values() if e.schedule is not None)
+        beat = WatcherBeat(self.id, self.host, os.getpid(), self.clock(), self.interval, scheduled)
+        try:
+            self.store.record_cycle(beat)
+            report.beat = beat
+        except Exception:
+            logger.exception("monitorkit watcher could not store its heartbeat")
+        url = self.settings.watcher_ping_url
+        if url is not None:
+            from .watcher_health import ping
+
+            report.ping_error = ping(url, self.settings.http_timeout)
+            if report.ping_error is not None:
+                logger.warning("monitorkit watcher could not ping: %s", report.ping_error)
 
     # Judging.
     def _judge(
@@ -434,12 +471,17 @@ def _newest_missed(history: list[RunRecord]) -> dt.datetime | None:
     return max(missed) if missed else None
 
 
-def watcher_for(settings: MonitorSettings = monitor_settings) -> Watcher | None:
-    """Return a watcher of the project's store, or ``None`` when it has none to watch."""
+def watcher_for(
+    settings: MonitorSettings = monitor_settings, interval: float | None = None
+) -> Watcher | None:
+    """Return a watcher of the project's store, or ``None`` when it has none to watch.
+
+    ``interval``: the seconds its loop waits between cycles (``None``: it runs ``--once``).
+    """
     from .stores import store_reporter
 
     reporter = store_reporter(settings)
     store = reporter.health_store() if reporter is not None else None
     if reporter is None or store is None:
         return None
-    return Watcher(reporter, store, settings=settings)
+    return Watcher(reporter, store, settings=settings, interval=interval)

@@ -24,6 +24,7 @@ from monitorkit.delivery import Delivery, read_deliveries, stored_deliveries
 from monitorkit.record import RunRecord, Status, format_timestamp, parse_timestamp
 from monitorkit.stores.base import MISSED_KEPT, Reporter
 from monitorkit.stores.health_store import (
+    BEATS_KEPT_FOR,
     CLAIMABLE,
     KEPT_TRANSITIONS,
     OPEN,
@@ -32,6 +33,7 @@ from monitorkit.stores.health_store import (
     HealthStore,
     OpenAlert,
     StoredAlert,
+    WatcherBeat,
     supersede,
 )
 from monitorkit.transitions import Transition
@@ -57,7 +59,7 @@ def _locked(path: str) -> Iterator[dict[str, Any]]:
                     data = json.load(stored)
             except FileNotFoundError:
                 data = {}
-            for key in ("runs", "health", "transitions"):
+            for key in ("runs", "health", "transitions", "watchers"):
                 data.setdefault(key, {})
             yield data
             with open(path + ".tmp", "w", encoding="utf-8") as out:
@@ -242,3 +244,32 @@ class FileHealthStore(HealthStore):
                 (int(n), Transition.from_dict(nodes[n]["transition"]), nodes[n]["alert"])
                 for n in newest
             ]
+
+    def record_cycle(self, beat: WatcherBeat) -> None:
+        with _locked(self.path) as data:
+            watchers = data["watchers"]
+            watchers[beat.watcher] = {
+                "host": beat.host,
+                "pid": beat.pid,
+                "at": _time(beat.at),
+                "interval": beat.interval,
+                "scheduled": beat.scheduled,
+            }
+            cutoff = beat.at - BEATS_KEPT_FOR
+            for key in [k for k, v in watchers.items() if parse_timestamp(v["at"]) < cutoff]:
+                del watchers[key]
+
+    def last_cycle(self) -> WatcherBeat | None:
+        with _locked(self.path) as data:
+            beats = [
+                WatcherBeat(
+                    key,
+                    node["host"],
+                    node["pid"],
+                    parse_timestamp(node["at"]),
+                    node["interval"],
+                    node["scheduled"],
+                )
+                for key, node in data["watchers"].items()
+            ]
+            return max(beats, key=lambda beat: beat.at, default=None)

@@ -64,6 +64,7 @@ class Request:
     body: bytes
     status: int | str = 200
     """What the sink answered (``"hang"``: nothing)."""
+    method: str = "POST"
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -71,7 +72,8 @@ class Request:
 
 @dataclass
 class Sink:
-    """A real HTTP server that records each POST and answers with the next scripted status.
+    """A real HTTP server that records each POST (or GET) and answers with the next scripted
+    status.
 
     ``"hang"`` as a status means: never answer (until the test ends); ``(status, headers)``
     answers with those headers too (a ``Retry-After``, say).
@@ -96,7 +98,8 @@ def http_sink() -> Iterator[Sink]:
             body = self.rfile.read(length)
             scripted = sink.script.pop(0) if sink.script else 200
             status, extra = scripted if isinstance(scripted, tuple) else (scripted, {})
-            sink.requests.append(Request(self.path, dict(self.headers.items()), body, status))
+            headers = dict(self.headers.items())
+            sink.requests.append(Request(self.path, headers, body, status, self.command))
             if status == "hang":
                 sink.release.wait(30)
                 return
@@ -107,6 +110,8 @@ def http_sink() -> Iterator[Sink]:
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(reply)
+
+        do_GET = do_POST  # a ping (MONITORKIT_WATCHER_PING_URL) is a GET
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: nothing printed
             pass

@@ -88,6 +88,11 @@ BAD = [
     ("MONITORKIT_SPOOL_MAX_FILES", math.inf, "monitorkit.W018", "spool_max_files", 1000),
     ("MONITORKIT_ALERT_LEASE", -1, "monitorkit.W019", "alert_lease", 300.0),
     ("MONITORKIT_ALERT_RETRY_FOR", 0, "monitorkit.W029", "alert_retry_for", 3600.0),
+    ("MONITORKIT_WATCHER_INTERVAL", 0, "monitorkit.W032", "watcher_interval", 60.0),
+    ("MONITORKIT_WATCHER_INTERVAL", "60", "monitorkit.W032", "watcher_interval", 60.0),
+    ("MONITORKIT_WATCHER_INTERVAL", 86_401, "monitorkit.W032", "watcher_interval", 60.0),
+    ("MONITORKIT_WATCHER_PING_URL", 42, "monitorkit.W033", "watcher_ping_url", None),
+    ("MONITORKIT_WATCHER_PING_URL", "ftp://x/1", "monitorkit.W033", "watcher_ping_url", None),
 ]
 
 
@@ -402,6 +407,16 @@ def test_at_run_time_one_warning_and_the_command_still_runs(settings, caplog):
     assert len(warnings) == 1
     assert "monitorkit.W009" in warnings[0].getMessage()
     assert CommandRun.objects.count() == 2  # the default interval is used meanwhile
+
+
+def test_a_bad_ping_url_is_warned_about_without_showing_it(settings):
+    settings.MONITORKIT_WATCHER_PING_URL = "hc-ping.com/0f1e2d3c-secret-uuid"  # no scheme
+    (message,) = check_settings()
+    assert message.id == "monitorkit.W033" and "secret-uuid" not in message.msg + message.hint
+    assert "MONITORKIT_WATCHER_PING_URL" in message.hint
+    settings.MONITORKIT_WATCHER_PING_URL = " https://hc-ping.com/0f1e2d3c "
+    assert check_settings() == []
+    assert monitor_settings.watcher_ping_url == "https://hc-ping.com/0f1e2d3c"
 
 
 def test_every_setting_is_declared_once_with_its_own_id():

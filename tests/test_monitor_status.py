@@ -153,6 +153,8 @@ def test_health_and_next_run_beside_the_last_run(history, settings):
         "failures_in_row": 0,
         "running": False,
         "next_expected": "2024-01-01T03:00:00.000000Z",
+        "watcher_silent": True,  # schedules, and no watcher ever ran
+        "watcher_last_cycle": None,
     }
     with freeze_time("2024-01-01 03:10:00"):  # nobody watched: it counts from now
         rows = {line.split()[0]: line.split() for line in status().splitlines()[1:]}

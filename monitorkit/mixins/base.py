@@ -186,7 +186,8 @@ class MonitorMixin:
                 return None
             identity = self.get_monitor_identity(args, kwargs)
             run = MonitoredRun(identity, reporters, self.monitor_settings)
-            run.start(self._monitor_collect_metadata())
+            scheduled = getattr(self, "monitor_schedule", None) is not None
+            run.start(self._monitor_collect_metadata(), scheduled)
         except Exception:
             logger.exception("monitorkit could not start monitoring %s", type(self).__name__)
             return None

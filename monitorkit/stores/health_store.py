@@ -13,6 +13,9 @@ of two watchers that see the same change, exactly one stores it (and so exactly 
 - ``settle_alert`` stores each channel's delivery (``monitorkit/delivery.py``) with the
   alert's state: an alert ``retrying`` on one channel stays open, and is claimed again by the
   cycle that retries it.
+- ``record_cycle`` stores the watcher's own heartbeat, one record per watcher (each writes only
+  its own, so watchers never conflict); ``last_cycle`` returns the newest of them, which every
+  reader judges (``monitorkit/watcher_health.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ SUPERSEDED = "superseded by a later transition"
 
 #: Transitions kept per command id, in every store.
 KEPT_TRANSITIONS = 100
+#: How long the beat of a watcher that stopped is kept once a newer beat exists (the newest
+#: is always kept, however old): a restarted watcher is a new watcher, with a new record.
+BEATS_KEPT_FOR = dt.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,22 @@ OUTCOMES = frozenset({"FINISHED", "FAILED", "SYSTEM_KILL"})
 
 def _later(stored: dt.datetime | None, seen: dt.datetime) -> dt.datetime:
     return seen if stored is None or seen > stored else stored
+
+
+@dataclass(frozen=True)
+class WatcherBeat:
+    """One watcher's latest cycle: who ran it, when it ended, and when the next one is due."""
+
+    watcher: str
+    """The watcher's own id, new for each ``monitor_watch`` process."""
+    host: str
+    pid: int | None
+    at: dt.datetime
+    """When the cycle ended."""
+    interval: float | None
+    """Seconds its loop waits between cycles; ``None`` for ``--once`` (cron's period unknown)."""
+    scheduled: int = 0
+    """Command ids with a schedule the cycle judged."""
 
 
 @dataclass(frozen=True)
@@ -206,3 +228,12 @@ class HealthStore:
     def transitions(self, command_id: str, limit: int = 20) -> list[tuple[int, Transition, str]]:
         """Return a command id's stored transitions, newest first: (number, transition, alert)."""
         raise NotImplementedError(f"{type(self).__name__} must define transitions().")
+
+    def record_cycle(self, beat: WatcherBeat) -> None:
+        """Store ``beat`` as its watcher's latest (replacing that watcher's earlier one), and
+        forget other watchers' beats older than :data:`BEATS_KEPT_FOR` before it; no condition."""
+        raise NotImplementedError(f"{type(self).__name__} must define record_cycle().")
+
+    def last_cycle(self) -> WatcherBeat | None:
+        """Return the newest beat of any watcher (``None``: no watcher has run a cycle here)."""
+        raise NotImplementedError(f"{type(self).__name__} must define last_cycle().")

@@ -87,5 +87,6 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "newest": runs[0] if runs else None,
             "generated": data["generated"],
             "generated_text": when_text(data["generated"]),
+            "watcher": data["watcher"],
         },
     )

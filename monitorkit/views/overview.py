@@ -92,5 +92,6 @@ def overview(request: HttpRequest) -> HttpResponse:
             "counts": sorted(counts.items()),
             "generated": data["generated"],
             "generated_text": when_text(data["generated"]),
+            "watcher": data["watcher"],
         },
     )

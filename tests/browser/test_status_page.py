@@ -24,6 +24,7 @@ from django.urls import reverse
 
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.stores.database.runs import DatabaseReporter
+from monitorkit.stores.health_store import WatcherBeat
 from tests.browser.conftest import PASSWORD, REQUIRE_ENV, screenshot
 
 try:
@@ -136,8 +137,10 @@ def test_the_overview_shows_a_failing_command_as_failing(page, live_server, sett
         "send_newsletter__segment_vip": {"schedule": 6 * 3600},
     }
     seed_shop(DatabaseReporter())
+    watcher_ran_just_now()  # the docs' picture: a watched project, no banner
 
     page.goto(url(live_server))
+    expect(page.locator("#watcher-banner")).to_be_hidden()
 
     failing = page.locator('tr[data-command-id="sync_inventory"]')
     expect(failing.locator(".health .badge")).to_have_text("FAILING")
@@ -155,6 +158,28 @@ def test_the_overview_shows_a_failing_command_as_failing(page, live_server, sett
     path = screenshot(page, "overview")
     if os.environ.get(DOCS_SCREENSHOT_ENV):
         shutil.copyfile(path, os.environ[DOCS_SCREENSHOT_ENV])
+
+
+def watcher_ran_just_now() -> None:
+    store = DatabaseReporter().health_store()
+    store.record_cycle(WatcherBeat("browser-test", "worker-1", 812, utcnow(), 60.0, 1))
+
+
+def test_the_watchers_banner_comes_and_goes_without_a_reload(page, live_server, settings):
+    settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
+    settings.MONITORKIT_ALERTS = {"webhook": {"url": "https://hooks.example.com/alerts"}}
+    seed_shop(DatabaseReporter())
+    page.goto(url(live_server, query="refresh=1"))
+    banner = page.locator("#watcher-banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_attribute("role", "alert")
+    expect(banner).to_contain_text("Watcher silent. No watcher has ever run")
+    screenshot(page, "watcher-silent")
+    page.evaluate("window.__loadedOnce = 'still here'")
+
+    watcher_ran_just_now()
+    expect(banner).to_be_hidden()
+    assert page.evaluate("window.__loadedOnce") == "still here"
 
 
 def test_a_running_commands_progress_advances_without_a_reload(page, live_server):

@@ -1,4 +1,9 @@
-"""``manage.py monitor_status``: every command's health, last run and next run, or one's history."""
+"""``manage.py monitor_status``: every command's health, last run and next run, or one's history.
+
+When no watcher runs (``watcher_health.py``), a line that starts with ``WARNING:`` says so,
+after the summary's table (on stderr beside ``--json``, whose items carry ``watcher_silent``
+and ``watcher_last_cycle``); a command's history does not repeat it.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,10 @@ from ...conf import monitor_settings
 from ...health import is_stale
 from ...overview import command_health
 from ...record import RunRecord, format_timestamp, utcnow
+from ...schedules import Expectation, discover
 from ...spool import Spool
 from ...stores import Reporter, ReporterError, store_reporter
+from ...watcher_health import WatcherHealth, read
 
 
 def printable(text: str) -> str:
@@ -59,14 +66,18 @@ class Command(BaseCommand):
             raise CommandError(
                 "No store to read: add 'monitorkit' to INSTALLED_APPS or set FIREBASE_MONITORING."
             )
+        watcher = None
         try:
             if options["command_id"]:
                 runs = reporter.command_history(options["command_id"], options["limit"])
                 self.history(runs, options["json"])
             else:
-                self.overview(reporter, options["limit"], options["json"])
+                expectations = discover()
+                watcher = read(reporter.health_store(), expectations, monitor_settings)
+                self.overview(reporter, options["limit"], options["json"], expectations, watcher)
         except ReporterError as err:
             raise CommandError(f"Could not read runs from {reporter.describe()}: {err}") from None
+        self.watcher_note(watcher, options["json"])
         self.spool_note(options["json"])
 
     def history(self, runs: list[RunRecord], as_json: bool) -> None:
@@ -77,17 +88,30 @@ class Command(BaseCommand):
         header = ("COMMAND ID", "SEQ", "STATUS", "STARTED", "DURATION", "HEARTBEAT", "MESSAGE")
         self.table(header, [self.as_row(run) for run in runs])
 
-    def overview(self, reporter: Reporter, limit: int | None, as_json: bool) -> None:
+    def overview(
+        self,
+        reporter: Reporter,
+        limit: int | None,
+        as_json: bool,
+        expectations: dict[str, Expectation],
+        watcher: WatcherHealth | None,
+    ) -> None:
         """Print one row per command id: its health, last run and next expected run."""
-        rows = command_health(reporter)[:limit]
+        rows = command_health(reporter, expectations)[:limit]
         if as_json:
             data = []
+            last_cycle = watcher.last if watcher is not None else None
             for command_id, run, found in rows:
                 item: dict[str, Any] = {"id": command_id} if run is None else self.as_json(run)
                 item["health"] = found.health.value
                 item["failures_in_row"] = found.failures_in_row
                 item["running"] = found.running
                 item["next_expected"] = format_timestamp(found.next_expected)
+                # The list stays a list: the watcher's word is on each item (the same on all).
+                item["watcher_silent"] = watcher is not None and watcher.silent
+                item["watcher_last_cycle"] = (
+                    format_timestamp(last_cycle.at) if last_cycle is not None else None
+                )
                 data.append(item)
             self.stdout.write(json.dumps(data, indent=2))
             return
@@ -120,6 +144,12 @@ class Command(BaseCommand):
         for row in [header, *printed]:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.stdout.write("  ".join([*cells, row[-1]]).rstrip())
+
+    def watcher_note(self, watcher: WatcherHealth | None, as_json: bool) -> None:
+        """Warn when no watcher runs (on stderr beside JSON, to keep it JSON)."""
+        if watcher is not None and watcher.silent:
+            line = f"WARNING: {watcher.message()}"
+            (self.stderr if as_json else self.stdout).write(line)
 
     def spool_note(self, as_json: bool) -> None:
         """Say how many records wait in the spool (on stderr beside JSON, to keep it JSON)."""

@@ -1,9 +1,11 @@
 """``manage.py monitor_watch``: notice missed, failing, overrunning and stale commands, and alert.
 
 ``--once`` runs one cycle and exits (for cron, a systemd timer, Heroku Scheduler or a
-Kubernetes CronJob); without it the command loops, one cycle every ``--interval`` seconds, until
-SIGTERM or SIGINT (for a worker process). Several watchers may run at once: each change is
-stored, and alerted, once (``monitorkit/watch.py``).
+Kubernetes CronJob); without it the command loops, one cycle every ``--interval`` seconds
+(``MONITORKIT_WATCHER_INTERVAL``, 60 by default), until SIGTERM or SIGINT (for a worker
+process). Several watchers may run at once: each change is stored, and alerted, once
+(``monitorkit/watch.py``). Each cycle stores the watcher's heartbeat, with the interval of its
+loop (none with ``--once``: ``MONITORKIT_WATCHER_INTERVAL`` then says how often cron runs it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ...conf import monitor_settings
 from ...record import format_timestamp
 from ...watch import CycleReport, watcher_for
 
@@ -27,13 +30,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Run one cycle and exit.")
         parser.add_argument(
-            "--interval", type=float, default=60.0, help="Seconds between cycles (default 60)."
+            "--interval",
+            type=float,
+            default=None,
+            help="Seconds between cycles (default: MONITORKIT_WATCHER_INTERVAL, 60).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["interval"] <= 0:
+        interval = options["interval"]
+        if interval is None:
+            interval = monitor_settings.watcher_interval
+        if interval <= 0:
             raise CommandError("--interval must be a number of seconds above 0.")
-        watcher = watcher_for()
+        watcher = watcher_for(interval=None if options["once"] else interval)
         if watcher is None:
             raise CommandError(
                 "No store to watch: add 'monitorkit' to INSTALLED_APPS or set FIREBASE_MONITORING."
@@ -50,7 +59,7 @@ class Command(BaseCommand):
                 self.show(watcher.cycle())
             except Exception as err:  # noqa: BLE001 - a worker outlives one bad cycle
                 self.stderr.write(f"monitor_watch: the cycle failed: {type(err).__name__}: {err}")
-            stop.wait(options["interval"])
+            stop.wait(interval)
 
     def warn_about_declarations(self) -> None:
         """Log bad schedule declarations and alert settings once, as the run-time warning.

@@ -4,6 +4,7 @@
  * goes in through textContent or an attribute, never as HTML. The overview's rows are updated in
  * place (health, status, times, progress, message, strip; rows added for new command ids); a
  * command page fetches its own HTML again when its newest run or health changed, and swaps it in.
+ * On both, the watcher's banner follows the JSON's "watcher".
  */
 (function () {
   "use strict";
@@ -199,6 +200,15 @@
       });
   }
 
+  // The watcher's banner: shown while the JSON says no watcher runs, with its words.
+  function updateWatcher(w) {
+    var banner = document.getElementById("watcher-banner");
+    if (!banner) { return; }
+    var silent = !!(w && w.silent);
+    if (banner.hidden === silent) { banner.hidden = !silent; }
+    setText(banner.querySelector(".banner-text"), silent ? (w.message || "") : "");
+  }
+
   function setGenerated(ts) {
     var node = document.getElementById("generated");
     if (node && ts) { node.setAttribute("datetime", ts); setText(node, when(ts)); }
@@ -216,6 +226,7 @@
       .then(function (data) {
         if (body.classList.contains("page-unavailable")) { window.location.reload(); return; }
         setGenerated(data.generated);
+        updateWatcher(data.watcher);
         say("");
         return body.classList.contains("page-overview") ? applyOverview(data) : applyCommand(data);
       })

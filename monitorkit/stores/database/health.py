@@ -7,7 +7,8 @@ matches no row (PostgreSQL makes it wait for the first and re-read; SQLite lets 
 a time), so it stores nothing and does not alert. An alert is claimed the same way, by a
 conditional ``UPDATE`` with a lease, so a watcher killed while sending leaves a claim that
 expires. Each channel's delivery is the row's ``deliveries`` (JSON; ``{}`` on rows stored
-before it existed, which read as they always did).
+before it existed, which read as they always did). Each watcher's heartbeat is its own
+``WatcherCycle`` row, updated at the end of every cycle (one ``UPDATE``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.db.models import Q
 from ...delivery import Delivery, read_deliveries, stored_deliveries
 from ...transitions import Transition
 from ..health_store import (
+    BEATS_KEPT_FOR,
     CLAIMABLE,
     KEPT_TRANSITIONS,
     OPEN,
@@ -30,6 +32,7 @@ from ..health_store import (
     HealthStore,
     OpenAlert,
     StoredAlert,
+    WatcherBeat,
     delivered_at,
     supersede,
 )
@@ -197,6 +200,39 @@ class DatabaseHealthStore(HealthStore):
             .order_by("-number")[:limit]
         )
         return [(row.number, Transition.from_dict(row.payload), row.alert) for row in rows]
+
+    def record_cycle(self, beat: WatcherBeat) -> None:
+        """Update the watcher's row (one query); its first beat inserts it and deletes the
+        rows of watchers silent for :data:`BEATS_KEPT_FOR`.
+
+        A write first, never a read: on SQLite a read before the write would be refused at once
+        while another process holds the write lock (see ``record_first_sight``).
+        """
+        from ...models import WatcherCycle
+
+        rows = WatcherCycle.objects.using(self.alias)
+        columns = {
+            "host": beat.host,
+            "pid": beat.pid,
+            "at": db_time(beat.at),
+            "interval": beat.interval,
+            "scheduled": beat.scheduled,
+        }
+        if rows.filter(watcher=beat.watcher).update(**columns):
+            return
+        rows.create(watcher=beat.watcher, **columns)
+        rows.filter(at__lt=db_time(beat.at - BEATS_KEPT_FOR)).delete()
+
+    def last_cycle(self) -> WatcherBeat | None:
+        """Return the newest watcher row (one query)."""
+        from ...models import WatcherCycle
+
+        row = WatcherCycle.objects.using(self.alias).order_by("-at").first()
+        if row is None:
+            return None
+        return WatcherBeat(
+            row.watcher, row.host, row.pid, aware(row.at) or row.at, row.interval, row.scheduled
+        )
 
 
 def _columns(state: HealthState) -> dict[str, Any]:

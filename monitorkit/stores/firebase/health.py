@@ -13,6 +13,8 @@ The layout, beside the runs (``firebase.py``), under ``<FIREBASE_MONITORING_KEY>
                                        before the first try); the newest 100 kept
     alerts/<command id>                the command id's open alert, if any: number, state,
                                        claimed_at, claimed_by, deliveries and the transition
+    watchers/<watcher id>              each watcher's heartbeat (a ``WatcherBeat``): host,
+                                       pid, at (its latest cycle's end), interval, scheduled
 
 Timestamps are ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` strings. While an alert is open its state lives in
 ``alerts/<command id>`` (the transition node mirrors it); once settled, in the transition node.
@@ -33,7 +35,10 @@ Two watchers, on one host or two, agree through conditional writes (a GET with
 
 Requests per operation (none grows with the history; ``N`` is the transition's number):
 
-- ``states``, ``open_alerts``, ``transitions``, ``update_state``: 1 each.
+- ``states``, ``open_alerts``, ``transitions``, ``update_state``, ``last_cycle``: 1 each.
+- ``record_cycle``: 1 (a PUT of the watcher's own node; each watcher writes only its own, so no
+  condition); a watcher's first also reads ``watchers`` and deletes, in one PATCH, the nodes of
+  watchers silent for a day (2 more).
 - ``record_first_sight``: 2 the first time (GET, PUT), 1 once the state exists.
 - ``record_transition``: 4 when no alert opens or closes (GET and PUT of transition N, GET of
   ``alerts/<id>``, PATCH), 5 when one does (and the PUT of ``alerts/<id>``), 2 more when it
@@ -66,6 +71,7 @@ from ...record import format_timestamp, parse_timestamp
 from ...transitions import Transition
 from ..base import ReporterError
 from ..health_store import (
+    BEATS_KEPT_FOR,
     CLAIMABLE,
     KEPT_TRANSITIONS,
     NONE,
@@ -76,6 +82,7 @@ from ..health_store import (
     HealthStore,
     OpenAlert,
     StoredAlert,
+    WatcherBeat,
     delivered_at,
     supersede,
 )
@@ -97,6 +104,7 @@ class FirebaseHealthStore(HealthStore):
 
     def __init__(self, tree: FirebaseTree) -> None:
         self.tree = tree
+        self._beaten: set[str] = set()  # the watchers whose first beat this store stored
 
     def states(self) -> dict[str, HealthState]:
         """Return every stored state: one GET of ``health``."""
@@ -249,6 +257,29 @@ class FirebaseHealthStore(HealthStore):
             found.append((int(key), transition, str(data.get("alert") or NONE)))
         found.sort(key=lambda item: item[0], reverse=True)
         return found[:limit]
+
+    def record_cycle(self, beat: WatcherBeat) -> None:
+        """PUT ``watchers/<id>``; with a watcher's first beat, delete the nodes of watchers
+        silent for a day."""
+        self._client().put(self._path("watchers", beat.watcher), _beat_data(beat))
+        if beat.watcher in self._beaten:
+            return
+        self._beaten.add(beat.watcher)
+        value = self._client().get(self._path("watchers")).value
+        cutoff = beat.at - BEATS_KEPT_FOR
+        gone = {
+            f"watchers/{key}": None
+            for key, data in _children(value).items()
+            if (old := _beat(key, data)) is None or old.at < cutoff
+        }
+        if gone:
+            self._client().patch(self.tree.root(), gone)
+
+    def last_cycle(self) -> WatcherBeat | None:
+        """Return the newest beat under ``watchers``: one GET."""
+        value = self._client().get(self._path("watchers")).value
+        beats = [beat for key, data in _children(value).items() if (beat := _beat(key, data))]
+        return max(beats, key=lambda beat: beat.at, default=None)
 
     # Inside.
     def _client(self) -> RealtimeDatabaseClient:
@@ -453,6 +484,37 @@ def _state(command_id: str, data: Any) -> HealthState | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _beat_data(beat: WatcherBeat) -> dict[str, Any]:
+    return {
+        "host": beat.host,
+        "pid": beat.pid,
+        "at": format_timestamp(beat.at),
+        "interval": beat.interval,
+        "scheduled": beat.scheduled,
+    }
+
+
+def _beat(key: str, data: Any) -> WatcherBeat | None:
+    """Return a stored beat, or ``None`` for a node that is not one."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        at = parse_timestamp(data.get("at"))
+    except ValueError:
+        return None
+    pid, interval, scheduled = data.get("pid"), data.get("interval"), data.get("scheduled", 0)
+    if at is None:
+        return None
+    return WatcherBeat(
+        key,
+        str(data.get("host") or ""),
+        pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+        at,
+        float(interval) if isinstance(interval, (int, float)) and interval > 0 else None,
+        scheduled if isinstance(scheduled, int) and not isinstance(scheduled, bool) else 0,
+    )
 
 
 def _alert_node(number: int, state: str, node: dict[str, Any]) -> dict[str, Any]:

@@ -1,3 +1,5 @@
+import time
+
 from tests.testapp.twin import command_base
 
 
@@ -7,5 +9,9 @@ class Command(command_base()):
     monitor_schedule = 1
     monitor_start_margin = 0.5
 
+    def add_arguments(self, parser):
+        parser.add_argument("--seconds", type=float, default=0.0, help="Sleep this long first.")
+
     def handle(self, *args, **options):
+        time.sleep(options["seconds"])
         self.stdout.write("ran")
