@@ -302,7 +302,7 @@ class Sender:
         if key in self._announced:
             return
         self._announced.append(key)
-        signals = sys.modules.get(f"{__package__}.signals")
+        signals = sys.modules.get("monitorkit.signals")
         if signals is None:  # never imported: no receiver can be connected to its signals
             return
         try:
