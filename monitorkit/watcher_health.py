@@ -142,25 +142,25 @@ def warn_if_silent(reporters: Sequence[Reporter], scheduled_here: bool) -> None:
 
     Called once per process by the sender's thread, after a write of the run went through and
     while nothing waits to be sent. What says a watcher is expected, without importing a
-    command or ``monitorkit.schedules``: the command's own class declares a schedule
-    (``scheduled_here``), ``MONITORKIT_SCHEDULES`` or a ``monitorkit.monitor`` already imported
-    declares one, the last watcher judged some, or alerts are configured.
+    command or ``monitorkit.schedules`` and before anything is read: the command's own class
+    declares a schedule (``scheduled_here``), ``MONITORKIT_SCHEDULES`` or a
+    ``monitorkit.monitor`` already imported declares one, or alerts are configured. (The page
+    and the metrics also count the schedules the last watcher judged; a command does not read
+    the store to learn them.)
     """
     from . import retry
 
+    # Nothing read where nothing here needs a watcher: the look may delay the run's outcome by
+    # its one read (a round trip on Firebase), which only a project that needs one pays.
+    if not (scheduled_here or declared_cheaply() or alerts_configured()):
+        return
     reporter = _store_of(reporters)
     store = reporter.health_store() if reporter is not None else None
     if reporter is None or store is None:
         return
     with retry.deadline(time.monotonic() + LOOK_SECONDS):
         last = store.last_cycle()
-    expected = (
-        scheduled_here
-        or declared_cheaply()
-        or (last is not None and last.scheduled > 0)
-        or alerts_configured()
-    )
-    found = judge(last, utcnow(), reporter.settings.watcher_interval, expected)
+    found = judge(last, utcnow(), reporter.settings.watcher_interval, True)
     if found.silent:
         logger.warning("monitorkit: %s (see %s)", found.message(), DOCS)
 
