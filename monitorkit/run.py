@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import forks
@@ -83,18 +83,21 @@ class MonitoredRun:
         return os.getpid() == self._pid
 
     # Steps, in the order a run goes through them.
-    def start(self, metadata: dict[str, Any] | None, scheduled: bool = False) -> None:
+    def start(
+        self, metadata: dict[str, Any] | None, look: Callable[[], None] | None = None
+    ) -> None:
         """Record the start and make this the current run of this context.
 
-        ``scheduled``: the command declares a schedule, so a silent watcher is worth a warning
-        (the sender's one look at it, ``watcher_health.warn_if_silent``, on its own thread).
+        ``look``: the command side's one look at the watcher, handed to the sender, which takes
+        it on its own thread (``Sender.look_at_watcher``).
         """
         with self._lock:
             self.record.metadata = self._clean.data(metadata or {})
             for reporter in self.reporters:
                 reporter.bind()
             self._submit()
-        self._sender.look_at_watcher(self.reporters, scheduled)
+        if look is not None:
+            self._sender.look_at_watcher(look)
         self._token = current_run.set(self)
 
     def beat(self) -> None:

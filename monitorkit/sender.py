@@ -30,9 +30,9 @@ the command's flush gives up. Once a reporter takes a write again, the sender de
 waits in the spool for that reporter, a batch per process.
 
 Once per process, after a run's write went through and while nothing waits to be sent, the
-sender takes one bounded look at the watcher's heartbeat (``watcher_health.warn_if_silent``)
+sender takes one bounded look at the watcher's heartbeat (a callable the run's start hands it)
 and logs a warning if no watcher runs: on this thread, never the command's. A record made
-during that look waits for it (at most ``watcher_health.LOOK_SECONDS``, usually one query);
+during that look waits for it (at most a second, usually one query);
 a look that fails is silent.
 """
 
@@ -46,7 +46,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from . import forks, retry
@@ -113,7 +113,7 @@ class Sender:
         self._drained = threading.Event()
         # The one look at the watcher's heartbeat: asked for by a run's start, taken after a
         # write went through (``_delivered``), then never again in this process.
-        self._watcher_look: tuple[Sequence[Reporter], bool] | None = None
+        self._watcher_look: Callable[[], None] | None = None
         self._watcher_looked = False
         self._delivered = False
         self._wake_r, self._wake_w = socket.socketpair()
@@ -140,13 +140,14 @@ class Sender:
             pass
         return True
 
-    def look_at_watcher(self, reporters: Sequence[Reporter], scheduled: bool) -> None:
+    def look_at_watcher(self, look: Callable[[], None]) -> None:
         """Ask for the process's one look at the watcher (no I/O here: called by a run's start).
 
-        ``scheduled``: the run's own command declares a schedule.
+        ``look`` reads and warns (the command side makes it, from ``health/watcher.py``: what
+        records a run knows nothing of health); it runs once, on this thread, never raising.
         """
         if not self._watcher_looked and self._watcher_look is None:
-            self._watcher_look = (reporters, scheduled)
+            self._watcher_look = look
 
     @property
     def pending(self) -> int:
@@ -264,7 +265,7 @@ class Sender:
                         self._drained.set()
 
     def _look_at_watcher(self) -> None:
-        """Take the one look (``watcher_health.warn_if_silent``); it never raises.
+        """Take the one look (see :meth:`look_at_watcher`); it never raises.
 
         A look that fails says nothing: the run's own writes to the same store say what is
         wrong with it (once, in a database not migrated yet), and a warning that may be false
@@ -276,9 +277,7 @@ class Sender:
             return
         with forks.busy():  # it reads through the reporters' connections, as a delivery does
             try:
-                from .watcher_health import warn_if_silent
-
-                warn_if_silent(*look)
+                look()
             except Exception:  # noqa: BLE001 - a look that fails costs only itself
                 pass
 

@@ -39,6 +39,8 @@ logger = logging.getLogger("monitorkit")
 SILENT_AFTER_INTERVALS = 2
 #: The longest a monitored command's sender spends reading the watcher's beat (its one look).
 LOOK_SECONDS = 1.0
+#: The module of ``monitorkit.monitor``'s declarations, looked up, never imported, by a command.
+SCHEDULES_MODULE = "monitorkit.schedules"
 #: Where the docs explain it all, for the words of a warning.
 DOCS = "docs/schedules-and-alerts.md#the-watcher-is-watched"
 
@@ -180,15 +182,15 @@ def _store_of(reporters: Sequence[Reporter]) -> Reporter | None:
 def declared_cheaply() -> bool:
     """Return whether a schedule is declared where it costs no import to look: the setting,
     and the ``monitorkit.monitor`` declarations of modules this process imported already."""
-    from django.conf import settings
+    from .conf import SCHEDULES
 
-    entries = getattr(settings, "MONITORKIT_SCHEDULES", None)
-    if isinstance(entries, Mapping) and any(
+    entries = SCHEDULES.value()
+    if any(
         isinstance(values, Mapping) and values.get("schedule") is not None
         for values in entries.values()
     ):
         return True
-    schedules = sys.modules.get(f"{__package__}.schedules")
+    schedules = sys.modules.get(SCHEDULES_MODULE)
     declared = getattr(schedules, "_declarations", {})
     return any(values.get("schedule") is not None for values, _ in declared.values())
 

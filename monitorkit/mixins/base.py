@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import CodeType, FunctionType, MethodType
 from typing import Any, ClassVar
 
@@ -187,7 +187,7 @@ class MonitorMixin:
             identity = self.get_monitor_identity(args, kwargs)
             run = MonitoredRun(identity, reporters, self.monitor_settings)
             scheduled = getattr(self, "monitor_schedule", None) is not None
-            run.start(self._monitor_collect_metadata(), scheduled)
+            run.start(self._monitor_collect_metadata(), watcher_look(reporters, scheduled))
         except Exception:
             logger.exception("monitorkit could not start monitoring %s", type(self).__name__)
             return None
@@ -287,3 +287,18 @@ class MonitorMixin:
         if error is None:
             return Outcome(Status.FINISHED, "Command finished", exit_code=0)
         return Outcome(Status.FAILED, error_message(error), exit_code=1)
+
+
+def watcher_look(reporters: Sequence[Reporter], scheduled: bool) -> Callable[[], None]:
+    """Return the run's one look at the watcher, for its sender's thread to take.
+
+    ``watcher_health`` is imported when the look is taken, on that thread: never on the
+    command's path. ``scheduled``: the command's class declares a schedule.
+    """
+
+    def look() -> None:
+        from ..watcher_health import warn_if_silent
+
+        warn_if_silent(reporters, scheduled)
+
+    return look
