@@ -46,7 +46,9 @@ def fresh_old_paths() -> None:
 @pytest.mark.usefixtures("fresh_old_paths")
 @pytest.mark.parametrize(("old", "new"), sorted(OLD_MODULES.items()))
 def test_an_old_module_path_is_the_new_module_with_a_warning(old: str, new: str) -> None:
-    with pytest.warns(DeprecationWarning, match=r"monitorkit\.reporters.* is now monitorkit\.stores"):
+    with pytest.warns(
+        DeprecationWarning, match=r"monitorkit\.reporters.* is now monitorkit\.stores"
+    ):
         module = importlib.import_module(old)
     assert module is importlib.import_module(new)
 
