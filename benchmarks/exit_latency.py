@@ -20,7 +20,7 @@ Four variants:
   (``PYTHONDONTWRITEBYTECODE``): each process compiles what the twin never imports (context);
 - a heartbeat every 0.95 s, so one goes out just before the command ends and is still in
   flight then: the outcome waits for its answer, then makes its own round trip (context: why
-  the sender keeps one lane, ``monitorkit/sender.py``).
+  the sender keeps one lane, ``monitorkit/recording/sender.py``).
 
 Each process runs under ``benchmarks/timeline_probe.py`` (row 14), which stamps the end of
 ``handle`` and of ``execute`` inside the child; the server stamps when it received and

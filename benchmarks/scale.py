@@ -100,7 +100,7 @@ def measure_at(watcher: Any, reporter: Any) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from monitorkit.overview import command_health
+    from monitorkit.health.overview import command_health
 
     watcher.cycle()  # first sight of the new ids, their transitions
     cycles, overviews = [], []
@@ -127,8 +127,8 @@ def measure_at(watcher: Any, reporter: Any) -> dict[str, Any]:
 def measure(ids: int, runs: int) -> dict[str, Any]:
     from django.conf import settings
 
+    from monitorkit.health.watch import Watcher
     from monitorkit.stores.database.runs import DatabaseReporter
-    from monitorkit.watch import Watcher
 
     now = START + dt.timedelta(hours=runs, minutes=5)
     small_ids = max(1, ids // 10)

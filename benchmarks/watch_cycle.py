@@ -79,8 +79,8 @@ def measure(ids: int, runs: int) -> dict[str, Any]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from monitorkit.health.watch import Watcher
     from monitorkit.stores.database.runs import DatabaseReporter
-    from monitorkit.watch import Watcher
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     now = start + dt.timedelta(hours=runs, minutes=5)

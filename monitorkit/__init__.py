@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from . import moved
+from .version import __version__
+
+moved.install()  # old import paths of moved modules (moved.py)
+
 __all__ = [
     "Identity",
     "MonitoredCommand",
@@ -21,8 +25,8 @@ __all__ = [
 if TYPE_CHECKING:
     from .command import MonitoredCommand
     from .decorators import monitor
-    from .progress import track
     from .record import Identity, Outcome, Status
+    from .recording.progress import track
 
 
 def __getattr__(name: str) -> Any:
@@ -36,7 +40,7 @@ def __getattr__(name: str) -> Any:
 
         return monitor
     if name == "track":
-        from .progress import track
+        from .recording.progress import track
 
         return track
     if name in ("Identity", "Outcome", "Status"):  # plain values: no Django needed

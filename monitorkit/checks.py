@@ -70,7 +70,8 @@ def check_schedules_and_alerts(app_configs: Any = None, **kwargs: Any) -> list[c
     They are not logged at each run's start, as the settings are: finding every declaration
     imports every management command; ``monitor_watch`` logs them when it starts instead.
     """
-    from . import notifiers, schedules
+    from . import alerts as notifiers
+    from .health import schedules
 
     found = schedules.problems() + notifiers.problems()
     return [checks.Warning(p.msg, hint=p.hint, id=p.id) for p in found]

@@ -25,8 +25,9 @@ from typing import Any, TypeVar, cast
 
 import wrapt
 
-from . import naming, schedules
+from . import naming
 from .conf import INTERVAL
+from .health import schedules
 from .mixins import (
     DatabaseReporterMixin,
     FailureCaptureMixin,
@@ -37,7 +38,7 @@ from .mixins import (
 )
 from .mixins.base import WRAPPER_CODES, _monitored_call
 from .record import Identity, Outcome
-from .run import MonitoredRun
+from .recording.run import MonitoredRun
 
 logger = logging.getLogger("monitorkit")
 

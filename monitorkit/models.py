@@ -48,7 +48,7 @@ class CommandRun(models.Model):
 
 
 class CommandHealth(models.Model):
-    """What the watcher last concluded about one command id (``monitorkit/watch.py``).
+    """What the watcher last concluded about one command id (``monitorkit/health/watch.py``).
 
     ``number`` counts the transitions so far and is the optimistic lock of the row: a watcher
     stores a transition only by moving ``number`` on from the value it read, so two watchers
@@ -119,7 +119,7 @@ class HealthTransition(models.Model):
 
 
 class WatcherCycle(models.Model):
-    """One watcher's latest cycle: its heartbeat (``monitorkit/watcher_health.py``).
+    """One watcher's latest cycle: its heartbeat (``monitorkit/health/watcher.py``).
 
     One row per ``monitor_watch`` process, each written only by its own watcher; readers take
     the newest. A row older than a day is deleted when a new watcher stores its first beat.

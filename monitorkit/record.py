@@ -2,8 +2,8 @@
 
 :class:`Identity` is what the naming hooks return (users' own hooks build one), and
 :class:`Outcome` what the outcome hook returns; both are plain frozen values. A
-:class:`RunRecord` is built on the command's side (``monitorkit/run.py``) and handed to the
-sender as a copy, so a reporter never sees a record change under it. ``as_dict`` gives the JSON
+:class:`RunRecord` is built on the command's side (``monitorkit/recording/run.py``) and handed to
+the sender as a copy, so a reporter never sees a record change under it. ``as_dict`` gives the JSON
 form that users read: the field names of django-command-monitor, then monitorkit's own fields.
 """
 
@@ -144,7 +144,8 @@ class RunRecord:
 
     ``id`` is the command id (the same for every run of the command with the same params);
     ``run_id`` tells runs apart. ``seq`` is given by the store when the run starts. ``output``
-    is the end of what the run printed (``monitorkit/output.py``), ``None`` when none is kept.
+    is the end of what the run printed (``monitorkit/recording/output.py``), ``None`` when none is
+    kept.
     """
 
     id: str

@@ -5,10 +5,10 @@ A reporter says which errors are worth another attempt (and may ask for a given 
 ever runs on the sender's thread, never on the command's.
 
 When to stop is a *time*, not a count: the sender delivers each record under a deadline (the
-flush bound after the record was made, see ``monitorkit/sender.py``), and a write is tried
+flush bound after the record was made, see ``monitorkit/recording/sender.py``), and a write is tried
 again for as long as another attempt can still start before it. A one-second blip of a backend
 costs a record nothing; what is still undelivered at the deadline goes to the spool
-(``monitorkit/spool.py``). Without a deadline (a reporter used on its own) a write gets
+(``monitorkit/recording/spool.py``). Without a deadline (a reporter used on its own) a write gets
 :data:`ATTEMPTS_WITHOUT_DEADLINE` attempts.
 """
 

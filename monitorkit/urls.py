@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import api, command, metrics, overview
+from .web.views import api, command, metrics, overview
 
 app_name = "monitorkit"
 

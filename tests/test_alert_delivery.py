@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from monitorkit.alerts import Notifier, NotifierError
+from monitorkit.alerts.email import EmailNotifier
+from monitorkit.alerts.webhook import WebhookNotifier
 from monitorkit.conf import monitor_settings
-from monitorkit.notifiers import Notifier, NotifierError
-from monitorkit.notifiers.email import EmailNotifier
-from monitorkit.notifiers.webhook import WebhookNotifier
+from monitorkit.health.watch import CycleReport, Watcher
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.redaction import MASK
 from monitorkit.retry import RetryPolicy
 from monitorkit.stores.base import Reporter
 from monitorkit.stores.database.runs import DatabaseReporter
 from monitorkit.stores.firebase.runs import FirebaseReporter
-from monitorkit.watch import CycleReport, Watcher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

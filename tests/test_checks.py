@@ -425,7 +425,7 @@ def test_every_setting_is_declared_once_with_its_own_id():
     assert len(set(names)) == len(names)
     assert len(set(check_ids)) == len(check_ids)
     # The id's range says who reports it: conf (W0xx), schedules (W1xx), the notifiers (W2xx).
-    ranges = {None: "0", "monitorkit.schedules": "1", "monitorkit.notifiers": "2"}
+    ranges = {None: "0", "monitorkit.health.schedules": "1", "monitorkit.alerts": "2"}
     for setting in conf.SETTINGS:
         assert re.fullmatch(rf"monitorkit\.W{ranges[setting.checked_by]}\d\d", setting.check_id)
 

@@ -21,10 +21,10 @@ import pytest
 from django.test import override_settings
 
 import monitorkit
-from monitorkit import schedules
 from monitorkit.decorators import FunctionMonitor, Monitor
+from monitorkit.health import schedules
 from monitorkit.models import CommandRun
-from monitorkit.run import current_run
+from monitorkit.recording.run import current_run
 from monitorkit.stores.base import Reporter
 
 pytestmark = pytest.mark.django_db(transaction=True)

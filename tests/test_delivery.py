@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from monitorkit import delivery
-from monitorkit.notifiers import channels
-from monitorkit.notifiers.email import EmailNotifier
-from monitorkit.notifiers.webhook import WebhookNotifier
+from monitorkit.alerts import channels
+from monitorkit.alerts.email import EmailNotifier
+from monitorkit.alerts.webhook import WebhookNotifier
 
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
 

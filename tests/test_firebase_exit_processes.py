@@ -3,8 +3,8 @@
 Real ``manage.py`` processes against the local server with a round trip of 100 ms and heartbeats
 every 100 ms: the sender is busy with a heartbeat nearly all the time, so the finish is made
 while one is in flight. The sender delivers a run's records in order on one connection
-(``monitorkit/sender.py``, "One lane"), so the outcome is the last write. The server's jitter
-lets requests sent close together on two connections be applied in either order, so a design
+(``monitorkit/recording/sender.py``, "One lane"), so the outcome is the last write. The server's
+jitter lets requests sent close together on two connections be applied in either order, so a design
 that sent the finish beside the heartbeat would lose it here now and then.
 """
 

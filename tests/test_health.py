@@ -1,4 +1,4 @@
-"""The health of a command id (``monitorkit/health.py``), from plain records and a frozen clock.
+"""The health of a command id (``health/judge.py``), from plain records and a frozen clock.
 
 Each test is one moment in a command's life, told as the watcher would see it: the records it
 read (newest first) and the time on its clock. Scenario tests move the clock with freezegun.
@@ -12,9 +12,9 @@ import itertools
 import pytest
 from freezegun import freeze_time
 
-from monitorkit.health import Health, assess
+from monitorkit.health.judge import Health, assess
+from monitorkit.health.schedules import Expectation
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.schedules import Expectation
 
 UTC = dt.timezone.utc
 STALE_AFTER = 90.0
@@ -286,11 +286,11 @@ def test_every_state_is_reached():
 
 def test_each_health_carries_what_every_part_reads_of_it() -> None:
     """The traits the watcher, transitions, notifiers, signals and pages read (``healths.py``)."""
+    from monitorkit.alerts.message import build_alert
+    from monitorkit.health.watch import ALERTING
     from monitorkit.healths import Tone
-    from monitorkit.notifiers.message import build_alert
     from monitorkit.signals import HEALTH_SIGNALS
     from monitorkit.transitions import HEALTHY, PROBLEMS, Transition
-    from monitorkit.watch import ALERTING
 
     assert {"LATE", "MISSED", "FAILING", "OVERRUNNING", "STALE"} == PROBLEMS
     assert {"OK", "RUNNING"} == HEALTHY

@@ -66,7 +66,11 @@ def test_a_command_imports_neither_requests_nor_other_commands(
     assert not modules & {"wrapt", "importlib.metadata", "monitorkit.signals"}
     # Nor what only the watcher, the check command or a page drawn needs (the test project
     # mounts the status page: Django's URL check imports its views before every command).
-    assert not modules & {"monitorkit.schedules", "monitorkit.dashboard", "monitorkit.notifiers"}
+    assert not modules & {
+        "monitorkit.health.schedules",
+        "monitorkit.web.dashboard",
+        "monitorkit.alerts",
+    }
     # Django's own system checks load its migrate and makemigrations commands, with or
     # without monitorkit; no other command module may be imported.
     commands = {

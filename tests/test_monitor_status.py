@@ -12,10 +12,10 @@ from django.core.management.base import CommandError
 from freezegun import freeze_time
 
 from monitorkit.management.commands.monitor_status import Command as MonitorStatus
-from monitorkit.management.commands.monitor_status import describe_age
 from monitorkit.record import Status, utcnow
 from monitorkit.stores.database.runs import DatabaseReporter
 from monitorkit.stores.health_store import HealthState
+from monitorkit.words import describe_age
 from tests.stores.test_database import finish, make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -169,7 +169,7 @@ def test_health_and_next_run_beside_the_last_run(history, settings):
 
 
 def test_records_waiting_in_the_spool_are_counted(settings, tmp_path):
-    from monitorkit.spool import Spool
+    from monitorkit.recording.spool import Spool
 
     settings.MONITORKIT_SPOOL_DIR = str(tmp_path / "spool")
     Spool(tmp_path / "spool").put(DatabaseReporter(), make_record("export"))

@@ -14,10 +14,10 @@ from django.test import override_settings
 from monitorkit import MonitoredCommand
 from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
-from monitorkit.output import TRIM_SLACK, Capture, OutputTail, Tee, tee_of
 from monitorkit.record import Identity, Outcome, Status
+from monitorkit.recording.output import TRIM_SLACK, Capture, OutputTail, Tee, tee_of
+from monitorkit.recording.run import MonitoredRun
 from monitorkit.redaction import MASK
-from monitorkit.run import MonitoredRun
 from monitorkit.stores.database.runs import DatabaseReporter
 from tests.test_status_page import XSS, failing
 

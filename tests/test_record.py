@@ -69,8 +69,10 @@ def test_identity_and_outcome_are_plain_values_beside_the_record():
     import dataclasses
 
     import monitorkit
-    from monitorkit import record, run
+    from monitorkit import record
 
+    with pytest.warns(DeprecationWarning, match="monitorkit.run is now monitorkit.recording.run"):
+        from monitorkit import run
     assert run.Identity is record.Identity is monitorkit.Identity
     assert monitorkit.Outcome is record.Outcome
     outcome = record.Outcome(record.Status.FAILED, "boom", exit_code=1)

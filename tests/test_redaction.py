@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 
 from monitorkit import MonitoredCommand, naming
+from monitorkit.alerts.message import build_alert, safe_text
 from monitorkit.cleaning import Cleaner
 from monitorkit.models import CommandRun
-from monitorkit.notifiers.message import build_alert, safe_text
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.redaction import MASK, redact
 from monitorkit.stores.firebase.http import RealtimeDatabaseClient

@@ -1,4 +1,4 @@
-"""Expectations (``monitorkit/schedules.py``): schedule math, declarations and their problems.
+"""Expectations (``health/schedules.py``): schedule math, declarations and their problems.
 
 Times are written in UTC (``utc(...)``) or in a zone's wall time (``local(...)``) so each DST
 case says what a person in that zone expects. The clock is frozen with freezegun where the test
@@ -18,9 +18,9 @@ import django.core.management
 import pytest
 from freezegun import freeze_time
 
-from monitorkit import schedules
+from monitorkit.health import schedules
+from monitorkit.health.schedules import DEFAULT_START_MARGIN, Expectation
 from monitorkit.record import utcnow
-from monitorkit.schedules import DEFAULT_START_MARGIN, Expectation
 
 UTC = dt.timezone.utc
 PARIS = "Europe/Paris"

@@ -8,9 +8,9 @@ import re
 import threading
 import uuid
 
-from monitorkit import sender as sender_module
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.sender import Sender
+from monitorkit.recording import sender as sender_module
+from monitorkit.recording.sender import Sender
 from monitorkit.stores.base import Reporter, ReporterError
 
 

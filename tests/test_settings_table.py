@@ -1,4 +1,4 @@
-"""The settings tables of ``docs/configuration.md`` are the declarations in ``monitorkit/conf.py``.
+"""The settings tables of ``docs/configuration.md`` are the declarations in ``monitorkit/conf``.
 
 A row written by hand drifts from its rule; these tests fail as soon as the page and the
 declarations differ, and say which command rewrites the page.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitorkit import conf
-from monitorkit.settings_table import fill, row, shown_default, table
+from monitorkit.conf.table import fill, row, shown_default, table
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "configuration.md"
@@ -32,7 +32,7 @@ def page() -> str:
 def test_the_page_shows_what_the_declarations_say(page):
     assert fill(page) == page, (
         "The settings tables of docs/configuration.md differ from the declarations in "
-        f"monitorkit/conf.py: run `{REGENERATE}` and commit the page."
+        f"monitorkit/conf/__init__.py: run `{REGENERATE}` and commit the page."
     )
 
 
@@ -102,7 +102,7 @@ def test_the_command_rewrites_a_page_with_no_django_settings(tmp_path, page):
     )
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     done = subprocess.run(
-        [sys.executable, "-m", "monitorkit.settings_table", str(stale)],
+        [sys.executable, "-m", "monitorkit.conf.table", str(stale)],
         cwd=ROOT,
         env=env,
         capture_output=True,

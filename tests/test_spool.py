@@ -19,8 +19,15 @@ import pytest
 from monitorkit import retry
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status
-from monitorkit.sender import Sender
-from monitorkit.spool import MAX_FILE_BYTES, Spool, deliverable, iter_waiting, newer, reporter_path
+from monitorkit.recording.sender import Sender
+from monitorkit.recording.spool import (
+    MAX_FILE_BYTES,
+    Spool,
+    deliverable,
+    iter_waiting,
+    newer,
+    reporter_path,
+)
 from monitorkit.stores.base import Reporter, ReporterError
 
 

@@ -1,4 +1,4 @@
-"""``monitorkit.stats``: percentiles, the slow and fast flags and the ETA, on known data."""
+"""``monitorkit.web.stats``: percentiles, the slow and fast flags and the ETA, on known data."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from monitorkit.record import RunRecord, Status
-from monitorkit.stats import Durations, durations, eta, flags, percentile, progress_percent
+from monitorkit.web.stats import Durations, durations, eta, flags, percentile, progress_percent
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from monitorkit import MonitoredCommand, sender
+from monitorkit import MonitoredCommand
 from monitorkit.models import CommandRun
+from monitorkit.recording import sender
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,4 @@
-"""The signal wakeup fd (``monitorkit/wakeup.py``): ours only when nobody else has one."""
+"""The signal wakeup fd (``monitorkit/recording/wakeup.py``): ours only when nobody else has one."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitorkit.killsignals import KillSignalTrap
-from monitorkit.wakeup import SignalWakeup
+from monitorkit.recording.killsignals import KillSignalTrap
+from monitorkit.recording.wakeup import SignalWakeup
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from monitorkit import signals
-from monitorkit.notifiers.webhook import WebhookNotifier
+from monitorkit.alerts.webhook import WebhookNotifier
+from monitorkit.health.watch import Watcher
 from monitorkit.record import RunRecord, Status, format_timestamp
 from monitorkit.stores.database.runs import DatabaseReporter
-from monitorkit.watch import Watcher
 from tests.stores.test_database import make_record
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from monitorkit import sender as sender_module
+from monitorkit.recording import sender as sender_module
 from tests.process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

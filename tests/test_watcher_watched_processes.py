@@ -27,7 +27,7 @@ from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL s
 from tests.stores.test_watcher_beat import TOKEN, readers
 from tests.test_watch_processes import FAST, watch_settings
 
-pytestmark = [pytest.mark.subprocess, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.subprocess, pytest.mark.once, pytest.mark.django_db(transaction=True)]
 
 SCHEDULES = {"scheduled_command": {"schedule": None}, "nightly": {"schedule": "0 3 * * *"}}
 NEVER = "No watcher has ever run"

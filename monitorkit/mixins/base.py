@@ -25,7 +25,7 @@ from ..cleaning import error_message
 from ..conf import DATABASE_STORE, FIREBASE_STORE, MonitorSettings, monitor_settings, warn_once
 from ..naming import sanitize_key
 from ..record import Identity, Outcome, Status
-from ..run import MonitoredRun
+from ..recording.run import MonitoredRun
 from ..stores.base import Reporter
 
 logger = logging.getLogger("monitorkit")
@@ -297,7 +297,7 @@ def watcher_look(reporters: Sequence[Reporter], scheduled: bool) -> Callable[[],
     """
 
     def look() -> None:
-        from ..watcher_health import warn_if_silent
+        from ..health.watcher import warn_if_silent
 
         warn_if_silent(reporters, scheduled)
 

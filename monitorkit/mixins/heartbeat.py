@@ -1,4 +1,4 @@
-"""A background heartbeat for each run (the thread itself is ``monitorkit/heartbeat.py``)."""
+"""A background heartbeat for each run (the thread: ``recording/heartbeat.py``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 from typing import ClassVar
 
 from ..conf import INTERVAL
-from ..heartbeat import Heartbeat
-from ..run import MonitoredRun
+from ..recording.heartbeat import Heartbeat
+from ..recording.run import MonitoredRun
 from .base import MonitorMixin
 
 logger = logging.getLogger("monitorkit")

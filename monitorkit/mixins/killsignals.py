@@ -1,11 +1,11 @@
-"""``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the run (``monitorkit/killsignals.py``)."""
+"""``SYSTEM_KILL`` when SIGTERM, SIGINT or SIGHUP ends the run (``recording/killsignals.py``)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from ..killsignals import KILL_SIGNALS, KillSignalTrap
-from ..run import MonitoredRun
+from ..recording.killsignals import KILL_SIGNALS, KillSignalTrap
+from ..recording.run import MonitoredRun
 from .base import MonitorMixin
 
 

@@ -1,12 +1,12 @@
-"""Keep the end of what a run prints with its record (ring and tees: ``monitorkit/output.py``)."""
+"""Keep the end of what a run prints with its record (ring and tees: ``recording/output.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..naming import matches_any
-from ..output import Capture, OutputTail, Tee, tee_of
-from ..run import MonitoredRun
+from ..recording.output import Capture, OutputTail, Tee, tee_of
+from ..recording.run import MonitoredRun
 from .base import MonitorMixin
 
 

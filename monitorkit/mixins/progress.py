@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from ..progress import track
+from ..recording.progress import track
 from .base import MonitorMixin
 
 T = TypeVar("T")

@@ -1,6 +1,6 @@
 """When a command should run and how long it may take (read by ``monitor_watch``).
 
-The declaration is data only: nothing here runs during the command. ``monitorkit.schedules``
+The declaration is data only: nothing here runs during the command. ``monitorkit.health.schedules``
 reads these attributes from the class of every management command of the project, without
 running it, and ``MONITORKIT_SCHEDULES`` may override any of them per command id.
 """

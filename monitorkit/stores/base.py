@@ -82,7 +82,7 @@ class Reporter:
         """
         self.write(record)
 
-    # Store and forward (``monitorkit/spool.py``), on the sender's thread.
+    # Store and forward (``monitorkit/recording/spool.py``), on the sender's thread.
     def run_state(self, run_id: str) -> dict[str, Any]:
         """Return what this reporter knows of a run that a later delivery needs (JSON data).
 
@@ -101,7 +101,7 @@ class Reporter:
         """
         self.write(record)
 
-    # The watcher's side (``monitorkit/watch.py``).
+    # The watcher's side (``monitorkit/health/watch.py``).
     def health_store(self) -> HealthStore | None:
         """Return where the watcher keeps health and alerts in this backend (``None``: nowhere)."""
         return None

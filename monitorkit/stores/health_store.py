@@ -1,7 +1,7 @@
 """The watcher's side of a store: each command id's health, its transitions and their alerts.
 
 A store that can be watched (the database, Firebase) returns one of these from
-``Reporter.health_store()``. The watcher (``monitorkit/watch.py``) is the only caller, and it
+``Reporter.health_store()``. The watcher (``monitorkit/health/watch.py``) is the only caller, and it
 may run on several hosts at once: every write that decides something is *conditional*, so that
 of two watchers that see the same change, exactly one stores it (and so exactly one alerts).
 
@@ -15,7 +15,7 @@ of two watchers that see the same change, exactly one stores it (and so exactly 
   cycle that retries it.
 - ``record_cycle`` stores the watcher's own heartbeat, one record per watcher (each writes only
   its own, so watchers never conflict); ``last_cycle`` returns the newest of them, which every
-  reader judges (``monitorkit/watcher_health.py``).
+  reader judges (``monitorkit/health/watcher.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Alerts through Apprise to a real local HTTP server (``monitorkit/notifiers/apprise.py``)."""
+"""Alerts through Apprise to a real local HTTP server (``monitorkit/alerts/apprise.py``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from monitorkit.notifiers.apprise import AppriseNotifier
-from monitorkit.notifiers.base import NotifierError
+from monitorkit.alerts.apprise import AppriseNotifier
+from monitorkit.alerts.base import NotifierError
 from tests.notifiers.values import failing_transition
 
 pytest.importorskip("apprise")

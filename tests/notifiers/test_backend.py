@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from monitorkit.notifiers import Notifier, NotifierError, notifiers_from_settings, problems
-from monitorkit.notifiers.webhook import WebhookNotifier
+from monitorkit.alerts import Notifier, NotifierError, notifiers_from_settings, problems
+from monitorkit.alerts.webhook import WebhookNotifier
 from monitorkit.record import Status, utcnow
 from monitorkit.stores.database.runs import DatabaseReporter
 from monitorkit.transitions import Transition
@@ -107,7 +107,7 @@ def test_the_door_says_what_is_wrong_with_an_entry(settings: Any) -> None:
 def test_a_built_in_channel_through_the_door_keeps_its_rules_and_takes_its_key(
     settings: Any,
 ) -> None:
-    path = "monitorkit.notifiers.webhook.WebhookNotifier"
+    path = "monitorkit.alerts.webhook.WebhookNotifier"
     settings.MONITORKIT_ALERTS = {
         "ops": {"BACKEND": path, "url": "https://hooks.example.com/s3cret", "retries": 9},
         "webhook": {"url": "https://example.com/other"},

@@ -1,4 +1,4 @@
-"""``MONITORKIT_ALERTS`` and ``send_all`` (``monitorkit/notifiers/config.py``, ``base.py``)."""
+"""``MONITORKIT_ALERTS`` and ``send_all`` (``monitorkit/alerts/config.py``, ``base.py``)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import sys
 
 import pytest
 
-from monitorkit.notifiers import (
+from monitorkit.alerts import (
     Notifier,
     NotifierError,
     notifiers_from_settings,
     problems,
     send_all,
 )
-from monitorkit.notifiers.apprise import AppriseNotifier
-from monitorkit.notifiers.email import EmailNotifier
-from monitorkit.notifiers.webhook import WebhookNotifier
+from monitorkit.alerts.apprise import AppriseNotifier
+from monitorkit.alerts.email import EmailNotifier
+from monitorkit.alerts.webhook import WebhookNotifier
 from tests.notifiers.values import failing_transition
 
 SECRET_URL = "https://hooks.example.com/services/T0/B0/path-s3cret"

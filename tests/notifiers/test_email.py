@@ -1,4 +1,4 @@
-"""Alerts by email, delivered to a real local SMTP server (``monitorkit/notifiers/email.py``)."""
+"""Alerts by email, delivered to a real local SMTP server (``monitorkit/alerts/email.py``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import email.policy
 
 import pytest
 
-from monitorkit.notifiers.base import NotifierError
-from monitorkit.notifiers.email import EmailNotifier
+from monitorkit.alerts.base import NotifierError
+from monitorkit.alerts.email import EmailNotifier
 from tests.notifiers.values import failing_transition, free_port
 
 

@@ -1,4 +1,4 @@
-"""What an alert says (``monitorkit/notifiers/message.py``)."""
+"""What an alert says (``monitorkit/alerts/message.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from monitorkit.notifiers.message import build_alert, safe_text, status_url
+from monitorkit.alerts.message import build_alert, safe_text, status_url
 from tests.notifiers.values import AT, failed_record, failing_transition
 from tests.shapes import TIMESTAMP
 

@@ -1,4 +1,4 @@
-"""Alerts as JSON POSTs to a real local HTTP server (``monitorkit/notifiers/webhook.py``)."""
+"""Alerts as JSON POSTs to a real local HTTP server (``monitorkit/alerts/webhook.py``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from monitorkit.notifiers import webhook
-from monitorkit.notifiers.base import NotifierError
-from monitorkit.notifiers.webhook import (
+from monitorkit.alerts import webhook
+from monitorkit.alerts.base import NotifierError
+from monitorkit.alerts.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TOLERANCE_SECONDS,

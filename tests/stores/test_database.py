@@ -21,8 +21,8 @@ from monitorkit import MonitoredCommand
 from monitorkit.conf import monitor_settings
 from monitorkit.models import CommandRun
 from monitorkit.record import RunRecord, Status, utcnow
+from monitorkit.recording.spool import Spool, iter_waiting, reporter_path
 from monitorkit.retry import deadline
-from monitorkit.spool import Spool, iter_waiting, reporter_path
 from monitorkit.stores.base import ReporterError
 from monitorkit.stores.database.runs import DatabaseReporter
 from tests.pg import PostgresCluster

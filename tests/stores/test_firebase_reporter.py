@@ -18,7 +18,7 @@ import requests
 from monitorkit.cleaning import Cleaner
 from monitorkit.conf import monitor_settings
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.sender import deliver_to
+from monitorkit.recording.sender import deliver_to
 from monitorkit.stores.base import ReporterError
 from monitorkit.stores.firebase import runs as firebase
 from monitorkit.stores.firebase.runs import FirebaseReporter

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from monitorkit.health.watch import Watcher
 from monitorkit.record import Status, utcnow
 from monitorkit.stores import Reporter
 from monitorkit.stores.base import MISSED_KEPT
-from monitorkit.watch import Watcher
 from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
 from tests.stores.test_one_judge import TOKEN, Told, ended, reporter  # noqa: F401
 

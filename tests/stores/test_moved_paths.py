@@ -15,7 +15,7 @@ import pytest
 
 from monitorkit.conf import DATABASE_STORE, FIREBASE_STORE, MonitorSettings
 from monitorkit.record import RunRecord, Status, utcnow
-from monitorkit.spool import Spool, deliverable
+from monitorkit.recording.spool import Spool, deliverable
 from monitorkit.stores import base, store_reporter
 from monitorkit.stores.base import reporter_path
 from monitorkit.stores.database import DatabaseReporter

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from monitorkit.notifiers.base import Notifier
+from monitorkit.alerts.base import Notifier
+from monitorkit.health.watch import Watcher
 from monitorkit.record import RunRecord, Status, utcnow
 from monitorkit.stores import Reporter, store_reporter
 from monitorkit.transitions import Transition
-from monitorkit.watch import Watcher
 from tests.stores.conftest import make_record
 from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
 

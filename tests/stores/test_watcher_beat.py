@@ -18,10 +18,10 @@ import pytest
 from django.core.management import call_command
 from freezegun import freeze_time
 
+from monitorkit.health.watch import Watcher
+from monitorkit.health.watcher import judge, ping
 from monitorkit.stores import Reporter, store_reporter
 from monitorkit.stores.health_store import WatcherBeat
-from monitorkit.watch import Watcher
-from monitorkit.watcher_health import judge, ping
 from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
 
 pytestmark = pytest.mark.django_db(transaction=True)

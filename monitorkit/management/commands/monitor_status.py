@@ -13,13 +13,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from ...conf import monitor_settings
-from ...health import is_stale
-from ...overview import command_health
+from ...health.judge import is_stale
+from ...health.overview import command_health
+from ...health.schedules import Expectation, discover
+from ...health.watcher import WatcherHealth, read
 from ...record import RunRecord, format_timestamp, utcnow
-from ...schedules import Expectation, discover
-from ...spool import Spool
+from ...recording.spool import Spool
 from ...stores import Reporter, ReporterError, store_reporter
-from ...watcher_health import WatcherHealth, read
+from ...words import describe_age
 
 
 def printable(text: str) -> str:
@@ -32,21 +33,6 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def describe_age(seconds: float) -> str:
-    """Return an age a person reads at a glance: ``42s``, ``3m 05s``, ``2h 10m``, ``3d 4h``."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 class Command(BaseCommand):

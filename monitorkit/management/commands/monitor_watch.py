@@ -4,8 +4,8 @@
 Kubernetes CronJob); without it the command loops, one cycle every ``--interval`` seconds
 (``MONITORKIT_WATCHER_INTERVAL``, 60 by default), until SIGTERM or SIGINT (for a worker
 process). Several watchers may run at once: each change is stored, and alerted, once
-(``monitorkit/watch.py``). Each cycle stores the watcher's heartbeat, with the interval of its
-loop (none with ``--once``: ``MONITORKIT_WATCHER_INTERVAL`` then says how often cron runs it).
+(``monitorkit/health/watch.py``). Each cycle stores the watcher's heartbeat, with the interval of
+its loop (none with ``--once``: ``MONITORKIT_WATCHER_INTERVAL`` then says how often cron runs it).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from ...conf import monitor_settings
+from ...health.watch import CycleReport, watcher_for
 from ...record import format_timestamp
-from ...watch import CycleReport, watcher_for
 
 logger = logging.getLogger("monitorkit")
 
@@ -68,7 +68,8 @@ class Command(BaseCommand):
         this is where a deployment that never runs ``check`` hears of them, with or without
         ``--skip-checks``.
         """
-        from ... import notifiers, schedules
+        from ... import alerts as notifiers
+        from ...health import schedules
 
         found = schedules.problems() + notifiers.problems()
         if found:

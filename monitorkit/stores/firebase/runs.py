@@ -19,12 +19,13 @@ it is the JSON array of at most ``retention`` runs that users already read. Each
 sized by one record, never by the history: a heartbeat and a finish are one multi-path PATCH;
 a start claims its number (one atomic increment), then writes with one PATCH. A writer stores
 and never judges: a previous run whose heartbeat stopped is left as it was stored, and readers
-show it ``STALE`` (``monitorkit/health.py``).
+show it ``STALE`` (``monitorkit/health/judge.py``).
 
 A run keeps its slot for the reporter's lifetime: every later write of the run, a second finish
 after a kill signal included, goes to the same slot, so a run is never stored twice. A record
-that comes back from the spool (``monitorkit/spool.py``) finds its slot again from the saved
-run number, or by its ``run_id`` in the log, and replaces what is stored only when it is newer.
+that comes back from the spool (``monitorkit/recording/spool.py``) finds its slot again from the
+saved run number, or by its ``run_id`` in the log, and replaces what is stored only when it is
+newer.
 
 The reporter is built per run on the command's thread and must be cheap there: nothing is
 resolved, imported or sent until the sender's thread calls ``write``, and bad settings

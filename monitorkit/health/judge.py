@@ -1,0 +1,180 @@
+"""The health of one command id, from its expectation and its runs: a pure function, no I/O.
+
+:func:`assess` judges, in this order (the first that applies wins):
+
+1. The newest record is an unfinished run whose heartbeat (``latest``, else ``started``) is
+   recent: ``OVERRUNNING`` when it has run past ``max_runtime``, else ``RUNNING``. A run that
+   is alive is never ``LATE`` nor ``MISSED``.
+2. ``MISSED``: a scheduled start has passed its ``start_margin`` with no run started since the
+   newest record, or the newest record is a stored ``MISSED`` one. It stays ``MISSED`` until a
+   run starts: a missed job has not recovered because the watcher wrote the miss down.
+3. ``STALE``: the newest record is an unfinished run whose heartbeat is older than
+   ``stale_after`` (it was probably killed without a trace: :func:`is_stale`).
+4. ``FAILING``: the newest real run ended ``FAILED`` or ``SYSTEM_KILL``.
+5. ``LATE``: a scheduled start has come, within its margin, and no run has started for it.
+6. ``NEW``: no run yet, and nothing due (also a declared command with no schedule).
+7. ``OK``.
+
+The schedule counts from the newest record's start (see ``Expectation.due_after`` for a run that
+starts a little early), from a ``MISSED`` record's expected start, or, when the command never
+ran, from ``first_seen``: when the watcher first saw the schedule (``None``: now). When several
+starts were missed (the watcher was down), ``missed_at`` is the latest of them: one ``MISSED``
+record stands for the gap, and the next start is judged on its own. MISSED records only count
+while there is a schedule.
+
+Alert policy (``alert_after``, ``notify_recovery``, ``muted``) is the watcher's: the health is the
+same whether anyone is told.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..healths import Health as Health
+from ..record import RunRecord
+from .schedules import UTC, Expectation
+
+MISSED = "MISSED"
+FAILED = ("FAILED", "SYSTEM_KILL")
+UNFINISHED = ("STARTED", "RUNNING")
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The health of a command id, and what the watcher needs to act on it."""
+
+    health: Health
+    next_expected: dt.datetime | None
+    """The next start the schedule expects (the one due, when ``LATE``)."""
+    missed_at: dt.datetime | None
+    """A start newly missed: the watcher stores a ``MISSED`` record with this time."""
+    failures_in_row: int
+    """``FAILED``/``SYSTEM_KILL`` runs from the newest finished run back (MISSED ones skipped)."""
+    last_run: RunRecord | None
+    """The newest real run (never a ``MISSED`` record)."""
+    running: bool = False
+    """The newest record is a run that is alive (``RUNNING`` or ``OVERRUNNING`` by the rules).
+
+    Still true when :func:`judge` keeps a stored ``FAILING``/``STALE`` while a retry runs; never
+    true of a run that stopped beating: only a running run is shown with progress and an ETA.
+    """
+
+
+def _status(record: RunRecord) -> str:
+    return str(record.status)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def is_stale(run: RunRecord, now: dt.datetime, stale_after: float) -> bool:
+    """Return whether ``run`` is unfinished and silent for longer than ``stale_after`` seconds.
+
+    Its start counts as its first sign of life. Only readers judge this: a writer stores what
+    a run said and never rewrites another run, so a run is ``SYSTEM_KILL`` only when it
+    recorded the signal itself, and a run that stopped beating is shown stale by every reader.
+    """
+    if _status(run) not in UNFINISHED:
+        return False
+    return (_utc(now) - _utc(run.latest or run.started)).total_seconds() > stale_after
+
+
+def failures_in_row(runs: Sequence[RunRecord]) -> int:
+    """Count failed runs from the newest back to the last success, skipping misses and runs."""
+    count = 0
+    for run in runs:
+        status = _status(run)
+        if status in FAILED:
+            count += 1
+        elif status not in UNFINISHED and status != MISSED:
+            break
+    return count
+
+
+def assess(
+    expectation: Expectation | None,
+    runs: Sequence[RunRecord],
+    now: dt.datetime,
+    stale_after: float,
+    first_seen: dt.datetime | None,
+) -> Assessment:
+    """Return the health of one command id at ``now`` (rules in the module docstring).
+
+    ``runs`` are its records, newest first; they are put in order of start here, so a
+    ``MISSED`` record stored just after a late run began never hides that run.
+    """
+    now = _utc(now)
+    scheduled = expectation is not None and expectation.schedule is not None
+    records = sorted(
+        (r for r in runs if scheduled or _status(r) != MISSED),
+        key=lambda r: _utc(r.started),
+        reverse=True,
+    )
+    real = [r for r in records if _status(r) != MISSED]
+    newest = records[0] if records else None
+    last_run = real[0] if real else None
+    failures = failures_in_row(records)
+
+    def result(
+        health: Health, due: dt.datetime | None, missed: dt.datetime | None = None
+    ) -> Assessment:
+        running = health in (Health.RUNNING, Health.OVERRUNNING)
+        return Assessment(health, due, missed, failures, last_run, running)
+
+    stale = newest is not None and is_stale(newest, now, stale_after)
+    if newest is not None and _status(newest) in UNFINISHED and not stale:
+        started = _utc(newest.started)
+        due = expectation.due_after(started) if expectation else None
+        limit = expectation.max_runtime if expectation else None
+        overrun = limit is not None and now - started > limit
+        return result(Health.OVERRUNNING if overrun else Health.RUNNING, due)
+
+    due = None
+    if expectation is not None and scheduled:
+        if newest is None:
+            due = expectation.next_expected(now if first_seen is None else first_seen)
+        elif _status(newest) == MISSED:
+            due = expectation.next_expected(newest.started)
+        else:
+            due = expectation.due_after(newest.started)
+        if due is not None and now >= due + expectation.start_margin:
+            missed = expectation.last_start(due, now - expectation.start_margin)
+            return result(Health.MISSED, expectation.next_expected(missed), missed)
+    if newest is not None and _status(newest) == MISSED:
+        return result(Health.MISSED, due)
+    if stale:
+        return result(Health.STALE, due)
+    if last_run is not None and _status(last_run) in FAILED:
+        return result(Health.FAILING, due)
+    if due is not None and due <= now:
+        return result(Health.LATE, due)
+    return result(Health.NEW if last_run is None else Health.OK, due)
+
+
+#: Stored healths that a retry starting does not yet change: its outcome decides.
+WAIT_FOR_OUTCOME = frozenset({Health.FAILING, Health.STALE})
+
+
+def judge(
+    expectation: Expectation | None,
+    runs: Sequence[RunRecord],
+    now: dt.datetime,
+    stale_after: float,
+    first_seen: dt.datetime | None,
+    stored: str | None,
+) -> Assessment:
+    """Return the health every reader shows: :func:`assess`, and the watcher's one rule of memory.
+
+    ``stored`` is the health the watcher last stored (``None``: no watcher has judged the id).
+    From ``FAILING`` or ``STALE``, a retry that starts is not yet a recovery: the health stays
+    what was stored until the retry's outcome (``running`` says the retry is alive).
+    """
+    found = assess(expectation, runs, now, stale_after, first_seen)
+    kept = Health.of(stored)
+    if kept is not None and kept in WAIT_FOR_OUTCOME and found.health is Health.RUNNING:
+        return dataclasses.replace(found, health=kept)
+    return found

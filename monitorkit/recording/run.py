@@ -1,0 +1,296 @@
+"""One monitored run: its record, where it goes, and the steps that change it.
+
+The mixins decide *what* a run is (its id, its outcome, its metadata); this module is where the
+record is changed and handed to the sender. Every change happens under one re-entrant lock, so
+the heartbeat thread and a signal handler on the command's thread never interleave halfway.
+
+A run belongs to the process that started it. A forked child inherits the parent's runs, but
+never speaks for them: in any other process every step here is a no-op (a child's
+``SystemExit`` or ``Pool.terminate()``'s SIGTERM neither finishes, flushes nor spools the
+parent's run), and the child gets new locks for them (``monitorkit/forks.py``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import forks
+from ..cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
+from ..conf import MonitorSettings
+from ..record import Identity, Outcome, RunRecord, Status, utcnow
+from ..stores.base import Reporter
+from .output import OutputTail
+from .sender import get_sender
+
+logger = logging.getLogger("monitorkit")
+
+current_run: contextvars.ContextVar[MonitoredRun | None] = contextvars.ContextVar(
+    "monitorkit_current_run", default=None
+)
+
+
+__all__ = ["Identity", "MonitoredRun", "current_run"]  # Identity: where hooks found it first
+
+
+class MonitoredRun:
+    """The live state of one run and the only place its record changes."""
+
+    def __init__(
+        self, identity: Identity, reporters: Sequence[Reporter], settings: MonitorSettings
+    ) -> None:
+        now = utcnow()
+        self.identity = identity
+        # Every value of the record passes through here: plain, storable, secrets scrubbed.
+        self._clean = Cleaner(identity.secrets, identity.id)
+        self.reporters = tuple(reporters)
+        self.settings = settings
+        self.record = RunRecord(
+            id=identity.id,
+            name=self._clean.text(identity.name, "name", NAME_LIMIT) or "",
+            params=self._clean.text(identity.params, "params") or "",
+            run_id=uuid.uuid4().hex,
+            host=self._clean.text(socket.gethostname(), "host", NAME_LIMIT) or "",
+            pid=os.getpid(),
+            started=now,
+            latest=now,
+        )
+        self.killed_by: str | None = None
+        # Progress is written by the command with plain attribute stores (no lock, no I/O)
+        # and read by the heartbeat.
+        self.progress_done: int | float | None = None
+        self.progress_total: int | float | None = None
+        # The output tail (``OutputTailMixin``), written by the command, read at each record.
+        self.output_tail: OutputTail | None = None
+        self._pid = self.record.pid
+        self._lock = threading.RLock()
+        _live_runs.add(self)
+        self._sender = get_sender(settings.queue_size)
+        self._token: contextvars.Token[MonitoredRun | None] | None = None
+        self._flush_deadline: float | None = None
+
+    def in_own_process(self) -> bool:
+        """Return whether this is the process that started the run (not a forked child)."""
+        return os.getpid() == self._pid
+
+    # Steps, in the order a run goes through them.
+    def start(
+        self, metadata: dict[str, Any] | None, look: Callable[[], None] | None = None
+    ) -> None:
+        """Record the start and make this the current run of this context.
+
+        ``look``: the command side's one look at the watcher, handed to the sender, which takes
+        it on its own thread (``Sender.look_at_watcher``).
+        """
+        with self._lock:
+            self.record.metadata = self._clean.data(metadata or {})
+            for reporter in self.reporters:
+                reporter.bind()
+            self._submit()
+        if look is not None:
+            self._sender.look_at_watcher(look)
+        self._token = current_run.set(self)
+
+    def beat(self) -> None:
+        """Record a heartbeat: the time, ``RUNNING`` and the progress so far."""
+        if not self.in_own_process():
+            return
+        with self._lock:
+            if self.record.is_finished:
+                return
+            self.record.latest = utcnow()
+            self.record.status = Status.RUNNING
+            self.record.message = "Command running"
+            self._take_progress()
+            self._take_output()
+            self._submit()
+
+    def killed(self, signal_name: str, exit_code: int) -> None:
+        """Record that a signal is ending the process, and make sure the record survives it.
+
+        The record is delivered within the flush bound, or kept in the spool. A run that
+        already has its outcome (the signal came during the final flush) keeps it, and what is
+        not yet delivered goes to the spool at once: the process was asked to end, and the
+        command itself is done. So it does too when the interrupted code holds what a reporter
+        needs to write (an open SQLite transaction, say): waiting could only cost the bound.
+        """
+        if not self.in_own_process():
+            return
+        with self._lock:
+            already_finished = self.record.is_finished
+            if not already_finished:
+                self.killed_by = signal_name
+                self._finish(Outcome(Status.SYSTEM_KILL, f"Killed by {signal_name}", exit_code))
+        if already_finished or self._write_blocked():
+            self._sender.spool_pending()
+            return
+        self.flush(from_signal=True)
+
+    def abandon_flush(self) -> None:
+        """Stop waiting now (a second signal came during the flush): keep the rest in the spool.
+
+        The run's flush bound is spent with it: a later flush of this run spools at once.
+        """
+        if not self.in_own_process():
+            return
+        self._flush_deadline = time.monotonic()
+        self._sender.abandon_flush()
+        self._sender.spool_pending()
+
+    def finish(self, outcome: Outcome, metadata: dict[str, Any] | None = None) -> None:
+        """Record the outcome; a run a signal already ended keeps ``SYSTEM_KILL``."""
+        if not self.in_own_process():
+            return
+        with self._lock:
+            if metadata is not None:
+                self.record.metadata = self._clean.data(metadata)
+            if self.killed_by is not None:
+                code = self.record.exit_code if outcome.exit_code is None else outcome.exit_code
+                outcome = dataclasses.replace(
+                    outcome,
+                    status=Status.SYSTEM_KILL,
+                    message=f"Killed by {self.killed_by}",
+                    exit_code=code,
+                )
+            self._finish(outcome)
+        if self._token is not None:
+            current_run.reset(self._token)
+            self._token = None
+
+    def flush(self, from_signal: bool = False) -> bool:
+        """Wait, at most the flush bound, for this run's records to be delivered.
+
+        The bound is the run's, not each call's: a kill signal's flush that runs out and the
+        final one together never hold the process longer than ``MONITORKIT_FLUSH_TIMEOUT``
+        (a flush that delivers everything gives the next one a whole bound again). What is not
+        delivered by then is kept in the spool, to be delivered by a later run. A run that ends
+        while its own thread keeps the reporter from writing (a command nested in its caller's
+        SQLite transaction) does not wait at all. In a forked child there is nothing of this
+        run to wait for.
+        """
+        if not self.in_own_process():
+            return True
+        timeout = self.settings.flush_timeout
+        if not from_signal and self._write_blocked():
+            # Nested in the caller's own open transaction (SQLite): nothing can be written
+            # before the caller goes on, which it does only once we return. Expected, so quiet;
+            # the records still queued are delivered once the transaction ends, if the process
+            # lives on, and the spool keeps them in case it does not.
+            kept = self._sender.spool_pending(self.record.run_id, backup=True)
+            logger.info(
+                "monitorkit: command %r ends inside its caller's open transaction; its record "
+                "goes out after it (%d kept in the spool meanwhile)",
+                self.record.id,
+                kept,
+            )
+            return False
+        if self._flush_deadline is None:
+            self._flush_deadline = time.monotonic() + timeout
+        remaining = max(0.0, self._flush_deadline - time.monotonic())
+        delivered = self._sender.flush(remaining, from_signal=from_signal)
+        if delivered:
+            self._flush_deadline = None
+        else:
+            pending = self._sender.pending
+            kept = self._sender.spool_pending()
+            logger.warning(
+                "monitorkit stopped waiting after %.1f s (MONITORKIT_FLUSH_TIMEOUT) with %d "
+                "record update(s) of command %r not yet delivered to %s; %d run record(s) kept "
+                "in the spool for the next run to deliver; the command was not held longer",
+                timeout,
+                pending,
+                self.record.id,
+                ", ".join(r.describe() for r in self.reporters),
+                kept,
+            )
+        return delivered
+
+    def interrupt_command(self) -> None:
+        """Interrupt what the command is running in the reporters' backends (a signal ends it).
+
+        Called from another thread (``monitorkit/recording/wakeup.py``) while the command's thread
+        may be inside a long query, so that our signal handler can run.
+        """
+        for reporter in self.reporters:
+            try:
+                reporter.interrupt_command()
+            except Exception:
+                logger.exception("monitorkit: %s.interrupt_command failed", reporter.describe())
+
+    def release(self) -> None:
+        """Let the reporters drop what they held for this run (on the command's thread)."""
+        if not self.in_own_process():
+            return
+        for reporter in self.reporters:
+            try:
+                reporter.unbind()
+            except Exception:
+                logger.exception("monitorkit: %s failed to unbind", reporter.describe())
+
+    # Inside.
+    def _finish(self, outcome: Outcome) -> None:
+        now = utcnow()
+        record = self.record
+        record.status = outcome.status
+        record.finished = now
+        record.latest = now
+        record.message = (
+            self._clean.text(outcome.message, "message", MESSAGE_LIMIT) or outcome.status.value
+        )
+        record.exit_code = outcome.exit_code
+        record.exception_type = self._clean.text(
+            outcome.exception_type, "exception_type", NAME_LIMIT
+        )
+        # Masked whole, then cut to its end: a secret across the cut is masked before it halves.
+        trace = self._clean.text(outcome.traceback, "traceback")
+        record.traceback = trace[-self.settings.traceback_limit :] if trace else trace
+        self._take_progress()
+        self._take_output()
+        self._submit()
+
+    def _take_progress(self) -> None:
+        if self.progress_done is not None:
+            self.record.progress = self._clean.progress(self.progress_done, self.progress_total)
+
+    def _take_output(self) -> None:
+        tail = self.output_tail
+        if tail is not None:
+            # Binary output holds NUL and lone surrogates as a matter of course: they are
+            # replaced like undecodable bytes, without a log line. Scrubbed whole, then cut: a
+            # secret at the cut is masked before it could be halved.
+            text = self._clean.text(storable_text(tail.text()), "output") or ""
+            self.record.output = text[-tail.limit :]
+
+    def _write_blocked(self) -> bool:
+        for reporter in self.reporters:
+            try:
+                if reporter.write_blocked():
+                    return True
+            except Exception:
+                logger.exception("monitorkit: %s.write_blocked failed", reporter.describe())
+        return False
+
+    def _submit(self) -> None:
+        # A full queue drops the event; the sender counts it and logs from its own thread.
+        self._sender.submit(self.record.snapshot(), self.reporters, self.settings.flush_timeout)
+
+
+#: The runs alive in this process: their locks are taken around a fork, and made anew in a child.
+_live_runs: weakref.WeakSet[MonitoredRun] = weakref.WeakSet()
+
+
+def _new_run_locks() -> None:
+    for run in list(_live_runs):
+        run._lock = threading.RLock()
+
+
+forks.hold_locks(lambda: [run._lock for run in list(_live_runs)], _new_run_locks)

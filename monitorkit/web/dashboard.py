@@ -1,0 +1,211 @@
+"""What the status page, its JSON and the metrics show, as JSON-ready dicts, from any store.
+
+Every read goes through the reporters' read side (``judge_runs``, ``command_history``,
+``recent_outcomes``, the health store's ``states``) and ``overview``'s judge inputs, so the
+database and Firebase stores look the same here, no view queries a model, and the health and
+failures in a row are those the watcher stores (``overview.judge_one``). The number of queries
+does not grow with the number of command ids: the overview is ``judge_runs`` + ``states`` +
+``recent_outcomes``; a command page is its ``command_history`` + ``states``.
+
+The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
+Both pages carry ``watcher``, whether a watcher runs (``watcher_health.py``): one more read of
+the health store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..conf import MonitorSettings, monitor_settings
+from ..health.judge import Assessment, is_stale
+from ..health.overview import command_health, judge_depth, judge_one
+from ..health.schedules import Expectation, discover
+from ..record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
+from ..stores.base import Reporter
+from .stats import Durations, durations, eta, flags, progress_percent
+
+#: Outcomes in the overview's strip.
+STRIP_LENGTH = 20
+#: Fields of a run left out of the overview (the command's own page and JSON have them).
+OVERVIEW_OMITS = ("traceback", "output")
+
+
+def run_json(
+    run: RunRecord, now: dt.datetime, stale_after: float, omit: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Return a run as stored (``RunRecord.as_dict``), its age, ``stale`` and ``running``.
+
+    ``stale`` is the judge's word (``health.is_stale``): an unfinished run that stopped beating
+    keeps its stored status, and every page shows it ``STALE``, never running. ``running``: the
+    run is unfinished and not stale.
+    """
+    data = {k: v for k, v in run.as_dict().items() if k not in omit}
+    data["ago_seconds"] = round((now - run.started).total_seconds(), 3)
+    data["stale"] = is_stale(run, now, stale_after)
+    data["running"] = run.status in UNFINISHED and not data["stale"]
+    return data
+
+
+def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) -> dict[str, Any]:
+    """Return one outcome of the strip (``record.outcome``) with ``stale``, as ``run_json``.
+
+    An unfinished run's duration runs to its latest heartbeat, so the outcome alone tells when
+    it last beat.
+    """
+    stale = False
+    if outcome.get("status") in UNFINISHED:  # parsed only then: the strip holds thousands
+        started = parse_timestamp(outcome.get("started"))
+        if started is not None:
+            beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
+            stale = (now - beat).total_seconds() > stale_after
+    return {**outcome, "stale": stale}
+
+
+def progress_json(
+    run: RunRecord | None, found: Assessment, now: dt.datetime
+) -> dict[str, Any] | None:
+    """Return a running run's progress, its percentage and ETA, or ``None``.
+
+    Only while the judge says the command's newest run is alive (``Assessment.running``): a
+    stale run is not running and has no progress here (its history row keeps what it last
+    reported). The ETA is the rate from the start to the latest heartbeat (when ``done`` was
+    counted), carried on to now.
+    """
+    if not found.running or run is None or run.status not in UNFINISHED:
+        return None
+    if not isinstance(run.progress, dict):
+        return None
+    done, total = run.progress.get("done"), run.progress.get("total")
+    seen = run.latest or run.started
+    left = eta(done, total, run.started, seen)
+    if left is not None:
+        left = max(0.0, left - max(0.0, (now - seen).total_seconds()))
+    return {
+        "done": done,
+        "total": total,
+        "percent": progress_percent(done, total),
+        "eta_seconds": None if left is None else round(left, 1),
+    }
+
+
+def schedule_json(expectation: Expectation | None) -> dict[str, Any] | None:
+    """Return a command id's declared expectation, or ``None`` when none is declared."""
+    if expectation is None:
+        return None
+    schedule = expectation.schedule
+    return {
+        "schedule": _seconds_or_text(schedule),
+        "timezone": expectation.timezone,
+        "start_margin_seconds": expectation.start_margin.total_seconds(),
+        "max_runtime_seconds": _seconds_or_text(expectation.max_runtime),
+        "alert_after": expectation.alert_after,
+        "notify_recovery": expectation.notify_recovery,
+        "muted": expectation.muted,
+        "source": expectation.source,
+    }
+
+
+def _seconds_or_text(value: str | dt.timedelta | None) -> str | float | None:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else value
+
+
+def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -> dict[str, Any]:
+    """Return every command id: health, last run, next run, progress and recent outcomes.
+
+    The last run is the newest record in full (``latest_runs``); the strip comes from the
+    light ``recent_outcomes``.
+    """
+    now = utcnow()
+    stale_after = settings.stale_after  # read once: each read judges the Django setting anew
+    expectations = discover()
+    rows = command_health(reporter, expectations)
+    recent = reporter.recent_outcomes(STRIP_LENGTH)
+    commands = []
+    for command_id, latest, found in rows:
+        strip = recent.get(command_id) or ([outcome_of(latest)] if latest is not None else [])
+        strip = [outcome_json(o, now, stale_after) for o in strip[:STRIP_LENGTH]]
+        last = found.last_run or latest
+        commands.append(
+            {
+                "command_id": command_id,
+                **_health_json(found),
+                "last_run": (
+                    None if last is None else run_json(last, now, stale_after, OVERVIEW_OMITS)
+                ),
+                "progress": progress_json(last, found, now),
+                "recent": strip,
+            }
+        )
+    return {
+        "generated": format_timestamp(now),
+        "refresh_seconds": settings.page_refresh,
+        "watcher": watcher_json(reporter, expectations, settings, now),
+        "commands": commands,
+    }
+
+
+def watcher_json(
+    reporter: Reporter,
+    expectations: dict[str, Expectation],
+    settings: MonitorSettings,
+    now: dt.datetime,
+) -> dict[str, Any] | None:
+    """Return whether a watcher runs (``WatcherHealth.as_json``); ``None``: none can here."""
+    from ..health import watcher as watcher_health
+
+    found = watcher_health.read(reporter.health_store(), expectations, settings, now)
+    return None if found is None else found.as_json()
+
+
+def command(
+    reporter: Reporter, command_id: str, settings: MonitorSettings = monitor_settings
+) -> dict[str, Any] | None:
+    """Return one command id's health, schedule, durations and kept runs (``None``: unknown)."""
+    now = utcnow()
+    stale_after = settings.stale_after  # read once, as in ``overview``
+    runs = reporter.command_history(command_id)
+    expectations = discover()
+    expectation = expectations.get(command_id)
+    if not runs and expectation is None:
+        return None
+    store = reporter.health_store()
+    state = store.states().get(command_id) if store is not None else None
+    # The inputs every reader judges from: the newest judge_depth records, not the history.
+    depth = judge_depth(expectations)
+    found = judge_one(expectation, runs[:depth], state, now, stale_after)
+    usual = durations(runs)
+    newest = runs[0] if runs else None
+    slow_factor, fast_fraction = settings.slow_factor, settings.fast_fraction
+    return {
+        "command_id": command_id,
+        **_health_json(found),
+        "generated": format_timestamp(now),
+        "refresh_seconds": settings.page_refresh,
+        "watcher": watcher_json(reporter, expectations, settings, now),
+        "schedule": schedule_json(expectation),
+        "durations": _durations_json(usual),
+        "slow_factor": slow_factor,
+        "fast_fraction": fast_fraction,
+        "progress": progress_json(newest, found, now),
+        "runs": [
+            {
+                **run_json(run, now, stale_after),
+                "flags": flags(run, usual, slow_factor, fast_fraction),
+            }
+            for run in runs
+        ],
+    }
+
+
+def _health_json(found: Assessment) -> dict[str, Any]:
+    return {
+        "health": found.health.value,
+        "failures_in_row": found.failures_in_row,
+        "running": found.running,
+        "next_expected": format_timestamp(found.next_expected),
+    }
+
+
+def _durations_json(usual: Durations) -> dict[str, Any]:
+    return {"finished_runs": usual.count, "p50": usual.p50, "p95": usual.p95}

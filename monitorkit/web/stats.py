@@ -1,0 +1,105 @@
+"""Durations of a command's runs: percentiles, the slow and fast flags, a running run's ETA.
+
+Pure functions of plain values (no Django, no I/O), so the numbers the status page, its JSON and
+the metrics show can be checked against known data.
+
+- Percentiles interpolate linearly between the two nearest ranks (what numpy and
+  ``statistics.quantiles(method="inclusive")`` do): p50 of ``[1, 2, 3, 4]`` is 2.5.
+- They are taken over the command's kept runs that ``FINISHED`` (a failed run stops early or
+  late for reasons of its own, so it would blur what "usual" means).
+- A run is *slow* when it took longer than p95 x ``slow_factor``, and *fast* (suspiciously)
+  when it finished in less than the median x ``fast_fraction``. Neither is said before the
+  command has :data:`MIN_RUNS` finished runs: with fewer, "usual" is not known yet.
+- A running run is slow as soon as it has run longer than that; it is never fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..record import RunRecord, Status
+
+#: Finished runs a command needs before a run of it is flagged slow or fast.
+MIN_RUNS = 5
+SLOW = "slow"
+FAST = "fast"
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Return the ``q``-th percentile (0 to 100) of ``values``, or ``None`` when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * min(max(q, 0.0), 100.0) / 100.0
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True)
+class Durations:
+    """What is usual for one command: over its kept runs that finished."""
+
+    count: int
+    p50: float | None
+    p95: float | None
+
+    @property
+    def enough(self) -> bool:
+        """Whether there are runs enough to call a run slow or fast."""
+        return self.count >= MIN_RUNS
+
+
+def finished_durations(runs: Iterable[RunRecord]) -> list[float]:
+    """Return the durations of the runs that ``FINISHED``, in the order given."""
+    return [
+        run.duration
+        for run in runs
+        if run.status == Status.FINISHED and run.duration is not None and run.duration >= 0
+    ]
+
+
+def durations(runs: Iterable[RunRecord]) -> Durations:
+    """Return the p50 and p95 of the finished runs among ``runs``."""
+    values = finished_durations(runs)
+    return Durations(len(values), percentile(values, 50), percentile(values, 95))
+
+
+def flags(run: RunRecord, usual: Durations, slow_factor: float, fast_fraction: float) -> list[str]:
+    """Return the flags of one run: ``["slow"]``, ``["fast"]`` or ``[]`` (rules above)."""
+    duration = run.duration
+    if not usual.enough or duration is None or usual.p50 is None or usual.p95 is None:
+        return []
+    status = run.status
+    if status not in (Status.FINISHED, Status.STARTED, Status.RUNNING):
+        return []
+    if duration > usual.p95 * slow_factor:
+        return [SLOW]
+    if status == Status.FINISHED and duration < usual.p50 * fast_fraction:
+        return [FAST]
+    return []
+
+
+def eta(
+    done: float | None, total: float | None, started: dt.datetime, now: dt.datetime
+) -> float | None:
+    """Return the seconds a running run still needs at its rate so far, or ``None``.
+
+    ``None`` when the rate is unknown: nothing done yet, no total, or no time gone by.
+    """
+    if done is None or total is None or done <= 0 or total < done:
+        return None
+    elapsed = (now - started).total_seconds()
+    if elapsed <= 0:
+        return None
+    return (total - done) * elapsed / done
+
+
+def progress_percent(done: float | None, total: float | None) -> float | None:
+    """Return how far along a run is, 0 to 100, or ``None`` without a usable total."""
+    if done is None or total is None or total <= 0:
+        return None
+    return max(0.0, min(100.0, 100.0 * done / total))
