@@ -141,3 +141,28 @@ class WatcherCycle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.host} pid {self.pid} at {self.at}"
+
+
+class OutcomeCount(models.Model):
+    """How many runs of one command id ended with one outcome: a counter that only goes up.
+
+    Counted by the writer in the transaction that stores a run's first outcome (the row moved
+    from an unfinished status, or was first stored finished), so a finish written twice (a kill
+    signal, then the command's end; a spooled copy delivered again) counts once, and retention
+    deleting old runs takes nothing from it. The metric ``monitorkit_runs_ended_total`` reads it.
+    """
+
+    command_id = models.CharField(max_length=768)
+    outcome = models.CharField(max_length=16, help_text="FINISHED, FAILED, SYSTEM_KILL or MISSED.")
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["command_id", "outcome"], name="monitorkit_outcome_count_unique"
+            )
+        ]
+        verbose_name = "outcome count"
+
+    def __str__(self) -> str:
+        return f"{self.command_id} {self.outcome} {self.count}"

@@ -26,3 +26,6 @@ class Status(str, enum.Enum):
 
 
 UNFINISHED = (Status.STARTED, Status.RUNNING)
+#: The statuses a run can end with (``MISSED`` stands for a start that never came): what the
+#: counter of runs by outcome counts.
+ENDED = tuple(status for status in Status if status not in UNFINISHED)

@@ -149,6 +149,17 @@ class Reporter:
             for command_id, runs in self.recent_runs(depth).items()
         }
 
+    def outcome_counts(self) -> dict[str, dict[str, int]] | None:
+        """Return how many runs of each command id ended with each outcome, ever.
+
+        ``{command_id: {"FINISHED": n, "FAILED": n, "SYSTEM_KILL": n, "MISSED": n}}`` with the
+        outcomes counted so far: counted by the writer as each run's first outcome is stored,
+        never lowered by retention (the metric ``monitorkit_runs_ended_total``, a counter).
+        ``None``: this store keeps no such count, and the metric is left out (a count of the
+        kept runs would go down as old runs leave, and ``rate()`` over it would lie).
+        """
+        return None
+
     # For log lines.
     def describe(self) -> str:
         """Name this reporter and its backend in a log line (no credentials)."""

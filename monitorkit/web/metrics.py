@@ -26,6 +26,9 @@ Per command id (labels ``command_id`` and ``command``, the command's name), for 
   (with a limit);
 - ``monitorkit_active_runs``: unfinished runs still beating (above 1: runs overlap);
 - ``monitorkit_runs_total``: runs numbered so far (the newest run's seq; a counter);
+- ``monitorkit_runs_ended_total{outcome=...}``: runs that ended with each outcome, counted by
+  the store as each was stored (``Reporter.outcome_counts``), so retention takes nothing from
+  it; left out for a store that keeps no count;
 - ``monitorkit_kept_runs`` and ``monitorkit_kept_failed_runs``: over the kept runs (gauges, since
   the oldest runs are dropped as new ones come);
 - ``monitorkit_failures_in_row``.
@@ -54,6 +57,7 @@ from ..health.overview import judge_inputs, judge_one, shown_ids
 from ..health.schedules import Expectation, discover
 from ..naming import matches_any
 from ..record import RunRecord, Status, utcnow
+from ..status import ENDED
 from ..stores.base import Reporter
 from ..stores.health_store import HealthState
 
@@ -270,6 +274,13 @@ class StoreCollector:
         runs_total = CounterMetricFamily(
             "monitorkit_runs", "Runs of the command id numbered so far.", labels=list(LABELS)
         )
+        counts = self.reporter.outcome_counts()
+        ended = CounterMetricFamily(
+            "monitorkit_runs_ended",
+            "Runs of the command id that ended, by outcome (MISSED: a start that never came); "
+            "kept past retention.",
+            labels=[*LABELS, "outcome"],
+        )
         kept_runs = gauge("monitorkit_kept_runs", "Runs of the command id kept in the store.")
         kept_failed = gauge(
             "monitorkit_kept_failed_runs", "Kept runs that ended FAILED or SYSTEM_KILL."
@@ -287,6 +298,10 @@ class StoreCollector:
             for value in Health:
                 health.add_metric([*labels, value.value], float(found.health == value))
             in_row.add_metric(labels, found.failures_in_row)
+            if counts is not None:
+                counted = counts.get(command_id, {})
+                for outcome in ENDED:
+                    ended.add_metric([*labels, outcome.value], counted.get(outcome.value, 0))
             kept_runs.add_metric(labels, len(runs))
             kept_failed.add_metric(labels, sum(1 for run in runs if run.status.value in FAILED))
             times = last_times(state, runs)
@@ -319,6 +334,8 @@ class StoreCollector:
         yield from (health, status, started, duration, success, failure, completion)
         yield from (next_expected, schedule_info, margin, max_runtime, active)
         yield from (runs_total, kept_runs, kept_failed, in_row)
+        if counts is not None:
+            yield ended
         yield GaugeMetricFamily(
             "monitorkit_commands_unexported",
             "Command ids left out of these metrics by MONITORKIT_METRICS_IDS.",

@@ -101,6 +101,10 @@ class _SqliteGuard:
                 _held.depth -= 1
 
 
+#: The statuses a row holds before its run's first outcome is stored (``sql.first_outcome``).
+_UNFINISHED_VALUES = [status.value for status in UNFINISHED]
+
+
 def _in_transaction(connection: Any) -> bool:
     raw = getattr(connection, "connection", None)
     return bool(raw is not None and getattr(raw, "in_transaction", False))
@@ -328,6 +332,12 @@ class DatabaseReporter(Reporter):
                     None if record.is_finished else [s.value for s in UNFINISHED],
                 )
                 update, params = f"{update} AND {newer}", params + extra
+            ended = record.is_finished
+            if ended:  # the run's first outcome is counted; a second finish is not
+                cursor.execute(update + sql.first_outcome, params + _UNFINISHED_VALUES)
+                if cursor.rowcount:
+                    self._count(cursor, sql, record)
+                    return
             cursor.execute(update, params)
             if cursor.rowcount:
                 return
@@ -341,6 +351,21 @@ class DatabaseReporter(Reporter):
             seq = (cursor.fetchone()[0] or 0) + 1
             cursor.execute(sql.insert, [record.run_id, seq, *values])
             self._trim(cursor, connection, sql, record)
+            if ended:
+                self._count(cursor, sql, record)
+
+    def _count(self, cursor: Any, sql: RunStatements, record: RunRecord) -> None:
+        """Count the run's outcome, in the transaction that stores it (``OutcomeCount``).
+
+        The first run of a command id to end with an outcome inserts its counter; two that do
+        at once on PostgreSQL meet at the unique constraint, and the second's whole write is
+        tried again (an ``IntegrityError`` is retried, as for two runs taking one seq), when it
+        finds the row to add to.
+        """
+        key = [record.id, record.status.value]
+        cursor.execute(sql.bump, key)
+        if not cursor.rowcount:
+            cursor.execute(sql.first_count, key)
 
     def _trim(self, cursor: Any, connection: Any, sql: RunStatements, record: RunRecord) -> None:
         """Delete the command id's oldest rows of the kind just inserted, beyond what is kept.
@@ -391,6 +416,16 @@ class DatabaseReporter(Reporter):
         return DatabaseHealthStore(self.alias)
 
     # The read side.
+    def outcome_counts(self) -> dict[str, dict[str, int]]:
+        """Return every command id's counts of runs by outcome (``OutcomeCount``): one query."""
+        from ...models import OutcomeCount
+
+        counts: dict[str, dict[str, int]] = {}
+        rows = OutcomeCount.objects.using(self.alias).values_list("command_id", "outcome", "count")
+        for command_id, ended, count in rows:
+            counts.setdefault(command_id, {})[ended] = count
+        return counts
+
     def latest_runs(self) -> list[RunRecord]:
         from ...models import CommandRun
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...status import UNFINISHED
+
 #: The columns a write sets (all but ``id``, ``run_id`` and ``seq``), in a fixed order.
 COLUMNS = (
     "command_id",
@@ -41,9 +43,12 @@ class RunStatements:
     """The SQL of one vendor's run writes, and the values adapted for one connection."""
 
     __slots__ = (
+        "bump",
         "delete_older",
         "exists",
         "fields",
+        "first_count",
+        "first_outcome",
         "insert",
         "newest_seq",
         "nth_newest",
@@ -52,7 +57,7 @@ class RunStatements:
     )
 
     def __init__(self, connection: Any) -> None:
-        from ...models import CommandRun
+        from ...models import CommandRun, OutcomeCount
 
         meta = CommandRun._meta
         quote = self.quote = connection.ops.quote_name
@@ -74,6 +79,18 @@ class RunStatements:
         kind = f"{command_id} = %s AND {status} {{kind}} %s"
         self.nth_newest = f"SELECT {seq} FROM {table} WHERE {kind} ORDER BY {seq} DESC {{limit}}"
         self.delete_older = f"DELETE FROM {table} WHERE {kind} AND {seq} < %s"
+        #: Appended to ``update``: the row holds no outcome yet, so this write stores the run's
+        #: first one (the values: the unfinished statuses).
+        self.first_outcome = f" AND {status} IN ({', '.join(['%s'] * len(UNFINISHED))})"
+        # The counter of runs by outcome: one more, then (the first of its kind) its row.
+        counts = quote(OutcomeCount._meta.db_table)
+        outcome, count = quote("outcome"), quote("count")
+        self.bump = (
+            f"UPDATE {counts} SET {count} = {count} + 1 WHERE {command_id} = %s AND {outcome} = %s"
+        )
+        self.first_count = (
+            f"INSERT INTO {counts} ({command_id}, {outcome}, {count}) VALUES (%s, %s, 1)"
+        )
 
     def values(self, fields: Mapping[str, Any], connection: Any) -> list[Any]:
         """Return ``fields``' values in ``COLUMNS`` order, as the database takes them."""

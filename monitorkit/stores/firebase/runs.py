@@ -9,6 +9,12 @@ The layout (``docs/firebase.md`` has the whole story)::
                                           the newest ``MISSED_KEPT`` (10) ``MISSED`` records,
                                           written by the watcher, outside the ring
         latest/<command id>               the run of that command written most recently
+        outcomes/<command id>/<status>    how many runs ended with each outcome, ever (a counter)
+
+A run's first outcome adds one to its counter (``{".sv": {"increment": 1}}``) in the PATCH that
+stores it: a second finish of the run, or a spooled copy of a finish already stored, adds
+nothing; a PATCH retried after its answer was lost may add one twice, the one approximation of
+an increment without a transaction. Retention takes nothing from the counters.
 
 A ``MISSED`` record never takes a slot of the ring, so missed starts never push real runs out;
 it is stored with ``seq`` the number of the last real run before it (it sorts after that run),
@@ -89,6 +95,7 @@ class FirebaseReporter(Reporter):
         # run_id -> slot, for the runs this instance stored: kept after a finish (see write)
         self._slots: collections.OrderedDict[str, Slot] = collections.OrderedDict()
         self._open: set[str] = set()  # runs written and not finished: keep the connection
+        self._counted: dict[str, None] = {}  # runs whose outcome this instance counted, in order
 
     # The write side, on the sender's thread.
     def write(self, record: RunRecord) -> None:
@@ -137,11 +144,14 @@ class FirebaseReporter(Reporter):
         updates: dict[str, Any] = {}
         if not _keep_in_slot(stored, record, slot.seq):
             updates[f"commands/{record.id}/log/{slot.index}"] = data
+            if not _ended(stored, record):
+                updates.update(self._count(record))
         summary = client.get(root + ("latest", record.id)).value
         if not _keep_as_latest(summary, record):
             updates[f"latest/{record.id}"] = data
         if updates:
             client.patch(root, updates)
+            self._counted_now(record)
 
     def store_missed(self, record: RunRecord) -> None:
         """Store a ``MISSED`` record in ``commands/<id>/missed``, outside the ring of runs.
@@ -161,6 +171,7 @@ class FirebaseReporter(Reporter):
         number = seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
         data = stored_form(record, number)
         updates: dict[str, Any] = {f"commands/{record.id}/missed/{record.run_id}": data}
+        updates.update(self._count(record))
         ordered = sorted(
             (key for key, item in kept.items() if isinstance(item, dict)),
             key=lambda key: str(kept[key].get("started") or ""),
@@ -173,6 +184,19 @@ class FirebaseReporter(Reporter):
         client.patch(root, updates)
 
     # The read side, for monitor_status.
+    def outcome_counts(self) -> dict[str, dict[str, int]]:
+        """Return every command id's counts of runs by outcome: one GET of ``outcomes``."""
+        value = self.tree.client().get(self.tree.root() + ("outcomes",)).value
+        counts: dict[str, dict[str, int]] = {}
+        for command_id, node in value.items() if isinstance(value, dict) else []:
+            if isinstance(node, dict):
+                counts[command_id] = {
+                    outcome: int(count)
+                    for outcome, count in node.items()
+                    if isinstance(count, (int, float)) and not isinstance(count, bool)
+                }
+        return counts
+
     def latest_runs(self) -> list[RunRecord]:
         """Return the summary of every command (one GET), sorted by command id."""
         reply = self.tree.client().get(self.tree.root() + ("latest",))
@@ -256,9 +280,22 @@ class FirebaseReporter(Reporter):
             slot = self._claim(client, root, record.id)
             self._remember(record.run_id, slot)  # kept even if what follows fails
         data = stored_form(record, slot.seq)
-        client.patch(
-            root, {f"commands/{record.id}/log/{slot.index}": data, f"latest/{record.id}": data}
-        )
+        updates = {f"commands/{record.id}/log/{slot.index}": data, f"latest/{record.id}": data}
+        client.patch(root, {**updates, **self._count(record)})
+        self._counted_now(record)
+
+    def _count(self, record: RunRecord) -> dict[str, Any]:
+        """Return the PATCH entry that counts the run's outcome, if this write stores its first."""
+        if not record.is_finished or record.run_id in self._counted:
+            return {}
+        return {f"outcomes/{record.id}/{record.status.value}": {".sv": {"increment": 1}}}
+
+    def _counted_now(self, record: RunRecord) -> None:
+        """Note that the run's outcome was counted (after the PATCH that counted it succeeded)."""
+        if record.is_finished:
+            self._counted[record.run_id] = None
+            while len(self._counted) > MAX_REMEMBERED_SLOTS:  # a reporter reused for many runs
+                del self._counted[next(iter(self._counted))]
 
     def _claim(
         self, client: RealtimeDatabaseClient, root: tuple[str, ...], command_id: str
@@ -348,6 +385,13 @@ def _keep_in_slot(stored: Any, record: RunRecord, seq: int) -> bool:
         other = stored.get("seq")
         return isinstance(other, int) and not isinstance(other, bool) and other >= seq
     return _newer_or_same(stored, record)
+
+
+def _ended(stored: Any, record: RunRecord) -> bool:
+    """Return whether the slot holds this run with an outcome already (counted when stored)."""
+    if not isinstance(stored, dict) or stored.get("run_id") != record.run_id:
+        return False
+    return stored.get("status") not in {status.value for status in UNFINISHED}
 
 
 def _keep_as_latest(stored: Any, record: RunRecord) -> bool:
