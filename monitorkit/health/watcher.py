@@ -171,11 +171,10 @@ def _store_of(reporters: Sequence[Reporter]) -> Reporter | None:
     """Return the run's reporter that is the project's store (the one the watcher watches)."""
     if not reporters:
         return None
-    from ..conf import DATABASE_STORE, FIREBASE_STORE
+    from ..stores import store_path
     from ..stores.base import reporter_path
 
-    settings = reporters[0].settings
-    wanted = settings.store or (FIREBASE_STORE if settings.firebase is not None else DATABASE_STORE)
+    wanted = store_path(reporters[0].settings)
     return next((r for r in reporters if reporter_path(r) == wanted), None)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..conf import MonitorSettings, monitor_settings
+from ..conf import DATABASE_STORE, FIREBASE_STORE, MonitorSettings, monitor_settings
 from .base import Reporter, ReporterError
 
 __all__ = [
@@ -10,31 +10,37 @@ __all__ = [
     "ReporterError",
     "configured_reporters",
     "import_reporters",
+    "store_path",
     "store_reporter",
 ]
 
 
-def store_reporter(settings: MonitorSettings = monitor_settings) -> Reporter | None:
-    """Return the store: what every run is written to and every reader reads.
+def store_path(settings: MonitorSettings = monitor_settings) -> str | None:
+    """Return the dotted path of the store's class (``None``: the project has no store).
 
-    ``MONITORKIT_STORE`` when set (the dotted path of a ``Reporter`` class, a project's own
-    store included); else Firebase when configured, else the project's database.
+    ``MONITORKIT_STORE`` when set (a project's own store included; conf normalises a moved
+    path to the class's own); else Firebase when configured, else the project's database when
+    monitorkit's app is installed. The one rule: the store is built from it, and the watcher
+    finds the store among a run's reporters by it.
     """
-    path = settings.store
-    if path is not None:
-        from django.utils.module_loading import import_string
-
-        store: Reporter = import_string(path)(settings)
-        return store
+    if settings.store is not None:
+        return settings.store
     if settings.firebase is not None:
-        from .firebase import FirebaseReporter
-
-        return FirebaseReporter(settings)
+        return FIREBASE_STORE
     if settings.app_installed:
-        from .database import DatabaseReporter
-
-        return DatabaseReporter(settings)
+        return DATABASE_STORE
     return None
+
+
+def store_reporter(settings: MonitorSettings = monitor_settings) -> Reporter | None:
+    """Return the store: what every run is written to and every reader reads (see store_path)."""
+    path = store_path(settings)
+    if path is None:
+        return None
+    from django.utils.module_loading import import_string
+
+    store: Reporter = import_string(path)(settings)
+    return store
 
 
 def configured_reporters(settings: MonitorSettings = monitor_settings) -> list[Reporter]:

@@ -72,6 +72,11 @@ class HealthState:
         """Return ``(last_success, last_failure, last_completion)``."""
         return (self.last_success, self.last_failure, self.last_completion)
 
+    def outcome_times(self) -> dict[str, dt.datetime | None]:
+        """Return the times kept past retention by field name (:data:`OUTCOME_TIMES`), for a
+        store to write each with its own converter."""
+        return dict(zip(OUTCOME_TIMES, self.outcomes(), strict=True))
+
     def with_runs(self, runs: Sequence[RunRecord]) -> HealthState:
         """Return the state with its last success, failure and completion moved on to the
         newest of ``runs`` (never back: a run pushed out of retention keeps its time here)."""
@@ -90,6 +95,8 @@ class HealthState:
         return replace(self, last_success=success, last_failure=failure, last_completion=completion)
 
 
+#: The fields of :class:`HealthState` that keep when runs last ended, past the runs' retention.
+OUTCOME_TIMES = ("last_success", "last_failure", "last_completion")
 #: The statuses of a run that ended by itself: ``FINISHED`` a success, the others failures.
 OUTCOMES = frozenset({"FINISHED", "FAILED", "SYSTEM_KILL"})
 

@@ -27,6 +27,7 @@ from ..health_store import (
     CLAIMABLE,
     KEPT_TRANSITIONS,
     OPEN,
+    OUTCOME_TIMES,
     SENDING,
     HealthState,
     HealthStore,
@@ -248,11 +249,7 @@ def _columns(state: HealthState) -> dict[str, Any]:
 
 
 def _outcome_columns(state: HealthState) -> dict[str, Any]:
-    return {
-        "last_success": db_time(state.last_success),
-        "last_failure": db_time(state.last_failure),
-        "last_completion": db_time(state.last_completion),
-    }
+    return {name: db_time(value) for name, value in state.outcome_times().items()}
 
 
 def _state(row: Any) -> HealthState:
@@ -263,7 +260,5 @@ def _state(row: Any) -> HealthState:
         first_seen=aware(row.first_seen) or row.first_seen,
         number=row.number,
         next_expected=aware(row.next_expected),
-        last_success=aware(row.last_success),
-        last_failure=aware(row.last_failure),
-        last_completion=aware(row.last_completion),
+        **{name: aware(getattr(row, name)) for name in OUTCOME_TIMES},
     )

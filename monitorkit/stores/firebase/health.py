@@ -76,6 +76,7 @@ from ..health_store import (
     KEPT_TRANSITIONS,
     NONE,
     OPEN,
+    OUTCOME_TIMES,
     SENDING,
     SUPERSEDED,
     HealthState,
@@ -453,11 +454,7 @@ def _state_data(state: HealthState) -> dict[str, Any]:
 
 
 def _outcome_data(state: HealthState) -> dict[str, Any]:
-    return {
-        "last_success": format_timestamp(state.last_success),
-        "last_failure": format_timestamp(state.last_failure),
-        "last_completion": format_timestamp(state.last_completion),
-    }
+    return {name: format_timestamp(value) for name, value in state.outcome_times().items()}
 
 
 def _state(command_id: str, data: Any) -> HealthState | None:
@@ -478,9 +475,7 @@ def _state(command_id: str, data: Any) -> HealthState | None:
             first_seen,
             number,
             next_expected,
-            last_success=parse_timestamp(data.get("last_success")),
-            last_failure=parse_timestamp(data.get("last_failure")),
-            last_completion=parse_timestamp(data.get("last_completion")),
+            **{name: parse_timestamp(data.get(name)) for name in OUTCOME_TIMES},
         )
     except (KeyError, TypeError, ValueError):
         return None
