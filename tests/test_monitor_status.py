@@ -150,6 +150,7 @@ def test_health_and_next_run_beside_the_last_run(history, settings):
     assert data["nightly_never_ran"] == {
         "id": "nightly_never_ran",
         "health": "NEW",
+        "judged_by": "reader",  # no watcher runs
         "failures_in_row": 0,
         "running": False,
         "next_expected": "2024-01-01T03:00:00.000000Z",

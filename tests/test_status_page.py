@@ -222,6 +222,7 @@ def test_overview_json_shape(admin_client):
     assert set(command) == {
         "command_id",
         "health",
+        "judged_by",
         "failures_in_row",
         "running",
         "next_expected",
@@ -232,6 +233,7 @@ def test_overview_json_shape(admin_client):
         "api_url",
     }
     assert command["health"] == "FAILING" and command["failures_in_row"] == 1
+    assert command["judged_by"] == "reader"  # no watcher runs: the page judges
     assert command["running"] is False and command["last_run"]["running"] is False
     assert command["url"] == "/monitor/commands/export/"
     assert command["api_url"] == "/monitor/api/commands/export.json"

@@ -61,6 +61,8 @@ class Assessment:
     Still true when :func:`judge` keeps a stored ``FAILING``/``STALE`` while a retry runs; never
     true of a run that stopped beating: only a running run is shown with progress and an ETA.
     """
+    by_watcher: bool = False
+    """``health`` is the watcher's stored judgement (``overview.shown``), not judged here."""
 
 
 def _status(record: RunRecord) -> str:

@@ -64,6 +64,15 @@ class WatcherHealth:
             return None
         return self.last.at + dt.timedelta(seconds=SILENT_AFTER_INTERVALS * self.interval)
 
+    @property
+    def judged_until(self) -> dt.datetime | None:
+        """When the newest cycle ended, while a watcher runs (a cycle within two intervals,
+        whether or not anything needs one); ``None``: no watcher runs, readers judge."""
+        due = self.due
+        return (
+            self.last.at if self.last is not None and due is not None and self.now <= due else None
+        )
+
     def message(self) -> str:
         """Return what a person must know, in one sentence (empty while all is well)."""
         if not self.silent:

@@ -18,8 +18,9 @@ import datetime as dt
 from typing import Any
 
 from ..conf import MonitorSettings, monitor_settings
+from ..health import watcher as watcher_health
 from ..health.judge import Assessment, is_stale
-from ..health.overview import command_health, judge_depth, judge_one
+from ..health.overview import command_health, judge_depth, judge_one, shown
 from ..health.schedules import Expectation, discover
 from ..record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
 from ..stores.base import Reporter
@@ -119,7 +120,8 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     now = utcnow()
     stale_after = settings.stale_after  # read once: each read judges the Django setting anew
     expectations = discover()
-    rows = command_health(reporter, expectations)
+    watcher = watcher_health.read(reporter.health_store(), expectations, settings, now)
+    rows = command_health(reporter, expectations, watcher)
     recent = reporter.recent_outcomes(STRIP_LENGTH)
     commands = []
     for command_id, latest, found in rows:
@@ -140,22 +142,9 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     return {
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,
-        "watcher": watcher_json(reporter, expectations, settings, now),
+        "watcher": None if watcher is None else watcher.as_json(),
         "commands": commands,
     }
-
-
-def watcher_json(
-    reporter: Reporter,
-    expectations: dict[str, Expectation],
-    settings: MonitorSettings,
-    now: dt.datetime,
-) -> dict[str, Any] | None:
-    """Return whether a watcher runs (``WatcherHealth.as_json``); ``None``: none can here."""
-    from ..health import watcher as watcher_health
-
-    found = watcher_health.read(reporter.health_store(), expectations, settings, now)
-    return None if found is None else found.as_json()
 
 
 def command(
@@ -171,9 +160,12 @@ def command(
         return None
     store = reporter.health_store()
     state = store.states().get(command_id) if store is not None else None
+    watcher = watcher_health.read(store, expectations, settings, now)
     # The inputs every reader judges from: the newest judge_depth records, not the history.
     depth = judge_depth(expectations)
-    found = judge_one(expectation, runs[:depth], state, now, stale_after)
+    judged = runs[:depth]
+    found = judge_one(expectation, judged, state, now, stale_after)
+    found = shown(found, state, judged, watcher.judged_until if watcher is not None else None)
     usual = durations(runs)
     newest = runs[0] if runs else None
     slow_factor, fast_fraction = settings.slow_factor, settings.fast_fraction
@@ -182,7 +174,7 @@ def command(
         **_health_json(found),
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,
-        "watcher": watcher_json(reporter, expectations, settings, now),
+        "watcher": None if watcher is None else watcher.as_json(),
         "schedule": schedule_json(expectation),
         "durations": _durations_json(usual),
         "slow_factor": slow_factor,
@@ -201,6 +193,7 @@ def command(
 def _health_json(found: Assessment) -> dict[str, Any]:
     return {
         "health": found.health.value,
+        "judged_by": "watcher" if found.by_watcher else "reader",
         "failures_in_row": found.failures_in_row,
         "running": found.running,
         "next_expected": format_timestamp(found.next_expected),

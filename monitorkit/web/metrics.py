@@ -53,8 +53,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..conf import monitor_settings
 from ..health.judge import FAILED, UNFINISHED, Assessment, Health, is_stale
-from ..health.overview import judge_inputs, judge_one, shown_ids
+from ..health.overview import judge_inputs, judge_one, shown, shown_ids
 from ..health.schedules import Expectation, discover
+from ..health.watcher import WatcherHealth, read
 from ..naming import matches_any
 from ..record import RunRecord, Status, utcnow
 from ..status import ENDED
@@ -215,7 +216,10 @@ class StoreCollector:
         now = utcnow()
         stale_after = monitor_settings.stale_after  # read once, not per command id
         expectations = discover()
-        judged, states = judge_inputs(self.reporter, expectations)
+        store = self.reporter.health_store()
+        judged, states = judge_inputs(self.reporter, expectations, store)
+        watcher = read(store, expectations, monitor_settings, now)
+        until = watcher.judged_until if watcher is not None else None
         kept = self.reporter.recent_runs(None)
         every = shown_ids(expectations, judged)  # the ids the overview shows
         ids = exported(every, monitor_settings.metrics_ids)
@@ -292,7 +296,9 @@ class StoreCollector:
             records = judged.get(command_id, [])
             expectation = expectations.get(command_id)
             state = states.get(command_id)
-            found = judge_one(expectation, records, state, now, stale_after)
+            found = shown(
+                judge_one(expectation, records, state, now, stale_after), state, records, until
+            )
             runs = kept.get(command_id) or records
             labels = [command_id, command_name(command_id, runs)]
             for value in Health:
@@ -324,8 +330,8 @@ class StoreCollector:
             newest = runs[0]
             stale = is_stale(newest, now, stale_after)
             for state_ in Status:
-                shown = newest.status == state_ and not stale
-                status.add_metric([*labels, state_.value], float(shown))
+                is_status = newest.status == state_ and not stale
+                status.add_metric([*labels, state_.value], float(is_status))
             status.add_metric([*labels, STALE], float(stale))
             started.add_metric(labels, newest.started.timestamp())
             if newest.duration is not None:
@@ -351,17 +357,12 @@ class StoreCollector:
             "1, with the versions of monitorkit, Python and Django.",
             value=build_labels(),
         )
-        yield from self.watcher_metrics(expectations, now)
+        yield from self.watcher_metrics(watcher)
 
-    def watcher_metrics(
-        self, expectations: dict[str, Expectation], now: dt.datetime
-    ) -> Iterator[Metric]:
+    def watcher_metrics(self, found: WatcherHealth | None) -> Iterator[Metric]:
         """Yield the watcher's last cycle, interval and silence (nothing without health)."""
         from prometheus_client.core import GaugeMetricFamily
 
-        from ..health.watcher import read
-
-        found = read(self.reporter.health_store(), expectations, monitor_settings, now)
         if found is None:
             return
         yield GaugeMetricFamily(

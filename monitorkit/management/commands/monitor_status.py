@@ -83,13 +83,14 @@ class Command(BaseCommand):
         watcher: WatcherHealth | None,
     ) -> None:
         """Print one row per command id: its health, last run and next expected run."""
-        rows = command_health(reporter, expectations)[:limit]
+        rows = command_health(reporter, expectations, watcher)[:limit]
         if as_json:
             data = []
             last_cycle = watcher.last if watcher is not None else None
             for command_id, run, found in rows:
                 item: dict[str, Any] = {"id": command_id} if run is None else self.as_json(run)
                 item["health"] = found.health.value
+                item["judged_by"] = "watcher" if found.by_watcher else "reader"
                 item["failures_in_row"] = found.failures_in_row
                 item["running"] = found.running
                 item["next_expected"] = format_timestamp(found.next_expected)
