@@ -110,6 +110,12 @@ class CycleReport:
         return "; ".join(clauses) or "0 alert(s) sent"
 
 
+def once_id(host: str) -> str:
+    """Return the id a ``--once`` watcher beats under: one per host, so cron's watcher runs keep
+    one record between them (a loop's id is new for each process: two may run on one host)."""
+    return f"once@{host}"[:64]
+
+
 class Watcher:
     """Judge every command id of one store and alert, one cycle at a time."""
 
@@ -131,7 +137,7 @@ class Watcher:
         self.interval = interval
         """Seconds the loop waits between cycles, stored with each beat; ``None``: ``--once``."""
         self.host = socket.gethostname()
-        self.id = uuid.uuid4().hex
+        self.id = uuid.uuid4().hex if interval is not None else once_id(self.host)
         self._configured: dict[str, Reporter] | None = None
 
     def cycle(self) -> CycleReport:

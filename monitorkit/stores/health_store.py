@@ -110,7 +110,7 @@ class WatcherBeat:
     """One watcher's latest cycle: who ran it, when it ended, and when the next one is due."""
 
     watcher: str
-    """The watcher's own id, new for each ``monitor_watch`` process."""
+    """The watcher's own id: new for each ``monitor_watch`` loop, one per host for ``--once``."""
     host: str
     pid: int | None
     at: dt.datetime

@@ -20,6 +20,7 @@ from freezegun import freeze_time
 
 from monitorkit.health.watch import Watcher
 from monitorkit.health.watcher import judge, ping
+from monitorkit.record import parse_timestamp
 from monitorkit.stores import Reporter, store_reporter
 from monitorkit.stores.health_store import WatcherBeat
 from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
@@ -78,6 +79,22 @@ def test_a_new_watcher_forgets_the_beats_of_watchers_silent_for_a_day(reporter: 
     assert kept == {"recent", "new"}
 
 
+def test_once_watchers_of_one_host_keep_one_beat_and_loops_one_each(reporter: Reporter) -> None:
+    """Cron's ``--once`` runs share their host's record; each loop process has its own."""
+    store = reporter.health_store()
+    assert store is not None
+    for minutes in range(3):  # three cron runs of monitor_watch --once
+        with freeze_time(T0 + dt.timedelta(minutes=minutes)):
+            Watcher(reporter, store, [], interval=None).cycle()
+    (once,) = _all_beats(reporter)
+    assert once.watcher.startswith("once@") and once.interval is None
+    assert once.at == T0 + dt.timedelta(minutes=2)
+    for _ in range(2):  # two loops at once, on the same host
+        with freeze_time(T0 + dt.timedelta(minutes=3)):
+            Watcher(reporter, store, [], interval=30.0).cycle()
+    assert len(_all_beats(reporter)) == 3
+
+
 def _all_beats(reporter: Reporter) -> list[WatcherBeat]:
     """Every stored beat, read past the store's face (which answers only the newest)."""
     store: Any = reporter.health_store()
@@ -95,7 +112,12 @@ def _all_beats(reporter: Reporter) -> list[WatcherBeat]:
         value = store._client().get(store._path("watchers")).value
         return [b for k, d in _children(value).items() if (b := _beat(k, d)) is not None]
     with open(store.path) as stored:
-        return [beat(key, T0) for key in json.load(stored)["watchers"]]
+        watchers = json.load(stored)["watchers"]
+    return [
+        WatcherBeat(key, n["host"], n["pid"], at, n["interval"], n["scheduled"])
+        for key, n in watchers.items()
+        if (at := parse_timestamp(n["at"])) is not None
+    ]
 
 
 def test_two_watchers_beat_without_conflict_and_say_their_interval(reporter: Reporter) -> None:
