@@ -281,7 +281,7 @@ def human(timestamp: str) -> str:
 
 def row_of(html: str, command_id: str) -> str:
     """The overview page's row of ``command_id``."""
-    return html.split(f'<tr data-command-id="{command_id}">')[1].split("</tr>")[0]
+    return html.split(f'<tr data-command-id="{command_id}"')[1].split("</tr>")[0]
 
 
 # --- Defect 1: failures in a row ---------------------------------------------------------------

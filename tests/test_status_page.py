@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 
 import pytest
@@ -69,14 +70,14 @@ def test_overview_shows_a_failing_command_as_failing(admin_client):
     page = admin_client.get("/monitor/")
     assert page.status_code == 200
     html = page.content.decode()
-    assert '<table id="overview">' in html
-    assert '<tr data-command-id="export">' in html
+    assert '<table id="overview"' in html
+    assert '<tr data-command-id="export"' in html
     assert '<span class="badge" data-health="FAILING">FAILING</span>' in html
     assert '<span class="badge" data-health="OK">OK</span>' in html
     assert "disk full" in html
     assert 'data-status="STALE"' not in html
     # The strip: the last outcomes, oldest first, each with a title.
-    strip = html.split('<tr data-command-id="export">')[1].split('<td class="strip"')[1]
+    strip = html.split('<tr data-command-id="export"')[1].split('<td class="strip"')[1]
     strip = strip.split("</td>")[0]
     statuses = [part.split('"')[0] for part in strip.split('data-status="')[1:]]
     assert statuses == ["FINISHED", "FINISHED", "FINISHED", "FAILED"]
@@ -115,7 +116,7 @@ def test_a_run_that_stopped_beating_is_shown_stale_everywhere(admin_client, clie
         ("FINISHED", False),
     ]
     html = admin_client.get("/monitor/").content.decode()
-    row = html.split('<tr data-command-id="import">')[1].split("</tr>")[0]
+    row = html.split('<tr data-command-id="import"')[1].split("</tr>")[0]
     assert '<td class="last-status" data-label="Last run" data-status="STALE">STALE</td>' in row
     assert "RUNNING" not in row and "ETA" not in row and "<progress" not in row
     assert 'data-status="STALE" title="#2 · STALE · ' in row
@@ -335,3 +336,71 @@ def test_metrics_without_prometheus_client_say_so(client, settings, monkeypatch)
     response = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
     assert response.status_code == 501
     assert b"monitorkit[metrics]" in response.content
+
+
+# Problems first, counts that filter, a search (issue 19, item 1) ----------------------------------
+
+
+def overview_ids(html: str) -> list[tuple[str, bool]]:
+    """Return the overview's rows in order: (command id, shown)."""
+    rows = re.findall(r'<tr data-command-id="([^"]+)" data-row-health="[A-Z]+"( hidden)?>', html)
+    return [(command_id, not hidden) for command_id, hidden in rows]
+
+
+@pytest.fixture
+def mixed() -> None:
+    """Commands in every order but the one a person needs: ok, failing, running, new."""
+    history("alpha_ok", [5])
+    history("beta_failing", [5])
+    failing("beta_failing")
+    history("delta_ok", [5])
+    running("gamma_running")
+    history("zeta_failing", [5])
+    failing("zeta_failing")
+
+
+@pytest.mark.usefixtures("mixed")
+def test_the_overview_puts_problems_first_in_the_page_and_its_json(admin_client):
+    expected = ["beta_failing", "zeta_failing", "gamma_running", "alpha_ok", "delta_ok"]
+    html = admin_client.get("/monitor/").content.decode()
+    assert [command_id for command_id, _ in overview_ids(html)] == expected
+    data = admin_client.get("/monitor/api/overview.json").json()
+    assert [c["command_id"] for c in data["commands"]] == expected
+
+
+@pytest.mark.usefixtures("mixed")
+def test_the_counts_filter_and_the_search_narrows_from_the_url(admin_client):
+    html = admin_client.get("/monitor/?health=FAILING").content.decode()
+    shown = [command_id for command_id, visible in overview_ids(html) if visible]
+    assert shown == ["beta_failing", "zeta_failing"]
+    assert len(overview_ids(html)) == 5  # the others are drawn hidden: no request to undo
+    counts = html.split('id="counts">')[1].split("</p>")[0]
+    links = re.findall(
+        r'<a class="count" href="([^"]*)" data-filter="([^"]*)"( aria-current)?', counts
+    )
+    assert [(f, bool(current)) for _, f, current in links] == [
+        ("", False),
+        ("problems", False),
+        ("FAILING", True),
+        ("RUNNING", False),
+        ("OK", False),
+    ]
+    hrefs = {f: href for href, f, _ in links}
+    assert hrefs["FAILING"] == "?"  # the current filter's link clears it
+    assert hrefs["OK"] == "?health=OK"
+    assert re.search(r'data-filter="problems">Problems <span class="n">2</span>', counts)
+
+    html = admin_client.get("/monitor/?q=OK&kiosk=1").content.decode()
+    shown = [command_id for command_id, visible in overview_ids(html) if visible]
+    assert shown == ["alpha_ok", "delta_ok"]  # any case
+    assert 'href="?kiosk=1&amp;health=OK&amp;q=OK"' in html  # the view's options are kept
+    assert 'value="OK"' in html.split('id="search"')[1].split(">")[0]
+
+    html = admin_client.get("/monitor/?health=problems&q=zeta").content.decode()
+    assert [c for c, visible in overview_ids(html) if visible] == ["zeta_failing"]
+    assert 'id="no-match" class="hint" hidden' in html
+    html = admin_client.get("/monitor/?health=NEW").content.decode()
+    assert not [c for c, visible in overview_ids(html) if visible]
+    assert 'id="no-match" class="hint">' in html  # says that nothing matches
+    html = admin_client.get("/monitor/?health=<script>").content.decode()
+    assert all(visible for _, visible in overview_ids(html))  # an unknown health filters nothing

@@ -22,6 +22,7 @@ from ..health import watcher as watcher_health
 from ..health.judge import Assessment, is_stale
 from ..health.overview import command_health, judge_depth, judge_one, shown
 from ..health.schedules import Expectation, discover
+from ..healths import Health
 from ..record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
 from ..stores.base import Reporter
 from .stats import Durations, durations, eta, flags, progress_percent
@@ -114,8 +115,9 @@ def _seconds_or_text(value: str | dt.timedelta | None) -> str | float | None:
 def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -> dict[str, Any]:
     """Return every command id: health, last run, next run, progress and recent outcomes.
 
-    The last run is the newest record in full (``latest_runs``); the strip comes from the
-    light ``recent_outcomes``.
+    Problems first (:func:`problems_first`), in the JSON as on the page. The last run is the
+    newest record in full (``latest_runs``); the strip comes from the light
+    ``recent_outcomes``.
     """
     now = utcnow()
     stale_after = settings.stale_after  # read once: each read judges the Django setting anew
@@ -139,12 +141,20 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
                 "recent": strip,
             }
         )
+    commands.sort(key=problems_first)
     return {
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,
         "watcher": None if watcher is None else watcher.as_json(),
         "commands": commands,
     }
+
+
+def problems_first(command: dict[str, Any]) -> tuple[int, str]:
+    """Order the overview by how much a row needs a person (``Health.urgency``: failing,
+    missed, stale, overrunning, late, running, ok, new), then by command id."""
+    health = Health.of(command["health"])
+    return (health.urgency if health is not None else len(Health), command["command_id"])
 
 
 def command(

@@ -339,3 +339,57 @@ def test_the_kiosk_mode_loads_without_navigation(page, live_server):
 
 def _has_class(name: str) -> re.Pattern[str]:
     return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
+
+
+def shown_rows(page: Any) -> list[str]:
+    """Return the command ids of the overview's visible rows, top to bottom."""
+    return page.eval_on_selector_all(
+        "#overview tbody tr[data-command-id]",
+        "rows => rows.filter(r => !r.hidden).map(r => r.getAttribute('data-command-id'))",
+    )
+
+
+def test_problems_come_first_and_the_counts_and_search_filter_in_place(
+    page, live_server, settings
+):
+    """Problems first; a count filters, the search narrows, both in the URL, without a reload;
+    a command whose health changes moves to its place in the next live update."""
+    settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
+    reporter = DatabaseReporter()
+    for command_id in ("alpha_job", "beta_job", "gamma_job"):
+        store_run(reporter, command_id, 600, 1.0)
+    store_run(reporter, "zeta_job", 600, 1.0, Status.FAILED, message="boom")
+    page.goto(url(live_server, query="refresh=0.5"))
+    assert shown_rows(page) == ["zeta_job", "alpha_job", "beta_job", "gamma_job"]
+    page.evaluate("window.__loadedOnce = 'still here'")  # gone if the page reloads
+
+    page.locator('#counts a.count[data-filter="FAILING"]').click()
+    expect(page.locator('#overview tr[data-command-id="alpha_job"]')).to_be_hidden()
+    assert shown_rows(page) == ["zeta_job"]
+    assert parse_qs(urlsplit(page.url).query) == {"refresh": ["0.5"], "health": ["FAILING"]}
+    expect(page.locator('#counts a.count[data-filter="FAILING"]')).to_have_attribute(
+        "aria-current", "true"
+    )
+
+    page.locator('#counts a.count[data-filter=""]').click()  # All
+    page.locator("#search").fill("BETA")
+    expect(page.locator('#overview tr[data-command-id="alpha_job"]')).to_be_hidden()
+    assert shown_rows(page) == ["beta_job"]
+    assert parse_qs(urlsplit(page.url).query) == {"refresh": ["0.5"], "q": ["BETA"]}
+    expect(page.locator('#counts a.count[data-filter=""] .n')).to_have_text("1")
+    page.locator("#search").fill("nothing like it")
+    expect(page.locator("#no-match")).to_be_visible()
+    page.locator("#search").fill("")
+    expect(page.locator("#no-match")).to_be_hidden()
+    assert page.evaluate("window.__loadedOnce") == "still here"  # all without a reload
+
+    store_run(reporter, "gamma_job", 5, 1.0, Status.FAILED, message="boom")  # it fails now
+    expect(page.locator("#overview tbody tr[data-command-id]").nth(0)).to_have_attribute(
+        "data-command-id", "gamma_job"
+    )
+    assert shown_rows(page) == ["gamma_job", "zeta_job", "alpha_job", "beta_job"]
+    expect(page.locator('#counts a.count[data-filter="problems"] .n')).to_have_text("2")
+
+    page.goto(url(live_server, query="health=problems"))  # a bookmark of the filtered view
+    assert shown_rows(page) == ["gamma_job", "zeta_job"]
+    screenshot(page, "overview-problems")

@@ -147,7 +147,7 @@ def test_a_run_that_stopped_beating_is_never_shown_running(
 
     for query in ("", "?kiosk=1"):
         html = admin_client.get(f"/monitor/{query}").content.decode()
-        tr = html.split('<tr data-command-id="import_orders">')[1].split("</tr>")[0]
+        tr = html.split('<tr data-command-id="import_orders"')[1].split("</tr>")[0]
         assert "Command running" not in tr and "RUNNING" not in tr
         assert "ETA" not in tr and "<progress" not in tr and "2 / 40" not in tr
         assert "No heartbeat since" in tr

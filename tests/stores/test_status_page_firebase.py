@@ -32,7 +32,7 @@ def test_overview_command_page_and_json_read_firebase(rtdb_server, reporter_for,
     run_once(reporter, make_record("run-a", "import__day_1", started=start))
 
     html = admin_client.get("/monitor/").content.decode()
-    assert '<tr data-command-id="export">' in html
+    assert '<tr data-command-id="export"' in html
     assert '<span class="badge" data-health="FAILING">FAILING</span>' in html
     assert "&lt;b&gt;disk&lt;/b&gt; full" in html
     data = admin_client.get("/monitor/api/overview.json").json()

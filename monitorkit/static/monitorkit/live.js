@@ -78,6 +78,7 @@
 
   function updateRow(row, c) {
     var run = c.last_run || {};
+    row.setAttribute("data-row-health", c.health);
     var badge = row.querySelector("td.health .badge");
     badge.setAttribute("data-health", c.health);
     setText(badge, c.health);
@@ -148,40 +149,132 @@
     });
   }
 
-  function updateCounts(commands) {
+  // Problems first, counts that filter, a search box: the same rules as the server's
+  // (views/overview.py Filter), kept in the URL (?health=, ?q=) without a reload.
+  var table = document.getElementById("overview");
+  var problems = table ? (table.getAttribute("data-problems") || "").split(" ") : [];
+  var healthOrder = table ? (table.getAttribute("data-health-order") || "").split(" ") : [];
+  var params = new URLSearchParams(window.location.search);
+  var filter = { health: params.get("health") || "", q: (params.get("q") || "").trim() };
+
+  function searched(id) { return id.toLowerCase().indexOf(filter.q.toLowerCase()) !== -1; }
+  function showsRow(id, health) {
+    if (!searched(id)) { return false; }
+    if (filter.health === "problems") { return problems.indexOf(health) !== -1; }
+    return !filter.health || filter.health === health;
+  }
+  function queryString(health) {
+    var query = new URLSearchParams(window.location.search);
+    query.delete("health"); query.delete("q");
+    if (health) { query.set("health", health); }
+    if (filter.q) { query.set("q", filter.q); }
+    return "?" + query.toString();
+  }
+
+  function renderCounts(rows) {
     var box = document.getElementById("counts");
     if (!box) { return; }
-    var counts = {};
-    commands.forEach(function (c) { counts[c.health] = (counts[c.health] || 0) + 1; });
-    var names = Object.keys(counts).sort();
-    while (box.firstChild) { box.removeChild(box.firstChild); }
-    names.forEach(function (name) {
-      var badge = document.createElement("span");
-      badge.className = "badge";
-      badge.setAttribute("data-health", name);
-      badge.textContent = name;
-      box.appendChild(badge);
-      box.appendChild(document.createTextNode(" " + counts[name] + " "));
+    var byHealth = {}, total = 0, problemCount = 0;
+    rows.forEach(function (row) {
+      var health = row.getAttribute("data-row-health");
+      if (!searched(row.getAttribute("data-command-id"))) { return; }
+      total += 1;
+      byHealth[health] = (byHealth[health] || 0) + 1;
+      if (problems.indexOf(health) !== -1) { problemCount += 1; }
     });
+    var links = [["", "All", total], ["problems", "Problems", problemCount]];
+    healthOrder.forEach(function (health) { if (byHealth[health]) { links.push([health, health, byHealth[health]]); } });
+    while (box.firstChild) { box.removeChild(box.firstChild); }
+    links.forEach(function (link) {
+      var a = document.createElement("a");
+      var current = link[0] === filter.health;
+      a.className = "count";
+      a.setAttribute("href", queryString(current ? "" : link[0]));
+      a.setAttribute("data-filter", link[0]);
+      if (current) { a.setAttribute("aria-current", "true"); }
+      if (link[0] && link[0] !== "problems") {
+        var badge = document.createElement("span");
+        badge.className = "badge";
+        badge.setAttribute("data-health", link[0]);
+        badge.textContent = link[1];
+        a.appendChild(badge);
+      } else {
+        a.appendChild(document.createTextNode(link[1]));
+      }
+      a.appendChild(document.createTextNode(" "));
+      var n = document.createElement("span");
+      n.className = "n";
+      n.textContent = String(link[2]);
+      a.appendChild(n);
+      box.appendChild(a);
+      box.appendChild(document.createTextNode(" "));
+    });
+  }
+
+  function applyFilter() {
+    var tbody = document.querySelector("#overview tbody");
+    if (!tbody) { return; }
+    var rows = Array.prototype.slice.call(tbody.querySelectorAll("tr[data-command-id]"));
+    var any = false;
+    rows.forEach(function (row) {
+      var show = showsRow(row.getAttribute("data-command-id"), row.getAttribute("data-row-health"));
+      if (row.hidden === show) { row.hidden = !show; }
+      any = any || show;
+    });
+    var none = document.getElementById("no-match");
+    if (none) { none.hidden = any || rows.length === 0; }
+    var kept = document.querySelector("form.filters input[name=health]");
+    if (filter.health && !kept) {
+      kept = document.createElement("input");
+      kept.type = "hidden"; kept.name = "health";
+      var form = document.querySelector("form.filters");
+      if (form) { form.insertBefore(kept, form.firstChild); }
+    }
+    if (kept) { if (filter.health) { kept.value = filter.health; } else { kept.parentNode.removeChild(kept); } }
+    if (rows.length) { renderCounts(rows); }
+  }
+
+  function refilter() {
+    window.history.replaceState(null, "", queryString(filter.health));
+    applyFilter();
+  }
+
+  var counts = document.getElementById("counts");
+  if (counts) {
+    counts.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a.count") : null;
+      if (!link) { return; }
+      event.preventDefault();
+      var wanted = link.getAttribute("data-filter") || "";
+      filter.health = wanted === filter.health ? "" : wanted;
+      refilter();
+    });
+  }
+  var search = document.getElementById("search");
+  if (search) {
+    search.addEventListener("input", function () { filter.q = search.value.trim(); refilter(); });
+    search.form.addEventListener("submit", function (event) { event.preventDefault(); });
   }
 
   function applyOverview(data) {
     var tbody = document.querySelector("#overview tbody");
     if (!tbody) { window.location.reload(); return; }
+    var byId = {};
     data.commands.forEach(function (c) {
-      var row = findRow(tbody, c.command_id);
-      if (!row) {
-        row = newRow(c);
-        var after = null;
-        var rows = tbody.querySelectorAll("tr[data-command-id]");
-        for (var i = 0; i < rows.length; i++) {
-          if (rows[i].getAttribute("data-command-id") > c.command_id) { after = rows[i]; break; }
-        }
-        tbody.insertBefore(row, after);
-      }
+      var row = findRow(tbody, c.command_id) || newRow(c);
       updateRow(row, c);
+      byId[c.command_id] = row;
     });
-    updateCounts(data.commands);
+    // The JSON comes problems first: rows follow its order (a row moves when its health does).
+    var rows = tbody.querySelectorAll("tr[data-command-id]");
+    var same = rows.length === data.commands.length;
+    for (var i = 0; same && i < rows.length; i++) {
+      same = rows[i].getAttribute("data-command-id") === data.commands[i].command_id;
+    }
+    if (!same) {
+      data.commands.forEach(function (c) { tbody.appendChild(byId[c.command_id]); });
+    }
+    applyFilter();
   }
 
   function applyCommand(data) {
