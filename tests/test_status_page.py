@@ -404,3 +404,59 @@ def test_the_counts_filter_and_the_search_narrows_from_the_url(admin_client):
     assert 'id="no-match" class="hint">' in html  # says that nothing matches
     html = admin_client.get("/monitor/?health=<script>").content.decode()
     assert all(visible for _, visible in overview_ids(html))  # an unknown health filters nothing
+
+
+# Words, not notation (issue 19, item 4) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "seconds,text",
+    [
+        (0.0, "< 10 ms"),
+        (0.0049, "< 10 ms"),
+        (0.0105, "11 ms"),
+        (0.42, "420 ms"),
+        (0.9996, "1.0 s"),
+        (1.25, "1.3 s"),  # halves round up, as live.js rounds them
+        (9.96, "10 s"),
+        (42.5, "43 s"),
+        (300, "5 min"),
+        (305, "5 min 5 s"),
+        (3599.6, "1 h"),
+        (7800, "2 h 10 min"),
+        (86400, "1 d"),
+        (90000, "1 d 1 h"),
+        (None, ""),
+    ],
+)
+def test_durations_are_said_in_the_unit_their_size_wants(seconds, text):
+    from monitorkit.words import human_duration
+
+    assert human_duration(seconds) == text
+
+
+def test_ids_wrap_between_their_words_and_stay_escaped():
+    from monitorkit.web.views.page import wrapped_id
+
+    assert wrapped_id("import_orders__count_20") == "import_<wbr>orders__<wbr>count_<wbr>20"
+    assert wrapped_id("a<b>-c") == "a&lt;b&gt;-<wbr>c"
+
+
+def test_a_schedule_is_shown_in_words_beside_its_cron(admin_client, settings):
+    settings.MONITORKIT_SCHEDULES = {
+        "scheduled_command": {"schedule": None},
+        "sync_stock": {"schedule": "*/10 * * * *", "start_margin": 300, "max_runtime": 90},
+        "nightly_job": {"schedule": 6 * 3600},
+    }
+    history("sync_stock", [0.004, 2.5])
+    html = admin_client.get("/monitor/commands/sync_stock/").content.decode()
+    schedule = html.split('id="schedule"')[1].split("</section>")[0]
+    assert "Every 10th minute of every hour <code>*/10 * * * *</code>" in schedule
+    assert '<dd class="start-margin">5 min</dd>' in schedule
+    assert '<dd class="max-runtime">1 min 30 s</dd>' in schedule
+    assert '<h1 class="command-id">sync_<wbr>stock</h1>' in html
+    durations = html.split('class="durations"')[1].split("</p>")[0]
+    assert '<strong class="p50">1.3 s</strong>' in durations
+    assert '<td class="duration" data-label="Duration">&lt; 10 ms</td>' in html
+    html = admin_client.get("/monitor/commands/nightly_job/").content.decode()
+    assert "Every 6 h <code>21600" in html

@@ -349,9 +349,7 @@ def shown_rows(page: Any) -> list[str]:
     )
 
 
-def test_problems_come_first_and_the_counts_and_search_filter_in_place(
-    page, live_server, settings
-):
+def test_problems_come_first_and_the_counts_and_search_filter_in_place(page, live_server, settings):
     """Problems first; a count filters, the search narrows, both in the URL, without a reload;
     a command whose health changes moves to its place in the next live update."""
     settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
@@ -393,3 +391,68 @@ def test_problems_come_first_and_the_counts_and_search_filter_in_place(
     page.goto(url(live_server, query="health=problems"))  # a bookmark of the filtered view
     assert shown_rows(page) == ["gamma_job", "zeta_job"]
     screenshot(page, "overview-problems")
+
+
+@pytest.fixture
+def berlin_page(browser: Any, staff: Any, live_server: Any) -> Any:
+    """A signed-in page whose browser lives in Berlin (UTC+1 in winter, +2 in summer)."""
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    from tests.browser.conftest import VIEWPORT
+
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="Europe/Berlin")
+    context.set_default_timeout(30_000)
+    client = Client()
+    client.force_login(staff)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+    context.add_cookies(
+        [
+            {
+                "name": django_settings.SESSION_COOKIE_NAME,
+                "value": cookie.value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def without_ages(page: Any, selector: str) -> str:
+    """Return the HTML of ``selector`` with the ages ("5s ago", they move on) left out."""
+    return page.eval_on_selector(
+        selector,
+        "node => { const c = node.cloneNode(true);"
+        " c.querySelectorAll('.ago').forEach(a => a.textContent = ''); return c.outerHTML; }",
+    )
+
+
+def test_times_are_in_the_viewers_zone_and_a_live_update_draws_what_a_reload_does(
+    berlin_page, live_server, settings
+):
+    settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
+    reporter = DatabaseReporter()
+    first = store_run(reporter, "import_orders__count_20", 3600, 0.004)
+    berlin_page.goto(url(live_server, query="refresh=0.5"))
+    row = berlin_page.locator('tr[data-command-id="import_orders__count_20"]')
+    started = row.locator(".started time")
+    berlin = first.started.astimezone(dt.timezone(dt.timedelta(hours=1)))  # December: CET
+    expect(started).to_have_text(re.compile(berlin.strftime("^%Y-%m-%d %H:%M:%S ")))
+    expect(started).to_have_attribute("title", first.started.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    expect(row.locator(".duration")).to_have_text("< 10 ms")
+    assert "import_<wbr>orders__<wbr>count_<wbr>20" in row.locator(".command-id a").inner_html()
+
+    newer = store_run(reporter, "import_orders__count_20", 60, 125.0, Status.FAILED)
+    expect(row.locator(".duration")).to_have_text("2 min 5 s")  # the live update
+    berlin_time = newer.started.astimezone(dt.timezone(dt.timedelta(hours=1)))
+    expect(started).to_have_text(re.compile(berlin_time.strftime("^%Y-%m-%d %H:%M:%S ")))
+    live = without_ages(berlin_page, 'tr[data-command-id="import_orders__count_20"]')
+    counts = without_ages(berlin_page, "#counts")
+    berlin_page.reload()
+    expect(row.locator(".duration")).to_have_text("2 min 5 s")
+    expect(started).to_have_attribute("title", newer.started.strftime("%Y-%m-%d %H:%M:%S UTC"))
+    assert without_ages(berlin_page, 'tr[data-command-id="import_orders__count_20"]') == live
+    assert without_ages(berlin_page, "#counts") == counts

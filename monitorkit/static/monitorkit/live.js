@@ -27,11 +27,57 @@
     return Math.floor(h / 24) + "d " + (h % 24) + "h";
   }
   function when(ts) { return ts ? ts.slice(0, 19).replace("T", " ") + " UTC" : ""; }
+  // Durations in words, as words.human_duration says them (halves round up in both).
   function duration(v) {
     if (v === null || v === undefined) { return ""; }
-    if (v < 10) { return v.toFixed(2) + "s"; }
-    if (v < 60) { return v.toFixed(1) + "s"; }
-    return age(v);
+    if (v < 0.01) { return "< 10 ms"; }
+    var ms = Math.floor(v * 1000 + 0.5);
+    if (ms < 1000) { return ms + " ms"; }
+    var tenths = Math.floor(v * 10 + 0.5);
+    if (tenths < 100) { return Math.floor(tenths / 10) + "." + (tenths % 10) + " s"; }
+    var whole = Math.floor(v + 0.5);
+    if (whole < 60) { return whole + " s"; }
+    var m = Math.floor(whole / 60), s = whole % 60;
+    if (m < 60) { return s ? m + " min " + s + " s" : m + " min"; }
+    var h = Math.floor(m / 60); m = m % 60;
+    if (h < 24) { return m ? h + " h " + m + " min" : h + " h"; }
+    var d = Math.floor(h / 24); h = h % 24;
+    return h ? d + " d " + h + " h" : d + " d";
+  }
+  // Times in the viewer's time zone, UTC on hover: the server writes UTC (it cannot know the
+  // zone), and every <time datetime> is said again here, on load and after each update.
+  function pad(n) { return String(n).padStart(2, "0"); }
+  function local(ts) {
+    if (!ts) { return ""; }
+    var d = new Date(ts.slice(0, 19) + "Z");
+    if (isNaN(d.getTime())) { return when(ts); }
+    var zone = "";
+    try {
+      new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(d)
+        .forEach(function (part) { if (part.type === "timeZoneName") { zone = part.value; } });
+    } catch (e) { zone = ""; }
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + (zone ? " " + zone : "");
+  }
+  function setTime(node, ts) {
+    if (!node) { return; }
+    if (node.getAttribute("datetime") !== (ts || "")) { node.setAttribute("datetime", ts || ""); }
+    setText(node, local(ts));
+    var utc = when(ts);
+    if (node.getAttribute("title") !== utc) { if (utc) { node.setAttribute("title", utc); } else { node.removeAttribute("title"); } }
+  }
+  function localizeTimes(root) {
+    var nodes = root.querySelectorAll("time[datetime]");
+    for (var i = 0; i < nodes.length; i++) { setTime(nodes[i], nodes[i].getAttribute("datetime")); }
+  }
+  // A command id with a line-break opportunity after each run of separators (page.wrapped_id).
+  function fillId(node, id) {
+    while (node.firstChild) { node.removeChild(node.firstChild); }
+    id.split(/([_\-.:\/]+)/).forEach(function (part, i) {
+      if (!part) { return; }
+      node.appendChild(document.createTextNode(part));
+      if (i % 2 === 1) { node.appendChild(document.createElement("wbr")); }
+    });
   }
   function ago(v) {
     if (v === null || v === undefined) { return ""; }
@@ -72,7 +118,7 @@
     var link = row.querySelector("td.command-id a");
     var carried = window.location.search;
     link.setAttribute("href", command.url + carried);
-    link.textContent = command.command_id;
+    fillId(link, command.command_id);
     return row;
   }
 
@@ -86,15 +132,11 @@
     status.setAttribute("data-status", shown(run));
     setText(status, shown(run));
     var started = cell(row, "started");
-    var time = started.querySelector("time");
-    time.setAttribute("datetime", run.started || "");
-    setText(time, when(run.started));
+    setTime(started.querySelector("time"), run.started);
     setText(started.querySelector(".ago"), ago(run.ago_seconds));
     setText(cell(row, "duration"), duration(run.duration));
     setText(cell(row, "host"), run.host ? run.host + (run.pid ? " pid " + run.pid : "") : "");
-    var next = cell(row, "next-run").querySelector("time");
-    next.setAttribute("datetime", c.next_expected || "");
-    setText(next, when(c.next_expected));
+    setTime(cell(row, "next-run").querySelector("time"), c.next_expected);
     setText(cell(row, "message"), message(run));
     updateProgress(cell(row, "progress"), c.progress);
     updateStrip(cell(row, "strip"), c.recent || []);
@@ -289,7 +331,11 @@
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("live-region");
         var current = document.getElementById("live-region");
-        if (fresh && current) { current.replaceWith(document.importNode(fresh, true)); }
+        if (fresh && current) {
+          var swapped = document.importNode(fresh, true);
+          localizeTimes(swapped);
+          current.replaceWith(swapped);
+        }
       });
   }
 
@@ -304,7 +350,7 @@
 
   function setGenerated(ts) {
     var node = document.getElementById("generated");
-    if (node && ts) { node.setAttribute("datetime", ts); setText(node, when(ts)); }
+    if (node && ts) { setTime(node, ts); }
   }
 
   function poll() {
@@ -327,5 +373,6 @@
       .then(function () { window.setTimeout(poll, seconds * 1000); });
   }
 
+  localizeTimes(document);
   window.setTimeout(poll, seconds * 1000);
 })();

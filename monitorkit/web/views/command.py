@@ -21,10 +21,12 @@ from .page import (
     outcome_title,
     progress_text,
     run_progress_text,
+    schedule_words,
     shown_status,
     store,
     unavailable,
     when_text,
+    wrapped_id,
 )
 
 #: Runs on one page of the history.
@@ -44,6 +46,20 @@ def history_row(run: dict[str, Any]) -> dict[str, Any]:
         "metadata": json.dumps(metadata, indent=2, sort_keys=True, default=str) if metadata else "",
         "progress": run_progress_text(run.get("progress")),
         "message": message_text(run),
+    }
+
+
+def schedule_texts(schedule: dict[str, Any] | None) -> dict[str, str]:
+    """Return the schedule in words: when it runs, its start margin and longest run."""
+    if not schedule:
+        return {}
+    limit = schedule.get("max_runtime_seconds")
+    return {
+        "schedule_words": schedule_words(schedule.get("schedule")),
+        "start_margin": duration_text(schedule.get("start_margin_seconds")),
+        "max_runtime": duration_text(limit)
+        if isinstance(limit, (int, float))
+        else str(limit or ""),
     }
 
 
@@ -83,6 +99,8 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "p95": duration_text(usual["p95"]),
             "longest": duration_text(chart["longest"]) if chart else "",
             "next_expected": when_text(data["next_expected"]),
+            "id_html": wrapped_id(command_id),
+            **schedule_texts(data["schedule"]),
             "progress_text": progress_text(data["progress"]),
             "newest": runs[0] if runs else None,
             "generated": data["generated"],

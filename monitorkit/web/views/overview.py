@@ -27,6 +27,7 @@ from .page import (
     store,
     unavailable,
     when_text,
+    wrapped_id,
 )
 
 
@@ -132,6 +133,7 @@ def overview_row(
         "run": run,
         "status": shown_status(run),
         "url": url(command["command_id"]),
+        "id_html": wrapped_id(command["command_id"]),
         "started": when_text(run.get("started")),
         "ago": ago_text(run.get("ago_seconds")),
         "duration": duration_text(run.get("duration")),

@@ -6,18 +6,22 @@ through Django's autoescaping.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from collections.abc import Callable
+from html import escape
 from typing import Any
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from ...conf import monitor_settings
 from ...stores import Reporter, ReporterError, store_reporter
-from ...words import describe_age
+from ...words import describe_age, human_duration
 
 __all__ = ["Reporter", "ReporterError", "options", "store", "unavailable"]
 
@@ -59,14 +63,35 @@ def when_text(timestamp: str | None) -> str:
 
 
 def duration_text(seconds: float | None) -> str:
-    """Return a duration: ``0.42s``, ``12.3s``, then ``3m 05s``, ``2h 10m``."""
-    if seconds is None:
+    """Return a duration in words: ``< 10 ms``, ``1.2 s``, ``5 min`` (``words.human_duration``)."""
+    return human_duration(seconds)
+
+
+#: Where a command id may break across lines: after a run of these (``import_orders__day_2``).
+ID_SEPARATORS = re.compile(r"([_\-.:/]+)")
+
+
+def wrapped_id(command_id: str) -> SafeString:
+    """Return a command id escaped, with a line-break opportunity (``<wbr>``) after each run of
+    separators, so a long id wraps between its words, not inside them (``live.js``'s
+    ``wrappedId`` builds the same)."""
+    return mark_safe(ID_SEPARATORS.sub(r"\1<wbr>", escape(command_id)))  # escaped above
+
+
+def schedule_words(schedule: Any) -> str:
+    """Return a schedule as a person reads it: ``Every 10th minute of every hour`` (cronsim's
+    ``explain``) for a cron expression, ``Every 6 h`` for an interval in seconds; ``""`` when
+    it cannot be said (the cron expression is shown beside it anyway)."""
+    if isinstance(schedule, (int, float)) and not isinstance(schedule, bool):
+        return f"Every {human_duration(schedule)}"
+    if not isinstance(schedule, str):
         return ""
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    return describe_age(seconds)
+    try:
+        from cronsim import CronSim
+
+        return str(CronSim(schedule, dt.datetime(2000, 1, 1)).explain())
+    except Exception:  # noqa: BLE001 - an expression cronsim cannot explain is shown as it is
+        return ""
 
 
 def ago_text(seconds: float | None) -> str:
