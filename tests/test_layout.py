@@ -49,6 +49,7 @@ LAYERS = {
     "monitorkit.apps": 7,
     "monitorkit.admin": 7,
     "monitorkit.urls": 7,
+    "monitorkit.templatetags": 7,
     "monitorkit.checks": 7,
     "monitorkit.management": 7,
     "monitorkit.migrations": 7,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from .access import monitor_view
+from .access import monitor_json
 from .page import ReporterError, command_url, store
 
 
@@ -12,7 +12,7 @@ def _unavailable(why: str) -> JsonResponse:
     return JsonResponse({"error": why}, status=503)
 
 
-@monitor_view
+@monitor_json
 def overview_json(request: HttpRequest) -> HttpResponse:
     """Every command id: health, last run, next run, progress, recent outcomes."""
     from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
@@ -32,7 +32,7 @@ def overview_json(request: HttpRequest) -> HttpResponse:
     return JsonResponse(data)
 
 
-@monitor_view
+@monitor_json
 def command_json(request: HttpRequest, command_id: str) -> HttpResponse:
     """One command id: health, schedule, durations, every kept run with its flags."""
     from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)

@@ -1,0 +1,1 @@
+"""The status page's template tags (``{% load monitorkit_nav %}``)."""
