@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
-from .web.views import api, command, metrics, overview
+from .web.views import api, badges, command, metrics, overview
 
 app_name = "monitorkit"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("api/overview.json", api.overview_json, name="api-overview"),
     path("api/commands/<path:command_id>.json", api.command_json, name="api-command"),
     path("metrics", metrics.metrics, name="metrics"),
+    # <token>/<command id>, <token>/all, or (MONITORKIT_BADGES_PUBLIC) the name alone.
+    re_path(r"^badges/(?P<path>.+)\.(?P<kind>svg|json)$", badges.badge, name="badge"),
 ]

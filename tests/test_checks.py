@@ -93,6 +93,7 @@ BAD = [
     ("MONITORKIT_WATCHER_INTERVAL", 86_401, "monitorkit.W032", "watcher_interval", 60.0),
     ("MONITORKIT_WATCHER_PING_URL", 42, "monitorkit.W033", "watcher_ping_url", None),
     ("MONITORKIT_WATCHER_PING_URL", "ftp://x/1", "monitorkit.W033", "watcher_ping_url", None),
+    ("MONITORKIT_BADGES_PUBLIC", "maybe", "monitorkit.W034", "badges_public", False),
 ]
 
 

@@ -77,6 +77,7 @@ DEFAULT_AUTO_EXCLUDE: tuple[str, ...] = (
     "changepassword",  # interactive
     "monitor_status",  # monitorkit's own report of the records
     "monitor_watch",  # monitorkit's own watcher: long-lived with --interval
+    "monitor_badge",  # monitorkit's own: prints badge URLs, their tokens credentials
     # Read-only development commands: they change nothing a job depends on, and the first
     # two print settings (diffsettings prints SECRET_KEY and database passwords).
     "check",  # a report of the project's problems (and it runs before every command anyway)
@@ -99,6 +100,7 @@ ALWAYS_OUTPUT_TAIL_EXCLUDE: tuple[str, ...] = (
     "shell",  # a session's every line, typed and printed
     "shell_plus",
     "dbshell",
+    "monitor_badge",  # monitorkit's badge URLs: each token is a credential
 )
 
 
@@ -1018,6 +1020,20 @@ METRICS_IDS: Setting[tuple[str, ...]] = Setting(
     section="status-page",
     shown_type="`list[str]` of command ids or `fnmatch` patterns",
 )
+BADGES_PUBLIC = Setting(
+    name="MONITORKIT_BADGES_PUBLIC",
+    check_id="monitorkit.W034",
+    rule=boolean(),
+    default=lambda: False,
+    shown_default="False",
+    meaning="`True` also answers the status badges without a token, at "
+    "`badges/all.svg` and `badges/<command id>.svg` (and `.json`), for a project whose command "
+    "ids and healths may be seen by anyone. The badges with a token (`manage.py monitor_badge` "
+    "prints them) work either way (see [Badges](status-page.md#badges)).",
+    hint="Set MONITORKIT_BADGES_PUBLIC = True or MONITORKIT_BADGES_PUBLIC = False.",
+    section="status-page",
+    shown_type="`bool`",
+)
 PAGE_REFRESH = Setting(
     name="MONITORKIT_PAGE_REFRESH",
     check_id="monitorkit.W023",
@@ -1130,6 +1146,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     FAST_FRACTION,
     METRICS_TOKEN,
     METRICS_IDS,
+    BADGES_PUBLIC,
     PAGE_REFRESH,
     AUTO,
     AUTO_INCLUDE,
@@ -1282,6 +1299,11 @@ class MonitorSettings:
     def metrics_ids(self) -> tuple[str, ...]:
         """Command ids or patterns the metrics endpoint exports (``MONITORKIT_METRICS_IDS``)."""
         return METRICS_IDS.value()
+
+    @property
+    def badges_public(self) -> bool:
+        """Whether badges are answered without a token (``MONITORKIT_BADGES_PUBLIC``)."""
+        return BADGES_PUBLIC.value()
 
     @property
     def page_refresh(self) -> float:
