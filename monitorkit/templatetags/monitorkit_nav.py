@@ -2,6 +2,7 @@
 
 A tag rather than context from each view: every page (the overview, a command's page, the
 unavailable and forbidden pages) extends ``base.html`` and gets them without its view knowing.
+Nothing but Django's template and URL modules is imported with the library (see the tag).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from ..web.views.access import admin_url, logout_url
-
 register = template.Library()
 
 
@@ -20,6 +19,10 @@ register = template.Library()
 def monitorkit_account(context: template.Context) -> dict[str, Any]:
     """Return what ``_account.html`` shows: the admin's index for staff, and where to post to
     log out, coming back to the overview (which then asks to sign in again)."""
+    # Imported when a page is drawn: Django's template checks import every tag library before
+    # every management command, and the access module brings Django's auth views with it.
+    from ..web.views.access import admin_url, logout_url
+
     user = context.get("user")
     if user is None or not user.is_authenticated:
         return {"user": user}
