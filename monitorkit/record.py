@@ -37,10 +37,19 @@ def format_timestamp(value: dt.datetime | None) -> str | None:
 
 
 def parse_timestamp(value: str | None) -> dt.datetime | None:
-    """Parse a stored timestamp back into an aware UTC datetime."""
+    """Parse a stored timestamp (``TIMESTAMP_FORMAT``, exactly) back into an aware UTC datetime.
+
+    By ``fromisoformat`` (C) on the checked shape, not ``strptime``: ``strptime`` imports
+    ``_strptime`` on first use, and an import that runs ``exec`` of a string on monitorkit's
+    thread while the command's main thread exits with an uncaught ``KeyboardInterrupt`` clears
+    CPython's (before 3.14) note of it, so the process exited 1 instead of by SIGINT
+    (python/cpython#128130): the sender parses spooled records at exactly that moment.
+    """
     if not value:
         return None
-    return dt.datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=dt.timezone.utc)
+    if len(value) != 27 or value[10] != "T" or value[19] != "." or value[26] != "Z":
+        raise ValueError(f"time data {value!r} does not match format {TIMESTAMP_FORMAT!r}")
+    return dt.datetime.fromisoformat(value[:26]).replace(tzinfo=dt.timezone.utc)
 
 
 class Identity:

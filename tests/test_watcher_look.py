@@ -46,3 +46,40 @@ def test_the_look_is_taken_on_the_sender_s_thread_once_per_process(
     assert not any("watchercycle" in q["sql"] for q in on_command_thread.captured_queries)
     (record,) = [r for r in caplog.records if NEVER in r.getMessage()]
     assert record.threadName == "monitorkit-sender" and record.levelno == logging.WARNING
+
+
+def test_the_look_s_imports_are_done_before_the_run_s_first_write(fresh_sender: None) -> None:
+    """Prepared as soon as it is asked for, not when the first write went through: that write
+    can wait for the command's own long query on SQLite, and an import building dataclasses on
+    the sender's thread while the command exits on an uncaught KeyboardInterrupt made CPython
+    (before 3.14) exit 1 instead of by SIGINT (python/cpython#128130;
+    ``tests/test_sqlite_interrupt_processes.py`` shows it against the twin)."""
+    import threading
+
+    from monitorkit.record import RunRecord, utcnow
+    from monitorkit.stores.base import Reporter
+
+    said: list[str] = []
+    gate = threading.Event()
+
+    class HeldStore(Reporter):
+        def write(self, record: RunRecord) -> None:
+            gate.wait(timeout=30)  # a write that waits, as one behind the command's query
+            said.append("write")
+
+    class Look:
+        def prepare(self) -> None:
+            said.append(f"prepare on {threading.current_thread().name}")
+
+        def __call__(self) -> None:
+            said.append("look")
+
+    sender = sender_module.get_sender()
+    record = RunRecord("held", "held", "", "run-held", "web-1", 1, utcnow())
+    sender.look_at_watcher(Look())
+    sender.submit(record, [HeldStore()], timeout=30)
+    wait_for(lambda: said, timeout=20)
+    assert said == ["prepare on monitorkit-sender"]  # before the write went through
+    gate.set()
+    wait_for(lambda: "look" in said, timeout=20)
+    assert said == ["prepare on monitorkit-sender", "write", "look"]

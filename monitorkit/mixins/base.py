@@ -289,16 +289,35 @@ class MonitorMixin:
         return Outcome(Status.FAILED, error_message(error), exit_code=1)
 
 
-def watcher_look(reporters: Sequence[Reporter], scheduled: bool) -> Callable[[], None]:
-    """Return the run's one look at the watcher, for its sender's thread to take.
+class WatcherLook:
+    """The run's one look at the watcher, for its sender's thread to take (``sender.py``).
 
-    ``watcher_health`` is imported when the look is taken, on that thread: never on the
-    command's path. ``scheduled``: the command's class declares a schedule.
+    ``health/watcher.py`` is imported on that thread, never on the command's path: by
+    :meth:`prepare`, which the sender calls as soon as it is handed the look, before the run's
+    first write. Not later: the look itself waits for that write, which on SQLite can wait for
+    the command's own long query, so it could fall on the moment the command exits; and an
+    import that builds dataclasses (``exec`` of a string) on another thread at that moment
+    makes CPython before 3.14 forget an uncaught ``KeyboardInterrupt`` (python/cpython#128130):
+    the process exited 1 instead of by SIGINT, unlike its unmonitored twin.
     """
 
-    def look() -> None:
+    def __init__(self, reporters: Sequence[Reporter], scheduled: bool) -> None:
+        self.reporters = reporters
+        self.scheduled = scheduled  # the command's class declares a schedule
+
+    def prepare(self) -> None:
+        """Import what the look runs, and each store's health module (no I/O)."""
+        from ..health import watcher  # noqa: F401 - imported here, not when the look is taken
+
+        for reporter in self.reporters:
+            reporter.health_store()
+
+    def __call__(self) -> None:
         from ..health.watcher import warn_if_silent
 
-        warn_if_silent(reporters, scheduled)
+        warn_if_silent(self.reporters, self.scheduled)
 
-    return look
+
+def watcher_look(reporters: Sequence[Reporter], scheduled: bool) -> WatcherLook:
+    """Return the run's one look at the watcher (:class:`WatcherLook`)."""
+    return WatcherLook(reporters, scheduled)

@@ -115,6 +115,7 @@ class Sender:
         # write went through (``_delivered``), then never again in this process.
         self._watcher_look: Callable[[], None] | None = None
         self._watcher_looked = False
+        self._look_prepared = True
         self._delivered = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -148,6 +149,11 @@ class Sender:
         """
         if not self._watcher_looked and self._watcher_look is None:
             self._watcher_look = look
+            self._look_prepared = False
+            try:
+                self._wake_w.send(b"\0")  # prepare it now, not when the run may be ending
+            except OSError:
+                pass
 
     @property
     def pending(self) -> int:
@@ -237,6 +243,8 @@ class Sender:
 
     def _loop(self) -> None:
         while True:
+            if not self._look_prepared:
+                self._prepare_look()
             if not self._events:
                 if self._watcher_look is not None and self._delivered:
                     self._look_at_watcher()
@@ -263,6 +271,17 @@ class Sender:
                     self._events.popleft()
                     if not self._events:
                         self._drained.set()
+
+    def _prepare_look(self) -> None:
+        """Import what the look needs now, at the run's start (``WatcherLook.prepare``)."""
+        self._look_prepared = True
+        prepare = getattr(self._watcher_look, "prepare", None)
+        if prepare is None:
+            return
+        try:
+            prepare()
+        except Exception:  # noqa: BLE001 - the look itself says nothing when it fails either
+            pass
 
     def _look_at_watcher(self) -> None:
         """Take the one look (see :meth:`look_at_watcher`); it never raises.
