@@ -23,7 +23,15 @@ from ..health.judge import Assessment, is_stale
 from ..health.overview import command_health, judge_depth, judge_one, shown
 from ..health.schedules import Expectation, discover
 from ..healths import Health
-from ..record import UNFINISHED, RunRecord, Status, format_timestamp, outcome_of, parse_timestamp, utcnow
+from ..record import (
+    UNFINISHED,
+    RunRecord,
+    Status,
+    format_timestamp,
+    outcome_of,
+    parse_timestamp,
+    utcnow,
+)
 from ..stores.base import Reporter
 from .stats import Durations, eta, flags, percentile, progress_percent
 

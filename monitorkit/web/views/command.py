@@ -32,6 +32,7 @@ from .page import (
     wrapped_id,
 )
 
+
 def history_row(run: dict[str, Any]) -> dict[str, Any]:
     """Return one run of the history: its JSON and the texts shown for it."""
     metadata = run.get("metadata") or {}
