@@ -484,6 +484,30 @@ def status_page(bench: Bench) -> None:
     )
 
 
+def command_page(bench: Bench, rounds: int = 0) -> None:
+    """Issue 19, item 3: one command's page, its JSON (what ``live.js`` polls), its second page
+    and a run's page at 10,000 kept runs with 4 kB output and 8 kB traceback each (SQLite)."""
+    found = run_module("benchmarks.status_page", "--command-runs", "10000")
+    target = "< 200 ms and < 200 kB"
+    for number, (name, what) in enumerate(
+        (
+            ("command", "command page, 10,000 kept runs of one command, 4 kB output + 8 kB tb"),
+            ("command_json", "its JSON (api/commands/<id>.json, what live.js polls), same data"),
+            ("command_page2", "the command page's second page (?page=2), same data"),
+            ("run", "one run's page (output and traceback open), same data"),
+        )
+    ):
+        seconds, size = found[f"{name}_s"], found[f"{name}_bytes"]
+        bench.record(
+            "19.3",
+            f"{what}: server time, bytes",
+            f"{ms(seconds)}, {size / 1000:.0f} kB",
+            target,
+            seconds < 0.2 and size < 200_000,
+            **(found if number == 0 else {}),
+        )
+
+
 def machine() -> dict[str, Any]:
     import django
 
@@ -613,6 +637,7 @@ ALONE: dict[str, Callable[[Bench, int], None]] = {
     "15": install_cost_alone,
     "16": exit_latency,
     "17": many_runs,
+    "19.3": command_page,
 }
 
 
@@ -649,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         watch_cycle(bench)
         scale(bench)
         status_page(bench)
+        command_page(bench)
         from .reach import auto_mode, output_tail
 
         auto_mode(bench, rounds)

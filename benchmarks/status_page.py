@@ -1,6 +1,7 @@
 """The status page's server time over many command ids, on SQLite, and its query count.
 
     python -m benchmarks.status_page [--ids 500] [--runs 100]
+    python -m benchmarks.status_page --command-runs 10000
 
 Builds a throw-away SQLite database with ``--ids`` command ids of ``--runs`` runs each (the same
 fill as ``benchmarks/watch_cycle.py``: every tenth id failing, every fifth with a schedule), signs
@@ -8,6 +9,10 @@ in a staff user with Django's test ``Client`` and times the overview page and it
 of 5 requests, after one warm-up), server side: no browser, no network. Counts the queries of
 each at a tenth of the ids and at all of them: the count must not grow with the number of ids.
 Prints one JSON object; ``benchmarks/run.py`` turns it into rows.
+
+``--command-runs N`` measures one command id's page instead (issue 19, item 3): ``N`` kept runs
+of one command with 4 kB of output and 8 kB of traceback each, its HTML page, its JSON (what
+``live.js`` polls), the HTML's second page and one run's page: server time and bytes.
 """
 
 from __future__ import annotations
@@ -117,14 +122,91 @@ def measure(ids: int, runs: int) -> dict[str, Any]:
     return found
 
 
+#: One command id's pages at many kept runs (``--command-runs``).
+COMMAND_URLS = {
+    "command": "/monitor/commands/heavy/",
+    "command_json": "/monitor/api/commands/heavy.json",
+    "command_page2": "/monitor/commands/heavy/?page=2",
+}
+OUTPUT_BYTES = 4 * 1024
+TRACEBACK_BYTES = 8 * 1024
+
+
+def fill_heavy(runs: int) -> str:
+    """Insert ``runs`` finished runs of ``heavy``, every tenth failed, with 4 kB of output and
+    8 kB of traceback each; return the newest run's id."""
+    import uuid
+
+    from monitorkit.models import CommandRun
+
+    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=runs + 1)
+    output = ("o" * 99 + "\n") * (OUTPUT_BYTES // 100) + "o" * (OUTPUT_BYTES % 100)
+    traceback = ("t" * 99 + "\n") * (TRACEBACK_BYTES // 100) + "t" * (TRACEBACK_BYTES % 100)
+    batch: list[Any] = []
+    run_id = ""
+    for seq in range(1, runs + 1):
+        started = start + dt.timedelta(hours=seq)
+        run_id = uuid.uuid4().hex
+        batch.append(
+            CommandRun(
+                command_id="heavy",
+                seq=seq,
+                run_id=run_id,
+                name="heavy",
+                status="FAILED" if seq % 10 == 0 else "FINISHED",
+                started=started,
+                latest=started + dt.timedelta(seconds=30 + seq % 7),
+                finished=started + dt.timedelta(seconds=30 + seq % 7),
+                duration=30.0 + seq % 7,
+                message="boom" if seq % 10 == 0 else "Command finished",
+                host="bench",
+                pid=1,
+                output=output,
+                traceback=traceback,
+                metadata={"rows": seq},
+            )
+        )
+        if len(batch) >= 2000:
+            CommandRun.objects.bulk_create(batch)
+            batch = []
+    CommandRun.objects.bulk_create(batch)
+    return run_id
+
+
+def measure_command(runs: int) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
+    client = Client()
+    client.force_login(user)
+    newest = fill_heavy(runs)
+    urls = {**COMMAND_URLS, "run": f"/monitor/commands/heavy/runs/{newest}/"}
+    found: dict[str, Any] = {
+        "command_runs": runs,
+        "output_bytes": OUTPUT_BYTES,
+        "traceback_bytes": TRACEBACK_BYTES,
+    }
+    for name, url in urls.items():
+        seconds, size = timed(client, url)
+        found[f"{name}_s"] = seconds
+        found[f"{name}_bytes"] = size
+        found[f"{name}_queries"] = queries(client, url)
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.status_page")
     parser.add_argument("--ids", type=int, default=500)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--command-runs", type=int, default=0, help="one command's pages instead")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="monitorkit-page-bench-") as tmp:
         configure(Path(tmp) / "page.sqlite3")
-        print(json.dumps(measure(args.ids, args.runs)))
+        if args.command_runs:
+            print(json.dumps(measure_command(args.command_runs)))
+        else:
+            print(json.dumps(measure(args.ids, args.runs)))
     return 0
 
 

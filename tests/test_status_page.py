@@ -182,9 +182,12 @@ def test_user_input_is_escaped_everywhere(admin_client):
         assert "<script>alert" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     html = admin_client.get("/monitor/commands/export/").content.decode()
-    assert '<pre class="traceback">Traceback\n&lt;script&gt;' in html
     assert "--name &lt;script&gt;" in html
     assert '<pre class="metadata">' in html
+    run_url = re.findall(r'<a class="run-link" href="([^"]+)"', html)[1]  # the failed one
+    html = admin_client.get(run_url).content.decode()
+    assert "<script>alert" not in html
+    assert '<pre class="traceback">Traceback\n&lt;script&gt;' in html
 
 
 def test_command_page(admin_client):
@@ -196,7 +199,7 @@ def test_command_page(admin_client):
     assert '<p class="durations">' in html
     assert '<svg class="duration-chart"' in html and html.count("<rect ") == 22
     assert '<table id="history">' in html and html.count("<tr data-run-id=") == 22
-    assert '<pre class="traceback">Traceback:' in html
+    assert '<pre class="traceback">' not in html and "Traceback</a> on the run's page" in html
     assert '<span class="flag" data-flag="slow">slow</span>' in html
     assert '<span class="flag" data-flag="fast">suspiciously fast</span>' in html
     assert '<td class="exit-code" data-label="Exit code">1</td>' in html
@@ -258,7 +261,8 @@ def test_command_json_shape_and_flags(admin_client, settings):
     settings.MONITORKIT_SLOW_FACTOR = 1.1
     data = admin_client.get("/monitor/api/commands/export.json").json()
     assert data["runs"][1]["flags"] == ["slow"]  # 25 > 20.5 x 1.1
-    assert data["runs"][0]["traceback"] is None and "metadata" in data["runs"][0]
+    assert "traceback" not in data["runs"][0] and "metadata" in data["runs"][0]
+    assert data["runs"][0]["has_traceback"] is False and data["runs"][0]["has_output"] is False
 
 
 def queries(admin_client, url: str) -> int:

@@ -2,7 +2,8 @@
 
 An alert tells a person what they need without opening anything: the command id, its new health
 (and the one before), the host, when (UTC), the run's message, the last lines of its traceback
-and, when ``MONITORKIT_BASE_URL`` is set, a link to the command's status page. Every text passes
+and, when ``MONITORKIT_BASE_URL`` is set, a link to the run's page (the command's when the
+transition is about no run). Every text passes
 through :func:`safe_text`, so no credential reaches an inbox or a chat channel even when a
 message or a traceback quotes one.
 """
@@ -38,12 +39,17 @@ def tail(text: str | None, lines: int = TRACEBACK_LINES) -> str | None:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
-def status_url(command_id: str) -> str | None:
-    """Return ``<MONITORKIT_BASE_URL>/commands/<command id>/``, or ``None`` when it is unset."""
+def status_url(command_id: str, run_id: str | None = None) -> str | None:
+    """Return ``<MONITORKIT_BASE_URL>/commands/<command id>/``, or ``None`` when it is unset.
+
+    With ``run_id``: that run's own page, ``.../commands/<command id>/runs/<run id>/``, a
+    permanent URL for as long as the run is kept (what an alert about a run links to).
+    """
     base = BASE_URL.value()
     if base is None or not base.strip():
         return None
-    return f"{base.strip().rstrip('/')}/commands/{quote(command_id, safe='')}/"
+    url = f"{base.strip().rstrip('/')}/commands/{quote(command_id, safe='')}/"
+    return f"{url}runs/{quote(run_id, safe='')}/" if run_id else url
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,8 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     exception_type = record.exception_type if record is not None else None
     # Masked whole, then cut: a secret across the cut (a key block) is masked before it halves.
     trace = tail(safe_text(record.traceback if record is not None else None, secrets))
-    url = status_url(t.command_id)
+    # About a run (it failed, overran, went stale, was missed): its own page; else the command's.
+    url = status_url(t.command_id, record.run_id if record is not None else None)
     health = Health.of(t.health)
     what = health.words if health is not None else f"is {t.health}"
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"

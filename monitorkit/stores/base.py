@@ -115,6 +115,32 @@ class Reporter:
         """Return the stored runs of one command id, newest first."""
         raise NotImplementedError(f"{type(self).__name__} must define command_history().")
 
+    def run(self, command_id: str, run_id: str) -> RunRecord | None:
+        """Return one kept run of a command id, whole (``None``: not kept), for its own page.
+
+        This default searches ``command_history`` (one read of the id's history, as Firebase
+        does anyway); a store that can find a run by its id alone does (one query).
+        """
+        return next((r for r in self.command_history(command_id) if r.run_id == run_id), None)
+
+    def command_page(self, command_id: str, offset: int, limit: int) -> list[RunRecord]:
+        """Return ``limit`` kept runs of a command id, whole, newest first, after ``offset``.
+
+        One page of the command page's history: a store that can read only those rows does
+        (``LIMIT``/``OFFSET``), so a page costs the same at 25 kept runs as at 10,000.
+        """
+        return self.command_history(command_id, offset + limit)[offset:]
+
+    def command_outcomes(self, command_id: str) -> list[dict[str, Any]]:
+        """Return the outcomes (``record.outcome``) of every kept run of a command id, newest
+        first.
+
+        What the command page counts and charts, and its p50 and p95 come from: run id,
+        number, status, start and duration, never the output or traceback. A store may read
+        only those columns.
+        """
+        return [outcome_of(run) for run in self.command_history(command_id)]
+
     def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
         """Return the newest ``depth`` runs (``None``: all kept) of every command id, newest first.
 

@@ -5,7 +5,7 @@ Every read goes through the reporters' read side (``judge_runs``, ``command_hist
 database and Firebase stores look the same here, no view queries a model, and the health and
 failures in a row are those the watcher stores (``overview.judge_one``). The number of queries
 does not grow with the number of command ids: the overview is ``judge_runs`` + ``states`` +
-``recent_outcomes``; a command page is its ``command_history`` + ``states``.
+``recent_outcomes``; a command page is its ``command_outcomes``, two ``command_page`` + ``states``.
 
 The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
 Both pages carry ``watcher``, whether a watcher runs (``watcher_health.py``): one more read of
@@ -23,14 +23,28 @@ from ..health.judge import Assessment, is_stale
 from ..health.overview import command_health, judge_depth, judge_one, shown
 from ..health.schedules import Expectation, discover
 from ..healths import Health
-from ..record import UNFINISHED, RunRecord, format_timestamp, outcome_of, parse_timestamp, utcnow
+from ..record import (
+    UNFINISHED,
+    RunRecord,
+    Status,
+    format_timestamp,
+    outcome_of,
+    parse_timestamp,
+    utcnow,
+)
 from ..stores.base import Reporter
-from .stats import Durations, durations, eta, flags, progress_percent
+from .stats import Durations, eta, flags, percentile, progress_percent
 
 #: Outcomes in the overview's strip.
 STRIP_LENGTH = 20
 #: Fields of a run left out of the overview (the command's own page and JSON have them).
 OVERVIEW_OMITS = ("traceback", "output")
+#: Fields of a run left out of the command page's list (the run's own page has them).
+LIST_OMITS = ("traceback", "output")
+#: Runs of a command page's history, and its JSON's ``runs``, on one page.
+PER_PAGE = 25
+#: The newest runs drawn in a command page's chart (its JSON's ``chart``).
+CHART_RUNS = 200
 
 
 def run_json(
@@ -158,26 +172,43 @@ def problems_first(command: dict[str, Any]) -> tuple[int, str]:
 
 
 def command(
-    reporter: Reporter, command_id: str, settings: MonitorSettings = monitor_settings
+    reporter: Reporter,
+    command_id: str,
+    settings: MonitorSettings = monitor_settings,
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> dict[str, Any] | None:
-    """Return one command id's health, schedule, durations and kept runs (``None``: unknown)."""
+    """Return one command id's health, schedule, durations and one page of its kept runs
+    (``None``: unknown).
+
+    Three reads of the runs, none of them of every whole record: the judge's newest
+    ``judge_depth`` records, the light outcomes of every kept run (its count, p50 and p95 and
+    the chart's newest ``CHART_RUNS``), and the page's ``per_page`` records. The page's runs
+    leave out ``output`` and ``traceback`` (``has_output`` and ``has_traceback`` say whether
+    the run's own page, ``run()``, has them): ten thousand kept runs with kilobytes of output
+    each would make the page and its JSON, polled by ``live.js``, megabytes. ``page`` past the
+    last is the last, as Django's ``Paginator.get_page``.
+    """
     now = utcnow()
     stale_after = settings.stale_after  # read once, as in ``overview``
-    runs = reporter.command_history(command_id)
+    outcomes = reporter.command_outcomes(command_id)
     expectations = discover()
     expectation = expectations.get(command_id)
-    if not runs and expectation is None:
+    if not outcomes and expectation is None:
         return None
     store = reporter.health_store()
     state = store.states().get(command_id) if store is not None else None
     watcher = watcher_health.read(store, expectations, settings, now)
     # The inputs every reader judges from: the newest judge_depth records, not the history.
     depth = judge_depth(expectations)
-    judged = runs[:depth]
+    judged = reporter.command_page(command_id, 0, depth) if outcomes else []
     found = judge_one(expectation, judged, state, now, stale_after)
     found = shown(found, state, judged, watcher.judged_until if watcher is not None else None)
-    usual = durations(runs)
-    newest = runs[0] if runs else None
+    usual = outcome_durations(outcomes)
+    newest = judged[0] if judged else None
+    pages = max(1, -(-len(outcomes) // per_page))
+    page = min(max(1, page), pages)
+    runs = reporter.command_page(command_id, (page - 1) * per_page, per_page) if outcomes else []
     slow_factor, fast_fraction = settings.slow_factor, settings.fast_fraction
     return {
         "command_id": command_id,
@@ -190,14 +221,57 @@ def command(
         "slow_factor": slow_factor,
         "fast_fraction": fast_fraction,
         "progress": progress_json(newest, found, now),
+        "newest_run_id": outcomes[0]["run_id"] if outcomes else None,
+        "kept_runs": len(outcomes),
+        "page": page,
+        "pages": pages,
+        "per_page": per_page,
+        "chart": [outcome_json(o, now, stale_after) for o in outcomes[:CHART_RUNS]],
         "runs": [
             {
-                **run_json(run, now, stale_after),
+                **run_json(run, now, stale_after, LIST_OMITS),
+                "has_output": bool(run.output),
+                "has_traceback": bool(run.traceback),
                 "flags": flags(run, usual, slow_factor, fast_fraction),
             }
             for run in runs
         ],
     }
+
+
+def run(
+    reporter: Reporter,
+    command_id: str,
+    run_id: str,
+    settings: MonitorSettings = monitor_settings,
+) -> dict[str, Any] | None:
+    """Return one kept run whole, output and traceback too (``None``: not kept).
+
+    Its flags are judged against the command's usual durations (the light outcomes).
+    """
+    found = reporter.run(command_id, run_id)
+    if found is None:
+        return None
+    now = utcnow()
+    usual = outcome_durations(reporter.command_outcomes(command_id))
+    return {
+        "command_id": command_id,
+        "generated": format_timestamp(now),
+        **run_json(found, now, settings.stale_after),
+        "flags": flags(found, usual, settings.slow_factor, settings.fast_fraction),
+    }
+
+
+def outcome_durations(outcomes: list[dict[str, Any]]) -> Durations:
+    """Return the p50 and p95 of the outcomes that ``FINISHED`` (as ``stats.durations``)."""
+    values = [
+        float(o["duration"])
+        for o in outcomes
+        if o["status"] == Status.FINISHED.value
+        and o.get("duration") is not None
+        and o["duration"] >= 0
+    ]
+    return Durations(len(values), percentile(values, 50), percentile(values, 95))
 
 
 def _health_json(found: Assessment) -> dict[str, Any]:

@@ -93,6 +93,23 @@ def test_no_serious_or_critical_violation(
         page.context.close()
 
 
+@pytest.mark.usefixtures("shop")
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_failed_runs_page_has_no_serious_or_critical_violation(
+    browser: Any, staff: Any, live_server: Any, scheme: str
+) -> None:
+    (failed,) = DatabaseReporter().command_page("sync_inventory", 0, 1)
+    assert failed.traceback, failed  # the page's open details are looked at too
+    page = signed_in(browser, staff, live_server, scheme)
+    try:
+        page.goto(url(live_server, "run", "sync_inventory", failed.run_id))
+        page.wait_for_load_state("load")
+        assert page.locator("details#traceback[open]").count() == 1
+        assert blocking(page) == []
+    finally:
+        page.context.close()
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_the_refusal_page_has_no_serious_or_critical_violation(
     browser: Any, live_server: Any, scheme: str

@@ -239,7 +239,7 @@ def test_a_run_that_stops_beating_turns_stale_without_a_reload(page, live_server
     expect(row.locator(".message")).to_contain_text("No heartbeat since")  # not "Command running"
 
 
-def test_the_history_page_shows_a_traceback(page, live_server):
+def test_a_runs_link_leads_from_the_history_to_its_page_and_traceback(page, live_server):
     with pytest.raises(ValueError, match="boom"):
         call_command("fail_command", kind="value")
     (run,) = DatabaseReporter().latest_runs()
@@ -250,12 +250,35 @@ def test_the_history_page_shows_a_traceback(page, live_server):
     expect(page.locator("h1.command-id")).to_have_text(run.id)
     history = page.locator(f'#history tr[data-run-id="{run.run_id}"]')
     expect(history.locator(".status-text")).to_have_text("FAILED")
-    traceback = history.locator("pre.traceback")
+    # The history lists, the run's page tells: no traceback here, a link to it.
+    expect(history.locator("pre.traceback")).to_have_count(0)
+    expect(history.locator(".has-traceback a")).to_have_text("Traceback")
+    screenshot(page, "history")
+
+    history.locator("a.run-link").click()
+
+    page.wait_for_url(re.compile(rf"/runs/{run.run_id}/$"))
+    expect(page.locator("dd.outcome .status-text")).to_have_text("FAILED")
+    expect(page.locator("details#traceback")).to_have_attribute("open", "")
+    traceback = page.locator("details#traceback pre.traceback")
     expect(traceback).to_be_visible()
     expect(traceback).to_contain_text("Traceback (most recent call last)")
     expect(traceback).to_contain_text("ValueError: boom: the input is bad")
     expect(traceback).to_contain_text("fail_command.py")
-    screenshot(page, "history")
+    screenshot(page, "run")
+
+
+def test_the_historys_metadata_is_folded_until_opened(page, live_server):
+    store_run(DatabaseReporter(), "folded", 60, 1, Status.FAILED, metadata={"rows": 17})
+
+    page.goto(url(live_server, "command", "folded"))
+
+    folded = page.locator("#history details.metadata-details")
+    expect(folded).not_to_have_attribute("open", "")
+    expect(folded.locator("pre.metadata")).to_be_hidden()
+    folded.locator("summary").click()
+    expect(folded.locator("pre.metadata")).to_be_visible()
+    expect(folded.locator("pre.metadata")).to_contain_text('"rows": 17')
 
 
 def test_an_anonymous_visitor_is_sent_to_the_login(anonymous_page, staff, live_server, settings):
@@ -311,11 +334,15 @@ def test_markup_in_params_and_message_is_shown_as_text(page, live_server):
     details = page.locator('#history tr[data-status="FAILED"] .details')
     expect(details.locator(".message")).to_have_text(message)
     expect(details.locator(".params")).to_contain_text(params)
-    expect(details.locator(".traceback")).to_contain_text(XSS_SCRIPT)
     expect(details.locator(".metadata")).to_contain_text("onerror")
     expect(details.locator("img, script")).to_have_count(0)
     assert page.evaluate("typeof window.__xss") == "undefined"
     screenshot(page, "xss-history")
+    details.locator("xpath=..").locator("a.run-link").click()
+    expect(page.locator("pre.traceback")).to_contain_text(XSS_SCRIPT)
+    expect(page.locator("pre.metadata")).to_contain_text("onerror")
+    expect(page.locator("#run img, #run script")).to_have_count(0)
+    assert page.evaluate("typeof window.__xss") == "undefined"
 
 
 def test_the_kiosk_mode_loads_without_navigation(page, live_server):

@@ -70,7 +70,7 @@ def test_status_page_link_only_with_a_base_url(settings):
     assert alert.url is None and "Status page" not in alert.text
     settings.MONITORKIT_BASE_URL = "https://ops.example.com/monitor/"
     alert = build_alert(failing_transition())
-    assert alert.url == "https://ops.example.com/monitor/commands/import_data__limit_5/"
+    assert alert.url == "https://ops.example.com/monitor/commands/import_data__limit_5/runs/r1/"
     assert alert.text.endswith("Status page: " + alert.url)
 
 

@@ -50,7 +50,7 @@ def test_the_body_is_slack_text_and_structured_fields(http_sink, settings):
     assert body["exception_type"] == "ConnectionError"
     assert body["message"] == "could not reach https://bob:********@api.example.com/v1"
     assert body["traceback_tail"].splitlines()[-1].startswith("ConnectionError:")
-    assert body["url"] == "https://ops.example.com/commands/import_data__limit_5/"
+    assert body["url"] == "https://ops.example.com/commands/import_data__limit_5/runs/r1/"
     assert body["failures_in_row"] == 2 and body["run_status"] == "FAILED"
 
 

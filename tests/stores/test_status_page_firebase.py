@@ -42,6 +42,9 @@ def test_overview_command_page_and_json_read_firebase(rtdb_server, reporter_for,
 
     page = admin_client.get("/monitor/commands/export/").content.decode()
     assert page.count("<tr data-run-id=") == 4
-    assert '<pre class="traceback">Traceback\nOSError: disk full</pre>' in page
+    assert '<pre class="traceback">' not in page  # on the run's page, found by its node read
+    run_page = admin_client.get("/monitor/commands/export/runs/run-9/").content.decode()
+    assert '<pre class="traceback">Traceback\nOSError: disk full</pre>' in run_page
+    assert admin_client.get("/monitor/commands/export/runs/run-x/").status_code == 404
     detail = admin_client.get("/monitor/api/commands/export.json").json()
     assert detail["health"] == "FAILING" and detail["durations"]["finished_runs"] == 3

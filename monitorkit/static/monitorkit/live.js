@@ -319,10 +319,12 @@
     applyFilter();
   }
 
+  // A command page (its JSON's first page: the newest runs, without output) or a run's page
+  // (the run's JSON, data.run_id): the live region is fetched again when what it shows changed.
   function applyCommand(data) {
-    var newest = data.runs && data.runs.length ? data.runs[0] : {};
-    var stale = (data.runs || []).filter(function (r) { return r.stale; }).length;
-    var signature = [data.health, newest.run_id, newest.status, newest.latest, newest.message, stale].join("|");
+    var newest = data.run_id ? data : (data.runs && data.runs.length ? data.runs[0] : {});
+    var stale = data.run_id ? (data.stale ? 1 : 0) : (data.runs || []).filter(function (r) { return r.stale; }).length;
+    var signature = [data.health, newest.run_id, newest.status, newest.latest, newest.message, stale, JSON.stringify(newest.progress || null)].join("|");
     if (lastSignature === null) { lastSignature = signature; return Promise.resolve(); }
     if (signature === lastSignature) { return Promise.resolve(); }
     lastSignature = signature;

@@ -440,6 +440,42 @@ class DatabaseReporter(Reporter):
         rows = CommandRun.objects.using(self.alias).filter(command_id=command_id).order_by("-seq")
         return [self._record(row) for row in (rows[:limit] if limit else rows)]
 
+    def run(self, command_id: str, run_id: str) -> RunRecord | None:
+        """Return one kept run: one query by its run id."""
+        from ...models import CommandRun
+
+        rows = CommandRun.objects.using(self.alias).filter(command_id=command_id, run_id=run_id)
+        row = rows.order_by("-seq").first()
+        return None if row is None else self._record(row)
+
+    def command_page(self, command_id: str, offset: int, limit: int) -> list[RunRecord]:
+        """Return one page of a command id's runs: one query, ``LIMIT``/``OFFSET``."""
+        from ...models import CommandRun
+
+        rows = CommandRun.objects.using(self.alias).filter(command_id=command_id).order_by("-seq")
+        return [self._record(row) for row in rows[offset : offset + limit]]
+
+    def command_outcomes(self, command_id: str) -> list[dict[str, Any]]:
+        """Return every kept run's outcome of a command id: only the strip's five columns.
+
+        Read raw, as ``recent_outcomes``: at ten thousand kept runs Django's converters alone
+        cost more than the query.
+        """
+        from ...models import CommandRun
+
+        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(
+                f"SELECT run_id, seq, status, started, duration FROM {table} "
+                "WHERE command_id = %s ORDER BY seq DESC",
+                [command_id],
+            )
+            rows = cursor.fetchall()
+        return [
+            outcome(run_id, seq, status, _timestamp(started), duration)
+            for run_id, seq, status, started, duration in rows
+        ]
+
     def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
         """Return the newest ``depth`` runs of every command id: one query, a window function.
 

@@ -1,11 +1,14 @@
-"""A command id's own page: schedule, durations and their chart, and the paginated history."""
+"""A command id's own page: schedule, durations and their chart, and the paginated history;
+and each kept run's own page."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,9 +31,6 @@ from .page import (
     when_text,
     wrapped_id,
 )
-
-#: Runs on one page of the history.
-PER_PAGE = 25
 
 
 def history_row(run: dict[str, Any]) -> dict[str, Any]:
@@ -63,9 +63,17 @@ def schedule_texts(schedule: dict[str, Any] | None) -> dict[str, str]:
     }
 
 
+def page_number(request: HttpRequest) -> int:
+    """Return ``?page=N`` (1 when missing or not a number; past the last is the last)."""
+    try:
+        return max(1, int(request.GET.get("page", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
 @monitor_view
 def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
-    """One command id (HTML); ``?page=N`` pages through its kept runs."""
+    """One command id (HTML); ``?page=N`` pages through its kept runs, read a page at a time."""
     from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
 
     context: dict[str, Any] = {
@@ -77,15 +85,24 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
     if reporter is None:
         return unavailable(request, "No store is configured.", context)
     try:
-        data = dashboard.command(reporter, command_id)
+        data = dashboard.command(reporter, command_id, page=page_number(request))
     except ReporterError as err:
         return unavailable(request, f"{reporter.describe()} could not be read: {err}", context)
     if data is None:
         raise Http404("No runs of this command id are kept, and none is scheduled.")
     runs = data["runs"]
-    page = Paginator(runs, PER_PAGE).get_page(request.GET.get("page"))
+    run_url = run_page_url(command_id)
+    page = SimpleNamespace(
+        number=data["page"],
+        paginator=SimpleNamespace(num_pages=data["pages"]),
+        has_previous=data["page"] > 1,
+        has_next=data["page"] < data["pages"],
+        previous_page_number=data["page"] - 1,
+        next_page_number=data["page"] + 1,
+    )
     usual = data["durations"]
-    chart = duration_chart(runs, usual["p50"], usual["p95"], [outcome_title(run) for run in runs])
+    charted = data["chart"]
+    chart = duration_chart(charted, usual["p50"], usual["p95"], [outcome_title(o) for o in charted])
     return TemplateResponse(
         request,
         "monitorkit/command.html",
@@ -93,7 +110,7 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             **context,
             "data": data,
             "page": page,
-            "rows": [history_row(run) for run in page.object_list],
+            "rows": [{**history_row(run), "url": run_url(run["run_id"])} for run in runs],
             "chart": chart,
             "p50": duration_text(usual["p50"]),
             "p95": duration_text(usual["p95"]),
@@ -102,9 +119,52 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "id_html": wrapped_id(command_id),
             **schedule_texts(data["schedule"]),
             "progress_text": progress_text(data["progress"]),
-            "newest": runs[0] if runs else None,
+            "newest": runs[0] if runs and data["page"] == 1 else None,
             "generated": data["generated"],
             "generated_text": when_text(data["generated"]),
             "watcher": data["watcher"],
+        },
+    )
+
+
+def run_page_url(command_id: str) -> Callable[[str], str]:
+    """Return a function of a run id to its page's URL under ``command_id``: one ``reverse``."""
+    pattern = reverse("monitorkit:run", args=[command_id, "0"])
+    return lambda run_id: pattern[: -len("0/")] + quote(run_id, safe="") + "/"
+
+
+@monitor_view
+def run_page(request: HttpRequest, command_id: str, run_id: str) -> HttpResponse:
+    """One kept run (HTML), every field of it, its output and traceback open: the alert's link.
+
+    A run retention has removed, or that never was, is a 404.
+    """
+    from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+
+    context: dict[str, Any] = {
+        **options(request),
+        "command_id": command_id,
+        "command_url": reverse("monitorkit:command", args=[command_id]),
+        "api_url": reverse("monitorkit:api-run", args=[command_id, run_id]),
+    }
+    reporter = store()
+    if reporter is None:
+        return unavailable(request, "No store is configured.", context)
+    try:
+        data = dashboard.run(reporter, command_id, run_id)
+    except ReporterError as err:
+        return unavailable(request, f"{reporter.describe()} could not be read: {err}", context)
+    if data is None:
+        raise Http404("This run is not kept.")
+    return TemplateResponse(
+        request,
+        "monitorkit/run.html",
+        {
+            **context,
+            "data": data,
+            "row": history_row(data),
+            "latest_text": when_text(data.get("latest")),
+            "generated": data["generated"],
+            "generated_text": when_text(data["generated"]),
         },
     )
