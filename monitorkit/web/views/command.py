@@ -28,6 +28,7 @@ from .page import (
     when_text,
     wrapped_id,
 )
+from .timeline import timeline_context
 
 #: Runs on one page of the history.
 PER_PAGE = 25
@@ -95,6 +96,7 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "page": page,
             "rows": [history_row(run) for run in page.object_list],
             "chart": chart,
+            **timeline_context(reporter, command_id, request),
             "p50": duration_text(usual["p50"]),
             "p95": duration_text(usual["p95"]),
             "longest": duration_text(chart["longest"]) if chart else "",
