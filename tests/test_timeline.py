@@ -74,6 +74,16 @@ def test_a_cron_schedules_expected_starts_are_ticks():
     assert model["expected"] == 5 and model["note"] == ""
 
 
+def test_no_tick_is_drawn_before_the_oldest_kept_record():
+    """Older runs are no longer kept (or the command did not exist): no tick says "missed"."""
+    every_six_hours = Expectation("x", schedule="0 */6 * * *", timezone="UTC")
+    model = timeline([run(7, seq=1)], every_six_hours, NOW, "24h")  # 05:00 today
+    assert model["ticks"] == ["540.00", "720.00"]  # 06:00 and 12:00
+    assert model["note"] == (
+        "Nothing older than 2026-03-04 05:00 UTC is kept: expected starts are drawn from there."
+    )
+
+
 def test_an_interval_schedules_expected_starts_follow_the_runs():
     every_four_hours = Expectation("x", schedule=4 * 3600)
     runs = [run(2.5, seq=3), run(6.5, seq=2), run(30, seq=1)]
@@ -172,7 +182,8 @@ def test_an_every_minute_schedule_says_its_ticks_are_too_many(admin_client, sett
         "scheduled_command": {"schedule": None},
         "export": {"schedule": "* * * * *"},
     }
-    store(make_record("export", started=utcnow() - dt.timedelta(minutes=3)), 1.0)
+    for minutes in (25 * 60, 3):
+        store(make_record("export", started=utcnow() - dt.timedelta(minutes=minutes)), 1.0)
     html = admin_client.get("/monitor/commands/export/").content.decode()
     assert '<line class="expected"' not in svg_of(html)
     assert "More than 500 starts are expected in 24 hours: they are not drawn." in html

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 
 from ...conf import monitor_settings
 from ...health.schedules import EARLY_TOLERANCE, Expectation, discover
-from ...record import parse_timestamp, utcnow
+from ...record import format_timestamp, parse_timestamp, utcnow
 from ...stores.base import Reporter
 from .page import outcome_title, shown_status
 
@@ -102,8 +102,8 @@ def timeline(
     """Return the timeline of ``runs`` (JSON runs, as ``dashboard.run_json``) ending at ``now``.
 
     Runs that started before the window (or after ``now``) are left out; ``MISSED`` records
-    are gaps (``missed``), the others marks; ``ticks`` are the expected starts (none drawn and
-    a ``note`` when there are more than :data:`MAX_TICKS`).
+    are gaps (``missed``), the others marks; ``ticks`` are the expected starts from the oldest
+    kept record on (none drawn and a ``note`` when there are more than :data:`MAX_TICKS`).
     """
     length, step, label_format = WINDOWS[window]
     start = now - length
@@ -121,10 +121,19 @@ def timeline(
                 "title": outcome_title(run),
             }
         )
-    starts = expected_starts(expectation, runs, start, now)
-    note = ""
+    # Ticks before the oldest kept record would look like missed starts, but they are runs the
+    # store no longer keeps (MONITORKIT_RETENTION), or starts from before the command existed.
+    oldest = min((parse_timestamp(run["started"]) for run in runs), default=None)
+    kept_from = start if oldest is None else max(start, oldest - EARLY_TOLERANCE)
+    starts = expected_starts(expectation, runs, kept_from, now)
+    notes = []
+    if oldest is not None and expectation is not None and kept_from > start:
+        notes.append(
+            f"Nothing older than {format_timestamp(oldest)[:16].replace('T', ' ')} UTC is kept:"
+            " expected starts are drawn from there."
+        )
     if starts is None:
-        note = (
+        notes.append(
             f"More than {MAX_TICKS} starts are expected in {WINDOW_NAMES[window]}: "
             "they are not drawn."
         )
@@ -149,7 +158,7 @@ def timeline(
         "marks": marks,
         "ticks": [_x(moment, start, length) for moment in starts],
         "expected": len(starts),
-        "note": note,
+        "note": " ".join(notes),
         "labels": labels,
     }
 
