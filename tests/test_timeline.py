@@ -136,7 +136,7 @@ def svg_of(html: str) -> str:
 
 
 def marks(svg: str) -> list[str]:
-    return re.findall(r'<circle class="mark[^"]*"[^>]*data-status="([A-Z_]+)"', svg)
+    return re.findall(r'<g class="mark[^"]*" data-status="([A-Z_]+)" tabindex="0"', svg)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -147,8 +147,8 @@ def test_the_page_draws_a_mark_for_each_run_of_the_window(admin_client):
     assert html.index('id="durations"') < html.index('id="timeline"') < html.index('id="runs"')
     svg = svg_of(html)
     assert sorted(marks(svg)) == ["FAILED", "FINISHED", "FINISHED", "FINISHED", "MISSED", "STALE"]
-    assert len(re.findall(r'<circle class="mark missed"', svg)) == 1
-    assert svg.count('tabindex="0"') == 6
+    assert len(re.findall(r'<g class="mark missed"', svg)) == 1
+    assert svg.count('tabindex="0"') == 6 and svg.count('class="label"') == 6
     assert 'aria-label="Runs of the last 24 hours on a time axis in UTC: 6 marks' in svg
     assert re.search(
         r"<title>#\d+ · FAILED · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC · 2.0 s</title>", svg

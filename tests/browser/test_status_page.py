@@ -476,9 +476,9 @@ def test_the_timeline_names_a_run_to_the_keyboard(page, live_server):
     day_ago = utcnow() - dt.timedelta(hours=24)
     stored = [r for r in reporter.command_history("timeline_job") if r.started >= day_ago]
     assert len(stored) == 5
-    expect(page.locator("svg.timeline circle.mark")).to_have_count(len(stored))
-    expect(page.locator('svg.timeline circle[data-status="MISSED"]')).to_have_count(1)
-    expect(page.locator('svg.timeline circle[data-status="FAILED"]')).to_have_count(1)
+    expect(page.locator("svg.timeline g.mark")).to_have_count(len(stored))
+    expect(page.locator('svg.timeline g.mark[data-status="MISSED"]')).to_have_count(1)
+    expect(page.locator('svg.timeline g.mark[data-status="FAILED"]')).to_have_count(1)
     page.locator('.timeline-windows a[data-window="7d"]').focus()
     page.keyboard.press("Tab")
     focused = page.evaluate(
@@ -487,7 +487,15 @@ def test_the_timeline_names_a_run_to_the_keyboard(page, live_server):
     )
     assert focused[0] == "FAILED"  # the oldest run of the window comes first
     assert re.fullmatch(r"#4 · FAILED · \S+ \S+ UTC · 2.0 s", focused[1]), focused
+    # A <title> shows on hover only: focus shows the mark's own label, hidden otherwise.
+    expect(page.locator("svg.timeline g.mark:focus text.label")).to_be_visible()
+    expect(page.locator("svg.timeline g.mark:focus text.label")).to_have_text(focused[1])
+    expect(page.locator("svg.timeline g.mark:not(:focus) text.label").first).to_be_hidden()
+    label = page.locator("svg.timeline g.mark:focus text.label").bounding_box()
+    chart = page.locator("svg.timeline").bounding_box()
+    assert label and chart and chart["x"] <= label["x"], (label, chart)  # not cut off
+    screenshot(page, "timeline-focus")
     page.locator('.timeline-windows a[data-window="7d"]').click()
-    expect(page.locator('svg.timeline[data-window="7d"] circle.mark')).to_have_count(6)
+    expect(page.locator('svg.timeline[data-window="7d"] g.mark')).to_have_count(6)
     expect(page.locator('.timeline-windows a[aria-current="true"]')).to_have_text("7 days")
     screenshot(page, "timeline")

@@ -4,7 +4,10 @@ Like the duration chart (``chart.py``), a pure function computes a small model a
 (``_timeline.html``) draws it as inline SVG, every value escaped there. Each run is a mark at
 its start in its outcome's colour (``data-status``, ``STALE`` for a stale run), each ``MISSED``
 record (the watcher's record of a start that never came) a hollow mark at the missed start, and
-each expected start a tick, so a gap between the ticks and the marks shows.
+each expected start a tick, so a gap between the ticks and the marks shows. A mark is reached
+with Tab and names its run: its ``<title>`` for the mouse and screen readers, and a label
+shown on focus by CSS (a ``<title>`` shows on hover only); the SVG is a ``group`` of such
+named marks, not one ``img``, whose children a screen reader would not reach.
 
 The view reads the command's kept history once (``command_history``) and keeps the runs that
 started in the window: the page's history may be paginated, so the timeline does not take its
@@ -27,6 +30,7 @@ from .page import outcome_title, shown_status
 
 WIDTH = 720
 HEIGHT = 56
+LABEL_TOP = 8  # the baseline of a mark's label, shown above it on hover and focus
 MARK_Y = 18
 MARK_RADIUS = 5
 TICK_TOP, TICK_BOTTOM = 30, 36
@@ -116,6 +120,8 @@ def timeline(
         marks.append(
             {
                 "x": _x(started, start, length),
+                # The label shown on hover and focus reads inwards, so it stays in the picture.
+                "anchor": "start" if started - start < length / 2 else "end",
                 "status": status,
                 "missed": status == "MISSED",
                 "title": outcome_title(run),
@@ -149,6 +155,7 @@ def timeline(
         "width": WIDTH,
         "height": HEIGHT,
         "mark_y": MARK_Y,
+        "label_top": LABEL_TOP,
         "radius": MARK_RADIUS,
         "tick_top": TICK_TOP,
         "tick_bottom": TICK_BOTTOM,
