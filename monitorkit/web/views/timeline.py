@@ -133,7 +133,7 @@ def timeline(
     kept_from = start if oldest is None else max(start, oldest - EARLY_TOLERANCE)
     starts = expected_starts(expectation, runs, kept_from, now)
     notes = []
-    if oldest is not None and expectation is not None and kept_from > start:
+    if starts and kept_from > start:
         notes.append(
             f"Nothing older than {format_timestamp(oldest)[:16].replace('T', ' ')} UTC is kept:"
             " expected starts are drawn from there."
@@ -194,7 +194,7 @@ def timeline_context(
             {
                 "name": name,
                 "text": WINDOW_NAMES[name],
-                "query": urlencode(sorted(query.items())),
+                "query": urlencode(sorted(query.lists()), doseq=True),
                 "current": name == window,
             }
         )
