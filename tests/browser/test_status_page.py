@@ -483,3 +483,46 @@ def test_times_are_in_the_viewers_zone_and_a_live_update_draws_what_a_reload_doe
     expect(started).to_have_attribute("title", newer.started.strftime("%Y-%m-%d %H:%M:%S UTC"))
     assert without_ages(berlin_page, 'tr[data-command-id="import_orders__count_20"]') == live
     assert without_ages(berlin_page, "#counts") == counts
+
+
+def test_the_timeline_names_a_run_to_the_keyboard(page, live_server):
+    """Each stored run of the last 24 hours is a mark; Tab reaches one, and its title names it."""
+    reporter = DatabaseReporter()
+    hour = 3600.0
+    for ago in (20 * hour, 10 * hour, 3 * hour):
+        store_run(reporter, "timeline_job", ago, 4.0)
+    store_run(reporter, "timeline_job", 22 * hour, 2.0, Status.FAILED, message="boom")  # the 4th
+    store_run(reporter, "timeline_job", 30 * hour, 4.0)  # before the 24 hours
+    missed_at = utcnow() - dt.timedelta(hours=6)
+    missed = make_record("timeline_job", started=missed_at, latest=missed_at, finished=missed_at)
+    missed.status, missed.pid = Status.MISSED, None
+    reporter.write(missed)
+
+    page.goto(url(live_server, "command", "timeline_job"))
+
+    day_ago = utcnow() - dt.timedelta(hours=24)
+    stored = [r for r in reporter.command_history("timeline_job") if r.started >= day_ago]
+    assert len(stored) == 5
+    expect(page.locator("svg.timeline g.mark")).to_have_count(len(stored))
+    expect(page.locator('svg.timeline g.mark[data-status="MISSED"]')).to_have_count(1)
+    expect(page.locator('svg.timeline g.mark[data-status="FAILED"]')).to_have_count(1)
+    page.locator('.timeline-windows a[data-window="7d"]').focus()
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => [document.activeElement.getAttribute('data-status'),"
+        " document.activeElement.querySelector('title').textContent]"
+    )
+    assert focused[0] == "FAILED"  # the oldest run of the window comes first
+    assert re.fullmatch(r"#4 · FAILED · \S+ \S+ UTC · 2.0 s", focused[1]), focused
+    # A <title> shows on hover only: focus shows the mark's own label, hidden otherwise.
+    expect(page.locator("svg.timeline g.mark:focus text.label")).to_be_visible()
+    expect(page.locator("svg.timeline g.mark:focus text.label")).to_have_text(focused[1])
+    expect(page.locator("svg.timeline g.mark:not(:focus) text.label").first).to_be_hidden()
+    label = page.locator("svg.timeline g.mark:focus text.label").bounding_box()
+    chart = page.locator("svg.timeline").bounding_box()
+    assert label and chart and chart["x"] <= label["x"], (label, chart)  # not cut off
+    screenshot(page, "timeline-focus")
+    page.locator('.timeline-windows a[data-window="7d"]').click()
+    expect(page.locator('svg.timeline[data-window="7d"] g.mark')).to_have_count(6)
+    expect(page.locator('.timeline-windows a[aria-current="true"]')).to_have_text("7 days")
+    screenshot(page, "timeline")

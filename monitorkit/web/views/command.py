@@ -31,6 +31,7 @@ from .page import (
     when_text,
     wrapped_id,
 )
+from .timeline import timeline_context
 
 
 def history_row(run: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +113,7 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "page": page,
             "rows": [{**history_row(run), "url": run_url(run["run_id"])} for run in runs],
             "chart": chart,
+            **timeline_context(reporter, command_id, request),
             "p50": duration_text(usual["p50"]),
             "p95": duration_text(usual["p95"]),
             "longest": duration_text(chart["longest"]) if chart else "",
