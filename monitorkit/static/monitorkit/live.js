@@ -230,6 +230,7 @@
         var n = others.filter(function (o) { return o === h; }).length;
         return n + " " + (h === "OK" ? h : h.toLowerCase());
       }).join(", ");
+      if (calm) { text = "Nothing wrong: " + text; }
     }
     setText(box, text);
     if (box.classList.contains("calm") !== calm) { box.classList.toggle("calm"); }

@@ -136,7 +136,8 @@ def worst_health(commands: list[dict[str, Any]]) -> str:
 
 def kiosk_summary(commands: list[dict[str, Any]]) -> str:
     """Return the wall screen's line for everything that is not a problem: ``12 OK, 2 running,
-    1 new`` (most urgent first), or ``All 15 commands OK`` when nothing is wrong.
+    1 new`` (most urgent first); ``All 15 commands OK`` when all are, ``Nothing wrong: 14 OK,
+    1 new`` when none is a problem but some are not OK yet.
 
     ``live.js`` (``kioskSummary``) says the same after each update.
     """
@@ -151,7 +152,8 @@ def kiosk_summary(commands: list[dict[str, Any]]) -> str:
         for h in sorted(Health, key=lambda h: h.urgency)
         if h.value in by_health
     ]
-    return ", ".join(parts)
+    calm = others and len(others) == len(commands)
+    return ("Nothing wrong: " if calm else "") + ", ".join(parts)
 
 
 def overview_row(
