@@ -190,7 +190,11 @@ def test_the_wall_screen_shows_problems_large_and_counts_the_rest(
         "n => parseFloat(getComputedStyle(n).fontSize)",
     )
     assert id_size >= size[1] * 0.022, (id_size, size)
-    expect(wall.locator(f'tr[data-command-id="{LONG_ID}"] td.message')).to_be_visible()
+    card = wall.locator(f'tr[data-command-id="{LONG_ID}"]')
+    expect(card.locator("td.message")).to_be_visible()
+    expect(card.locator("td.started")).to_be_visible()
+    for cell in ("duration", "host", "next-run", "strip"):  # what a room need not read
+        expect(card.locator(f"td.{cell}")).to_be_hidden()
     assert cut_cards(wall) == []
     scrolled, wide = overflow(wall)
     assert scrolled <= wide
