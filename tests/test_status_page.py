@@ -349,7 +349,9 @@ def test_metrics_without_prometheus_client_say_so(client, settings, monkeypatch)
 
 def overview_ids(html: str) -> list[tuple[str, bool]]:
     """Return the overview's rows in order: (command id, shown)."""
-    rows = re.findall(r'<tr data-command-id="([^"]+)" data-row-health="[A-Z]+"( hidden)?>', html)
+    rows = re.findall(
+        r'<tr data-command-id="([^"]+)" data-row-health="[A-Z]+"(?: data-problem)?( hidden)?>', html
+    )
     return [(command_id, not hidden) for command_id, hidden in rows]
 
 
@@ -466,3 +468,41 @@ def test_a_schedule_is_shown_in_words_beside_its_cron(admin_client, settings):
     assert '<td class="duration" data-label="Duration">&lt; 10 ms</td>' in html
     html = admin_client.get("/monitor/commands/nightly_job/").content.decode()
     assert "Every 6 h <code>21600" in html
+
+
+# --- Phones and wall screens (issue 19, item 5) ---------------------------------------------
+
+
+def favicon_href(html: str) -> str:
+    found = re.search(r'<link rel="icon" id="favicon" type="image/svg\+xml" href="([^"]+)"', html)
+    assert found, "no inline favicon"
+    return found.group(1)
+
+
+def test_the_tab_title_counts_problems_and_the_icon_is_the_worst_healths(admin_client):
+    store(make_record("fine"), 1.0)
+    html = admin_client.get("/monitor/").content.decode()
+    assert "<title>Commands · monitorkit</title>" in html
+    assert favicon_href(html).startswith("data:image/svg+xml,") and "1a7f37" in favicon_href(html)
+
+    failing("export")
+    failing("import_orders")
+    html = admin_client.get("/monitor/").content.decode()
+    assert "<title>(2) Commands · monitorkit</title>" in html
+    assert "cf222e" in favicon_href(html)
+    command_page = admin_client.get("/monitor/commands/fine/").content.decode()
+    assert "1a7f37" in favicon_href(command_page)  # a command page: its own health
+
+
+def test_the_kiosk_counts_what_is_not_a_problem_and_marks_the_problems(admin_client):
+    store(make_record("fine"), 1.0)
+    store(make_record("also_fine"), 1.0)
+    html = admin_client.get("/monitor/?kiosk=1").content.decode()
+    assert '<p id="kiosk-summary" class="kiosk-summary calm">All 2 commands OK</p>' in html
+    assert " data-problem>" not in html.split('id="row-template"')[0]
+
+    failing("export")
+    html = admin_client.get("/monitor/?kiosk=1").content.decode()
+    assert '<p id="kiosk-summary" class="kiosk-summary">2 OK</p>' in html
+    assert re.search(r'<tr data-command-id="export" data-row-health="FAILING" data-problem>', html)
+    assert "kiosk-summary" not in admin_client.get("/monitor/").content.decode()

@@ -125,6 +125,8 @@
   function updateRow(row, c) {
     var run = c.last_run || {};
     row.setAttribute("data-row-health", c.health);
+    // The wall screen shows a row as a large card when (and only when) it is a problem.
+    if (row.hasAttribute("data-problem") !== isProblem(c.health)) { row.toggleAttribute("data-problem"); }
     var badge = row.querySelector("td.health .badge");
     badge.setAttribute("data-health", c.health);
     setText(badge, c.health);
@@ -198,6 +200,41 @@
   var healthOrder = table ? (table.getAttribute("data-health-order") || "").split(" ") : [];
   var params = new URLSearchParams(window.location.search);
   var filter = { health: params.get("health") || "", q: (params.get("q") || "").trim() };
+
+  function isProblem(health) { return problems.indexOf(health) !== -1; }
+
+  // The tab: "(2) Commands · monitorkit" and an icon in the worst health's colour (the server's
+  // icons, from <link id="favicon" data-icons>), so a tab in the background still tells.
+  var baseTitle = document.title.replace(/^\(\d+\) /, "");
+  function updateTab(problemCount, worst) {
+    var title = (problemCount ? "(" + problemCount + ") " : "") + baseTitle;
+    if (document.title !== title) { document.title = title; }
+    var icon = document.getElementById("favicon");
+    if (!icon) { return; }
+    var icons = {};
+    try { icons = JSON.parse(icon.getAttribute("data-icons") || "{}"); } catch (e) { icons = {}; }
+    if (icons[worst] && icon.getAttribute("href") !== icons[worst]) { icon.setAttribute("href", icons[worst]); }
+  }
+
+  // The wall screen's line for all that is not a problem, as views/overview.py kiosk_summary.
+  function kioskSummary(healths) {
+    var box = document.getElementById("kiosk-summary");
+    if (!box) { return; }
+    var others = healths.filter(function (h) { return !isProblem(h); });
+    var calm = others.length > 0 && others.length === healths.length;
+    var text;
+    if (calm && others.every(function (h) { return h === "OK"; })) {
+      text = "All " + others.length + " commands OK";
+    } else {
+      text = healthOrder.filter(function (h) { return others.indexOf(h) !== -1; }).map(function (h) {
+        var n = others.filter(function (o) { return o === h; }).length;
+        return n + " " + (h === "OK" ? h : h.toLowerCase());
+      }).join(", ");
+      if (calm) { text = "Nothing wrong: " + text; }
+    }
+    setText(box, text);
+    if (box.classList.contains("calm") !== calm) { box.classList.toggle("calm"); }
+  }
 
   function searched(id) { return id.toLowerCase().indexOf(filter.q.toLowerCase()) !== -1; }
   function showsRow(id, health) {
@@ -316,6 +353,10 @@
     if (!same) {
       data.commands.forEach(function (c) { tbody.appendChild(byId[c.command_id]); });
     }
+    var healths = data.commands.map(function (c) { return c.health; });
+    var worst = healthOrder.filter(function (h) { return healths.indexOf(h) !== -1; })[0] || "";
+    updateTab(healths.filter(isProblem).length, worst);
+    kioskSummary(healths);
     applyFilter();
   }
 
@@ -369,7 +410,9 @@
         setGenerated(data.generated);
         updateWatcher(data.watcher);
         say("");
-        return body.classList.contains("page-overview") ? applyOverview(data) : applyCommand(data);
+        if (body.classList.contains("page-overview")) { return applyOverview(data); }
+        updateTab(isProblem(data.health) ? 1 : 0, data.health);
+        return applyCommand(data);
       })
       .catch(function (why) { say("Not updating (" + why + "); trying again."); })
       .then(function () { window.setTimeout(poll, seconds * 1000); });

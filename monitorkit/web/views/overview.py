@@ -122,6 +122,40 @@ def count_links(
     return links
 
 
+def is_problem(command: dict[str, Any]) -> bool:
+    """Return whether the command's health is a problem (``Health.problem``)."""
+    health = Health.of(command["health"])
+    return health is not None and health.problem
+
+
+def worst_health(commands: list[dict[str, Any]]) -> str:
+    """Return the most urgent health among ``commands`` (the tab's icon), ``""`` for none."""
+    found = [h for c in commands if (h := Health.of(c["health"])) is not None]
+    return min(found, key=lambda h: h.urgency).value if found else ""
+
+
+def kiosk_summary(commands: list[dict[str, Any]]) -> str:
+    """Return the wall screen's line for everything that is not a problem: ``12 OK, 2 running,
+    1 new`` (most urgent first); ``All 15 commands OK`` when all are, ``Nothing wrong: 14 OK,
+    1 new`` when none is a problem but some are not OK yet.
+
+    ``live.js`` (``kioskSummary``) says the same after each update.
+    """
+    others = [c for c in commands if not is_problem(c)]
+    if others and len(others) == len(commands) and all(c["health"] == "OK" for c in others):
+        return f"All {len(others)} commands OK"
+    by_health: dict[str, int] = {}
+    for command in others:
+        by_health[command["health"]] = by_health.get(command["health"], 0) + 1
+    parts = [
+        f"{by_health[h.value]} {h.value if h is Health.OK else h.value.lower()}"
+        for h in sorted(Health, key=lambda h: h.urgency)
+        if h.value in by_health
+    ]
+    calm = others and len(others) == len(commands)
+    return ("Nothing wrong: " if calm else "") + ", ".join(parts)
+
+
 def overview_row(
     command: dict[str, Any], url: Callable[[str], str], wanted: Filter | None = None
 ) -> dict[str, Any]:
@@ -130,6 +164,7 @@ def overview_row(
     return {
         "data": command,
         "shown": wanted is None or wanted.shows(command),
+        "problem": is_problem(command),
         "run": run,
         "status": shown_status(run),
         "url": url(command["command_id"]),
@@ -176,6 +211,9 @@ def overview(request: HttpRequest) -> HttpResponse:
             "counts": count_links(data["commands"], wanted, context["carried_query"]),
             "filter": wanted,
             "matched": any(row["shown"] for row in rows),
+            "problem_count": sum(row["problem"] for row in rows),
+            "worst_health": worst_health(data["commands"]),
+            "kiosk_summary": kiosk_summary(data["commands"]),
             "generated": data["generated"],
             "generated_text": when_text(data["generated"]),
             "watcher": data["watcher"],
