@@ -526,3 +526,43 @@ def test_the_timeline_names_a_run_to_the_keyboard(page, live_server):
     expect(page.locator('svg.timeline[data-window="7d"] g.mark')).to_have_count(6)
     expect(page.locator('.timeline-windows a[aria-current="true"]')).to_have_text("7 days")
     screenshot(page, "timeline")
+
+
+def test_the_link_in_a_real_alert_e_mail_opens_the_run_s_page(
+    page, live_server, settings, smtp_server
+):
+    """The watcher's e-mail, through a real SMTP server, links to the failed run's own page."""
+    import email
+    import email.policy
+
+    from monitorkit.alerts.config import notifiers_from_settings
+    from monitorkit.health.watch import Watcher
+
+    settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
+    settings.MONITORKIT_ALERTS = {"email": {"to": ["ops@example.com"]}}
+    settings.MONITORKIT_BASE_URL = live_server.url + reverse("monitorkit:overview")
+    reporter = DatabaseReporter()
+    store_run(reporter, "nightly_import", 7200, 3.0)
+    failed = store_run(
+        reporter,
+        "nightly_import",
+        60,
+        2.0,
+        Status.FAILED,
+        message="ValueError: row 7 is not a date",
+        exception_type="ValueError",
+        traceback='Traceback (most recent call last):\n  File "import.py", line 7\nValueError',
+    )
+    store = reporter.health_store()
+    Watcher(reporter, store, notifiers_from_settings()).cycle()
+
+    (envelope,) = smtp_server.envelopes
+    body = email.message_from_bytes(envelope.content, policy=email.policy.default).get_content()
+    (link,) = re.findall(r"Status page: (\S+)", body)
+    assert failed.run_id in link
+    page.goto(link)
+    expect(page.locator("h1")).to_contain_text("nightly_import")
+    traceback = page.locator("details", has_text="Traceback")
+    expect(traceback).to_have_attribute("open", "")
+    expect(traceback).to_contain_text("ValueError")
+    expect(page.locator("main")).to_contain_text("row 7 is not a date")

@@ -175,7 +175,9 @@ def timeline_context(
 ) -> dict[str, Any]:
     """Return the command page's ``timeline`` and its window links (``timeline_windows``).
 
-    Reads the command's kept history once, judged as the page's runs are (``run_json``).
+    Reads the outcomes of the command's kept runs (``Reporter.command_outcomes``: run id,
+    number, status, start, duration; never output or traceback), judged stale as the strip's
+    are (``outcome_json``): the page itself reads them the same way.
     """
     from .. import dashboard  # when a page is drawn, as ``command.py`` does
 
@@ -184,7 +186,8 @@ def timeline_context(
     window = window if window in WINDOWS else next(iter(WINDOWS))
     stale_after = monitor_settings.stale_after
     runs = [
-        dashboard.run_json(run, now, stale_after) for run in reporter.command_history(command_id)
+        dashboard.outcome_json(outcome, now, stale_after)
+        for outcome in reporter.command_outcomes(command_id)
     ]
     links = []
     for name in WINDOWS:
