@@ -41,7 +41,7 @@ class Badge:
 
 def word(health: Health) -> str:
     """Return how a badge names a health: ``ok``, ``failing``, ``overrunning``."""
-    return health.value.lower()
+    return str(health.value).lower()
 
 
 def of_command(command_id: str, health: Health | None) -> Badge:

@@ -87,10 +87,15 @@ class Filter:
 
     def url(self, health: str, carried: str) -> str:
         """Return the query string of this view with the health filter set to ``health``."""
-        pairs = [tuple(pair.split("=", 1)) for pair in carried.split("&") if pair]
+        pairs = [_pair(part) for part in carried.split("&") if part]
         pairs += [("health", health)] if health else []
         pairs += [("q", self.query)] if self.query else []
         return "?" + urlencode(pairs)
+
+
+def _pair(part: str) -> tuple[str, str]:
+    name, _, value = part.partition("=")
+    return name, value
 
 
 def count_links(
@@ -106,7 +111,7 @@ def count_links(
     for command in searched:
         by_health[command["health"]] = by_health.get(command["health"], 0) + 1
     problems = sum(n for h, n in by_health.items() if (found := Health.of(h)) and found.problem)
-    links = [
+    links: list[dict[str, Any]] = [
         {"filter": "", "label": "All", "count": len(searched)},
         {"filter": PROBLEMS, "label": "Problems", "count": problems},
     ]

@@ -24,7 +24,7 @@ from django.http import HttpRequest
 
 from ...conf import monitor_settings
 from ...health.schedules import EARLY_TOLERANCE, Expectation, discover
-from ...record import format_timestamp, parse_timestamp, utcnow
+from ...record import parse_timestamp, utcnow
 from ...stores.base import Reporter
 from .page import outcome_title, shown_status
 
@@ -71,7 +71,7 @@ def expected_starts(
     found: list[dt.datetime] = []
     if isinstance(expectation.schedule, dt.timedelta):
         interval = expectation.schedule
-        anchors = sorted(parse_timestamp(run["started"]) for run in runs)
+        anchors = sorted(_started(run) for run in runs)
         for index, anchor in enumerate(anchors):
             following = anchors[index + 1] if index + 1 < len(anchors) else None
             moment = expectation.due_after(anchor)
@@ -97,6 +97,14 @@ def expected_starts(
     return found
 
 
+def _started(run: dict[str, Any]) -> dt.datetime:
+    """Return when a run started (every kept run has a start)."""
+    started = parse_timestamp(run["started"])
+    if started is None:
+        raise ValueError(f"run {run.get('run_id')!r} has no start")
+    return started
+
+
 def timeline(
     runs: list[dict[str, Any]],
     expectation: Expectation | None,
@@ -113,7 +121,7 @@ def timeline(
     start = now - length
     marks = []
     for run in sorted(runs, key=lambda run: run["started"]):
-        started = parse_timestamp(run["started"])
+        started = _started(run)
         if not start <= started <= now:
             continue
         status = shown_status(run)
@@ -129,13 +137,13 @@ def timeline(
         )
     # Ticks before the oldest kept record would look like missed starts, but they are runs the
     # store no longer keeps (MONITORKIT_RETENTION), or starts from before the command existed.
-    oldest = min((parse_timestamp(run["started"]) for run in runs), default=None)
+    oldest = min((_started(run) for run in runs), default=None)
     kept_from = start if oldest is None else max(start, oldest - EARLY_TOLERANCE)
     starts = expected_starts(expectation, runs, kept_from, now)
     notes = []
     if starts and kept_from > start:
         notes.append(
-            f"Nothing older than {format_timestamp(oldest)[:16].replace('T', ' ')} UTC is kept:"
+            f"Nothing older than {oldest:%Y-%m-%d %H:%M} UTC is kept:"
             " expected starts are drawn from there."
         )
     if starts is None:
