@@ -359,17 +359,19 @@ def test_with_the_setting_at_zero_nothing_is_touched(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_command_page_and_its_json_show_the_output_escaped(admin_client, settings):
+def test_the_run_page_and_its_json_show_the_output_escaped(admin_client, settings):
+    """The output is on the run's page (the command page's list says only that there is one)."""
     settings.MONITORKIT_SCHEDULES = {"scheduled_command": {"schedule": None}}
     record = failing("export")
     record.output = f"copied 3 files\n{XSS}\n"
     DatabaseReporter().write(record)
-    html = admin_client.get("/monitor/commands/export/").content.decode()
-    assert (
-        '<pre class="output">copied 3 files\n&lt;script&gt;alert(1)&lt;/script&gt;\n</pre>' in html
-    )
+    listed = admin_client.get("/monitor/api/commands/export.json").json()["runs"][0]
+    assert listed["has_output"] is True and "output" not in listed
+    html = admin_client.get(listed["url"]).content.decode()
+    assert "copied 3 files\n&lt;script&gt;alert(1)&lt;/script&gt;\n</pre>" in html
     assert "<script>alert" not in html
-    data = admin_client.get("/monitor/api/commands/export.json").json()
-    assert data["runs"][0]["output"] == f"copied 3 files\n{XSS}\n"
+    data = admin_client.get(listed["api_url"]).json()
+    assert data["output"] == f"copied 3 files\n{XSS}\n"
+    assert "<script>alert" not in admin_client.get("/monitor/commands/export/").content.decode()
     overview = admin_client.get("/monitor/api/overview.json").json()
     assert "output" not in overview["commands"][0]["last_run"]  # like the traceback

@@ -190,3 +190,23 @@ def test_an_alert_about_a_run_links_to_its_page(settings):
     assert about_no_run.url == "https://ops.example.com/monitor/commands/import_data__limit_5/"
     settings.MONITORKIT_BASE_URL = None
     assert build_alert(failing_transition()).url is None
+
+
+def test_a_poll_of_an_unchanged_command_or_run_fetches_no_body(admin_client):
+    """The command's and the run's JSON carry an ETag of what is stored; asked again with it
+    (``live.js`` does), they answer 304 and nothing else until a run changes."""
+    history("export", [1.0] * 3)
+    url = "/monitor/api/commands/export.json"
+    first = admin_client.get(url)
+    etag = first["ETag"]
+    assert first.status_code == 200 and etag
+    again = admin_client.get(url, HTTP_IF_NONE_MATCH=etag)  # the clock moved, nothing else
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    run_url = first.json()["runs"][0]["api_url"]
+    run_etag = admin_client.get(run_url)["ETag"]
+    assert admin_client.get(run_url, HTTP_IF_NONE_MATCH=run_etag).status_code == 304
+
+    history("export", [2.0])  # a new run: the poll fetches the page again
+    changed = admin_client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+    assert changed.json()["runs"][0]["duration"] == 2.0

@@ -155,7 +155,10 @@ def test_a_failure_is_mailed_and_posted_once_with_what_a_person_needs(
     assert body["command_id"] == "flaky_command" and body["health"] == "FAILING"
     assert "the upstream feed is down" in body["text"]
     assert "RuntimeError" in body["traceback_tail"]
-    assert body["url"] == "https://ops.example.com/monitor/commands/flaky_command/"
+    # The failed run's own page (its traceback open there).
+    assert re.fullmatch(
+        r"https://ops\.example\.com/monitor/commands/flaky_command/runs/[0-9a-f]{32}/", body["url"]
+    )
     (envelope,) = smtp_server.envelopes
     assert envelope.rcpt_tos == ["ops@example.com"]
     assert b"flaky_command" in envelope.content and b"the upstream feed is down" in envelope.content

@@ -396,9 +396,16 @@
     if (node && ts) { setTime(node, ts); }
   }
 
+  // A command's or a run's JSON answers 304 when nothing stored changed since the ETag we
+  // send: the poll then fetches no body, and the page stays as it is.
+  var lastEtag = null;
   function poll() {
-    fetch(api, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    var headers = { "Accept": "application/json" };
+    if (lastEtag) { headers["If-None-Match"] = lastEtag; }
+    fetch(api, { credentials: "same-origin", headers: headers, cache: "no-store" })
       .then(function (response) {
+        if (response.status === 304) { return null; }
+        lastEtag = response.headers.get("ETag");
         var type = response.headers.get("Content-Type") || "";
         if (!response.ok || type.indexOf("application/json") !== 0) {
           return Promise.reject(response.status === 200 ? "signed out" : response.status);
@@ -406,6 +413,7 @@
         return response.json();
       })
       .then(function (data) {
+        if (data === null) { setGenerated(new Date().toISOString()); say(""); return; }  // 304
         if (body.classList.contains("page-unavailable")) { window.location.reload(); return; }
         setGenerated(data.generated);
         updateWatcher(data.watcher);

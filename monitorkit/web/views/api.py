@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,9 +15,39 @@ from .access import monitor_json
 from .command import page_number, run_page_url
 from .page import ReporterError, command_url, store
 
+#: Keys whose values move with the clock alone (when the answer was made, ages, an ETA):
+#: left out of a JSON's ETag, so it changes only when something stored did.
+CLOCK_KEYS = frozenset({"generated", "ago_seconds", "eta_seconds"})
+
 
 def _unavailable(why: str) -> JsonResponse:
     return JsonResponse({"error": why}, status=503)
+
+
+def _without_clock(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_clock(v) for k, v in value.items() if k not in CLOCK_KEYS}
+    if isinstance(value, list):
+        return [_without_clock(item) for item in value]
+    return value
+
+
+def answer_if_changed(request: HttpRequest, data: dict[str, Any]) -> HttpResponse:
+    """Answer ``data``, or 304 and no body when it is what the poller already has.
+
+    ``live.js`` sends the ETag of its last answer in ``If-None-Match``; a command's or a run's
+    page polls every few seconds, and most polls find nothing new: they then fetch a few
+    hundred bytes of headers, not the page of runs. (The views are never cached: the poller
+    asks, the browser's cache is not involved.)
+    """
+    stable = json.dumps(_without_clock(data), sort_keys=True, default=str).encode()
+    etag = '"' + hashlib.sha256(stable).hexdigest()[:32] + '"'
+    if request.headers.get("If-None-Match") == etag:
+        unchanged = HttpResponse(status=304)
+    else:
+        unchanged = JsonResponse(data)
+    unchanged["ETag"] = etag
+    return unchanged
 
 
 @monitor_json
@@ -56,7 +89,7 @@ def command_json(request: HttpRequest, command_id: str) -> HttpResponse:
     for run in data["runs"]:
         run["url"] = run_url(run["run_id"])
         run["api_url"] = run_api_url(run["run_id"])
-    return JsonResponse(data)
+    return answer_if_changed(request, data)
 
 
 def run_json_url(command_id: str) -> Callable[[str], str]:
@@ -80,4 +113,4 @@ def run_json(request: HttpRequest, command_id: str, run_id: str) -> HttpResponse
     if data is None:
         return JsonResponse({"error": f"Run {run_id!r} of {command_id!r} is not kept."}, status=404)
     data["url"] = run_page_url(command_id)(run_id)
-    return JsonResponse(data)
+    return answer_if_changed(request, data)

@@ -17,16 +17,19 @@ runs from it, and the stores need no new read.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest
 
 from ...conf import monitor_settings
-from ...health.schedules import EARLY_TOLERANCE, Expectation, discover
 from ...record import parse_timestamp, utcnow
 from ...stores.base import Reporter
 from .page import outcome_title, shown_status
+
+if TYPE_CHECKING:  # the schedules are imported when a page is drawn: Django's URL check
+    # imports this module (through the URLconf) before every management command.
+    from ...health.schedules import Expectation
 
 WIDTH = 720
 HEIGHT = 56
@@ -80,7 +83,7 @@ def expected_starts(
             # Walk on until the next run or record: it answers (or records the miss of) the
             # start expected then, and the next expected starts are counted from it.
             while moment is not None and moment <= now:
-                if following is not None and moment > following + EARLY_TOLERANCE:
+                if following is not None and moment > following + _early_tolerance():
                     break
                 if moment >= start:
                     found.append(moment)
@@ -95,6 +98,18 @@ def expected_starts(
             return None
         moment = expectation.next_expected(moment)
     return found
+
+
+def _early_tolerance() -> dt.timedelta:
+    from ...health.schedules import EARLY_TOLERANCE
+
+    return EARLY_TOLERANCE
+
+
+def _expectation(command_id: str) -> Expectation | None:
+    from ...health.schedules import discover
+
+    return discover().get(command_id)
 
 
 def _started(run: dict[str, Any]) -> dt.datetime:
@@ -138,7 +153,7 @@ def timeline(
     # Ticks before the oldest kept record would look like missed starts, but they are runs the
     # store no longer keeps (MONITORKIT_RETENTION), or starts from before the command existed.
     oldest = min((_started(run) for run in runs), default=None)
-    kept_from = start if oldest is None else max(start, oldest - EARLY_TOLERANCE)
+    kept_from = start if oldest is None else max(start, oldest - _early_tolerance())
     starts = expected_starts(expectation, runs, kept_from, now)
     notes = []
     if starts and kept_from > start:
@@ -210,6 +225,6 @@ def timeline_context(
             }
         )
     return {
-        "timeline": timeline(runs, discover().get(command_id), now, window),
+        "timeline": timeline(runs, _expectation(command_id), now, window),
         "timeline_windows": links,
     }
