@@ -115,14 +115,16 @@ def command_health(
     reporter: Reporter,
     expectations: Mapping[str, Expectation],
     watcher: WatcherHealth | None,
+    now: dt.datetime | None = None,
 ) -> list[tuple[str, RunRecord | None, Assessment]]:
     """Return every command id (run, or scheduled) with its newest record and its shown health.
 
     Ids are those with runs and those whose declared expectation has a schedule.
     ``expectations``: what ``schedules.discover`` returned; ``watcher``: what ``watcher.read``
-    returned (the readers show the watcher's word too, so each reads it once).
+    returned (the readers show the watcher's word too, so each reads it once); ``now``: the
+    reader's one instant, so a run it shows stale is judged stale at the same moment.
     """
-    now = utcnow()
+    now = now or utcnow()
     stale_after = monitor_settings.stale_after  # read once, not per command id
     runs, states = judge_inputs(reporter, expectations)
     until = watcher.judged_until if watcher is not None else None

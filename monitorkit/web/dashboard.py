@@ -137,7 +137,7 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     stale_after = settings.stale_after  # read once: each read judges the Django setting anew
     expectations = discover()
     watcher = watcher_health.read(reporter.health_store(), expectations, settings, now)
-    rows = command_health(reporter, expectations, watcher)
+    rows = command_health(reporter, expectations, watcher, now)
     recent = reporter.recent_outcomes(STRIP_LENGTH)
     commands = []
     for command_id, latest, found in rows:

@@ -20,6 +20,8 @@ from monitorkit.stores.database.runs import DatabaseReporter
 from tests.browser.conftest import VIEWPORT
 from tests.browser.test_status_page import seed_shop, url, watcher_ran_just_now
 
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
 axe_playwright = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 #: What a visitor must never meet; "moderate" and "minor" are reported, not failed.

@@ -1,4 +1,8 @@
-"""Every view at a desktop's and a phone's width, as the docs show them.
+"""Every view at a desktop's and a phone's width, as the docs show them (a docs tool).
+
+Not collected with the suite (its name has no ``test_`` prefix): ``bash scripts/docs-screenshot``
+runs it by name. Its checks (headings shown, nothing scrolling sideways) are the suite's own in
+``test_screens.py``; this module only draws the pictures.
 
 Each view of the status page is drawn with the small shop's data (one command fine, one
 failing, one running) at 1440x900 and at 390x844, and the kiosk at 1920x1080, in the browser
@@ -21,6 +25,8 @@ from django.test import Client
 from monitorkit.stores.database.runs import DatabaseReporter
 from tests.browser.conftest import screenshot
 from tests.browser.test_status_page import seed_shop, url, watcher_ran_just_now
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DOCS_ENV = "MONITORKIT_DOCS_SCREENSHOTS"
 #: name -> (URL name, its arguments, query)
