@@ -187,7 +187,7 @@ class MonitorMixin:
             identity = self.get_monitor_identity(args, kwargs)
             run = MonitoredRun(identity, reporters, self.monitor_settings)
             scheduled = getattr(self, "monitor_schedule", None) is not None
-            run.start(self._monitor_collect_metadata(), watcher_look(reporters, scheduled))
+            run.start(self._monitor_collect_metadata(), WatcherLook(reporters, scheduled))
         except Exception:
             logger.exception("monitorkit could not start monitoring %s", type(self).__name__)
             return None
@@ -317,7 +317,3 @@ class WatcherLook:
 
         warn_if_silent(self.reporters, self.scheduled)
 
-
-def watcher_look(reporters: Sequence[Reporter], scheduled: bool) -> WatcherLook:
-    """Return the run's one look at the watcher (:class:`WatcherLook`)."""
-    return WatcherLook(reporters, scheduled)

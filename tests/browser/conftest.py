@@ -94,15 +94,29 @@ def anonymous_page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-@pytest.fixture
-def page(anonymous_page: Any, staff: Any, live_server: Any) -> Any:
-    """A page logged in as ``staff``: the session cookie of a real login, put in the browser."""
+def sign_in(context: Any, user: Any, live_server: Any) -> None:
+    """Sign ``context`` in as ``user``: the session cookie of a real login, put in the browser."""
     client = Client()
-    client.force_login(staff)
+    client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    anonymous_page.context.add_cookies(
+    context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
     )
+
+
+def signed_in_page(browser: Any, user: Any, live_server: Any, **options: Any) -> Any:
+    """Return a page of a new context (``options``: viewport, colour scheme, time zone, ...)
+    signed in as ``user``; the caller closes ``page.context``."""
+    context = browser.new_context(**{"viewport": VIEWPORT, **options})
+    context.set_default_timeout(30_000)
+    sign_in(context, user, live_server)
+    return context.new_page()
+
+
+@pytest.fixture
+def page(anonymous_page: Any, staff: Any, live_server: Any) -> Any:
+    """A page logged in as ``staff``."""
+    sign_in(anonymous_page.context, staff, live_server)
     return anonymous_page
 
 

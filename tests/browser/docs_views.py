@@ -19,11 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client
 
 from monitorkit.stores.database.runs import DatabaseReporter
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, signed_in_page
 from tests.browser.test_status_page import seed_shop, url, watcher_ran_just_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,21 +47,9 @@ def shop(settings: Any) -> None:
 
 
 def drawn(browser: Any, staff: Any, live_server: Any, size: tuple[int, int], address: str) -> Any:
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
-    context.set_default_timeout(30_000)
-    client = Client()
-    client.force_login(staff)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": cookie.value,
-                "url": live_server.url,
-            }
-        ]
+    page = signed_in_page(
+        browser, staff, live_server, viewport={"width": size[0], "height": size[1]}
     )
-    page = context.new_page()
     page.goto(address)
     page.wait_for_load_state("load")
     return page

@@ -12,12 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 
 from monitorkit.stores.database.runs import DatabaseReporter
-from tests.browser.conftest import VIEWPORT
+from tests.browser.conftest import signed_in_page
 from tests.browser.test_status_page import seed_shop, url, watcher_ran_just_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,21 +29,7 @@ SCHEMES = ("light", "dark")
 
 def signed_in(browser: Any, user: Any, live_server: Any, scheme: str) -> Any:
     """Return a page of a fresh context in ``scheme``, signed in as ``user``."""
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)
-    context.set_default_timeout(30_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": cookie.value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
+    return signed_in_page(browser, user, live_server, color_scheme=scheme)
 
 
 def blocking(page: Any) -> list[str]:

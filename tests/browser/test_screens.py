@@ -14,7 +14,7 @@ import pytest
 
 from monitorkit.record import Status, utcnow
 from monitorkit.stores.database.runs import DatabaseReporter
-from tests.browser.conftest import REQUIRE_ENV, screenshot
+from tests.browser.conftest import REQUIRE_ENV, screenshot, signed_in_page
 from tests.browser.test_status_page import make_record, seed_shop, store_run, url, without_ages
 
 try:
@@ -36,26 +36,8 @@ SCHEMES = ["light", "dark"]
 
 
 def new_page(browser: Any, user: Any, live_server: Any, **options: Any) -> Any:
-    """Return a page in a new browser context (``options``: viewport, colour scheme), signed in
-    as ``user`` by a real session cookie, as the ``page`` fixture does."""
-    from django.conf import settings as django_settings
-    from django.test import Client
-
-    context = browser.new_context(**options)
-    context.set_default_timeout(30_000)
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": cookie.value,
-                "url": live_server.url,
-            }
-        ]
-    )
-    return context.new_page()
+    """Return a signed-in page of a new context (``options``: viewport, colour scheme)."""
+    return signed_in_page(browser, user, live_server, **options)
 
 
 @pytest.fixture

@@ -423,29 +423,13 @@ def test_problems_come_first_and_the_counts_and_search_filter_in_place(page, liv
 @pytest.fixture
 def berlin_page(browser: Any, staff: Any, live_server: Any) -> Any:
     """A signed-in page whose browser lives in Berlin (UTC+1 in winter, +2 in summer)."""
-    from django.conf import settings as django_settings
-    from django.test import Client
+    from tests.browser.conftest import signed_in_page
 
-    from tests.browser.conftest import VIEWPORT
-
-    context = browser.new_context(viewport=VIEWPORT, timezone_id="Europe/Berlin")
-    context.set_default_timeout(30_000)
-    client = Client()
-    client.force_login(staff)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": cookie.value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    page = signed_in_page(browser, staff, live_server, timezone_id="Europe/Berlin")
     try:
-        yield context.new_page()
+        yield page
     finally:
-        context.close()
+        page.context.close()
 
 
 def without_ages(page: Any, selector: str) -> str:
