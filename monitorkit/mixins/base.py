@@ -316,4 +316,3 @@ class WatcherLook:
         from ..health.watcher import warn_if_silent
 
         warn_if_silent(self.reporters, self.scheduled)
-
