@@ -200,7 +200,7 @@ def run_once(
     stderr_file = bench.workdir / "timeline-stderr.txt"
     stamps_file.unlink(missing_ok=True)
     chosen = {**settings(bench.workdir), **(more_settings or {})}
-    env = bench.env(plain=plain, firebase_url=url, settings=chosen)
+    env = bench.env(plain=plain, firebase_url=url, settings=chosen, bytecode_cache=cached)
     env["BENCH_PROJECT"] = project
     if cached:
         env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -71,6 +71,14 @@ def test_a_command_imports_neither_requests_nor_other_commands(
         "monitorkit.web.dashboard",
         "monitorkit.alerts",
     }
+    # Nor, in a project with no schedule and no alerts (no watcher expected), the watcher's
+    # health and the store's health side, which a run's look at the watcher would import.
+    assert not modules & {
+        "monitorkit.health.watcher",
+        "monitorkit.stores.health_store",
+        "monitorkit.stores.database.health",
+        "monitorkit.delivery",
+    }
     # Django's own system checks load its migrate and makemigrations commands, with or
     # without monitorkit; no other command module may be imported.
     commands = {

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..record import format_timestamp, utcnow
+from .expected import alerts_configured, watcher_expected_here
 
 if TYPE_CHECKING:
     from ..conf import MonitorSettings
@@ -39,8 +39,6 @@ logger = logging.getLogger("monitorkit")
 SILENT_AFTER_INTERVALS = 2
 #: The longest a monitored command's sender spends reading the watcher's beat (its one look).
 LOOK_SECONDS = 1.0
-#: The module of ``monitorkit.monitor``'s declarations, looked up, never imported, by a command.
-SCHEDULES_MODULE = "monitorkit.health.schedules"
 #: Where the docs explain it all, for the words of a warning.
 DOCS = "docs/schedules-and-alerts.md#the-watcher-is-watched"
 
@@ -138,13 +136,6 @@ def read(
     return judge(last, now or utcnow(), settings.watcher_interval, expected_by(expectations, last))
 
 
-def alerts_configured() -> bool:
-    """Return whether ``MONITORKIT_ALERTS`` names any channel (read, never imported)."""
-    from ..conf import ALERTS
-
-    return bool(ALERTS.value())
-
-
 # A monitored command's one look, on its sender's thread (``sender.py``).
 
 
@@ -163,7 +154,7 @@ def warn_if_silent(reporters: Sequence[Reporter], scheduled_here: bool) -> None:
 
     # Nothing read where nothing here needs a watcher: the look may delay the run's outcome by
     # its one read (a round trip on Firebase), which only a project that needs one pays.
-    if not (scheduled_here or declared_cheaply() or alerts_configured()):
+    if not watcher_expected_here(scheduled_here):
         return
     reporter = _store_of(reporters)
     store = reporter.health_store() if reporter is not None else None
@@ -185,22 +176,6 @@ def _store_of(reporters: Sequence[Reporter]) -> Reporter | None:
 
     wanted = store_path(reporters[0].settings)
     return next((r for r in reporters if reporter_path(r) == wanted), None)
-
-
-def declared_cheaply() -> bool:
-    """Return whether a schedule is declared where it costs no import to look: the setting,
-    and the ``monitorkit.monitor`` declarations of modules this process imported already."""
-    from ..conf import SCHEDULES
-
-    entries = SCHEDULES.value()
-    if any(
-        isinstance(values, Mapping) and values.get("schedule") is not None
-        for values in entries.values()
-    ):
-        return True
-    schedules = sys.modules.get(SCHEDULES_MODULE)
-    declared = getattr(schedules, "_declarations", {})
-    return any(values.get("schedule") is not None for values, _ in declared.values())
 
 
 # The ping (``MONITORKIT_WATCHER_PING_URL``), by the watcher after each cycle.

@@ -304,15 +304,27 @@ class WatcherLook:
     def __init__(self, reporters: Sequence[Reporter], scheduled: bool) -> None:
         self.reporters = reporters
         self.scheduled = scheduled  # the command's class declares a schedule
+        self.expected: bool | None = None  # known once prepared
 
     def prepare(self) -> None:
-        """Import what the look runs, and each store's health module (no I/O)."""
+        """Say whether a watcher is expected here; only then import what the look runs, and
+        each store's health module (no I/O). A project with no schedule and no alerts imports
+        nothing of the watcher's health: most of its commands' processes would pay for it."""
+        from ..health.expected import watcher_expected_here
+
+        self.expected = watcher_expected_here(self.scheduled)
+        if not self.expected:
+            return
         from ..health import watcher  # noqa: F401 - imported here, not when the look is taken
 
         for reporter in self.reporters:
             reporter.health_store()
 
     def __call__(self) -> None:
+        if self.expected is None:
+            self.prepare()
+        if not self.expected:
+            return
         from ..health.watcher import warn_if_silent
 
         warn_if_silent(self.reporters, self.scheduled)
