@@ -497,6 +497,14 @@ def status_page(bench: Bench) -> None:
         found["overview_queries_small"] == found["overview_queries_large"]
         and found["json_queries_small"] == found["json_queries_large"],
     )
+    small, large = found["timeline_queries_small"], found["timeline_queries_large"]
+    bench.record(
+        "19.2",
+        "queries of a command page's timeline (7 days, 100 runs), 50 vs 500 command ids",
+        f"{small} vs {large}",
+        "at most 1, whatever the number of ids",
+        small <= 1 and large <= 1,
+    )
 
 
 def command_page(bench: Bench, rounds: int = 0) -> None:

@@ -7,7 +7,8 @@ Builds a throw-away SQLite database with ``--ids`` command ids of ``--runs`` run
 fill as ``benchmarks/watch_cycle.py``: every tenth id failing, every fifth with a schedule), signs
 in a staff user with Django's test ``Client`` and times the overview page and its JSON (median
 of 5 requests, after one warm-up), server side: no browser, no network. Counts the queries of
-each at a tenth of the ids and at all of them: the count must not grow with the number of ids.
+each at a tenth of the ids and at all of them: the count must not grow with the number of ids;
+and those of one command page's timeline (issue 19, item 2: at most one, whatever the ids).
 Prints one JSON object; ``benchmarks/run.py`` turns it into rows.
 
 ``--command-runs N`` measures one command id's page instead (issue 19, item 3): ``N`` kept runs
@@ -94,6 +95,23 @@ def queries(client: Any, url: str) -> int:
     return len(captured)
 
 
+def timeline_queries(command_id: str) -> int:
+    """Count the queries of one command page's timeline (``timeline_context``), all of them."""
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from monitorkit.stores import store_reporter
+    from monitorkit.web.views.timeline import timeline_context
+
+    reporter = store_reporter()
+    assert reporter is not None
+    request = RequestFactory().get(f"/monitor/commands/{command_id}/", {"window": "7d"})
+    with CaptureQueriesContext(connection) as captured:
+        timeline_context(reporter, command_id, request)
+    return len(captured)
+
+
 def measure(ids: int, runs: int) -> dict[str, Any]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -110,9 +128,12 @@ def measure(ids: int, runs: int) -> dict[str, Any]:
     fill(0, small_ids, runs, start, schedules)
     settings.MONITORKIT_SCHEDULES = schedules
     small = {name: queries(client, url) for name, url in URLS.items()}
+    timeline_small = timeline_queries("job_00000")
     fill(small_ids, ids, runs, start, schedules)
     settings.MONITORKIT_SCHEDULES = schedules
     found: dict[str, Any] = {"ids": ids, "runs_per_id": runs, "small_ids": small_ids}
+    found["timeline_queries_small"] = timeline_small
+    found["timeline_queries_large"] = timeline_queries("job_00000")
     for name, url in URLS.items():
         seconds, size = timed(client, url)
         found[f"{name}_s"] = seconds
