@@ -73,13 +73,16 @@ def test_three_watchers_at_once_send_each_repeat_once(store_project: Project, ht
             r.json()["follow_up"]["repeat"] for r in http_sink.requests if r.json()["follow_up"]
         ]
 
+    printed: list[str] = []
+
     def race() -> None:
         watchers = [
             store_project.popen("monitor_watch", "--once", settings=settings) for _ in "abc"
         ]
         for watcher in watchers:
-            _, stderr = watcher.communicate(timeout=60)
+            stdout, stderr = watcher.communicate(timeout=60)
             assert watcher.returncode == 0, stderr
+            printed.append(stdout)
 
     wait_for(lambda: race() or len(repeats()) >= 3, timeout=180, pause=0)
     (store_project.db_dir / "failing").unlink()
@@ -92,3 +95,6 @@ def test_three_watchers_at_once_send_each_repeat_once(store_project: Project, ht
     healths = [r.json()["health"] for r in http_sink.requests]
     assert healths[0] == "FAILING" and healths[-1] == "OK" and healths.count("OK") == 1
     assert repeats() == sorted(set(repeats()))  # each later than the one before
+    # Each follow-up is printed by the watcher that stored it, once.
+    lines = [line for out in printed for line in out.splitlines() if "still FAILING" in line]
+    assert len(lines) == len(repeats()) and all("flaky_command" in line for line in lines)
