@@ -14,9 +14,10 @@ the webhook notifier's HTTP client. It therefore runs only where someone asks fo
 - when ``monitor_watch`` starts, which logs the same problems itself (it must read every
   declaration anyway, and its log line is there even with ``--skip-checks``).
 
-``MONITORKIT_SCHEDULES``, ``MONITORKIT_MONITOR_MODULES``, ``MONITORKIT_ALERTS`` and
-``MONITORKIT_BASE_URL`` are declared in ``conf`` like every setting, but their problems, the
-type-level one included, come from the second check, with those of their entries
+``MONITORKIT_SCHEDULES``, ``MONITORKIT_MONITOR_MODULES``, ``MONITORKIT_ALERTS``,
+``MONITORKIT_ALERT_ROUTES`` and ``MONITORKIT_BASE_URL`` are declared in ``conf`` like every
+setting, but their problems, the type-level one included, come from the second check, with those
+of their entries
 (``conf.Setting.checked_by``): each problem is said once, and a watcher started with
 ``--skip-checks`` still says all of them.
 """
@@ -65,13 +66,13 @@ def check_command_is_running() -> bool:
 
 
 def check_schedules_and_alerts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Return one warning per bad schedule declaration or alert setting (W1xx, W2xx).
+    """Return one warning per bad schedule declaration, alert setting or route (W1xx, W2xx).
 
     They are not logged at each run's start, as the settings are: finding every declaration
     imports every management command; ``monitor_watch`` logs them when it starts instead.
     """
     from . import alerts as notifiers
-    from .health import schedules
+    from .health import routing, schedules
 
-    found = schedules.problems() + notifiers.problems()
+    found = schedules.problems() + notifiers.problems() + routing.problems()
     return [checks.Warning(p.msg, hint=p.hint, id=p.id) for p in found]

@@ -137,6 +137,8 @@ class Monitor:
         alert_after: As ``monitor_alert_after``.
         notify_recovery: As ``monitor_notify_recovery``.
         muted: As ``monitor_muted``.
+        channels: As ``monitor_channels`` (and ``owner``, ``runbook``, ``realert_every``,
+            ``escalate_after``, ``escalate_to`` as their ``monitor_*`` attributes).
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -157,6 +159,12 @@ class Monitor:
         alert_after: Any = None,
         notify_recovery: Any = None,
         muted: Any = None,
+        channels: Any = None,
+        owner: Any = None,
+        runbook: Any = None,
+        realert_every: Any = None,
+        escalate_after: Any = None,
+        escalate_to: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -176,6 +184,12 @@ class Monitor:
                 "alert_after": alert_after,
                 "notify_recovery": notify_recovery,
                 "muted": muted,
+                "channels": channels,
+                "owner": owner,
+                "runbook": runbook,
+                "realert_every": realert_every,
+                "escalate_after": escalate_after,
+                "escalate_to": escalate_to,
             },
             f"monitorkit.monitor({name!r})",
         )

@@ -28,6 +28,57 @@ def health_name(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """What makes a stored "transition" from a health to itself a follow-up of its problem.
+
+    While a problem lasts, the watcher tells of it again every ``realert_every`` (a *repeat*)
+    and, once, after ``escalate_after`` (an *escalation*: to more channels). Each follow-up is
+    stored as a transition from the health to itself, so it is created once however many
+    watchers run, claimed and delivered per channel as every alert is. ``repeat`` is the
+    number of the repeat it is (``k``: it is due ``k * realert_every`` after ``since``; 0 for
+    an escalation that is no repeat); ``escalation`` whether it goes to ``escalate_to`` too (a
+    repeat and an escalation due at once are one follow-up). ``since`` is when the problem
+    began (its transition's ``at``); ``failed_runs`` and ``missed_starts`` count the runs that
+    failed and the starts that were missed since then, among the runs the watcher reads.
+    """
+
+    since: dt.datetime
+    repeat: int = 0
+    escalation: bool = False
+    failed_runs: int = 0
+    missed_starts: int = 0
+
+    @property
+    def key(self) -> str:
+        """Return what tells it apart in its transition's id: ``repeat-2``, ``escalation``."""
+        return "escalation" if self.escalation else f"repeat-{self.repeat}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {
+            "since": format_timestamp(self.since),
+            "repeat": self.repeat,
+            "escalation": self.escalation,
+            "failed_runs": self.failed_runs,
+            "missed_starts": self.missed_starts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FollowUp | None:
+        """Return the follow-up stored as ``data`` (``None``: none, or not one)."""
+        since = parse_timestamp(data.get("since")) if isinstance(data, dict) else None
+        if since is None:
+            return None
+        return cls(
+            since=since,
+            repeat=int(data.get("repeat") or 0),
+            escalation=bool(data.get("escalation")),
+            failed_runs=int(data.get("failed_runs") or 0),
+            missed_starts=int(data.get("missed_starts") or 0),
+        )
+
+
+@dataclass(frozen=True)
 class Transition:
     """One change of one command id's health, from ``previous`` to ``health``.
 
@@ -38,7 +89,10 @@ class Transition:
     when it never ran), ``host`` where that run ran (or the watcher's host), ``failures_in_row``
     how many runs in a row ended ``FAILED`` or ``SYSTEM_KILL``, ``next_expected`` the next run
     the schedule expects (``None`` without a schedule), ``missed_start`` for ``MISSED`` the
-    expected start that no run began (an alert names it; ``at`` is that start plus its margin).
+    expected start that no run began (an alert names it; ``at`` is that start plus its margin),
+    ``follow_up`` set on a repeat or an escalation of a problem that lasts (:class:`FollowUp`).
+    ``owner`` and ``runbook`` are the command's, set by the watcher as it sends the alert
+    (``health/routing.py``): every alert says them.
     """
 
     command_id: str
@@ -50,6 +104,9 @@ class Transition:
     failures_in_row: int = 0
     next_expected: dt.datetime | None = None
     missed_start: dt.datetime | None = None
+    follow_up: FollowUp | None = None
+    owner: str | None = None
+    runbook: str | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -61,13 +118,20 @@ class Transition:
 
     @property
     def id(self) -> str:
-        """Return the stable id of this transition: ``<command id>:<health>:<at>``."""
-        return f"{self.command_id}:{self.health}:{format_timestamp(self.at)}"
+        """Return the stable id of this transition: ``<command id>:<health>:<at>`` (and
+        ``:<follow-up key>`` for a follow-up: ``...:repeat-2``)."""
+        found = f"{self.command_id}:{self.health}:{format_timestamp(self.at)}"
+        return found if self.follow_up is None else f"{found}:{self.follow_up.key}"
 
     @property
     def is_recovery(self) -> bool:
         """Whether this leaves a problem for good health (``FAILING`` to ``OK``, for one)."""
         return self.previous in PROBLEMS and self.health in HEALTHY
+
+    @property
+    def lasted(self) -> dt.timedelta | None:
+        """Return how long the problem had lasted at a follow-up (``None``: not one)."""
+        return None if self.follow_up is None else self.at - self.follow_up.since
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form (timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), as stored."""
@@ -82,6 +146,9 @@ class Transition:
             "failures_in_row": self.failures_in_row,
             "next_expected": format_timestamp(self.next_expected),
             "missed_start": format_timestamp(self.missed_start),
+            "follow_up": None if self.follow_up is None else self.follow_up.as_dict(),
+            "owner": self.owner,
+            "runbook": self.runbook,
         }
 
     @classmethod
@@ -101,4 +168,7 @@ class Transition:
             failures_in_row=int(data.get("failures_in_row") or 0),
             next_expected=parse_timestamp(data.get("next_expected")),
             missed_start=parse_timestamp(data.get("missed_start")),
+            follow_up=FollowUp.from_dict(data.get("follow_up")),
+            owner=data.get("owner") or None,
+            runbook=data.get("runbook") or None,
         )

@@ -426,7 +426,12 @@ def test_every_setting_is_declared_once_with_its_own_id():
     assert len(set(names)) == len(names)
     assert len(set(check_ids)) == len(check_ids)
     # The id's range says who reports it: conf (W0xx), schedules (W1xx), the notifiers (W2xx).
-    ranges = {None: "0", "monitorkit.health.schedules": "1", "monitorkit.alerts": "2"}
+    ranges = {
+        None: "0",
+        "monitorkit.health.schedules": "1",
+        "monitorkit.alerts": "2",
+        "monitorkit.health.routing": "2",
+    }
     for setting in conf.SETTINGS:
         assert re.fullmatch(rf"monitorkit\.W{ranges[setting.checked_by]}\d\d", setting.check_id)
 
@@ -434,7 +439,13 @@ def test_every_setting_is_declared_once_with_its_own_id():
 # --- the settings whose entries another module judges (Setting.checked_by) -------------------
 
 #: Each is judged by its declaration's cheap rule; what their entries say, by the module named.
-DICT_SETTINGS = [conf.SCHEDULES, conf.MONITOR_MODULES, conf.ALERTS, conf.BASE_URL]
+DICT_SETTINGS = [
+    conf.SCHEDULES,
+    conf.MONITOR_MODULES,
+    conf.ALERTS,
+    conf.BASE_URL,
+    conf.ALERT_ROUTES,
+]
 
 
 def test_the_dict_settings_are_declared_with_their_defaults():
@@ -442,6 +453,7 @@ def test_the_dict_settings_are_declared_with_their_defaults():
     assert conf.MONITOR_MODULES.value() == ()
     assert conf.ALERTS.value() == {}
     assert conf.BASE_URL.value() is None
+    assert conf.ALERT_ROUTES.value() == ()
     assert all(setting.problem() is None for setting in DICT_SETTINGS)
 
 
@@ -499,6 +511,14 @@ BAD_DICT_SETTINGS = [
         "MONITORKIT_BASE_URL must be an http(s) URL, not 'http://[::1/monitor'.",
         "http://[::1/monitor",
     ),
+    (
+        conf.ALERT_ROUTES,
+        {"match": "billing_*"},
+        "monitorkit.W241",
+        "MONITORKIT_ALERT_ROUTES must be a list of dicts, not a dict. The default, [] (every "
+        "command's alerts go to every channel), is used meanwhile.",
+        (),
+    ),
 ]
 
 
@@ -520,6 +540,7 @@ def test_manage_py_check_says_each_dict_setting_problem_once(settings):
     settings.MONITORKIT_MONITOR_MODULES = "myapp.tasks"
     settings.MONITORKIT_ALERTS = "email"
     settings.MONITORKIT_BASE_URL = 5
+    settings.MONITORKIT_ALERT_ROUTES = {"match": "billing_*"}
     stderr = io.StringIO()
     call_command("check", stderr=stderr)
     for setting in DICT_SETTINGS:
@@ -545,3 +566,44 @@ def test_the_configuration_page_documents_every_setting_and_id():
         assert f"`{setting.check_id}`" in page
     for old in range(1, 11):  # the table from the old Error ids to the new ones
         assert f"`monitorkit.E{old:03d}`" in page
+
+
+# --- routing, repeats and escalation (issue 20) -------------------------------------------------
+
+
+@pytest.mark.django_db  # Django 6's check also looks at the database
+def test_bad_routes_and_unknown_channels_are_warnings_with_ids_and_hints(settings):
+    settings.MONITORKIT_ALERTS = {
+        "email": {"to": ["ops@example.com"]},
+        "webhook": [{"url": "https://a.example/h"}] * 2,
+    }
+    settings.MONITORKIT_ALERT_ROUTES = [
+        "billing_*",
+        {"match": "billing_*", "channels": ["email", "sms"], "owner": "", "page": True},
+        {"match": "*", "escalate_to": ["webhook-2"], "realert_every": -1},
+    ]
+    settings.MONITORKIT_SCHEDULES = {
+        "scheduled_command": {"schedule": None},
+        "nightly": {"channels": "webhook-3", "runbook": 5, "escalate_after": "1h"},
+        "weekly": {"escalate_to": [1]},
+    }
+    stderr = io.StringIO()
+    call_command("check", stderr=stderr)
+    said = stderr.getvalue()
+    for check_id in ("W141", "W142", "W143", "W242", "W243"):
+        assert f"(monitorkit.{check_id})" in said, check_id
+    from monitorkit.health import routing, schedules
+
+    found = {(p.id, p.msg) for p in routing.problems()}
+    assert (
+        "monitorkit.W243",
+        "MONITORKIT_ALERT_ROUTES[1]: channels names 'sms', which no channel of MONITORKIT_ALERTS "
+        "is (known: email, webhook, webhook-2); ignored.",
+    ) in found
+    assert any("'webhook-3'" in msg and "'nightly'" in msg for _, msg in found)
+    assert not any("webhook-2'," in msg for _, msg in found)  # a list's second is known
+    bad = [p.msg for p in routing.problems() if p.id == "monitorkit.W242"]
+    assert len(bad) == 4  # not a dict, the empty owner, the unknown key, the negative period
+    keys = {p.id for p in schedules.problems()}
+    assert {"monitorkit.W141", "monitorkit.W142", "monitorkit.W143"} <= keys
+    assert all(p.hint for p in routing.problems() + schedules.problems())

@@ -3,7 +3,9 @@
 An alert tells a person what they need without opening anything: the command id, its new health
 (and the one before), the host, when (UTC), the run's message, the last lines of its traceback
 and, when ``MONITORKIT_BASE_URL`` is set, a link to the run's page (the command's when the
-transition is about no run). Every text passes
+transition is about no run), the command's owner and runbook when its route names them, and for
+a repeat or an escalation of a lasting problem how long it has lasted and how many runs failed
+or starts were missed since it began. Every text passes
 through :func:`safe_text`, so no credential reaches an inbox or a chat channel even when a
 message or a traceback quotes one.
 """
@@ -19,7 +21,7 @@ from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
 from ..transitions import Transition
-from ..words import human_time
+from ..words import human_duration, human_time
 
 #: Lines of traceback an alert carries: the end, where the error is.
 TRACEBACK_LINES = 10
@@ -85,7 +87,42 @@ class Alert:
             "missed_start": format_timestamp(t.missed_start),
             "run_status": None if record is None else str(record.status),
             "run_started": None if record is None else format_timestamp(record.started),
+            "owner": safe_text(t.owner),
+            "runbook": safe_text(t.runbook),
+            "follow_up": _follow_up_fields(t),
         }
+
+
+def _follow_up_fields(t: Transition) -> dict[str, Any] | None:
+    """Return a follow-up's fields (``None``: the transition is a change, not a follow-up)."""
+    f = t.follow_up
+    if f is None or t.lasted is None:
+        return None
+    return {
+        "repeat": f.repeat,
+        "escalation": f.escalation,
+        "since": format_timestamp(f.since),
+        "lasted_seconds": t.lasted.total_seconds(),
+        "failed_runs": f.failed_runs,
+        "missed_starts": f.missed_starts,
+    }
+
+
+def _follow_up_lines(t: Transition) -> tuple[str, list[str]]:
+    """Return a follow-up's title and its first lines (``""``, ``[]``: not a follow-up)."""
+    f = t.follow_up
+    if f is None or t.lasted is None:
+        return "", []
+    lasted = human_duration(t.lasted.total_seconds())
+    kind = "ESCALATION" if f.escalation else "Still"
+    numbered = f", repeat {f.repeat}" if f.repeat else ""
+    title = f"{kind}: {t.command_id} {t.health} for {lasted}{numbered}"
+    lines = [
+        f"{'Escalation: ' if f.escalation else ''}{t.command_id} is still {t.health}: for "
+        f"{lasted}, since {human_time(f.since)}{f' (repeat {f.repeat})' if f.repeat else ''}.",
+        f"Since then: {f.failed_runs} failed run(s), {f.missed_starts} missed start(s).",
+    ]
+    return title, lines
 
 
 def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
@@ -105,6 +142,13 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     what = health.words if health is not None else f"is {t.health}"
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"
     lines = [f"{t.command_id} {what}.", f"Health: {t.health} (was {t.previous})"]
+    follow_title, follow_lines = _follow_up_lines(t)
+    if follow_lines:
+        title, lines = follow_title, [*follow_lines, f"Health: {t.health}"]
+    if t.owner:
+        lines.append(f"Owner: {safe_text(t.owner, secrets)}")
+    if t.runbook:
+        lines.append(f"Runbook: {safe_text(t.runbook, secrets)}")
     if t.missed_start is not None:
         lines.append(
             f"Missed start: {human_time(t.missed_start)} (no run had started by {human_time(t.at)})"

@@ -357,6 +357,13 @@ def mapping(value: Any) -> Verdict[Mapping[Any, Any]]:
     return Verdict(problem=f"must be a dict, not a {type(value).__name__}.")
 
 
+def entries(value: Any) -> Verdict[tuple[Any, ...]]:
+    """A list; its entries are judged by the module that reads them (``Setting.checked_by``)."""
+    if isinstance(value, (list, tuple)):
+        return Verdict(tuple(value))
+    return Verdict(problem=f"must be a list of dicts, not a {type(value).__name__}.")
+
+
 def module_paths(value: Any) -> Verdict[tuple[str, ...]]:
     """A list of dotted module paths; whether each imports is judged where they are imported."""
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
@@ -851,9 +858,10 @@ SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
     hint='Use MONITORKIT_SCHEDULES = {"<command id>": {"schedule": "0 3 * * *"}}.',
     section="schedules-and-alerts",
     shown_type="`dict` of command id to a dict of `schedule`, `timezone`, `start_margin`, "
-    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`",
+    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`, `channels`, `owner`, "
+    "`runbook`, `realert_every`, `escalate_after`, `escalate_to`",
     checked_by="monitorkit.health.schedules",
-    deeper_checks="`W102` … `W109`",
+    deeper_checks="`W102` … `W109`, `W141` … `W143`",
 )
 MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_MONITOR_MODULES",
@@ -899,6 +907,25 @@ BASE_URL: Setting[str | None] = Setting(
     section="schedules-and-alerts",
     shown_type="`str` (http or https URL)",
     checked_by="monitorkit.alerts",
+)
+ALERT_ROUTES: Setting[tuple[Any, ...]] = Setting(
+    name="MONITORKIT_ALERT_ROUTES",
+    check_id="monitorkit.W241",
+    rule=entries,
+    default=tuple,
+    shown_default="[] (every command's alerts go to every channel)",
+    meaning="Where the alerts of the command ids a pattern matches go, who owns them, their "
+    "runbook, repeats and escalation: a list of dicts with `match` (an `fnmatch` pattern of "
+    "command ids) and any of `channels`, `owner`, `runbook`, `realert_every`, "
+    "`escalate_after`, `escalate_to`. The first route that matches applies; a command's own "
+    "declaration wins over it, key by key (see "
+    "[Routing](schedules-and-alerts.md#routing-owners-and-runbooks)).",
+    hint='Use MONITORKIT_ALERT_ROUTES = [{"match": "billing_*", "channels": ["email"], '
+    '"owner": "billing team"}].',
+    section="schedules-and-alerts",
+    shown_type="`list` of dicts",
+    checked_by="monitorkit.health.routing",
+    deeper_checks="`W242`, `W243`",
 )
 ALERT_LEASE = Setting(
     name="MONITORKIT_ALERT_LEASE",
@@ -1138,6 +1165,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     MONITOR_MODULES,
     ALERTS,
     BASE_URL,
+    ALERT_ROUTES,
     ALERT_LEASE,
     ALERT_RETRY_FOR,
     WATCHER_INTERVAL,

@@ -2,7 +2,9 @@
 
 A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_start_margin``, ``monitor_max_runtime``, ``monitor_alert_after``,
-``monitor_notify_recovery``, ``monitor_muted``); ``MONITORKIT_SCHEDULES = {"<command id>":
+``monitor_notify_recovery``, ``monitor_muted``, and where its alerts go: ``monitor_channels``,
+``monitor_owner``, ``monitor_runbook``, ``monitor_realert_every``, ``monitor_escalate_after``,
+``monitor_escalate_to``); ``MONITORKIT_SCHEDULES = {"<command id>":
 {"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
 overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`)
 declares it for any other callable, when its module is imported: the modules
@@ -144,6 +146,39 @@ def _flag(default: bool) -> Callable[[Any], bool]:
     return parse_flag
 
 
+def parse_channels(value: Any) -> tuple[str, ...] | None:
+    """Channel names (their keys in ``MONITORKIT_ALERTS``): a list of strings, or one string;
+    ``None``: every channel."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(name, str) and name for name in value
+    ):
+        raise ValueError(f"must be a list of channel names, not {show(value)}")
+    return tuple(value)
+
+
+def parse_text(value: Any) -> str | None:
+    """Text that goes into every alert (a person, a team, a URL); ``None``: none."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"must be non-empty text, not {show(value)}")
+    return value.strip()
+
+
+def parse_period(value: Any) -> dt.timedelta | None:
+    """Seconds or a timedelta, more than zero; ``None``: off."""
+    if value is None:
+        return None
+    period = _seconds(value)
+    if period <= dt.timedelta(0):
+        raise ValueError(f"must be more than zero, not {show(value)}")
+    return period
+
+
 #: Each key: its rule, its check id and the hint of that check.
 KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
     "schedule": (
@@ -170,6 +205,33 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
     "alert_after": (parse_alert_after, "monitorkit.W107", "Use a whole number such as 1 or 3."),
     "notify_recovery": (_flag(True), "monitorkit.W108", "Use True or False."),
     "muted": (_flag(False), "monitorkit.W108", "Use True or False."),
+    # Routing, repeats and escalation (issue 20): read by ``routing.py`` and ``followup.py``.
+    "channels": (
+        parse_channels,
+        "monitorkit.W141",
+        "Use a list of the keys of MONITORKIT_ALERTS, e.g. ['email', 'webhook-2'].",
+    ),
+    "owner": (parse_text, "monitorkit.W142", "Use text: a person or a team, e.g. 'billing team'."),
+    "runbook": (
+        parse_text,
+        "monitorkit.W142",
+        "Use text or a URL, e.g. 'https://wiki.example.com/runbooks/nightly'.",
+    ),
+    "realert_every": (
+        parse_period,
+        "monitorkit.W143",
+        "Use seconds (600) or a timedelta, or None for no repeats.",
+    ),
+    "escalate_after": (
+        parse_period,
+        "monitorkit.W143",
+        "Use seconds (3600) or a timedelta, or None for no escalation.",
+    ),
+    "escalate_to": (
+        parse_channels,
+        "monitorkit.W141",
+        "Use a list of the keys of MONITORKIT_ALERTS, e.g. ['pager'].",
+    ),
 }
 
 
@@ -193,6 +255,14 @@ class Expectation:
     muted: bool = False
     source: str = ""
     """Where it was declared, for messages."""
+    channels: tuple[str, ...] | None = None
+    """The channels its alerts go to (``None``: a matching route's, else every channel)."""
+    owner: str | None = None
+    runbook: str | None = None
+    realert_every: dt.timedelta | None = None
+    """How often a problem that lasts is told again (``followup.py``); ``None``: never."""
+    escalate_after: dt.timedelta | None = None
+    escalate_to: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         for key, (rule, _, _) in KEYS.items():

@@ -25,7 +25,14 @@ Which transitions alert: ``MISSED``, ``FAILING`` (once ``alert_after`` runs in a
 ``notify_recovery`` is on, through the channels that delivered the problem (and only those: a
 channel never told of the problem hears of neither). ``LATE`` only sends its signal (it is
 within its margin). A muted command id alerts nothing. A health that does not change alerts
-nothing again.
+nothing again, unless its command asks for repeats (``realert_every``) or an escalation
+(``escalate_after``): those follow-ups are stored as transitions from the health to itself
+(``followup.py``), and alerted as every transition is.
+
+Where each alert goes is its command's route (``routing.py``: its own ``channels``, or the
+first ``MONITORKIT_ALERT_ROUTES`` entry that matches its id, else every channel), with its
+``owner`` and ``runbook``; an escalation goes to ``escalate_to`` too; a recovery goes to the
+channels that delivered the problem or one of its follow-ups, wherever the route points now.
 """
 
 from __future__ import annotations
@@ -48,16 +55,19 @@ from ..stores.base import Reporter
 from ..stores.health_store import (
     NONE,
     PENDING,
+    SENDING,
     WAITING,
     HealthState,
     HealthStore,
     OpenAlert,
     WatcherBeat,
 )
-from ..transitions import PROBLEMS, Transition
+from ..transitions import PROBLEMS, FollowUp, Transition
 from ..words import human_time
+from . import followup
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
+from .routing import Declared, Route, read_routes, route_for
 from .schedules import Expectation, discover
 
 if TYPE_CHECKING:
@@ -67,6 +77,8 @@ logger = logging.getLogger("monitorkit")
 
 #: Healths whose transition alerts (FAILING only past its command's ``alert_after``).
 ALERTING = frozenset(h.value for h in Health if h.alerts)
+#: Alert states of a transition no channel has been tried with yet (``_follow_up`` waits).
+UNTRIED = frozenset({WAITING, PENDING, SENDING})
 #: Spooled records a cycle delivers at most.
 SPOOL_BATCH = 100
 
@@ -92,6 +104,8 @@ class CycleReport:
 
     checked: int = 0
     transitions: list[Transition] = field(default_factory=list)
+    follow_ups: list[Transition] = field(default_factory=list)
+    """The repeats and escalations of lasting problems this cycle stored (``followup.py``)."""
     alerts: list[AlertTry] = field(default_factory=list)
     """The alerts this cycle tried to send, and what each channel did."""
     spool_delivered: int = 0
@@ -139,6 +153,11 @@ class Watcher:
         self.host = socket.gethostname()
         self.id = uuid.uuid4().hex if interval is not None else once_id(self.host)
         self._configured: dict[str, Reporter] | None = None
+        self._routes: list[Declared] = []
+        """``MONITORKIT_ALERT_ROUTES``, read once a cycle."""
+        self._newest: dict[str, tuple[int, dt.datetime]] = {}
+        """Each lasting problem's newest transition this watcher read or stored: its number
+        and time. While the stored number is the same, no cycle reads it again."""
 
     def cycle(self) -> CycleReport:
         """Run one cycle (see the module docstring); errors of one id cost only that id.
@@ -150,6 +169,7 @@ class Watcher:
         report.spool_delivered = self._deliver_spool()
         now = self.clock()
         expectations = discover()
+        self._routes = read_routes()[0]
         runs, states = judge_inputs(self.reporter, expectations, self.store)
         assessments: dict[str, Assessment] = {}
         for command_id in sorted(set(runs) | set(expectations)):
@@ -219,9 +239,10 @@ class Watcher:
         # the health row when retention has deleted those runs.
         seen = state.with_runs(history)
         if health == state.health:
+            refreshed = dataclasses.replace(seen, next_expected=found.next_expected)
             if found.next_expected != state.next_expected or seen is not state:
-                refreshed = dataclasses.replace(seen, next_expected=found.next_expected)
                 self.store.update_state(refreshed)
+            self._follow_up(refreshed, expectation, found, history, now, report)
             return found
         transition = Transition(
             command_id=command_id,
@@ -250,6 +271,64 @@ class Watcher:
 
             send_transition(transition)
         return found
+
+    def _follow_up(
+        self,
+        state: HealthState,
+        expectation: Expectation | None,
+        found: Assessment,
+        history: list[RunRecord],
+        now: dt.datetime,
+        report: CycleReport,
+    ) -> None:
+        """Store the repeat or escalation of a lasting problem that is due (``followup.py``).
+
+        Stored as a transition from the health to itself under the next number, by the same
+        conditional write as every transition: of two watchers, one stores it. Nothing is
+        read before its first one can be due; nothing is made for a muted command, nor while
+        the newest alert (the problem's, or the last follow-up's) was never tried: waiting for
+        ``alert_after``, or not yet sent (a follow-up would supersede it unsent).
+        """
+        if state.health not in ALERTING or (expectation is not None and expectation.muted):
+            return
+        route = route_for(state.command_id, expectation, self._routes)
+        first = followup.first_due(state.since, route.realert_every, route.escalate_after)
+        if first is None or now < first:
+            return
+        known = self._newest.get(state.command_id)
+        if known is None or known[0] != state.number:
+            newest = self.store.transitions(state.command_id, limit=1)
+            if not newest:
+                return
+            number, last, alert = newest[0]
+            if number != state.number or last.health != state.health:
+                return  # another watcher moved the state on meanwhile: the next cycle looks
+            if alert in UNTRIED:
+                return  # nobody was told of it yet: its own alert comes first
+            known = self._newest[state.command_id] = (number, last.at)
+        due = followup.due(state.since, known[1], now, route.realert_every, route.escalate_after)
+        if due is None:
+            return
+        margin = expectation.start_margin if expectation is not None else dt.timedelta(0)
+        problem_start = state.since - margin if state.health == "MISSED" else state.since
+        failed, missed = followup.counts(history, problem_start, found.missed_at)
+        transition = Transition(
+            command_id=state.command_id,
+            previous=state.health,
+            health=state.health,
+            at=due.at,
+            record=found.last_run,
+            host=found.last_run.host if found.last_run is not None else self.host,
+            failures_in_row=found.failures_in_row,
+            next_expected=found.next_expected,
+            missed_start=(found.missed_at or _newest_missed(history))
+            if state.health == "MISSED"
+            else None,
+            follow_up=FollowUp(state.since, due.repeat, due.escalation, failed, missed),
+        )
+        after = dataclasses.replace(state, number=state.number + 1)
+        if self.store.record_transition(state, after, transition, PENDING):
+            report.follow_ups.append(transition)
 
     def _evidence_time(
         self,
@@ -352,7 +431,9 @@ class Watcher:
             transition = dataclasses.replace(transition, failures_in_row=found.failures_in_row)
         from ..alerts import channels
 
-        targets = channels(notifiers)
+        route = route_for(transition.command_id, expectation, self._routes)
+        transition = dataclasses.replace(transition, owner=route.owner, runbook=route.runbook)
+        targets = targets_before = channels(notifiers)
         if transition.is_recovery:
             told = self._told_channels(transition, alert.number, targets, now)
             if told is None:
@@ -361,10 +442,14 @@ class Watcher:
                 self.store.settle_alert(alert, NONE, "the problem was never alerted", now)
                 return
             targets = {name: n for name, n in targets.items() if name in told}
+        else:
+            targets = _routed(route, targets, transition)
         if not targets and not alert.deliveries:
             why = "no notifiers (MONITORKIT_ALERTS)"
             if transition.is_recovery:
                 why = "the channels told of the problem are not configured any more"
+            elif targets_before:
+                why = "its route names none of the channels (MONITORKIT_ALERT_ROUTES, channels)"
             self.store.settle_alert(alert, NONE, why, now)
             return
         due = [
@@ -422,20 +507,41 @@ class Watcher:
     def _told_channels(
         self, recovery: Transition, number: int, configured: dict[str, Notifier], now: dt.datetime
     ) -> list[str] | None:
-        """Return the channels that delivered the problem this recovery ends.
+        """Return the channels that delivered the problem this recovery ends, or one of its
+        repeats or its escalation (``followup.py``).
 
-        ``None``: a watcher is still sending the problem (its claim holds), so which channels
+        ``None``: a watcher is still sending one of them (its claim holds), so which channels
         it reached is not known yet. A problem stored before deliveries were kept per channel
         counts as told to every channel when it was ``sent``, to none otherwise.
         """
-        problem = self.store.alert(recovery.command_id, number - 1)
-        if problem is None:
-            return []
+        numbers = [number - 1]
+        if recovery.previous in ALERTING:  # only a problem that alerts has follow-ups
+            numbers = self._problem_numbers(recovery.command_id, number - 1)
         lease = dt.timedelta(seconds=self.settings.alert_lease)
-        if problem.claimed_at is not None and problem.claimed_at + lease > now:
-            return None
-        told = problem.told()
-        return list(configured) if told is None else told
+        told: set[str] = set()
+        for problem_number in numbers:
+            problem = self.store.alert(recovery.command_id, problem_number)
+            if problem is None:
+                continue
+            if problem.claimed_at is not None and problem.claimed_at + lease > now:
+                return None
+            found = problem.told()
+            told.update(configured if found is None else found)
+        return sorted(told)
+
+    def _problem_numbers(self, command_id: str, newest: int) -> list[int]:
+        """Return the numbers of the problem transition ``newest`` ends with and of its
+        follow-ups, newest first (one read, only when a recovery is sent)."""
+        from ..stores.health_store import KEPT_TRANSITIONS
+
+        numbers: list[int] = []
+        for number, transition, _ in self.store.transitions(command_id, KEPT_TRANSITIONS):
+            if number > newest:
+                continue
+            numbers.append(number)
+            if transition.follow_up is None:
+                break
+        return numbers or [newest]
 
     def _notifiers(self) -> Sequence[Notifier]:
         if self.notifiers is None:
@@ -470,6 +576,14 @@ class Watcher:
             for reporter in found:
                 self._configured.setdefault(reporter_path(reporter), reporter)
         return self._configured
+
+
+def _routed(
+    route: Route, targets: dict[str, Notifier], transition: Transition
+) -> dict[str, Notifier]:
+    """Return the channels the command's route sends ``transition`` to (an escalation: more)."""
+    escalation = transition.follow_up is not None and transition.follow_up.escalation
+    return route.targets(targets, escalation)
 
 
 def _newest_missed(history: list[RunRecord]) -> dt.datetime | None:

@@ -35,3 +35,15 @@ class ScheduleMixin(MonitorMixin):
     """Tell the people alerted of a problem when the command recovers (on by default)."""
     monitor_muted: ClassVar[bool | None] = None
     """Keep judging the command's health, but send no alert about it."""
+    monitor_channels: ClassVar[list[str] | None] = None
+    """The channels (keys of ``MONITORKIT_ALERTS``) its alerts go to; every channel by default."""
+    monitor_owner: ClassVar[str | None] = None
+    """Who answers for it (a person or a team): said in every alert about it."""
+    monitor_runbook: ClassVar[str | None] = None
+    """What to do when it fails (text or a URL): said in every alert about it."""
+    monitor_realert_every: ClassVar[Seconds | None] = None
+    """Tell the channels again this often while a problem lasts (never by default)."""
+    monitor_escalate_after: ClassVar[Seconds | None] = None
+    """Once a problem has lasted this long, tell ``monitor_escalate_to`` too, once."""
+    monitor_escalate_to: ClassVar[list[str] | None] = None
+    """The channels an escalation goes to, besides the command's own."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -106,3 +107,46 @@ def test_the_host_falls_back_to_the_run_s():
 def test_a_long_message_is_cut():
     alert = build_alert(failing_transition(record=failed_record(message="x" * 5000)))
     assert alert.message is not None and len(alert.message) == 1000
+
+
+def test_a_repeat_says_how_long_and_how_many_runs_with_its_owner_and_runbook():
+    from monitorkit.transitions import FollowUp
+
+    follow = FollowUp(AT, repeat=2, failed_runs=3, missed_starts=1)
+    transition = dataclasses.replace(
+        failing_transition(),
+        at=AT + dt.timedelta(minutes=20),
+        follow_up=follow,
+        owner="billing team",
+        runbook="https://bob:url-s3cret@wiki.example.com/runbook",
+    )
+    alert = build_alert(transition)
+    assert alert.title == "Still: import_data__limit_5 FAILING for 20 min, repeat 2"
+    assert alert.text.startswith(
+        "import_data__limit_5 is still FAILING: for 20 min, since 2026-03-01 04:05:06 UTC "
+        "(repeat 2).\nSince then: 3 failed run(s), 1 missed start(s).\nHealth: FAILING\n"
+    )
+    assert "Owner: billing team" in alert.text
+    assert "Runbook: https://bob:********@wiki.example.com/runbook" in alert.text
+    fields = alert.fields()
+    assert fields["owner"] == "billing team" and "url-s3cret" not in fields["runbook"]
+    assert fields["follow_up"] == {
+        "repeat": 2,
+        "escalation": False,
+        "since": "2026-03-01T04:05:06.789000Z",
+        "lasted_seconds": 1200.0,
+        "failed_runs": 3,
+        "missed_starts": 1,
+    }
+    assert fields["id"].endswith(":repeat-2")
+    escalated = build_alert(
+        dataclasses.replace(transition, follow_up=dataclasses.replace(follow, escalation=True))
+    )
+    assert escalated.title.startswith("ESCALATION: import_data__limit_5 FAILING for 20 min")
+    assert escalated.text.startswith("Escalation: import_data__limit_5 is still FAILING")
+    assert escalated.fields()["id"].endswith(":escalation")
+
+
+def test_a_change_of_health_has_no_follow_up_fields():
+    fields = build_alert(failing_transition()).fields()
+    assert (fields["follow_up"], fields["owner"], fields["runbook"]) == (None, None, None)

@@ -69,9 +69,9 @@ class Command(BaseCommand):
         ``--skip-checks``.
         """
         from ... import alerts as notifiers
-        from ...health import schedules
+        from ...health import routing, schedules
 
-        found = schedules.problems() + notifiers.problems()
+        found = schedules.problems() + notifiers.problems() + routing.problems()
         if found:
             logger.warning(
                 "monitorkit schedules or alerts need attention (the watcher runs anyway): %s",
@@ -84,6 +84,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{format_timestamp(transition.at)}  {transition.command_id}  "
                 f"{transition.previous} -> {transition.health}"
+            )
+        for transition in report.follow_ups:
+            kind = transition.follow_up.key if transition.follow_up is not None else ""
+            self.stdout.write(
+                f"{format_timestamp(transition.at)}  {transition.command_id}  "
+                f"still {transition.health} ({kind})"
             )
         for alert in report.alerts:
             if alert.retrying or alert.given_up:

@@ -1,0 +1,100 @@
+"""Routing and repeats through real processes: ``manage.py`` runs and ``monitor_watch --once``.
+
+On SQLite and PostgreSQL (``store_project``), alerts to the real local SMTP and HTTP servers.
+Time passes for real here (a repeat every second); no test waits a fixed time: each runs
+watcher cycles until the sink shows what it waits for, within a generous limit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from tests.process import Project, wait_for
+from tests.test_watch_processes import _smtp_port, watch_once, watch_settings
+
+pytestmark = pytest.mark.subprocess
+
+RUNBOOK = "https://wiki.example.com/runbooks/feeds"
+
+
+def routed_settings(sink: Any, inbox_port: int, **schedules: Any) -> dict[str, Any]:
+    """flaky_command goes to the mail (a route), fail_command to the webhook (its own)."""
+    settings = watch_settings(sink, inbox_port=inbox_port, **schedules)
+    settings["MONITORKIT_ALERT_ROUTES"] = [
+        {"match": "flaky_*", "channels": ["email"], "owner": "feeds team", "runbook": RUNBOOK}
+    ]
+    settings["MONITORKIT_SCHEDULES"].setdefault("fail_command", {})
+    settings["MONITORKIT_SCHEDULES"]["fail_command"].update(
+        {"channels": ["webhook"], "owner": "ops"}
+    )
+    return settings
+
+
+def test_monitor_watch_sends_each_command_s_alerts_to_its_own_channel(
+    store_project: Project, http_sink, smtp_server
+):
+    settings = routed_settings(http_sink, _smtp_port(smtp_server))
+    (store_project.db_dir / "failing").touch()
+    assert store_project.run("flaky_command", settings=settings).returncode == 1
+    assert store_project.run("fail_command", settings=settings).returncode == 1
+    watch_once(store_project, settings)
+    watch_once(store_project, settings)  # nothing changed: nothing is sent again
+
+    (request,) = http_sink.requests
+    body = request.json()
+    assert (body["command_id"], body["health"], body["owner"]) == ("fail_command", "FAILING", "ops")
+    assert body["runbook"] is None and "Owner: ops" in body["text"]
+    (envelope,) = smtp_server.envelopes
+    mail = envelope.content.decode()
+    assert "flaky_command" in mail and "fail_command" not in mail
+    assert "Owner: feeds team" in mail and f"Runbook: {RUNBOOK}" in mail
+
+    (store_project.db_dir / "failing").unlink()
+    assert store_project.run("flaky_command", settings=settings).returncode == 0
+    watch_once(store_project, settings)
+    assert len(http_sink.requests) == 1  # fail_command still fails: nothing new
+    assert len(smtp_server.envelopes) == 2
+    assert "flaky_command is OK again" in smtp_server.envelopes[1].content.decode()
+
+
+def test_three_watchers_at_once_send_each_repeat_once(store_project: Project, http_sink):
+    """flaky_command fails and is repeated every second; rounds of three ``monitor_watch
+    --once`` started together race for each repeat. Each is sent once, in order; then the
+    recovery, once."""
+    settings = watch_settings(http_sink, flaky_command={"realert_every": 1})
+    (store_project.db_dir / "failing").touch()
+    assert store_project.run("flaky_command", settings=settings).returncode == 1
+
+    def repeats() -> list[int]:
+        return [
+            r.json()["follow_up"]["repeat"] for r in http_sink.requests if r.json()["follow_up"]
+        ]
+
+    printed: list[str] = []
+
+    def race() -> None:
+        watchers = [
+            store_project.popen("monitor_watch", "--once", settings=settings) for _ in "abc"
+        ]
+        for watcher in watchers:
+            stdout, stderr = watcher.communicate(timeout=60)
+            assert watcher.returncode == 0, stderr
+            printed.append(stdout)
+
+    wait_for(lambda: race() or len(repeats()) >= 3, timeout=180, pause=0)
+    (store_project.db_dir / "failing").unlink()
+    assert store_project.run("flaky_command", settings=settings).returncode == 0
+    race()
+    race()
+
+    ids = Counter(r.json()["id"] for r in http_sink.requests)
+    assert set(ids.values()) == {1}, ids
+    healths = [r.json()["health"] for r in http_sink.requests]
+    assert healths[0] == "FAILING" and healths[-1] == "OK" and healths.count("OK") == 1
+    assert repeats() == sorted(set(repeats()))  # each later than the one before
+    # Each follow-up is printed by the watcher that stored it, once.
+    lines = [line for out in printed for line in out.splitlines() if "still FAILING" in line]
+    assert len(lines) == len(repeats()) and all("flaky_command" in line for line in lines)
