@@ -137,6 +137,8 @@ class Monitor:
         alert_after: As ``monitor_alert_after``.
         notify_recovery: As ``monitor_notify_recovery``.
         muted: As ``monitor_muted``.
+        recover_after: As ``monitor_recover_after``.
+        flap_threshold: As ``monitor_flap_threshold``.
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -157,6 +159,8 @@ class Monitor:
         alert_after: Any = None,
         notify_recovery: Any = None,
         muted: Any = None,
+        recover_after: Any = None,
+        flap_threshold: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -176,6 +180,8 @@ class Monitor:
                 "alert_after": alert_after,
                 "notify_recovery": notify_recovery,
                 "muted": muted,
+                "recover_after": recover_after,
+                "flap_threshold": flap_threshold,
             },
             f"monitorkit.monitor({name!r})",
         )

@@ -9,6 +9,7 @@ each one means is its trait in ``healths.py``. This module depends on nothing bu
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,54 @@ HEALTHY = frozenset(h.value for h in Health if h.healthy)
 #: The names of the problem healths (``Health.problem``); leaving one for a healthy one is a
 #: recovery.
 PROBLEMS = frozenset(h.value for h in Health if h.problem)
+
+
+class Notice(str, enum.Enum):
+    """What a transition of a flapping command says (``health/flapping.py``); stored by value."""
+
+    FLAPPING = "flapping"
+    """The change that made the command flapping: one notice, then quiet until it settles."""
+    QUIET = "quiet"
+    """A change while flapping: stored and shown, not alerted."""
+    SETTLED = "settled"
+    """No change for an hour since: its health, alerted once if it is a problem. Not a change:
+    ``previous`` and ``health`` are the same."""
+
+    def __str__(self) -> str:
+        return str(self._value_)
+
+
+@dataclass(frozen=True)
+class Flapping:
+    """What a transition says about flapping: its notice, and when the command settles."""
+
+    notice: Notice
+    until: dt.datetime
+    """When the command settles if no change between good and bad health comes first."""
+    changes: int
+    """Changes between good and bad health: those in the hour up to the notice, then each one
+    while quiet."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the stored form."""
+        return {
+            "notice": self.notice.value,
+            "until": format_timestamp(self.until),
+            "changes": self.changes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Flapping | None:
+        """Return the stored value, or ``None`` for what is not one."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            until = parse_timestamp(data.get("until"))
+            if until is None:
+                return None
+            return cls(Notice(data.get("notice")), until, int(data.get("changes") or 0))
+        except (TypeError, ValueError):
+            return None
 
 
 def health_name(value: Any) -> str:
@@ -38,7 +87,8 @@ class Transition:
     when it never ran), ``host`` where that run ran (or the watcher's host), ``failures_in_row``
     how many runs in a row ended ``FAILED`` or ``SYSTEM_KILL``, ``next_expected`` the next run
     the schedule expects (``None`` without a schedule), ``missed_start`` for ``MISSED`` the
-    expected start that no run began (an alert names it; ``at`` is that start plus its margin).
+    expected start that no run began (an alert names it; ``at`` is that start plus its margin),
+    ``flapping`` what it says about flapping (``None``: the command is not flapping).
     """
 
     command_id: str
@@ -50,6 +100,7 @@ class Transition:
     failures_in_row: int = 0
     next_expected: dt.datetime | None = None
     missed_start: dt.datetime | None = None
+    flapping: Flapping | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -69,9 +120,17 @@ class Transition:
         """Whether this leaves a problem for good health (``FAILING`` to ``OK``, for one)."""
         return self.previous in PROBLEMS and self.health in HEALTHY
 
+    @property
+    def notice(self) -> Notice | None:
+        """Return what it says about flapping (``None``: nothing)."""
+        return self.flapping.notice if self.flapping is not None else None
+
     def as_dict(self) -> dict[str, Any]:
-        """Return the JSON form (timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), as stored."""
-        return {
+        """Return the JSON form (timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), as stored.
+
+        ``flapping`` is there only when it is set, so other transitions are stored as before.
+        """
+        found: dict[str, Any] = {
             "id": self.id,
             "command_id": self.command_id,
             "previous": self.previous,
@@ -83,6 +142,9 @@ class Transition:
             "next_expected": format_timestamp(self.next_expected),
             "missed_start": format_timestamp(self.missed_start),
         }
+        if self.flapping is not None:
+            found["flapping"] = self.flapping.as_dict()
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transition:
@@ -101,4 +163,5 @@ class Transition:
             failures_in_row=int(data.get("failures_in_row") or 0),
             next_expected=parse_timestamp(data.get("next_expected")),
             missed_start=parse_timestamp(data.get("missed_start")),
+            flapping=Flapping.from_dict(data.get("flapping")),
         )

@@ -18,7 +18,7 @@ from ..conf import BASE_URL
 from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
-from ..transitions import Transition
+from ..transitions import Flapping, Notice, Transition
 from ..words import human_time
 
 #: Lines of traceback an alert carries: the end, where the error is.
@@ -85,7 +85,24 @@ class Alert:
             "missed_start": format_timestamp(t.missed_start),
             "run_status": None if record is None else str(record.status),
             "run_started": None if record is None else format_timestamp(record.started),
+            "flapping": None if t.flapping is None else t.flapping.as_dict(),
         }
+
+
+def _flapping_words(t: Transition, flapping: Flapping, what: str) -> tuple[str, list[str]]:
+    """Return the title and first lines of a flapping notice or of the end of one."""
+    if flapping.notice is Notice.SETTLED:
+        return f"{t.command_id} has settled and {what.split(':')[0]}", [
+            f"{t.command_id} has stopped flapping (no change of health for an hour) and {what}.",
+            f"Health: {t.health}",
+        ]
+    return f"{t.command_id} is flapping (now {t.health})", [
+        f"{t.command_id} is flapping: its health changed between good and bad "
+        f"{flapping.changes} times within an hour. No more alerts are sent about it until it "
+        f"settles (an hour without a change, {human_time(flapping.until)} at the earliest); "
+        "then one, if it is still wrong.",
+        f"Health: {t.health} (was {t.previous})",
+    ]
 
 
 def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
@@ -105,6 +122,8 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     what = health.words if health is not None else f"is {t.health}"
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"
     lines = [f"{t.command_id} {what}.", f"Health: {t.health} (was {t.previous})"]
+    if t.flapping is not None:
+        title, lines = _flapping_words(t, t.flapping, what)
     if t.missed_start is not None:
         lines.append(
             f"Missed start: {human_time(t.missed_start)} (no run had started by {human_time(t.at)})"

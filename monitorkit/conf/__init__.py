@@ -851,9 +851,9 @@ SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
     hint='Use MONITORKIT_SCHEDULES = {"<command id>": {"schedule": "0 3 * * *"}}.',
     section="schedules-and-alerts",
     shown_type="`dict` of command id to a dict of `schedule`, `timezone`, `start_margin`, "
-    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`",
+    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`, `recover_after`, `flap_threshold`",
     checked_by="monitorkit.health.schedules",
-    deeper_checks="`W102` … `W109`",
+    deeper_checks="`W102` … `W109`, `W160`, `W161`",
 )
 MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_MONITOR_MODULES",

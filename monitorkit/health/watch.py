@@ -25,7 +25,8 @@ Which transitions alert: ``MISSED``, ``FAILING`` (once ``alert_after`` runs in a
 ``notify_recovery`` is on, through the channels that delivered the problem (and only those: a
 channel never told of the problem hears of neither). ``LATE`` only sends its signal (it is
 within its margin). A muted command id alerts nothing. A health that does not change alerts
-nothing again.
+nothing again. A command with a ``flap_threshold`` that changes too often sends one flapping
+notice, then nothing until it settles, then one alert if it is still wrong (``flapping.py``).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ from ..stores.health_store import (
     OpenAlert,
     WatcherBeat,
 )
-from ..transitions import PROBLEMS, Transition
+from ..transitions import PROBLEMS, Notice, Transition
 from ..words import human_time
+from . import flapping
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
 from .schedules import Expectation, discover
@@ -236,6 +238,11 @@ class Watcher:
             if health == "MISSED"
             else None,
         )
+        if expectation is not None and expectation.flap_threshold is not None:
+            threshold = expectation.flap_threshold
+            recent = self.store.transitions(command_id, flapping.read_depth(threshold))
+            found_flapping = flapping.classify(transition, recent, threshold)
+            transition = dataclasses.replace(transition, flapping=found_flapping)
         after = dataclasses.replace(
             seen,
             health=health,
@@ -304,6 +311,10 @@ class Watcher:
     def _alert_state(self, transition: Transition, expectation: Expectation | None) -> str:
         if expectation is not None and expectation.muted:
             return NONE
+        if transition.notice is Notice.QUIET:
+            return WAITING  # open while quiet, so that a cycle sees it settle
+        if transition.notice is Notice.FLAPPING:
+            return PENDING
         if transition.health == "FAILING":
             needed = expectation.alert_after if expectation is not None else 1
             return PENDING if transition.failures_in_row >= needed else WAITING
@@ -344,6 +355,10 @@ class Watcher:
         if expectation is not None and expectation.muted:
             self.store.settle_alert(alert, NONE, "muted", now)
             return
+        if transition.notice in (Notice.FLAPPING, Notice.QUIET) and self._while_flapping(
+            alert, expectations, assessments, notifiers, report
+        ):
+            return
         if alert.state == WAITING:
             found = assessments.get(transition.command_id)
             needed = expectation.alert_after if expectation is not None else 1
@@ -353,7 +368,8 @@ class Watcher:
         from ..alerts import channels
 
         targets = channels(notifiers)
-        if transition.is_recovery:
+        # A flapping notice goes to every channel, whichever change it came with.
+        if transition.is_recovery and transition.notice is not Notice.FLAPPING:
             told = self._told_channels(transition, alert.number, targets, now)
             if told is None:
                 return  # another watcher is sending the problem right now: look next cycle
@@ -416,8 +432,79 @@ class Watcher:
             deliveries[name] = delivery.gone(deliveries[name], now)
             tried.given_up.append(name)
         state = delivery.alert_state(deliveries)
+        if transition.notice is Notice.FLAPPING and state != delivery.AlertState.RETRYING:
+            state = WAITING  # open until the command settles (``_while_flapping``)
         self.store.settle_alert(alert, state, delivery.describe(deliveries), now, deliveries)
         report.alerts.append(tried)
+
+    def _while_flapping(
+        self,
+        alert: OpenAlert,
+        expectations: dict[str, Expectation],
+        assessments: dict[str, Assessment],
+        notifiers: Sequence[Notifier],
+        report: CycleReport,
+    ) -> bool:
+        """Handle the open alert of a flapping command's newest transition; ``False``: a
+        flapping notice has channels to send to, which the usual path does.
+
+        Quiet until ``Flapping.until``; then :meth:`_settle` it, and send what that stored.
+        """
+        from ..alerts import channels
+
+        transition = alert.transition
+        assert transition.flapping is not None
+        now = self.clock()
+        if transition.notice is Notice.FLAPPING:
+            if any(name not in alert.deliveries for name in channels(notifiers)):
+                return False  # the notice is still to be sent
+            if any(d.state == delivery.PENDING for d in alert.deliveries.values()):
+                return False  # a channel retries the notice
+        if now < transition.flapping.until:
+            return True  # quiet
+        expectation = expectations.get(transition.command_id)
+        found = assessments.get(transition.command_id)
+        settled = self._settle(alert, expectation, found, now)
+        if settled is not None:
+            self._handle_alert(settled, expectations, assessments, notifiers, report)
+        return True
+
+    def _settle(
+        self,
+        alert: OpenAlert,
+        expectation: Expectation | None,
+        found: Assessment | None,
+        now: dt.datetime,
+    ) -> OpenAlert | None:
+        """End a command's flapping: store its ``SETTLED`` transition, which alerts its health
+        if that is a problem (one watcher stores it: ``record_transition``), or, when there is
+        nothing to alert, close the flapping alert.
+
+        Returns the alert of the ``SETTLED`` transition when this watcher stored it.
+        """
+        transition = alert.transition
+        state = self.store.states().get(transition.command_id)
+        if state is None or state.number != alert.number:
+            return None  # a later transition came: it superseded this alert
+        record = found.last_run if found is not None else transition.record
+        failures = found.failures_in_row if found is not None else transition.failures_in_row
+        end = flapping.settled(transition, record, failures)
+        wanted = self._alert_state(end, expectation)
+        if wanted != NONE:
+            after = dataclasses.replace(state, number=state.number + 1)
+            if self.store.record_transition(state, after, end, wanted):
+                return OpenAlert(end, after.number, wanted)
+            return None  # another watcher stored it
+        if not self.store.claim_alert(alert, now, self.settings.alert_lease):
+            return None  # another watcher is closing it
+        why = f"settled while {transition.health}: nothing to alert"
+        if not alert.deliveries:
+            self.store.settle_alert(alert, NONE, why, now)
+            return None
+        told = delivery.alert_state(alert.deliveries)
+        detail = f"{delivery.describe(alert.deliveries)}; {why}"
+        self.store.settle_alert(alert, told, detail, now, alert.deliveries)
+        return None
 
     def _told_channels(
         self, recovery: Transition, number: int, configured: dict[str, Notifier], now: dt.datetime
