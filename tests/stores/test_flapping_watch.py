@@ -217,3 +217,53 @@ def recovering(admin_client: Any) -> Any:
     (status,) = [item for item in json.loads(out.getvalue()) if item["id"] == "nightly"]
     assert one["recovering"] == status["recovering"]
     return one["recovering"]
+
+
+def test_the_notice_goes_to_every_channel_even_with_a_recovery_nobody_was_told_of(
+    reporter: Reporter, settings: Any, http_sink: Any, smtp_server: Any
+) -> None:
+    """With ``alert_after`` 3 the failures were never alerted; the change to OK that makes the
+    command flapping is a recovery no channel would hear of, but the notice goes to all."""
+    settings.MONITORKIT_SCHEDULES["nightly"] = {"flap_threshold": 1, "alert_after": 3}
+    start = utcnow() - dt.timedelta(hours=5)
+    cycle = cycles(http_sink, 1)
+    for n, status in enumerate([Status.FAILED, Status.FINISHED]):
+        ended(reporter, n, status, start + 5 * n * MINUTE)
+        cycle(start + (5 * n + 1) * MINUTE)
+    assert sent(http_sink, smtp_server) == ["flapping OK"]
+    assert stored(reporter) == [
+        ("NEW", "FAILING", "", "none"),
+        ("FAILING", "OK", "flapping", "waiting"),
+    ]
+
+
+def test_time_passes_with_freezegun_on_the_database_store(
+    settings: Any, http_sink: Any, smtp_server: Any
+) -> None:
+    """The same watcher on its own clock (``utcnow``), time moved by freezegun: quiet for an
+    hour after the last change, then one alert for the problem it settled in."""
+    from freezegun import freeze_time
+
+    from monitorkit.stores.database.runs import DatabaseReporter
+
+    settings.MONITORKIT_SCHEDULES = {
+        "scheduled_command": {"schedule": None},
+        "nightly": {"flap_threshold": 2},
+    }
+    database = DatabaseReporter()
+    t0 = dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.timezone.utc)
+
+    def cycle(at: dt.datetime) -> None:
+        with freeze_time(at):
+            Watcher(database, database.health_store(), notifiers(http_sink)).cycle()
+
+    for n in range(4):  # FAILED, FINISHED, FAILED, FINISHED: the third change is the notice
+        ended(database, n, Status.FAILED if n % 2 == 0 else Status.FINISHED, t0 + 5 * n * MINUTE)
+        cycle(t0 + (5 * n + 1) * MINUTE)
+    ended(database, 4, Status.FAILED, t0 + 20 * MINUTE)
+    cycle(t0 + 21 * MINUTE)
+    assert sent(http_sink, smtp_server) == ["FAILING", "OK", "flapping FAILING"]
+    cycle(t0 + 80 * MINUTE)  # the last change ended at 09:20:02: quiet until 10:20:02
+    assert len(http_sink.requests) == 3
+    cycle(t0 + 81 * MINUTE)
+    assert sent(http_sink, smtp_server) == ["FAILING", "OK", "flapping FAILING", "settled FAILING"]
