@@ -48,6 +48,9 @@ class Flapping:
     changes: int
     """Changes between good and bad health: those in the hour up to the notice, then each one
     while quiet."""
+    carried: bool = False
+    """A ``FLAPPING`` notice that the transition before had not delivered to every channel
+    yet: this one goes to the channels that one did not reach."""
 
     def as_dict(self) -> dict[str, Any]:
         """Return the stored form."""
@@ -55,6 +58,7 @@ class Flapping:
             "notice": self.notice.value,
             "until": format_timestamp(self.until),
             "changes": self.changes,
+            "carried": self.carried,
         }
 
     @classmethod
@@ -66,7 +70,8 @@ class Flapping:
             until = parse_timestamp(data.get("until"))
             if until is None:
                 return None
-            return cls(Notice(data.get("notice")), until, int(data.get("changes") or 0))
+            changes = int(data.get("changes") or 0)
+            return cls(Notice(data.get("notice")), until, changes, data.get("carried") is True)
         except (TypeError, ValueError):
             return None
 

@@ -17,7 +17,7 @@ from monitorkit.health import flapping, schedules
 from monitorkit.health.judge import Health, Recovering, judge
 from monitorkit.health.schedules import Expectation
 from monitorkit.record import Status
-from monitorkit.stores.health_store import PENDING, SENT
+from monitorkit.stores.health_store import PENDING, RETRYING, SENDING, SENT, WAITING
 from monitorkit.transitions import Flapping, Notice, Transition
 from tests.test_health import run, utc
 
@@ -155,11 +155,16 @@ def test_changes_while_flapping_are_quiet_and_push_the_settling_on():
     assert after is None  # it settled at 13:30 (no watcher said so yet): counted afresh
 
 
-def test_a_notice_no_watcher_tried_is_carried_by_the_next_change():
+@pytest.mark.parametrize("state", [PENDING, SENDING, RETRYING])
+def test_a_notice_not_yet_delivered_everywhere_is_carried_by_the_next_change(state):
     notice = Flapping(Notice.FLAPPING, T0 + dt.timedelta(minutes=90), 4)
-    untried = stored(change("FAILING", "OK", 30, notice), alert=PENDING)
-    carried = flapping.classify(change("OK", "FAILING", 40), untried, 3)
-    assert carried is not None and carried.notice is Notice.FLAPPING
+    undelivered = stored(change("FAILING", "OK", 30, notice), alert=state)
+    carried = flapping.classify(change("OK", "FAILING", 40), undelivered, 3)
+    assert carried == Flapping(Notice.FLAPPING, T0 + dt.timedelta(minutes=100), 5, carried=True)
+    assert Flapping.from_dict(carried.as_dict()) == carried
+    delivered = stored(change("FAILING", "OK", 30, notice), alert=WAITING)
+    quiet = flapping.classify(change("OK", "FAILING", 40), delivered, 3)
+    assert quiet is not None and quiet.notice is Notice.QUIET and not quiet.carried
 
 
 def test_after_settling_the_count_starts_again():

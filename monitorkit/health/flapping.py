@@ -14,6 +14,8 @@ one ``SETTLED`` transition, from the health to itself, which alerts as that heal
 problem: once; a good health: nothing, ``notify_recovery`` or not). The flapping notice and the
 settled transition are stored through ``record_transition`` (create-only per number) and sent
 through the alert's claim, like every transition: of two or three watchers, one sends each.
+A notice not yet delivered everywhere when the next change comes (which supersedes its alert)
+is carried by that change to the channels it did not reach (``Flapping.carried``).
 
 The newest flapping transition's alert stays open (``waiting``) while the command is quiet, so
 the watcher notices the settling among the open alerts it reads each cycle anyway: no read
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 
 from ..healths import Health
 from ..record import RunRecord
-from ..stores.health_store import PENDING
+from ..stores.health_store import PENDING, RETRYING, SENDING
 from ..transitions import Flapping, Notice, Transition
 
 #: The window the changes are counted in: a ``flap_threshold`` is changes an hour.
@@ -36,6 +38,9 @@ WINDOW = dt.timedelta(hours=1)
 #: How long a flapping command must go without a change to settle. An hour, like the window:
 #: a command that settles has fewer changes in the window than any threshold.
 SETTLE_AFTER = dt.timedelta(hours=1)
+#: Alert states of a flapping notice that some channel may not have been sent yet (once every
+#: channel is done, the notice's alert is ``waiting`` for the settling).
+UNDELIVERED = frozenset({PENDING, SENDING, RETRYING})
 
 
 def is_change(transition: Transition) -> bool:
@@ -71,10 +76,12 @@ def classify(
     ):
         until = max(flapping.until, transition.at + SETTLE_AFTER) if change else flapping.until
         changes = flapping.changes + (1 if change else 0)
-        # A notice no watcher has tried yet (one was killed before sending it) would be
-        # superseded by this transition: this one carries it instead.
-        carried = flapping.notice is Notice.FLAPPING and newest[2] == PENDING
-        return Flapping(Notice.FLAPPING if carried else Notice.QUIET, until, changes)
+        # A notice not yet delivered to every channel (its watcher was killed before sending
+        # it, is sending it, or a channel waits for a retry) would be superseded by this
+        # transition: this one carries it to the channels it did not reach.
+        if flapping.notice is Notice.FLAPPING and newest[2] in UNDELIVERED:
+            return Flapping(Notice.FLAPPING, until, changes, carried=True)
+        return Flapping(Notice.QUIET, until, changes)
     if not change:
         return None
     since = transition.at - WINDOW

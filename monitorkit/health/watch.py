@@ -355,6 +355,11 @@ class Watcher:
         if expectation is not None and expectation.muted:
             self.store.settle_alert(alert, NONE, "muted", now)
             return
+        if transition.flapping is not None and transition.flapping.carried and not alert.deliveries:
+            carried = self._carried(alert, now)
+            if carried is None:
+                return  # the notice it carries is being sent: look next cycle
+            alert = carried
         if transition.notice in (Notice.FLAPPING, Notice.QUIET) and self._while_flapping(
             alert, expectations, assessments, notifiers, report
         ):
@@ -436,6 +441,23 @@ class Watcher:
             state = WAITING  # open until the command settles (``_while_flapping``)
         self.store.settle_alert(alert, state, delivery.describe(deliveries), now, deliveries)
         report.alerts.append(tried)
+
+    def _carried(self, alert: OpenAlert, now: dt.datetime) -> OpenAlert | None:
+        """Return a carried flapping notice with the channels the notice before it delivered
+        to counted as sent (those are not sent it again); ``None`` while a watcher's claim on
+        that one holds (which channels it reaches is not known yet).
+
+        Until this alert is first sent it is read again each cycle (one read): only a notice
+        whose channels were all told already waits so, and only until it settles.
+        """
+        earlier = self.store.alert(alert.transition.command_id, alert.number - 1)
+        if earlier is None:
+            return alert
+        lease = dt.timedelta(seconds=self.settings.alert_lease)
+        if earlier.claimed_at is not None and earlier.claimed_at + lease > now:
+            return None
+        told = {n: d for n, d in earlier.deliveries.items() if d.state == delivery.SENT}
+        return dataclasses.replace(alert, deliveries=told)
 
     def _while_flapping(
         self,

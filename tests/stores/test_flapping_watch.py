@@ -267,3 +267,35 @@ def test_time_passes_with_freezegun_on_the_database_store(
     assert len(http_sink.requests) == 3
     cycle(t0 + 81 * MINUTE)
     assert sent(http_sink, smtp_server) == ["FAILING", "OK", "flapping FAILING", "settled FAILING"]
+
+
+def test_a_channel_that_failed_the_notice_gets_it_with_the_next_change(
+    reporter: Reporter, settings: Any, http_sink: Any, smtp_server: Any
+) -> None:
+    """The webhook refuses the notice (a retry is due in 30 s), the next change comes first:
+    it carries the notice to the webhook, and the mail, which took it, is not sent it again."""
+    settings.MONITORKIT_SCHEDULES["nightly"] = {"flap_threshold": 1}
+    start = utcnow() - dt.timedelta(hours=5)
+    cycle = cycles(http_sink, 1)
+    ended(reporter, 0, Status.FAILED, start)
+    cycle(start + MINUTE)
+    http_sink.respond(500)
+    ended(reporter, 1, Status.FINISHED, start + 5 * MINUTE)
+    cycle(start + 6 * MINUTE)  # the notice: mailed, refused by the webhook
+    ended(reporter, 2, Status.FAILED, start + 6 * MINUTE + dt.timedelta(seconds=10))
+    cycle(start + 6 * MINUTE + dt.timedelta(seconds=20))  # before the webhook's retry
+    answered = [r.json() for r in http_sink.requests if r.status == 200]
+    assert [(a["health"], (a["flapping"] or {}).get("notice")) for a in answered] == [
+        ("FAILING", None),
+        ("FAILING", "flapping"),
+    ]
+    mails = [e.content.decode() for e in smtp_server.envelopes]
+    assert len(mails) == 2 and "is flapping" in mails[1]
+    assert stored(reporter)[1:] == [
+        ("FAILING", "OK", "flapping", "partial"),  # the mail took it; the webhook's superseded
+        ("OK", "FAILING", "flapping", "waiting"),  # carried: sent to the webhook alone
+    ]
+    store = reporter.health_store()
+    assert store is not None
+    carried = store.alert("nightly", 3)
+    assert carried is not None and sorted(carried.deliveries) == ["email", "webhook"]
