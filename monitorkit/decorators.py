@@ -139,6 +139,8 @@ class Monitor:
         muted: As ``monitor_muted``.
         channels: As ``monitor_channels`` (and ``owner``, ``runbook``, ``realert_every``,
             ``escalate_after``, ``escalate_to`` as their ``monitor_*`` attributes).
+        recover_after: As ``monitor_recover_after``.
+        flap_threshold: As ``monitor_flap_threshold``.
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -165,6 +167,8 @@ class Monitor:
         realert_every: Any = None,
         escalate_after: Any = None,
         escalate_to: Any = None,
+        recover_after: Any = None,
+        flap_threshold: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -190,6 +194,8 @@ class Monitor:
                 "realert_every": realert_every,
                 "escalate_after": escalate_after,
                 "escalate_to": escalate_to,
+                "recover_after": recover_after,
+                "flap_threshold": flap_threshold,
             },
             f"monitorkit.monitor({name!r})",
         )

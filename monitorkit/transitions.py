@@ -9,6 +9,7 @@ each one means is its trait in ``healths.py``. This module depends on nothing bu
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,59 @@ HEALTHY = frozenset(h.value for h in Health if h.healthy)
 #: The names of the problem healths (``Health.problem``); leaving one for a healthy one is a
 #: recovery.
 PROBLEMS = frozenset(h.value for h in Health if h.problem)
+
+
+class Notice(str, enum.Enum):
+    """What a transition of a flapping command says (``health/flapping.py``); stored by value."""
+
+    FLAPPING = "flapping"
+    """The change that made the command flapping: one notice, then quiet until it settles."""
+    QUIET = "quiet"
+    """A change while flapping: stored and shown, not alerted."""
+    SETTLED = "settled"
+    """No change for an hour since: its health, alerted once if it is a problem. Not a change:
+    ``previous`` and ``health`` are the same."""
+
+    def __str__(self) -> str:
+        return str(self._value_)
+
+
+@dataclass(frozen=True)
+class Flapping:
+    """What a transition says about flapping: its notice, and when the command settles."""
+
+    notice: Notice
+    until: dt.datetime
+    """When the command settles if no change between good and bad health comes first."""
+    changes: int
+    """Changes between good and bad health: those in the hour up to the notice, then each one
+    while quiet."""
+    carried: bool = False
+    """A ``FLAPPING`` notice that the transition before had not delivered to every channel
+    yet: this one goes to the channels that one did not reach."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the stored form."""
+        return {
+            "notice": self.notice.value,
+            "until": format_timestamp(self.until),
+            "changes": self.changes,
+            "carried": self.carried,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Flapping | None:
+        """Return the stored value, or ``None`` for what is not one."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            until = parse_timestamp(data.get("until"))
+            if until is None:
+                return None
+            changes = int(data.get("changes") or 0)
+            return cls(Notice(data.get("notice")), until, changes, data.get("carried") is True)
+        except (TypeError, ValueError):
+            return None
 
 
 def health_name(value: Any) -> str:
@@ -93,6 +147,7 @@ class Transition:
     ``follow_up`` set on a repeat or an escalation of a problem that lasts (:class:`FollowUp`).
     ``owner`` and ``runbook`` are the command's, set by the watcher as it sends the alert
     (``health/routing.py``): every alert says them.
+    ``flapping`` what it says about flapping (``None``: the command is not flapping).
     """
 
     command_id: str
@@ -107,6 +162,7 @@ class Transition:
     follow_up: FollowUp | None = None
     owner: str | None = None
     runbook: str | None = None
+    flapping: Flapping | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -133,9 +189,17 @@ class Transition:
         """Return how long the problem had lasted at a follow-up (``None``: not one)."""
         return None if self.follow_up is None else self.at - self.follow_up.since
 
+    @property
+    def notice(self) -> Notice | None:
+        """Return what it says about flapping (``None``: nothing)."""
+        return self.flapping.notice if self.flapping is not None else None
+
     def as_dict(self) -> dict[str, Any]:
-        """Return the JSON form (timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), as stored."""
-        return {
+        """Return the JSON form (timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), as stored.
+
+        ``flapping`` is there only when it is set, so other transitions are stored as before.
+        """
+        found: dict[str, Any] = {
             "id": self.id,
             "command_id": self.command_id,
             "previous": self.previous,
@@ -150,6 +214,9 @@ class Transition:
             "owner": self.owner,
             "runbook": self.runbook,
         }
+        if self.flapping is not None:
+            found["flapping"] = self.flapping.as_dict()
+        return found
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Transition:
@@ -171,4 +238,5 @@ class Transition:
             follow_up=FollowUp.from_dict(data.get("follow_up")),
             owner=data.get("owner") or None,
             runbook=data.get("runbook") or None,
+            flapping=Flapping.from_dict(data.get("flapping")),
         )

@@ -154,6 +154,7 @@ def test_health_and_next_run_beside_the_last_run(history, settings):
         "failures_in_row": 0,
         "running": False,
         "next_expected": "2024-01-01T03:00:00.000000Z",
+        "recovering": None,
         "watcher_silent": True,  # schedules, and no watcher ever ran
         "watcher_last_cycle": None,
     }

@@ -232,6 +232,7 @@ def test_overview_json_shape(admin_client):
         "failures_in_row",
         "running",
         "next_expected",
+        "recovering",
         "last_run",
         "progress",
         "recent",

@@ -20,7 +20,7 @@ from ..conf import BASE_URL
 from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
-from ..transitions import Transition
+from ..transitions import Flapping, Notice, Transition
 from ..words import human_duration, human_time
 
 #: Lines of traceback an alert carries: the end, where the error is.
@@ -90,6 +90,7 @@ class Alert:
             "owner": safe_text(t.owner),
             "runbook": safe_text(t.runbook),
             "follow_up": _follow_up_fields(t),
+            "flapping": None if t.flapping is None else t.flapping.as_dict(),
         }
 
 
@@ -125,6 +126,22 @@ def _follow_up_lines(t: Transition) -> tuple[str, list[str]]:
     return title, lines
 
 
+def _flapping_words(t: Transition, flapping: Flapping, what: str) -> tuple[str, list[str]]:
+    """Return the title and first lines of a flapping notice or of the end of one."""
+    if flapping.notice is Notice.SETTLED:
+        return f"{t.command_id} has settled and {what.split(':')[0]}", [
+            f"{t.command_id} has stopped flapping (no change of health for an hour) and {what}.",
+            f"Health: {t.health}",
+        ]
+    return f"{t.command_id} is flapping (now {t.health})", [
+        f"{t.command_id} is flapping: its health changed between good and bad "
+        f"{flapping.changes} times within an hour. No more alerts are sent about it until it "
+        f"settles (an hour without a change, {human_time(flapping.until)} at the earliest); "
+        "then one, if it is still wrong.",
+        f"Health: {t.health} (was {t.previous})",
+    ]
+
+
 def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     """Word ``transition`` for a person; ``secrets`` are masked wherever they appear."""
     t = transition
@@ -145,6 +162,8 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     follow_title, follow_lines = _follow_up_lines(t)
     if follow_lines:
         title, lines = follow_title, [*follow_lines, f"Health: {t.health}"]
+    if t.flapping is not None:
+        title, lines = _flapping_words(t, t.flapping, what)
     if t.owner:
         lines.append(f"Owner: {safe_text(t.owner, secrets)}")
     if t.runbook:

@@ -859,9 +859,10 @@ SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
     section="schedules-and-alerts",
     shown_type="`dict` of command id to a dict of `schedule`, `timezone`, `start_margin`, "
     "`max_runtime`, `alert_after`, `notify_recovery`, `muted`, `channels`, `owner`, "
-    "`runbook`, `realert_every`, `escalate_after`, `escalate_to`",
+    "`runbook`, `realert_every`, `escalate_after`, `escalate_to`, `recover_after`, "
+    "`flap_threshold`",
     checked_by="monitorkit.health.schedules",
-    deeper_checks="`W102` … `W109`, `W141` … `W143`",
+    deeper_checks="`W102` … `W109`, `W141` … `W143`, `W160`, `W161`",
 )
 MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_MONITOR_MODULES",

@@ -22,8 +22,10 @@ starts were missed (the watcher was down), ``missed_at`` is the latest of them: 
 record stands for the gap, and the next start is judged on its own. MISSED records only count
 while there is a schedule.
 
-Alert policy (``alert_after``, ``notify_recovery``, ``muted``) is the watcher's: the health is the
-same whether anyone is told.
+Alert policy (``alert_after``, ``notify_recovery``, ``muted``, flapping) is the watcher's: the
+health is the same whether anyone is told. :func:`judge` adds the watcher's memory: a stored
+``FAILING`` or ``STALE`` stays while a retry runs, and until ``recover_after`` runs in a row
+succeeded.
 """
 
 from __future__ import annotations
@@ -63,6 +65,26 @@ class Assessment:
     """
     by_watcher: bool = False
     """``health`` is the watcher's stored judgement (``overview.shown``), not judged here."""
+    recovering: Recovering | None = None
+    """Set while a stored ``FAILING``/``STALE`` is kept for want of ``recover_after`` successes."""
+
+    def recovering_dict(self) -> dict[str, int] | None:
+        """Return the JSON form of ``recovering``: ``{"successes": 1, "needed": 3}`` or ``None``."""
+        if self.recovering is None:
+            return None
+        return {"successes": self.recovering.successes, "needed": self.recovering.needed}
+
+
+@dataclass(frozen=True)
+class Recovering:
+    """A problem kept until enough runs in a row succeed: ``successes`` of ``needed`` so far."""
+
+    successes: int
+    needed: int
+
+    def describe(self) -> str:
+        """Return it in words: ``1 of 3 successes needed to recover``."""
+        return f"{self.successes} of {self.needed} successes needed to recover"
 
 
 def _status(record: RunRecord) -> str:
@@ -93,6 +115,18 @@ def failures_in_row(runs: Sequence[RunRecord]) -> int:
         if status in FAILED:
             count += 1
         elif status not in UNFINISHED and status != MISSED:
+            break
+    return count
+
+
+def successes_in_row(runs: Sequence[RunRecord]) -> int:
+    """Count ``FINISHED`` runs from the newest back to anything else, skipping misses."""
+    count = 0
+    for run in runs:
+        status = _status(run)
+        if status == "FINISHED":
+            count += 1
+        elif status != MISSED:
             break
     return count
 
@@ -173,10 +207,21 @@ def judge(
 
     ``stored`` is the health the watcher last stored (``None``: no watcher has judged the id).
     From ``FAILING`` or ``STALE``, a retry that starts is not yet a recovery: the health stays
-    what was stored until the retry's outcome (``running`` says the retry is alive).
+    what was stored until the retry's outcome (``running`` says the retry is alive). With a
+    ``recover_after`` of more than 1, it stays too until that many runs in a row succeeded
+    (``recovering`` says how many have): the health is stored only by the watcher, so every
+    reader that reads its state says the same, and a reader that reads none (no watcher ever
+    judged the id: nothing is alerted either) judges run by run.
     """
     found = assess(expectation, runs, now, stale_after, first_seen)
     kept = Health.of(stored)
-    if kept is not None and kept in WAIT_FOR_OUTCOME and found.health is Health.RUNNING:
+    if kept is None or kept not in WAIT_FOR_OUTCOME:
+        return found
+    if found.health is Health.RUNNING:
         return dataclasses.replace(found, health=kept)
+    needed = expectation.recover_after if expectation is not None else 1
+    if found.health is Health.OK and needed > 1:
+        successes = successes_in_row(sorted(runs, key=lambda r: _utc(r.started), reverse=True))
+        if successes < needed:
+            return dataclasses.replace(found, health=kept, recovering=Recovering(successes, needed))
     return found

@@ -17,7 +17,8 @@ stopped beating is shown ``STALE`` at once, wherever it is: never a running run 
 
 Failures in a row are counted over the newest :func:`judge_depth` records: up to
 :data:`FAILURES_COUNTED`, or each command's ``alert_after`` if one is larger. Past that cap the
-count stays at the cap: ``10`` reads "10 or more".
+count stays at the cap: ``10`` reads "10 or more". Successes in a row (``recover_after``) are
+counted over the same records, which are as many as the largest ``recover_after`` at least.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..healths import Health
 from ..record import RunRecord, utcnow
 from ..stores.base import Reporter
 from ..stores.health_store import HealthState, HealthStore
-from .judge import Assessment, judge
+from .judge import WAIT_FOR_OUTCOME, Assessment, judge
 from .schedules import Expectation
 from .watcher import WatcherHealth
 
@@ -48,17 +49,51 @@ FAILURES_COUNTED = 10
 def judge_depth(expectations: Mapping[str, Expectation]) -> int:
     """Return how many of each id's newest records every reader judges from."""
     needed = max((e.alert_after for e in expectations.values()), default=1) + 1
-    return max(FAILURES_COUNTED, needed)
+    # A recovery counts its successes in a row over the same records.
+    recovering = max((e.recover_after for e in expectations.values()), default=1)
+    return max(FAILURES_COUNTED, needed, recovering)
 
 
 def judge_inputs(
     reporter: Reporter, expectations: Mapping[str, Expectation], store: HealthStore | None = None
 ) -> tuple[dict[str, list[RunRecord]], dict[str, HealthState]]:
-    """Return every command id's newest records and the watcher's stored states (``{}``: none)."""
-    runs = reporter.judge_runs(judge_depth(expectations))
+    """Return every command id's newest records and the watcher's stored states (``{}``: none).
+
+    A store reads only the newest record of an id whose newest run ``FINISHED``
+    (``Reporter.judge_runs``); an id that is recovering (:func:`recovering_ids`) needs its
+    successes in a row, so its newest records are read too: one read more for each, only while
+    it recovers.
+    """
+    depth = judge_depth(expectations)
+    runs = reporter.judge_runs(depth)
     if store is None:
         store = reporter.health_store()
-    return runs, store.states() if store is not None else {}
+    states = store.states() if store is not None else {}
+    for command_id in recovering_ids(expectations, runs, states):
+        runs[command_id] = reporter.command_page(command_id, 0, depth)
+    return runs, states
+
+
+def recovering_ids(
+    expectations: Mapping[str, Expectation],
+    runs: Mapping[str, Sequence[RunRecord]],
+    states: Mapping[str, HealthState],
+) -> list[str]:
+    """Return the ids whose stored ``FAILING``/``STALE`` waits for ``recover_after`` successes
+    and whose newest run ``FINISHED``: the judge counts their successes in a row."""
+    found = []
+    for command_id, state in states.items():
+        expectation = expectations.get(command_id)
+        records = runs.get(command_id)
+        if (
+            expectation is not None
+            and expectation.recover_after > 1
+            and Health.of(state.health) in WAIT_FOR_OUTCOME
+            and records
+            and str(records[0].status) == "FINISHED"
+        ):
+            found.append(command_id)
+    return found
 
 
 def shown_ids(expectations: Mapping[str, Expectation], runs: Mapping[str, Any]) -> list[str]:

@@ -4,7 +4,8 @@ A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_start_margin``, ``monitor_max_runtime``, ``monitor_alert_after``,
 ``monitor_notify_recovery``, ``monitor_muted``, and where its alerts go: ``monitor_channels``,
 ``monitor_owner``, ``monitor_runbook``, ``monitor_realert_every``, ``monitor_escalate_after``,
-``monitor_escalate_to``); ``MONITORKIT_SCHEDULES = {"<command id>":
+``monitor_escalate_to``; how it recovers and flaps: ``monitor_recover_after``,
+``monitor_flap_threshold``); ``MONITORKIT_SCHEDULES = {"<command id>":
 {"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
 overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`)
 declares it for any other callable, when its module is imported: the modules
@@ -135,6 +136,36 @@ def parse_alert_after(value: Any) -> int:
     return value
 
 
+def parse_recover_after(value: Any) -> int:
+    """A whole number of successes in a row, 1 or more (1: the first success recovers)."""
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"must be a whole number of 1 or more, not {show(value)}")
+    return value
+
+
+#: The most changes an hour a ``flap_threshold`` may allow: the changes are counted from the
+#: stored transitions, of which every store keeps the newest 100 (``KEPT_TRANSITIONS``), and a
+#: flip may come with a change that is not one (``OK`` to ``RUNNING``).
+MAX_FLAP_THRESHOLD = 49
+
+
+def parse_flap_threshold(value: Any) -> int | None:
+    """A whole number of changes an hour, 1 to :data:`MAX_FLAP_THRESHOLD`; ``None``: off."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_FLAP_THRESHOLD
+    ):
+        raise ValueError(
+            f"must be a whole number from 1 to {MAX_FLAP_THRESHOLD}, or None, not {show(value)}"
+        )
+    return value
+
+
 def _flag(default: bool) -> Callable[[Any], bool]:
     def parse_flag(value: Any) -> bool:
         if value is None:
@@ -232,6 +263,17 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
         "monitorkit.W141",
         "Use a list of the keys of MONITORKIT_ALERTS, e.g. ['pager'].",
     ),
+    "recover_after": (
+        parse_recover_after,
+        "monitorkit.W160",
+        "Use a whole number such as 1 (the default: the first success recovers) or 3.",
+    ),
+    "flap_threshold": (
+        parse_flap_threshold,
+        "monitorkit.W161",
+        f"Use the changes of health an hour above which the command is flapping, from 1 to "
+        f"{MAX_FLAP_THRESHOLD} (such as 6), or None (the default) for no flapping notice.",
+    ),
 }
 
 
@@ -253,6 +295,10 @@ class Expectation:
     alert_after: int = 1
     notify_recovery: bool = True
     muted: bool = False
+    recover_after: int = 1
+    """Successes in a row that end a ``FAILING`` or ``STALE`` health (``judge.judge``)."""
+    flap_threshold: int | None = None
+    """Changes between good and bad health an hour above which it is flapping; ``None``: off."""
     source: str = ""
     """Where it was declared, for messages."""
     channels: tuple[str, ...] | None = None

@@ -33,6 +33,9 @@ Where each alert goes is its command's route (``routing.py``: its own ``channels
 first ``MONITORKIT_ALERT_ROUTES`` entry that matches its id, else every channel), with its
 ``owner`` and ``runbook``; an escalation goes to ``escalate_to`` too; a recovery goes to the
 channels that delivered the problem or one of its follow-ups, wherever the route points now.
+
+A command with a ``flap_threshold`` that changes too often sends one flapping notice, then
+nothing until it settles, then one alert if it is still wrong (``flapping.py``).
 """
 
 from __future__ import annotations
@@ -62,9 +65,9 @@ from ..stores.health_store import (
     OpenAlert,
     WatcherBeat,
 )
-from ..transitions import PROBLEMS, FollowUp, Transition
+from ..transitions import PROBLEMS, FollowUp, Notice, Transition
 from ..words import human_time
-from . import followup
+from . import flapping, followup
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
 from .routing import Declared, Route, read_routes, route_for
@@ -257,6 +260,11 @@ class Watcher:
             if health == "MISSED"
             else None,
         )
+        if expectation is not None and expectation.flap_threshold is not None:
+            threshold = expectation.flap_threshold
+            recent = self.store.transitions(command_id, flapping.read_depth(threshold))
+            found_flapping = flapping.classify(transition, recent, threshold)
+            transition = dataclasses.replace(transition, flapping=found_flapping)
         after = dataclasses.replace(
             seen,
             health=health,
@@ -383,6 +391,10 @@ class Watcher:
     def _alert_state(self, transition: Transition, expectation: Expectation | None) -> str:
         if expectation is not None and expectation.muted:
             return NONE
+        if transition.notice is Notice.QUIET:
+            return WAITING  # open while quiet, so that a cycle sees it settle
+        if transition.notice is Notice.FLAPPING:
+            return PENDING
         if transition.health == "FAILING":
             needed = expectation.alert_after if expectation is not None else 1
             return PENDING if transition.failures_in_row >= needed else WAITING
@@ -423,6 +435,15 @@ class Watcher:
         if expectation is not None and expectation.muted:
             self.store.settle_alert(alert, NONE, "muted", now)
             return
+        if transition.flapping is not None and transition.flapping.carried and not alert.deliveries:
+            carried = self._carried(alert, now)
+            if carried is None:
+                return  # the notice it carries is being sent: look next cycle
+            alert = carried
+        if transition.notice in (Notice.FLAPPING, Notice.QUIET) and self._while_flapping(
+            alert, expectations, assessments, notifiers, report
+        ):
+            return
         if alert.state == WAITING:
             found = assessments.get(transition.command_id)
             needed = expectation.alert_after if expectation is not None else 1
@@ -434,7 +455,9 @@ class Watcher:
         route = route_for(transition.command_id, expectation, self._routes)
         transition = dataclasses.replace(transition, owner=route.owner, runbook=route.runbook)
         targets = targets_before = channels(notifiers)
-        if transition.is_recovery:
+        # A flapping notice goes where the command's alerts go (its route), whichever change
+        # it came with: a recovery's channels are those told of the problem.
+        if transition.is_recovery and transition.notice is not Notice.FLAPPING:
             told = self._told_channels(transition, alert.number, targets, now)
             if told is None:
                 return  # another watcher is sending the problem right now: look next cycle
@@ -501,8 +524,96 @@ class Watcher:
             deliveries[name] = delivery.gone(deliveries[name], now)
             tried.given_up.append(name)
         state = delivery.alert_state(deliveries)
+        if transition.notice is Notice.FLAPPING and state != delivery.AlertState.RETRYING:
+            state = WAITING  # open until the command settles (``_while_flapping``)
         self.store.settle_alert(alert, state, delivery.describe(deliveries), now, deliveries)
         report.alerts.append(tried)
+
+    def _carried(self, alert: OpenAlert, now: dt.datetime) -> OpenAlert | None:
+        """Return a carried flapping notice with the channels the notice before it delivered
+        to counted as sent (those are not sent it again); ``None`` while a watcher's claim on
+        that one holds (which channels it reaches is not known yet).
+
+        Until this alert is first sent it is read again each cycle (one read): only a notice
+        whose channels were all told already waits so, and only until it settles.
+        """
+        earlier = self.store.alert(alert.transition.command_id, alert.number - 1)
+        if earlier is None:
+            return alert
+        lease = dt.timedelta(seconds=self.settings.alert_lease)
+        if earlier.claimed_at is not None and earlier.claimed_at + lease > now:
+            return None
+        told = {n: d for n, d in earlier.deliveries.items() if d.state == delivery.SENT}
+        return dataclasses.replace(alert, deliveries=told)
+
+    def _while_flapping(
+        self,
+        alert: OpenAlert,
+        expectations: dict[str, Expectation],
+        assessments: dict[str, Assessment],
+        notifiers: Sequence[Notifier],
+        report: CycleReport,
+    ) -> bool:
+        """Handle the open alert of a flapping command's newest transition; ``False``: a
+        flapping notice has channels to send to, which the usual path does.
+
+        Quiet until ``Flapping.until``; then :meth:`_settle` it, and send what that stored.
+        """
+        from ..alerts import channels
+
+        transition = alert.transition
+        assert transition.flapping is not None
+        now = self.clock()
+        if transition.notice is Notice.FLAPPING:
+            if any(name not in alert.deliveries for name in channels(notifiers)):
+                return False  # the notice is still to be sent
+            if any(d.state == delivery.PENDING for d in alert.deliveries.values()):
+                return False  # a channel retries the notice
+        if now < transition.flapping.until:
+            return True  # quiet
+        expectation = expectations.get(transition.command_id)
+        found = assessments.get(transition.command_id)
+        settled = self._settle(alert, expectation, found, now)
+        if settled is not None:
+            self._handle_alert(settled, expectations, assessments, notifiers, report)
+        return True
+
+    def _settle(
+        self,
+        alert: OpenAlert,
+        expectation: Expectation | None,
+        found: Assessment | None,
+        now: dt.datetime,
+    ) -> OpenAlert | None:
+        """End a command's flapping: store its ``SETTLED`` transition, which alerts its health
+        if that is a problem (one watcher stores it: ``record_transition``), or, when there is
+        nothing to alert, close the flapping alert.
+
+        Returns the alert of the ``SETTLED`` transition when this watcher stored it.
+        """
+        transition = alert.transition
+        state = self.store.states().get(transition.command_id)
+        if state is None or state.number != alert.number:
+            return None  # a later transition came: it superseded this alert
+        record = found.last_run if found is not None else transition.record
+        failures = found.failures_in_row if found is not None else transition.failures_in_row
+        end = flapping.settled(transition, record, failures)
+        wanted = self._alert_state(end, expectation)
+        if wanted != NONE:
+            after = dataclasses.replace(state, number=state.number + 1)
+            if self.store.record_transition(state, after, end, wanted):
+                return OpenAlert(end, after.number, wanted)
+            return None  # another watcher stored it
+        if not self.store.claim_alert(alert, now, self.settings.alert_lease):
+            return None  # another watcher is closing it
+        why = f"settled while {transition.health}: nothing to alert"
+        if not alert.deliveries:
+            self.store.settle_alert(alert, NONE, why, now)
+            return None
+        told = delivery.alert_state(alert.deliveries)
+        detail = f"{delivery.describe(alert.deliveries)}; {why}"
+        self.store.settle_alert(alert, told, detail, now, alert.deliveries)
+        return None
 
     def _told_channels(
         self, recovery: Transition, number: int, configured: dict[str, Notifier], now: dt.datetime

@@ -118,6 +118,8 @@ def schedule_json(expectation: Expectation | None) -> dict[str, Any] | None:
         "alert_after": expectation.alert_after,
         "notify_recovery": expectation.notify_recovery,
         "muted": expectation.muted,
+        "recover_after": expectation.recover_after,
+        "flap_threshold": expectation.flap_threshold,
         "source": expectation.source,
     }
 
@@ -281,6 +283,7 @@ def _health_json(found: Assessment) -> dict[str, Any]:
         "failures_in_row": found.failures_in_row,
         "running": found.running,
         "next_expected": format_timestamp(found.next_expected),
+        "recovering": found.recovering_dict(),
     }
 
 

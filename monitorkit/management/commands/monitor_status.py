@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 item["failures_in_row"] = found.failures_in_row
                 item["running"] = found.running
                 item["next_expected"] = format_timestamp(found.next_expected)
+                item["recovering"] = found.recovering_dict()
                 # The list stays a list: the watcher's word is on each item (the same on all).
                 item["watcher_silent"] = watcher is not None and watcher.silent
                 item["watcher_last_cycle"] = (
