@@ -33,6 +33,7 @@ from .mixins import (
     FailureCaptureMixin,
     FirebaseReporterMixin,
     HeartbeatMixin,
+    OutcomeExpectationMixin,
     OutputTailMixin,
     ProgressMixin,
 )
@@ -51,6 +52,7 @@ class FunctionMonitor(
     OutputTailMixin,
     FailureCaptureMixin,
     ProgressMixin,
+    OutcomeExpectationMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
 ):
@@ -71,6 +73,10 @@ class FunctionMonitor(
     def get_monitor_heartbeat_interval(self) -> float:
         """Return ``heartbeat_interval=`` (judged when declared), else the setting."""
         return self.declaration.heartbeat_interval or self.monitor_settings.interval
+
+    def get_monitor_outcome_values(self) -> dict[str, Any]:
+        """Return the outcome keys the declaration was given (``min_duration=``...)."""
+        return dict(self.declaration.outcome_values)
 
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
         """Add the declaration's metadata, then what the ``with`` block set on its handle."""
@@ -137,6 +143,10 @@ class Monitor:
         alert_after: As ``monitor_alert_after``.
         notify_recovery: As ``monitor_notify_recovery``.
         muted: As ``monitor_muted``.
+        min_duration: As ``monitor_min_duration``: a run that finishes sooner is ``unmet``.
+        max_duration: As ``monitor_max_duration``: a run that finishes later is ``unmet``.
+        check: As ``monitor_check``: a function given the finished record, or conditions on
+            its metadata such as ``"rows > 0"``.
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -157,6 +167,9 @@ class Monitor:
         alert_after: Any = None,
         notify_recovery: Any = None,
         muted: Any = None,
+        min_duration: Any = None,
+        max_duration: Any = None,
+        check: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -166,6 +179,8 @@ class Monitor:
         self.command_id = naming.sanitize_key(name)
         self.metadata = self._judge_metadata(metadata)
         self.heartbeat_interval = self._judge_interval(heartbeat_interval)
+        outcome = {"min_duration": min_duration, "max_duration": max_duration, "check": check}
+        self.outcome_values = {key: value for key, value in outcome.items() if value is not None}
         schedules.declare(
             self.command_id,
             {
@@ -176,6 +191,7 @@ class Monitor:
                 "alert_after": alert_after,
                 "notify_recovery": notify_recovery,
                 "muted": muted,
+                **outcome,
             },
             f"monitorkit.monitor({name!r})",
         )

@@ -64,6 +64,8 @@ class Alert:
     exception_type: str | None
     traceback_tail: str | None
     url: str | None
+    unmet: str | None = None
+    """Why the run missed its expectations (a ``SUSPECT`` command's last run)."""
 
     def fields(self) -> dict[str, Any]:
         """Return the structured fields of a webhook's JSON body (beside ``text``)."""
@@ -85,6 +87,7 @@ class Alert:
             "missed_start": format_timestamp(t.missed_start),
             "run_status": None if record is None else str(record.status),
             "run_started": None if record is None else format_timestamp(record.started),
+            "unmet": self.unmet,
         }
 
 
@@ -121,6 +124,9 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
             f"Last run: {record.status} (started {human_time(record.started)}, "
             f"params {safe_text(record.params, secrets) or 'none'})"
         )
+    unmet = safe_text(record.unmet if record is not None else None, secrets)
+    if unmet:
+        lines.append(f"Expectation not met: {unmet}")
     if message:
         lines.append(f"Message: {message}")
     if exception_type:
@@ -138,4 +144,5 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
         exception_type=exception_type,
         traceback_tail=trace,
         url=url,
+        unmet=unmet,
     )

@@ -851,9 +851,10 @@ SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
     hint='Use MONITORKIT_SCHEDULES = {"<command id>": {"schedule": "0 3 * * *"}}.',
     section="schedules-and-alerts",
     shown_type="`dict` of command id to a dict of `schedule`, `timezone`, `start_margin`, "
-    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`",
+    "`max_runtime`, `alert_after`, `notify_recovery`, `muted`, `min_duration`, "
+    "`max_duration`, `check`",
     checked_by="monitorkit.health.schedules",
-    deeper_checks="`W102` … `W109`",
+    deeper_checks="`W102` … `W109`, `W130` … `W132`",
 )
 MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_MONITOR_MODULES",
