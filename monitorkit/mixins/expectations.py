@@ -69,9 +69,16 @@ class OutcomeExpectationMixin(MonitorMixin):
 
 
 def _setting_entry(command_id: str) -> dict[str, Any]:
-    """Return the outcome keys of ``MONITORKIT_SCHEDULES`` for ``command_id`` (a dict look-up)."""
+    """Return the outcome keys of ``MONITORKIT_SCHEDULES`` for ``command_id``.
+
+    Only an entry that declares one has its key made a command id (``schedules`` does the
+    same): most entries declare schedules, and most commands none of these keys.
+    """
     found: dict[str, Any] = {}
     for key, values in SCHEDULES.value().items():  # a setting of the wrong shape reads as {}
-        if isinstance(key, str) and isinstance(values, Mapping) and sanitize_key(key) == command_id:
-            found.update((name, values[name]) for name in KEYS if values.get(name) is not None)
+        if not isinstance(key, str) or not isinstance(values, Mapping):
+            continue
+        declared = {name: values[name] for name in KEYS if values.get(name) is not None}
+        if declared and sanitize_key(key) == command_id:
+            found.update(declared)
     return found
