@@ -289,3 +289,49 @@ def test_without_any_declaration_the_stored_reason_still_counts():
     # Judged from the facts stored: the expectation that made them may be gone or elsewhere.
     now = T0 + dt.timedelta(hours=1)
     assert assess(None, [record(0.1, unmet="too fast")], now, 90, None).health is Health.SUSPECT
+
+
+# --- what the page, its JSON and monitor_status show -----------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_json_and_monitor_status_show_the_suspect_run(admin_client, client, settings):
+    import io
+
+    from django.core.management import call_command
+
+    from monitorkit.stores.database.runs import DatabaseReporter
+    from tests.stores.test_database import make_record
+
+    settings.MONITORKIT_SCHEDULES = {
+        "scheduled_command": {"schedule": None},
+        "export": {"min_duration": 30, "check": "rows > 0"},
+    }
+    settings.MONITORKIT_METRICS_TOKEN = "s3cret-token"
+    run = make_record("export")
+    run.status, run.finished = Status.FINISHED, run.started + dt.timedelta(seconds=0.5)
+    run.unmet = "ran 0.5 s, expected at least 30 s"
+    DatabaseReporter().write(run)
+
+    one = admin_client.get("/monitor/api/commands/export.json").json()
+    assert one["health"] == "SUSPECT" and one["runs"][0]["unmet"] == run.unmet
+    assert (one["schedule"]["min_duration_seconds"], one["schedule"]["check"]) == (30.0, "rows > 0")
+    page = admin_client.get("/monitor/commands/export/").content.decode()
+    assert f'<p class="unmet">Expectation not met: {run.unmet}</p>' in page
+    assert '<dd class="outcome-check"><code>rows &gt; 0</code></dd>' in page
+    assert '<dd class="expected-duration">at least 30' in page
+    run_page = admin_client.get(f"/monitor/commands/export/runs/{run.run_id}/").content.decode()
+    assert f'<dd class="unmet">Not met: {run.unmet}</dd>' in run_page
+    overview = admin_client.get("/monitor/api/overview.json").json()
+    (row,) = [c for c in overview["commands"] if c["command_id"] == "export"]
+    assert row["health"] == "SUSPECT"
+    metrics = client.get("/monitor/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token")
+    ids = 'command="export",command_id="export"'
+    assert f'monitorkit_health{{{ids},health="SUSPECT"}} 1.0' in metrics.content.decode()
+    out = io.StringIO()
+    call_command("monitor_status", stdout=out)
+    (line,) = [x for x in out.getvalue().splitlines() if x.startswith("export")]
+    assert "SUSPECT" in line
+    out = io.StringIO()
+    call_command("monitor_status", "--command", "export", stdout=out)
+    assert f"Unmet: {run.unmet}" in out.getvalue()
