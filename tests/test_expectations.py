@@ -226,6 +226,23 @@ def test_a_decorated_function_is_stored_unmet_and_a_good_one_is_not(monkeypatch)
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_coroutine_that_took_too_long_is_stored_unmet(monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(schedules, "_declarations", {})
+
+    @monitorkit.monitor("async_job", max_duration=0.01)
+    async def slow() -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    assert asyncio.run(slow()) == "done"
+    (run,) = CommandRun.objects.filter(command_id="async_job")
+    assert run.status == "FINISHED" and run.unmet is not None
+    assert run.unmet.startswith("ran ") and run.unmet.endswith("expected at most 0.01 s")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_run_is_not_judged_against_its_expectations(monkeypatch):
     monkeypatch.setattr(schedules, "_declarations", {})
 
