@@ -12,6 +12,7 @@ from .mixins import (
     HeartbeatMixin,
     KillSignalMixin,
     NameNormalizationMixin,
+    OutcomeExpectationMixin,
     OutputTailMixin,
     ProgressMixin,
     ScheduleMixin,
@@ -27,6 +28,7 @@ class MonitoredCommandMixin(
     FailureCaptureMixin,
     ProgressMixin,
     ScheduleMixin,
+    OutcomeExpectationMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
 ):

@@ -33,6 +33,7 @@ from .mixins import (
     FailureCaptureMixin,
     FirebaseReporterMixin,
     HeartbeatMixin,
+    OutcomeExpectationMixin,
     OutputTailMixin,
     ProgressMixin,
 )
@@ -51,6 +52,7 @@ class FunctionMonitor(
     OutputTailMixin,
     FailureCaptureMixin,
     ProgressMixin,
+    OutcomeExpectationMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
 ):
@@ -71,6 +73,10 @@ class FunctionMonitor(
     def get_monitor_heartbeat_interval(self) -> float:
         """Return ``heartbeat_interval=`` (judged when declared), else the setting."""
         return self.declaration.heartbeat_interval or self.monitor_settings.interval
+
+    def get_monitor_outcome_values(self) -> dict[str, Any]:
+        """Return the outcome keys the declaration was given (``min_duration=``...)."""
+        return dict(self.declaration.outcome_values)
 
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
         """Add the declaration's metadata, then what the ``with`` block set on its handle."""
@@ -141,6 +147,10 @@ class Monitor:
             ``escalate_after``, ``escalate_to`` as their ``monitor_*`` attributes).
         recover_after: As ``monitor_recover_after``.
         flap_threshold: As ``monitor_flap_threshold``.
+        min_duration: As ``monitor_min_duration``: a run that finishes sooner is ``unmet``.
+        max_duration: As ``monitor_max_duration``: a run that finishes later is ``unmet``.
+        check: As ``monitor_check``: a function given the finished record, or conditions on
+            its metadata such as ``"rows > 0"``.
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -169,6 +179,9 @@ class Monitor:
         escalate_to: Any = None,
         recover_after: Any = None,
         flap_threshold: Any = None,
+        min_duration: Any = None,
+        max_duration: Any = None,
+        check: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -178,6 +191,8 @@ class Monitor:
         self.command_id = naming.sanitize_key(name)
         self.metadata = self._judge_metadata(metadata)
         self.heartbeat_interval = self._judge_interval(heartbeat_interval)
+        outcome = {"min_duration": min_duration, "max_duration": max_duration, "check": check}
+        self.outcome_values = {key: value for key, value in outcome.items() if value is not None}
         schedules.declare(
             self.command_id,
             {
@@ -196,6 +211,7 @@ class Monitor:
                 "escalate_to": escalate_to,
                 "recover_after": recover_after,
                 "flap_threshold": flap_threshold,
+                **outcome,
             },
             f"monitorkit.monitor({name!r})",
         )

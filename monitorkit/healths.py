@@ -102,18 +102,27 @@ class Health(str, enum.Enum):
         3,
         "is overrunning: its run has taken longer than its maximum runtime",
     )
+    SUSPECT = (
+        "SUSPECT",
+        True,
+        False,
+        True,
+        Tone.WARNING,
+        4,
+        "is suspect: its last run finished but did not meet its expectations",
+    )
     LATE = (
         "LATE",
         True,
         False,
         False,
         Tone.WARNING,
-        4,
+        5,
         "is late: its expected run has not started yet",
     )
-    RUNNING = ("RUNNING", False, True, False, Tone.INFO, 5, "is running again")
-    OK = ("OK", False, True, False, Tone.GOOD, 6, "is OK again")
-    NEW = ("NEW", False, False, False, Tone.INFO, 7, "is new: it has not run yet")
+    RUNNING = ("RUNNING", False, True, False, Tone.INFO, 6, "is running again")
+    OK = ("OK", False, True, False, Tone.GOOD, 7, "is OK again")
+    NEW = ("NEW", False, False, False, Tone.INFO, 8, "is new: it has not run yet")
 
     def __str__(self) -> str:
         return str(self._value_)

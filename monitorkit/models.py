@@ -35,6 +35,9 @@ class CommandRun(models.Model):
     output = models.TextField(
         null=True, blank=True, help_text="The end of what the run printed (the output tail)."
     )
+    unmet = models.TextField(
+        null=True, blank=True, help_text="Why the finished run missed its expectations."
+    )
 
     class Meta:
         ordering = ["-started"]

@@ -176,6 +176,9 @@ class RunRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
     seq: int | None = None
     output: str | None = None
+    unmet: str | None = None
+    """Why a ``FINISHED`` run missed its command's expectations (``monitorkit/expectations.py``):
+    ``"ran 0.1 s, expected at least 30 s"``; ``None`` when it met them or none was declared."""
 
     def __init__(
         self,
@@ -197,6 +200,7 @@ class RunRecord:
         metadata: dict[str, Any] | None = None,
         seq: int | None = None,
         output: str | None = None,
+        unmet: str | None = None,
     ) -> None:
         self.id = id
         self.name = name
@@ -216,6 +220,7 @@ class RunRecord:
         self.metadata = {} if metadata is None else metadata
         self.seq = seq
         self.output = output
+        self.unmet = unmet
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _RECORD_FIELDS)

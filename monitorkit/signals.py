@@ -22,9 +22,10 @@ Health transitions (``sender`` is :class:`~monitorkit.transitions.Transition`):
 - ``transition``: the :class:`~monitorkit.transitions.Transition` itself;
 - ``record``: the command's last run, or ``None`` when it never ran.
 
-``command_late``, ``command_missed``, ``command_failing``, ``command_overrunning`` and
-``command_stale`` are sent when the health becomes that state; ``command_recovered`` when it
-leaves one of them for ``OK`` or ``RUNNING``. A filter by command is a test of ``command_id``
+``command_late``, ``command_missed``, ``command_failing``, ``command_overrunning``,
+``command_suspect`` (the last run missed its expectations) and ``command_stale`` are sent
+when the health becomes that state; ``command_recovered`` when it leaves one of them for
+``OK`` or ``RUNNING``. A filter by command is a test of ``command_id``
 in the receiver: Django matches ``sender`` by identity, which two equal strings need not share.
 """
 
@@ -52,6 +53,7 @@ command_missed = Signal()
 command_failing = Signal()
 command_overrunning = Signal()
 command_stale = Signal()
+command_suspect = Signal()
 command_recovered = Signal()
 
 #: The run signal of each status (by its stored value); other statuses send none.
@@ -68,6 +70,7 @@ HEALTH_SIGNALS: dict[str, Signal] = {
     "FAILING": command_failing,
     "OVERRUNNING": command_overrunning,
     "STALE": command_stale,
+    "SUSPECT": command_suspect,
 }
 
 Responses = list[tuple[Any, Any]]

@@ -28,4 +28,5 @@ NEW_FIELDS = {
     "progress",
     "metadata",
     "output",
+    "unmet",
 }

@@ -607,3 +607,41 @@ def test_bad_routes_and_unknown_channels_are_warnings_with_ids_and_hints(setting
     keys = {p.id for p in schedules.problems()}
     assert {"monitorkit.W141", "monitorkit.W142", "monitorkit.W143"} <= keys
     assert all(p.hint for p in routing.problems() + schedules.problems())
+
+
+# --- expectations about the outcome (monitorkit/expectations.py) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "values, check_id, words",
+    [
+        ({"min_duration": 0}, "monitorkit.W130", "min_duration must be more than zero"),
+        ({"max_duration": "1h"}, "monitorkit.W130", "max_duration must be a number of seconds"),
+        ({"check": 42}, "monitorkit.W131", "check must be a callable given the run's record"),
+        ({"check": "rows > none"}, "monitorkit.W131", "'none' is not a number"),
+        ({"check": "rows > 0 or x"}, "monitorkit.W131", "expected 'and'"),
+        ({"min_duration": 60, "max_duration": 30}, "monitorkit.W132", "more than max_duration"),
+    ],
+)
+@pytest.mark.django_db  # Django 6's check also looks at the database
+def test_manage_py_check_warns_about_each_bad_outcome_key(settings, values, check_id, words):
+    from monitorkit.checks import check_schedules_and_alerts
+
+    settings.MONITORKIT_SCHEDULES = {"nightly": {"schedule": "@daily", **values}}
+    (message,) = check_schedules_and_alerts()
+    assert isinstance(message, checks.Warning)
+    assert message.id == check_id and words in message.msg and "'nightly'" in message.msg
+    assert message.hint
+    stderr = io.StringIO()
+    call_command("check", stderr=stderr)  # a warning: the check command goes on
+    assert f"({check_id})" in stderr.getvalue()
+
+
+def test_good_outcome_keys_have_no_problems(settings):
+    from monitorkit.checks import check_schedules_and_alerts
+
+    settings.MONITORKIT_SCHEDULES = {
+        "nightly": {"min_duration": 30, "max_duration": 600, "check": "rows > 0 and errors == 0"},
+        "hourly": {"check": len, "max_duration": 60},
+    }
+    assert check_schedules_and_alerts() == []

@@ -20,6 +20,7 @@ LAYERS = {
     "monitorkit.record": 0,
     "monitorkit.status": 0,
     "monitorkit.healths": 0,
+    "monitorkit.expectations": 0,
     "monitorkit.transitions": 0,
     "monitorkit.delivery": 0,
     "monitorkit.naming": 0,

@@ -66,6 +66,8 @@ class Alert:
     exception_type: str | None
     traceback_tail: str | None
     url: str | None
+    unmet: str | None = None
+    """Why the run missed its expectations (a ``SUSPECT`` command's last run)."""
 
     def fields(self) -> dict[str, Any]:
         """Return the structured fields of a webhook's JSON body (beside ``text``)."""
@@ -91,6 +93,7 @@ class Alert:
             "runbook": safe_text(t.runbook),
             "follow_up": _follow_up_fields(t),
             "flapping": None if t.flapping is None else t.flapping.as_dict(),
+            "unmet": self.unmet,
         }
 
 
@@ -184,6 +187,9 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
             f"Last run: {record.status} (started {human_time(record.started)}, "
             f"params {safe_text(record.params, secrets) or 'none'})"
         )
+    unmet = safe_text(record.unmet if record is not None else None, secrets)
+    if unmet:
+        lines.append(f"Expectation not met: {unmet}")
     if message:
         lines.append(f"Message: {message}")
     if exception_type:
@@ -201,4 +207,5 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
         exception_type=exception_type,
         traceback_tail=trace,
         url=url,
+        unmet=unmet,
     )

@@ -11,9 +11,11 @@
 3. ``STALE``: the newest record is an unfinished run whose heartbeat is older than
    ``stale_after`` (it was probably killed without a trace: :func:`is_stale`).
 4. ``FAILING``: the newest real run ended ``FAILED`` or ``SYSTEM_KILL``.
-5. ``LATE``: a scheduled start has come, within its margin, and no run has started for it.
-6. ``NEW``: no run yet, and nothing due (also a declared command with no schedule).
-7. ``OK``.
+5. ``SUSPECT``: the newest real run ``FINISHED`` but missed its expectations (its ``unmet``,
+   stored where it ended: ``monitorkit/expectations.py``). A run that meets them recovers.
+6. ``LATE``: a scheduled start has come, within its margin, and no run has started for it.
+7. ``NEW``: no run yet, and nothing due (also a declared command with no schedule).
+8. ``OK``.
 
 The schedule counts from the newest record's start (see ``Expectation.due_after`` for a run that
 starts a little early), from a ``MISSED`` record's expected start, or, when the command never
@@ -41,6 +43,7 @@ from .schedules import UTC, Expectation
 
 MISSED = "MISSED"
 FAILED = ("FAILED", "SYSTEM_KILL")
+FINISHED = "FINISHED"
 UNFINISHED = ("STARTED", "RUNNING")
 
 
@@ -120,11 +123,12 @@ def failures_in_row(runs: Sequence[RunRecord]) -> int:
 
 
 def successes_in_row(runs: Sequence[RunRecord]) -> int:
-    """Count ``FINISHED`` runs from the newest back to anything else, skipping misses."""
+    """Count ``FINISHED`` runs that met their expectations from the newest back to anything
+    else, skipping misses (a run that missed them, ``SUSPECT``, is no success)."""
     count = 0
     for run in runs:
         status = _status(run)
-        if status == "FINISHED":
+        if status == "FINISHED" and not run.unmet:
             count += 1
         elif status != MISSED:
             break
@@ -186,13 +190,15 @@ def assess(
         return result(Health.STALE, due)
     if last_run is not None and _status(last_run) in FAILED:
         return result(Health.FAILING, due)
+    if last_run is not None and last_run.unmet and _status(last_run) == FINISHED:
+        return result(Health.SUSPECT, due)
     if due is not None and due <= now:
         return result(Health.LATE, due)
     return result(Health.NEW if last_run is None else Health.OK, due)
 
 
 #: Stored healths that a retry starting does not yet change: its outcome decides.
-WAIT_FOR_OUTCOME = frozenset({Health.FAILING, Health.STALE})
+WAIT_FOR_OUTCOME = frozenset({Health.FAILING, Health.STALE, Health.SUSPECT})
 
 
 def judge(
@@ -206,9 +212,9 @@ def judge(
     """Return the health every reader shows: :func:`assess`, and the watcher's one rule of memory.
 
     ``stored`` is the health the watcher last stored (``None``: no watcher has judged the id).
-    From ``FAILING`` or ``STALE``, a retry that starts is not yet a recovery: the health stays
-    what was stored until the retry's outcome (``running`` says the retry is alive). With a
-    ``recover_after`` of more than 1, it stays too until that many runs in a row succeeded
+    From ``FAILING``, ``STALE`` or ``SUSPECT``, a retry that starts is not yet a recovery: the
+    health stays what was stored until the retry's outcome (``running`` says the retry is alive).
+    With a ``recover_after`` of more than 1, it stays too until that many runs in a row succeeded
     (``recovering`` says how many have): the health is stored only by the watcher, so every
     reader that reads its state says the same, and a reader that reads none (no watcher ever
     judged the id: nothing is alerted either) judges run by run.

@@ -5,7 +5,9 @@ A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_notify_recovery``, ``monitor_muted``, and where its alerts go: ``monitor_channels``,
 ``monitor_owner``, ``monitor_runbook``, ``monitor_realert_every``, ``monitor_escalate_after``,
 ``monitor_escalate_to``; how it recovers and flaps: ``monitor_recover_after``,
-``monitor_flap_threshold``); ``MONITORKIT_SCHEDULES = {"<command id>":
+``monitor_flap_threshold``; and what a finished run is expected to be:
+``monitor_min_duration``, ``monitor_max_duration``, ``monitor_check``, judged where the run
+ends: ``monitorkit/expectations.py``); ``MONITORKIT_SCHEDULES = {"<command id>":
 {"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
 overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`)
 declares it for any other callable, when its module is imported: the modules
@@ -34,6 +36,7 @@ from django.conf import settings
 
 from .. import naming
 from ..conf import MONITOR_MODULES, SCHEDULES, Problem, show
+from ..expectations import MetadataCheck, parse_check, parse_duration_bound
 
 logger = logging.getLogger("monitorkit")
 
@@ -274,6 +277,23 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
         f"Use the changes of health an hour above which the command is flapping, from 1 to "
         f"{MAX_FLAP_THRESHOLD} (such as 6), or None (the default) for no flapping notice.",
     ),
+    # What a finished run is expected to be (``monitorkit/expectations.py``).
+    "min_duration": (
+        parse_duration_bound,
+        "monitorkit.W130",
+        "Use seconds (30) or a timedelta: a finished run shorter than this is unmet.",
+    ),
+    "max_duration": (
+        parse_duration_bound,
+        "monitorkit.W130",
+        "Use seconds (3600) or a timedelta: a finished run longer than this is unmet.",
+    ),
+    "check": (
+        parse_check,
+        "monitorkit.W131",
+        "Use a function given the run's record (returning True, False or a reason), or "
+        "conditions on its metadata like 'rows > 0 and errors == 0'.",
+    ),
 }
 
 
@@ -299,6 +319,12 @@ class Expectation:
     """Successes in a row that end a ``FAILING`` or ``STALE`` health (``judge.judge``)."""
     flap_threshold: int | None = None
     """Changes between good and bad health an hour above which it is flapping; ``None``: off."""
+    min_duration: dt.timedelta | None = None
+    """A finished run shorter than this missed its expectations (``SUSPECT``)."""
+    max_duration: dt.timedelta | None = None
+    """A finished run longer than this missed its expectations (``SUSPECT``)."""
+    check: Callable[[Any], Any] | MetadataCheck | None = None
+    """A check of the finished run's record (``monitorkit/expectations.py``)."""
     source: str = ""
     """Where it was declared, for messages."""
     channels: tuple[str, ...] | None = None
@@ -401,6 +427,16 @@ def judge(
         except ValueError as err:
             msg = f"{source} (command {command_id!r}): {key} {err}."
             found.append(Problem(check_id, msg, hint))
+    low, high = usable.get("min_duration"), usable.get("max_duration")
+    if low is not None and high is not None and low > high:
+        found.append(
+            Problem(
+                "monitorkit.W132",
+                f"{source} (command {command_id!r}): min_duration ({show(low)}) is more than "
+                f"max_duration ({show(high)}): every finished run misses one of them.",
+                "Make min_duration the shorter one, or leave one of them out.",
+            )
+        )
     return usable, found
 
 

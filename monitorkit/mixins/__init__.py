@@ -1,6 +1,7 @@
 """The mixins that compose :class:`monitorkit.MonitoredCommand`, one concern each."""
 
 from .base import MonitorMixin
+from .expectations import OutcomeExpectationMixin
 from .failure import FailureCaptureMixin
 from .heartbeat import HeartbeatMixin
 from .killsignals import KillSignalMixin
@@ -20,6 +21,7 @@ __all__ = [
     "KillSignalMixin",
     "MonitorMixin",
     "NameNormalizationMixin",
+    "OutcomeExpectationMixin",
     "OutputTailMixin",
     "ProgressMixin",
     "ScheduleMixin",

@@ -22,7 +22,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import forks
 from ..cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
@@ -31,6 +31,9 @@ from ..record import Identity, Outcome, RunRecord, Status, utcnow
 from ..stores.base import Reporter
 from .output import OutputTail
 from .sender import get_sender
+
+if TYPE_CHECKING:  # imported only by a run whose command declares one
+    from ..expectations import OutcomeExpectation
 
 logger = logging.getLogger("monitorkit")
 
@@ -71,6 +74,9 @@ class MonitoredRun:
         self.progress_total: int | float | None = None
         # The output tail (``OutputTailMixin``), written by the command, read at each record.
         self.output_tail: OutputTail | None = None
+        # What a finished run is expected to be (``OutcomeExpectationMixin``): judged on the
+        # sender's thread, just before the outcome is written (:meth:`_review`).
+        self.expectation: OutcomeExpectation | None = None
         self._pid = self.record.pid
         self._lock = threading.RLock()
         _live_runs.add(self)
@@ -281,7 +287,26 @@ class MonitoredRun:
 
     def _submit(self) -> None:
         # A full queue drops the event; the sender counts it and logs from its own thread.
-        self._sender.submit(self.record.snapshot(), self.reporters, self.settings.flush_timeout)
+        review = None
+        if self.expectation is not None and self.record.status is Status.FINISHED:
+            review = self._review
+        self._sender.submit(
+            self.record.snapshot(), self.reporters, self.settings.flush_timeout, review
+        )
+
+    def _review(self, record: RunRecord) -> None:
+        """Store in ``record`` (the sender's copy) why it misses its expectation, if it does.
+
+        On the sender's thread, before the outcome's write; a callable check waits at most
+        ``expectations.check_bound``. Never raises: a check that fails counts as not checked.
+        """
+        expectation = self.expectation
+        if expectation is None:
+            return
+        from ..expectations import check_bound
+
+        reason = expectation.unmet(record, check_bound(self.settings.flush_timeout))
+        record.unmet = self._clean.text(reason, "unmet", MESSAGE_LIMIT) if reason else None
 
 
 #: The runs alive in this process: their locks are taken around a fork, and made anew in a child.

@@ -29,6 +29,10 @@ deadline goes to the spool (``monitorkit/recording/spool.py``), and so does what
 queued when the command's flush gives up. Once a reporter takes a write again, the sender delivers
 what waits in the spool for that reporter, a batch per process.
 
+A run's outcome may come with a review (``MonitoredRun._review``): its expectations about the
+outcome, judged here just before the write, so the stored record says whether it met them; a
+callable check is waited for at most ``expectations.check_bound`` (``monitorkit/expectations.py``).
+
 Once per process, after a run's write went through and while nothing waits to be sent, the
 sender takes one bounded look at the watcher's heartbeat (a callable the run's start hands it)
 and logs a warning if no watcher runs: on this thread, never the command's. A record made
@@ -76,7 +80,7 @@ class Event:
     and a frozen dataclass compiles its generated methods at import (about 0.5 ms on 3.11).
     """
 
-    __slots__ = ("deadline", "record", "reporters", "spooled", "submitted")
+    __slots__ = ("deadline", "record", "reporters", "review", "spooled", "submitted")
 
     def __init__(
         self,
@@ -85,12 +89,15 @@ class Event:
         submitted: float | None = None,
         deadline: float = 0.0,
         spooled: SpooledRecord | None = None,
+        review: Callable[[RunRecord], None] | None = None,
     ) -> None:
         self.record = record
         self.reporters = reporters
         self.submitted = time.monotonic() if submitted is None else submitted
         self.deadline = deadline
         self.spooled = spooled
+        self.review = review
+        """Judges the outcome against its expectations before the write (``run._review``)."""
 
     def __repr__(self) -> str:
         return f"Event(run_id={self.record.run_id!r}, status={self.record.status!r})"
@@ -124,17 +131,23 @@ class Sender:
         self._thread.start()
 
     def submit(
-        self, record: RunRecord, reporters: Sequence[Reporter], timeout: float = 3.0
+        self,
+        record: RunRecord,
+        reporters: Sequence[Reporter],
+        timeout: float = 3.0,
+        review: Callable[[RunRecord], None] | None = None,
     ) -> bool:
         """Queue one event, to be delivered within ``timeout`` seconds or spooled.
 
-        Returns ``False`` when the queue was full and the event was dropped.
+        ``review`` is called with the record on this sender's thread just before its write (a
+        run's outcome judged against its expectations). Returns ``False`` when the queue was
+        full and the event was dropped.
         """
         if len(self._events) >= self.queue_size:
             self._dropped += 1
             return False
         now = time.monotonic()
-        self._events.append(Event(record, reporters, now, now + timeout))
+        self._events.append(Event(record, reporters, now, now + timeout, review=review))
         try:
             self._wake_w.send(b"\0")
         except OSError:  # the wake-up buffer is full: the thread is awake already
@@ -259,6 +272,9 @@ class Sender:
             if starting and settle > 0 and len(self._events) == 1:
                 self._sleep(settle)  # the run may end right away: then only its finish goes
                 continue
+            # Judged before the delivery, outside it: a check is the user's code, on a thread of
+            # its own, and a fork need not wait for it.
+            self._review(event)
             with forks.busy():  # no fork in the middle of a delivery (monitorkit/forks.py)
                 try:
                     if event.spooled is not None:
@@ -299,6 +315,16 @@ class Sender:
                 look()
             except Exception:  # noqa: BLE001 - a look that fails costs only itself
                 pass
+
+    def _review(self, event: Event) -> None:
+        """Let the event's review judge its record, once; a review that fails costs only itself."""
+        review, event.review = event.review, None
+        if review is None:
+            return
+        try:
+            review(event.record)
+        except Exception:
+            logger.exception("monitorkit could not judge run %s", event.record.run_id)
 
     def _sleep(self, timeout: float) -> None:
         """Wait until woken by ``submit`` or ``timeout`` passes."""

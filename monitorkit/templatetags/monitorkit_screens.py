@@ -28,6 +28,7 @@ ICON_COLOURS = {
     "FAILING": "#cf222e",
     "OVERRUNNING": "#8250df",
     "STALE": "#57606a",
+    "SUSPECT": "#bf3989",
 }
 #: A page that knows no health (forbidden, unavailable): the neutral grey.
 NEUTRAL = "#6e7781"

@@ -121,7 +121,18 @@ def schedule_json(expectation: Expectation | None) -> dict[str, Any] | None:
         "recover_after": expectation.recover_after,
         "flap_threshold": expectation.flap_threshold,
         "source": expectation.source,
+        "min_duration_seconds": _seconds_or_text(expectation.min_duration),
+        "max_duration_seconds": _seconds_or_text(expectation.max_duration),
+        "check": check_text(expectation.check),
     }
+
+
+def check_text(check: Any) -> str | None:
+    """Return a check of the outcome as a person reads it: its conditions, or its function's
+    name; ``None`` without one."""
+    if check is None:
+        return None
+    return str(getattr(check, "text", None) or getattr(check, "__name__", None) or check)
 
 
 def _seconds_or_text(value: str | dt.timedelta | None) -> str | float | None:

@@ -165,6 +165,8 @@ class Command(BaseCommand):
         if not run.is_finished and run.latest is not None:
             heartbeat = describe_age((now - run.latest).total_seconds()) + " ago"
         message = (run.message or "").splitlines()[0][:80] if run.message else ""
+        if run.unmet:  # a finished run that missed its expectations: why, not "finished"
+            message = f"Unmet: {run.unmet}"[:80]
         if status == "STALE":  # its stored "Command running" is not true: say when it was heard
             message = f"No heartbeat since {format_timestamp(run.latest or run.started)}"
         return (

@@ -403,6 +403,7 @@ class DatabaseReporter(Reporter):
             "progress": record.progress,
             "metadata": record.metadata,
             "output": record.output,
+            "unmet": record.unmet,
         }
 
     def store_missed(self, record: RunRecord) -> None:
@@ -633,6 +634,7 @@ class DatabaseReporter(Reporter):
             metadata=row.metadata or {},
             seq=row.seq,
             output=row.output,
+            unmet=row.unmet,
         )
 
 

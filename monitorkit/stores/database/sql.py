@@ -36,6 +36,7 @@ COLUMNS = (
     "progress",
     "metadata",
     "output",
+    "unmet",
 )
 
 

@@ -55,7 +55,16 @@ def schedule_texts(schedule: dict[str, Any] | None) -> dict[str, str]:
     if not schedule:
         return {}
     limit = schedule.get("max_runtime_seconds")
+    low, high = schedule.get("min_duration_seconds"), schedule.get("max_duration_seconds")
     return {
+        "expected_duration": ", ".join(
+            words
+            for words in (
+                f"at least {duration_text(low)}" if low is not None else "",
+                f"at most {duration_text(high)}" if high is not None else "",
+            )
+            if words
+        ),
         "schedule_words": schedule_words(schedule.get("schedule")),
         "start_margin": duration_text(schedule.get("start_margin_seconds")),
         "max_runtime": duration_text(limit)

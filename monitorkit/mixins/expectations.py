@@ -1,0 +1,84 @@
+"""What a finished run of the command is expected to be: its duration's bounds and a check.
+
+Declared as class attributes (or ``MONITORKIT_SCHEDULES[id]``, key by key over them) and handed
+to the run as it starts; the run's sender judges the finished record against them just before
+writing it (``monitorkit/expectations.py``). The attributes are read directly here, and the
+setting's entry is looked up in the dict: a command that declares none of them imports
+nothing more (neither ``expectations.py`` nor the schedules and their ``cronsim``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from ..conf import SCHEDULES
+from ..naming import sanitize_key
+from ..recording.run import MonitoredRun
+from .base import MonitorMixin
+
+logger = logging.getLogger("monitorkit")
+
+Seconds = int | float | dt.timedelta
+#: The keys read here: ``expectations.OUTCOME_KEYS`` (a test holds them equal), written out so
+#: that a command declaring none of them never imports that module.
+KEYS = ("min_duration", "max_duration", "check")
+
+
+class OutcomeExpectationMixin(MonitorMixin):
+    """Declare what a finished run is expected to be; a run that is not is stored ``unmet``.
+
+    Every attribute left ``None`` is not declared (the setting's value applies, if any).
+    """
+
+    monitor_min_duration: ClassVar[Seconds | None] = None
+    """A run that finishes sooner than this did not do its work (``SUSPECT``)."""
+    monitor_max_duration: ClassVar[Seconds | None] = None
+    """A run that finishes later than this took too long (``SUSPECT``). Unlike
+    ``monitor_max_runtime``, judged once the run has finished."""
+    monitor_check: ClassVar[Any] = None
+    """A function given the finished run's record (``True``: met; ``False`` or a reason:
+    unmet), or conditions on its metadata such as ``"rows > 0"``. Read from the class: a
+    function assigned here is called with the record alone (as a ``staticmethod``)."""
+
+    def get_monitor_outcome_values(self) -> dict[str, Any]:
+        """Return the declared outcome keys: the class's, then the setting's entry over them."""
+        cls = type(self)
+        declared = {
+            "min_duration": cls.monitor_min_duration,
+            "max_duration": cls.monitor_max_duration,
+            "check": cls.monitor_check,
+        }
+        return {key: value for key, value in declared.items() if value is not None}
+
+    def monitor_run_started(self, run: MonitoredRun) -> None:
+        """Hand the run its outcome expectation, if any is declared for its command id."""
+        super().monitor_run_started(run)
+        try:
+            values = self.get_monitor_outcome_values()
+            values.update(_setting_entry(run.record.id))
+            if not values:
+                return
+            from ..expectations import OutcomeExpectation
+
+            run.expectation = OutcomeExpectation.from_values(values)
+        except Exception:
+            logger.exception("monitorkit could not read the expectations of %s", run.record.id)
+
+
+def _setting_entry(command_id: str) -> dict[str, Any]:
+    """Return the outcome keys of ``MONITORKIT_SCHEDULES`` for ``command_id``.
+
+    Only an entry that declares one has its key made a command id (``schedules`` does the
+    same): most entries declare schedules, and most commands none of these keys.
+    """
+    found: dict[str, Any] = {}
+    for key, values in SCHEDULES.value().items():  # a setting of the wrong shape reads as {}
+        if not isinstance(key, str) or not isinstance(values, Mapping):
+            continue
+        declared = {name: values[name] for name in KEYS if values.get(name) is not None}
+        if declared and sanitize_key(key) == command_id:
+            found.update(declared)
+    return found
