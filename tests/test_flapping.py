@@ -7,6 +7,7 @@ Plain records and transitions, no store: the watcher's tests over every store ar
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -70,6 +71,13 @@ def test_a_stale_run_needs_the_same_successes():
     records = [run(T0 + EVERY_10_MIN, Status.FINISHED), dead]
     found = judged(records, "STALE")
     assert found.health is Health.STALE and found.recovering == Recovering(1, 3)
+
+
+def test_a_run_that_missed_its_expectations_is_no_success():
+    records = runs(Status.FAILED, Status.FINISHED, Status.FINISHED, Status.FINISHED)
+    records[1] = dataclasses.replace(records[1], unmet="ran 0.1 s, expected at least 30 s")
+    found = judged(records, "FAILING")  # the newest success, then an unmet one
+    assert found.health is Health.FAILING and found.recovering == Recovering(1, 3)
 
 
 def test_only_failing_and_stale_wait_for_successes():
