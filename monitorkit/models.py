@@ -35,6 +35,14 @@ class CommandRun(models.Model):
     output = models.TextField(
         null=True, blank=True, help_text="The end of what the run printed (the output tail)."
     )
+    release = models.JSONField(
+        null=True, blank=True, help_text="What ran: the release, Python and Django versions."
+    )
+    cost = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the run cost: CPU seconds, peak memory, queries per database.",
+    )
 
     class Meta:
         ordering = ["-started"]

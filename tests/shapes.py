@@ -28,4 +28,6 @@ NEW_FIELDS = {
     "progress",
     "metadata",
     "output",
+    "release",
+    "cost",
 }

@@ -36,6 +36,8 @@ COLUMNS = (
     "progress",
     "metadata",
     "output",
+    "release",
+    "cost",
 )
 
 
