@@ -39,6 +39,9 @@ class Transition:
     how many runs in a row ended ``FAILED`` or ``SYSTEM_KILL``, ``next_expected`` the next run
     the schedule expects (``None`` without a schedule), ``missed_start`` for ``MISSED`` the
     expected start that no run began (an alert names it; ``at`` is that start plus its margin).
+    For ``FAILING``, ``first_failure_release`` is the release of the first of the failures in
+    a row and ``last_success_release`` that of the last success before them, when known
+    (``health/releases.py``).
     """
 
     command_id: str
@@ -50,6 +53,8 @@ class Transition:
     failures_in_row: int = 0
     next_expected: dt.datetime | None = None
     missed_start: dt.datetime | None = None
+    first_failure_release: str | None = None
+    last_success_release: str | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -82,6 +87,8 @@ class Transition:
             "failures_in_row": self.failures_in_row,
             "next_expected": format_timestamp(self.next_expected),
             "missed_start": format_timestamp(self.missed_start),
+            "first_failure_release": self.first_failure_release,
+            "last_success_release": self.last_success_release,
         }
 
     @classmethod
@@ -101,4 +108,6 @@ class Transition:
             failures_in_row=int(data.get("failures_in_row") or 0),
             next_expected=parse_timestamp(data.get("next_expected")),
             missed_start=parse_timestamp(data.get("missed_start")),
+            first_failure_release=data.get("first_failure_release"),
+            last_success_release=data.get("last_success_release"),
         )

@@ -58,6 +58,7 @@ from ..transitions import PROBLEMS, Transition
 from ..words import human_time
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
+from .releases import FailureReleases, failure_releases
 from .schedules import Expectation, discover
 
 if TYPE_CHECKING:
@@ -223,6 +224,7 @@ class Watcher:
                 refreshed = dataclasses.replace(seen, next_expected=found.next_expected)
                 self.store.update_state(refreshed)
             return found
+        releases = self._failure_releases(command_id, health)
         transition = Transition(
             command_id=command_id,
             previous=state.health,
@@ -235,6 +237,8 @@ class Watcher:
             missed_start=(found.missed_at or _newest_missed(history))
             if health == "MISSED"
             else None,
+            first_failure_release=releases.first_failure,
+            last_success_release=releases.last_success,
         )
         after = dataclasses.replace(
             seen,
@@ -250,6 +254,16 @@ class Watcher:
 
             send_transition(transition)
         return found
+
+    def _failure_releases(self, command_id: str, health: str) -> FailureReleases:
+        """Return a ``FAILING`` transition's releases (``releases.py``): one read of the runs."""
+        if health != "FAILING":
+            return FailureReleases(None, None)
+        try:
+            return failure_releases(self.reporter.command_history(command_id))
+        except Exception:  # the alert goes out without them
+            logger.exception("monitorkit watcher could not read the releases of %r", command_id)
+            return FailureReleases(None, None)
 
     def _evidence_time(
         self,
