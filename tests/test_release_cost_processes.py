@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -18,8 +19,9 @@ import django
 import pytest
 
 from monitorkit.conf import RELEASE_VARIABLES
-from tests.process import Project, wait_for, wait_for_line
+from tests.process import MANAGE, ROOT, Project, wait_for, wait_for_line
 from tests.test_firebase_processes import KEY, NS, firebase, log_of
+from tests.test_import_cost_processes import MODULES_AT_EXIT
 
 pytestmark = pytest.mark.subprocess
 
@@ -140,3 +142,32 @@ def test_firebase_stores_the_release_and_cost(project: Project, rtdb_server):
     # The command's queries on its own database are counted; the store is not a database.
     assert_cost_as_measured(run["cost"], measured(result.stdout), 12)
     assert project.runs() == []
+
+
+def test_a_nested_command_counts_its_queries_in_its_run_and_its_callers(project: Project):
+    # query_command counts the items (one query), then runs itself nested, which does the same.
+    assert project.run("query_command", "--nested").returncode == 0
+    queries = {
+        run["command_id"]: data(run["cost"])["databases"]["default"]["queries"]
+        for run in project.runs()
+    }
+    assert queries == {"query_command__nested_True": 2, "query_command__label_inner": 1}
+
+
+def test_a_command_not_monitored_imports_nothing_of_release_or_cost(project: Project, tmp_path):
+    # Django's own clearsessions, not monitored: its system checks run (the URL check imports
+    # the views). Not a test command: those import MonitoredCommand even as their plain twins
+    # (tests/testapp/twin.py), which a project's plain commands do not.
+    out = tmp_path / "modules.txt"
+    done = subprocess.run(
+        [sys.executable, "-c", MODULES_AT_EXIT, str(out), str(MANAGE), "clearsessions"],
+        env=project.env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    modules = set(out.read_text().split())
+    assert "monitorkit.checks" in modules and "monitorkit.web.views.command" in modules
+    assert not modules & {"monitorkit.release", "monitorkit.measures", "monitorkit.recording.cost"}
