@@ -312,3 +312,24 @@ def test_a_connection_opened_during_the_run_is_counted_and_other_threads_are_not
     here.stop()
     assert found["default"]["queries"] == 2
     assert mine.get("default", {}).get("queries", 0) == 0  # the other thread's are not this run's
+
+
+def test_a_monitored_function_records_the_release_and_its_own_queries(settings, fresh_release):
+    from django.db import connection
+
+    import monitorkit
+    from monitorkit.models import CommandRun
+
+    settings.MONITORKIT_RELEASE = "fn-1"
+
+    @monitorkit.monitor("three_queries")
+    def three_queries() -> None:
+        with connection.cursor() as cursor:
+            for _ in range(3):
+                cursor.execute("SELECT 1")
+
+    three_queries()
+    run = CommandRun.objects.get(command_id="three_queries")
+    assert run.release["release"] == "fn-1"
+    assert run.cost["databases"]["default"]["queries"] == 3  # not the sender's writes
+    assert run.cost["cpu_user_seconds"] > 0 and run.cost["peak_memory_bytes"] > 0
