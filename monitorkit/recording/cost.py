@@ -29,7 +29,6 @@ if sys.platform != "win32":  # imported here, not as the run ends: a signal's ha
 
 #: The query counts of the runs going on, by the thread whose queries they count.
 _counting: dict[int, list[RunQueries]] = {}
-_receiver_lock = threading.Lock()
 _receiver_connected = False
 
 
@@ -109,11 +108,13 @@ def _connection_created(sender: Any, connection: Any, **kwargs: Any) -> None:
 
 
 def _connect_receiver() -> None:
-    """Listen to ``connection_created`` once per process (a run of it at a time is enough)."""
+    """Listen to ``connection_created`` from the first run on (one receiver serves them all).
+
+    No lock of ours (a fork could leave one taken): two threads that connect it at once make
+    one receiver, by its ``dispatch_uid``.
+    """
     global _receiver_connected
-    with _receiver_lock:
-        if _receiver_connected:
-            return
+    if not _receiver_connected:
         from django.db.backends.signals import connection_created
 
         connection_created.connect(
