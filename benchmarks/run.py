@@ -1,7 +1,7 @@
 """What monitoring costs a command, measured against its unmonitored twin.
 
     bash scripts/bench            (sets up .venv, then runs this)
-    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16|17]
+    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16|17|19.3|21]
 
 Every timing is a difference or a ratio against the same command run as a plain
 ``BaseCommand`` in the same invocation, interleaved (plain, monitored, plain, monitored ...),
@@ -31,6 +31,7 @@ from typing import Any
 from .exit_latency import exit_latency
 from .install_cost import install_cost
 from .many_runs import many_runs
+from .query_cost import query_cost, query_cost_alone
 from .timeline import replace_rows, timeline
 from .timeline import section as timeline_section
 
@@ -667,6 +668,7 @@ ALONE: dict[str, Callable[[Bench, int], None]] = {
     "16": exit_latency,
     "17": many_runs,
     "19.3": command_page,
+    "21": query_cost_alone,
 }
 
 
@@ -713,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         install_cost(bench, rounds)
         exit_latency(bench, rounds)
         many_runs(bench, rounds)
+        query_cost(bench, rounds)
         requests_import(bench)
         info = machine()
         RESULTS.write_text(

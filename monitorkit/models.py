@@ -38,6 +38,14 @@ class CommandRun(models.Model):
     unmet = models.TextField(
         null=True, blank=True, help_text="Why the finished run missed its expectations."
     )
+    release = models.JSONField(
+        null=True, blank=True, help_text="What ran: the release, Python and Django versions."
+    )
+    cost = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What the run cost: CPU seconds, peak memory, queries per database.",
+    )
 
     class Meta:
         ordering = ["-started"]

@@ -179,6 +179,10 @@ class RunRecord:
     unmet: str | None = None
     """Why a ``FINISHED`` run missed its command's expectations (``monitorkit/expectations.py``):
     ``"ran 0.1 s, expected at least 30 s"``; ``None`` when it met them or none was declared."""
+    release: dict[str, Any] | None = None
+    """What ran: ``{"release", "python", "django"}`` (``monitorkit/release.py``)."""
+    cost: dict[str, Any] | None = None
+    """What the run cost, known once it ended (``monitorkit/measures.py`` names its keys)."""
 
     def __init__(
         self,
@@ -201,6 +205,8 @@ class RunRecord:
         seq: int | None = None,
         output: str | None = None,
         unmet: str | None = None,
+        release: dict[str, Any] | None = None,
+        cost: dict[str, Any] | None = None,
     ) -> None:
         self.id = id
         self.name = name
@@ -221,6 +227,8 @@ class RunRecord:
         self.seq = seq
         self.output = output
         self.unmet = unmet
+        self.release = release
+        self.cost = cost
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in _RECORD_FIELDS)
@@ -288,20 +296,37 @@ _RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RunRecord))
 
 
 def outcome(
-    run_id: str, seq: int | None, status: str, started: str | None, duration: Any
+    run_id: str,
+    seq: int | None,
+    status: str,
+    started: str | None,
+    duration: Any,
+    cost: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return one outcome of a command's recent runs as the status page shows it (JSON data)."""
-    return {
+    """Return one outcome of a command's recent runs as the status page shows it (JSON data).
+
+    ``cost``: the run's, for the command page's percentiles of it (``command_outcomes``); the
+    key is there only when the run has one.
+    """
+    found = {
         "run_id": run_id,
         "seq": seq,
         "status": status,
         "started": started,
         "duration": None if status == Status.MISSED.value else duration,
     }
+    if cost is not None:
+        found["cost"] = cost
+    return found
 
 
-def outcome_of(run: RunRecord) -> dict[str, Any]:
-    """Return the outcome of a whole record (see :func:`outcome`)."""
+def outcome_of(run: RunRecord, with_cost: bool = False) -> dict[str, Any]:
+    """Return the outcome of a whole record (see :func:`outcome`), its cost too if asked."""
     return outcome(
-        run.run_id, run.seq, run.status.value, format_timestamp(run.started), run.duration
+        run.run_id,
+        run.seq,
+        run.status.value,
+        format_timestamp(run.started),
+        run.duration,
+        run.cost if with_cost else None,
     )

@@ -148,6 +148,9 @@ class Transition:
     ``owner`` and ``runbook`` are the command's, set by the watcher as it sends the alert
     (``health/routing.py``): every alert says them.
     ``flapping`` what it says about flapping (``None``: the command is not flapping).
+    For ``FAILING``, ``first_failure_release`` is the release of the first of the failures in
+    a row and ``last_success_release`` that of the last success before them, when known
+    (``health/releases.py``).
     """
 
     command_id: str
@@ -163,6 +166,8 @@ class Transition:
     owner: str | None = None
     runbook: str | None = None
     flapping: Flapping | None = None
+    first_failure_release: str | None = None
+    last_success_release: str | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -213,6 +218,8 @@ class Transition:
             "follow_up": None if self.follow_up is None else self.follow_up.as_dict(),
             "owner": self.owner,
             "runbook": self.runbook,
+            "first_failure_release": self.first_failure_release,
+            "last_success_release": self.last_success_release,
         }
         if self.flapping is not None:
             found["flapping"] = self.flapping.as_dict()
@@ -239,4 +246,6 @@ class Transition:
             owner=data.get("owner") or None,
             runbook=data.get("runbook") or None,
             flapping=Flapping.from_dict(data.get("flapping")),
+            first_failure_release=data.get("first_failure_release"),
+            last_success_release=data.get("last_success_release"),
         )

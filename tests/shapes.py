@@ -29,4 +29,6 @@ NEW_FIELDS = {
     "metadata",
     "output",
     "unmet",
+    "release",
+    "cost",
 }

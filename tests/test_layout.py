@@ -34,6 +34,8 @@ LAYERS = {
     "monitorkit.moved": 0,
     "monitorkit.version": 0,
     "monitorkit.conf": 0,
+    "monitorkit.release": 0,
+    "monitorkit.measures": 0,
     "monitorkit.transport": 1,
     "monitorkit.stores": 2,
     "monitorkit.recording": 3,

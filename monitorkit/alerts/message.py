@@ -1,13 +1,14 @@
 """What an alert says, built once from a transition for every notifier: text and fields.
 
 An alert tells a person what they need without opening anything: the command id, its new health
-(and the one before), the host, when (UTC), the run's message, the last lines of its traceback
-and, when ``MONITORKIT_BASE_URL`` is set, a link to the run's page (the command's when the
-transition is about no run), the command's owner and runbook when its route names them, and for
-a repeat or an escalation of a lasting problem how long it has lasted and how many runs failed
-or starts were missed since it began. Every text passes
-through :func:`safe_text`, so no credential reaches an inbox or a chat channel even when a
-message or a traceback quotes one.
+(and the one before), the host, when (UTC), the run's release (and, for a failing command, the
+releases of its first failure and of its last success), the run's message, the last lines of
+its traceback and, when ``MONITORKIT_BASE_URL`` is set, a link to the run's page (the command's
+when the transition is about no run), the command's owner and runbook when its route names
+them, and for a repeat or an escalation of a lasting problem how long it has lasted and how many
+runs failed or starts were missed since it began. Every text passes through :func:`safe_text`,
+so no credential reaches an inbox or a chat channel even when a message or a traceback quotes
+one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..conf import BASE_URL
 from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
+from ..release import release_words
 from ..transitions import Flapping, Notice, Transition
 from ..words import human_duration, human_time
 
@@ -52,6 +54,28 @@ def status_url(command_id: str, run_id: str | None = None) -> str | None:
         return None
     url = f"{base.strip().rstrip('/')}/commands/{quote(command_id, safe='')}/"
     return f"{url}runs/{quote(run_id, safe='')}/" if run_id else url
+
+
+def release_lines(transition: Transition, secrets: tuple[str, ...] = ()) -> list[str]:
+    """Return what an alert says of releases: the run's, and since which one it fails.
+
+    ``Release: abc123 (Python 3.11.7, Django 5.2.19)``, then for ``FAILING``: ``First failure
+    since release abc123; last success on release 9f8e7d6.`` (each part only when known).
+    """
+    lines = []
+    record = transition.record
+    ran = release_words(record.release) if record is not None else None
+    if ran:
+        lines.append(f"Release: {ran}")
+    story = []
+    if transition.first_failure_release:
+        story.append(f"first failure since release {transition.first_failure_release}")
+    if transition.last_success_release:
+        story.append(f"last success on release {transition.last_success_release}")
+    if story:
+        text = "; ".join(story)
+        lines.append(f"{text[0].upper()}{text[1:]}.")
+    return [safe_text(line, secrets) or "" for line in lines]
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,9 @@ class Alert:
             "follow_up": _follow_up_fields(t),
             "flapping": None if t.flapping is None else t.flapping.as_dict(),
             "unmet": self.unmet,
+            "release": None if record is None else record.release,
+            "first_failure_release": t.first_failure_release,
+            "last_success_release": t.last_success_release,
         }
 
 
@@ -190,6 +217,7 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     unmet = safe_text(record.unmet if record is not None else None, secrets)
     if unmet:
         lines.append(f"Expectation not met: {unmet}")
+    lines += release_lines(t, secrets)
     if message:
         lines.append(f"Message: {message}")
     if exception_type:

@@ -55,6 +55,23 @@ DEFAULT_WATCHER_INTERVAL = 60.0
 #: The largest output tail a record may carry: Firebase and the page both hold whole records.
 MAX_OUTPUT_TAIL_KB = 1024
 
+#: The most characters of a release a record keeps.
+RELEASE_LIMIT = 255
+#: Where the release is read when ``MONITORKIT_RELEASE`` is not set: the first of these
+#: environment variables that is set and not empty, read once per process
+#: (``monitorkit/release.py``). Each is what a platform or a build sets to the deployed
+#: commit or release.
+RELEASE_VARIABLES: tuple[str, ...] = (
+    "MONITORKIT_RELEASE",  # ours: for a process or a container of its own
+    "SENTRY_RELEASE",  # what sentry-sdk reads: a project that names its releases for Sentry
+    "SOURCE_VERSION",  # Heroku's build, AWS CodeBuild
+    "HEROKU_SLUG_COMMIT",  # Heroku's dyno metadata
+    "RENDER_GIT_COMMIT",  # Render
+    "RAILWAY_GIT_COMMIT_SHA",  # Railway
+    "GIT_SHA",  # a common build argument of Dockerfiles
+    "GIT_COMMIT",  # Jenkins, and many Dockerfiles
+)
+
 #: Commands ``MONITORKIT_AUTO`` leaves alone unless ``MONITORKIT_AUTO_EXCLUDE`` says otherwise:
 #: each is interactive, long-lived by design, a development tool or a scaffold, so a record of
 #: it says nothing about whether the project's jobs work (and a run that lasts a whole working
@@ -538,6 +555,23 @@ def secret_url(value: Any) -> Verdict[str]:
     if not usable:
         return Verdict(problem="is not an http(s) URL with a host (its value is not shown).")
     return Verdict(value.strip())
+
+
+def release_text(value: Any) -> Verdict[str]:
+    """A release: a string of printable characters, at most ``RELEASE_LIMIT`` of them."""
+    if not isinstance(value, str):
+        return Verdict(problem=f"must be a string (a commit, tag or version), not {show(value)}.")
+    text = value.strip()
+    if not text:
+        return Verdict(problem="is empty: the release is read from the environment instead.")
+    if not text.isprintable():
+        return Verdict(problem=f"= {show(value)} holds control characters.")
+    if len(text) > RELEASE_LIMIT:
+        return Verdict(
+            text[:RELEASE_LIMIT],
+            f"is {len(text)} characters long: only the first {RELEASE_LIMIT} are kept.",
+        )
+    return Verdict(text)
 
 
 def deprecated(rule: Callable[[Any], Verdict[T]], why: str) -> Callable[[Any], Verdict[T]]:
@@ -1141,6 +1175,23 @@ OUTPUT_TAIL_EXCLUDE: Setting[tuple[str, ...]] = Setting(
     section="reach",
     shown_type="list of command names or `fnmatch` patterns",
 )
+RELEASE: Setting[str | None] = Setting(
+    name="MONITORKIT_RELEASE",
+    check_id="monitorkit.W036",
+    rule=release_text,
+    default=lambda: None,
+    shown_default="none (the first of the environment variables "
+    + ", ".join(RELEASE_VARIABLES)
+    + " that is set)",
+    meaning="The release every run is recorded with (beside its Python and Django versions), "
+    "shown on the run's page and in alerts: a commit, a tag or the project's version, e.g. "
+    '`importlib.metadata.version("myproject")`. Unset, it is read from the environment; '
+    "either way once per process. See [Records](records.md#release-and-cost).",
+    hint="Set MONITORKIT_RELEASE to the deployed release as a string, e.g. "
+    "os.environ.get('GIT_SHA') or importlib.metadata.version('myproject'), or leave it unset.",
+    section="reach",
+    shown_type="`str`",
+)
 
 #: Every declaration, in the order of docs/configuration.md.
 SETTINGS: tuple[Setting[Any], ...] = (
@@ -1182,6 +1233,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     AUTO_EXCLUDE,
     OUTPUT_TAIL_KB,
     OUTPUT_TAIL_EXCLUDE,
+    RELEASE,
 )
 NOWHERE_TO_SEND = "monitorkit.W001"
 

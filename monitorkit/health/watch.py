@@ -70,6 +70,7 @@ from ..words import human_time
 from . import flapping, followup
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
+from .releases import FailureReleases, failure_releases
 from .routing import Declared, Route, read_routes, route_for
 from .schedules import Expectation, discover
 
@@ -247,6 +248,7 @@ class Watcher:
                 self.store.update_state(refreshed)
             self._follow_up(refreshed, expectation, found, history, now, report)
             return found
+        releases = self._failure_releases(command_id, health)
         transition = Transition(
             command_id=command_id,
             previous=state.health,
@@ -259,6 +261,8 @@ class Watcher:
             missed_start=(found.missed_at or _newest_missed(history))
             if health == "MISSED"
             else None,
+            first_failure_release=releases.first_failure,
+            last_success_release=releases.last_success,
         )
         if expectation is not None and expectation.flap_threshold is not None:
             threshold = expectation.flap_threshold
@@ -337,6 +341,16 @@ class Watcher:
         after = dataclasses.replace(state, number=state.number + 1)
         if self.store.record_transition(state, after, transition, PENDING):
             report.follow_ups.append(transition)
+
+    def _failure_releases(self, command_id: str, health: str) -> FailureReleases:
+        """Return a ``FAILING`` transition's releases (``releases.py``): one read of the runs."""
+        if health != "FAILING":
+            return FailureReleases(None, None)
+        try:
+            return failure_releases(self.reporter.command_history(command_id))
+        except Exception:  # the alert goes out without them
+            logger.exception("monitorkit watcher could not read the releases of %r", command_id)
+            return FailureReleases(None, None)
 
     def _evidence_time(
         self,

@@ -28,7 +28,9 @@ from .. import forks
 from ..cleaning import MESSAGE_LIMIT, NAME_LIMIT, Cleaner, storable_text
 from ..conf import MonitorSettings
 from ..record import Identity, Outcome, RunRecord, Status, utcnow
+from ..release import process_release
 from ..stores.base import Reporter
+from .cost import RunQueries, run_cost
 from .output import OutputTail
 from .sender import get_sender
 
@@ -66,6 +68,7 @@ class MonitoredRun:
             pid=os.getpid(),
             started=now,
             latest=now,
+            release=self._release(),
         )
         self.killed_by: str | None = None
         # Progress is written by the command with plain attribute stores (no lock, no I/O)
@@ -83,6 +86,7 @@ class MonitoredRun:
         self._sender = get_sender(settings.queue_size)
         self._token: contextvars.Token[MonitoredRun | None] | None = None
         self._flush_deadline: float | None = None
+        self._queries: RunQueries | None = None  # counted from the start on the run's thread
 
     def in_own_process(self) -> bool:
         """Return whether this is the process that started the run (not a forked child)."""
@@ -101,6 +105,7 @@ class MonitoredRun:
             self.record.metadata = self._clean.data(metadata or {})
             for reporter in self.reporters:
                 reporter.bind()
+            self._count_queries()
             self._submit()
         if look is not None:
             self._sender.look_at_watcher(look)
@@ -236,6 +241,12 @@ class MonitoredRun:
         """Let the reporters drop what they held for this run (on the command's thread)."""
         if not self.in_own_process():
             return
+        queries, self._queries = self._queries, None
+        if queries is not None:
+            try:
+                queries.stop()
+            except Exception:
+                logger.exception("monitorkit: could not stop counting the run's queries")
         for reporter in self.reporters:
             try:
                 reporter.unbind()
@@ -261,7 +272,36 @@ class MonitoredRun:
         record.traceback = trace[-self.settings.traceback_limit :] if trace else trace
         self._take_progress()
         self._take_output()
+        self._take_cost()
         self._submit()
+
+    def _release(self) -> dict[str, Any] | None:
+        """Return what ran (``monitorkit/release.py``), the release scrubbed as any text."""
+        try:
+            release = process_release()
+            release["release"] = self._clean.text(release["release"], "release", NAME_LIMIT)
+            return release
+        except Exception:
+            logger.exception("monitorkit: could not read the release")
+            return None
+
+    def _count_queries(self) -> None:
+        """Count the queries of the run's thread from now on (``cost.py``)."""
+        queries = RunQueries()
+        try:
+            queries.start()
+        except Exception:
+            logger.exception("monitorkit: could not count the run's queries")
+            queries.stop()
+            return
+        self._queries = queries
+
+    def _take_cost(self) -> None:
+        """Record what the run cost as it ends (lock-free reads: a signal handler may ask)."""
+        try:
+            self.record.cost = self._clean.data(run_cost(self._queries), "cost")
+        except Exception:
+            logger.exception("monitorkit: could not measure what the run cost")
 
     def _take_progress(self) -> None:
         if self.progress_done is not None:

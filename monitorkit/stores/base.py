@@ -136,10 +136,10 @@ class Reporter:
         first.
 
         What the command page counts and charts, and its p50 and p95 come from: run id,
-        number, status, start and duration, never the output or traceback. A store may read
-        only those columns.
+        number, status, start, duration and the run's ``cost`` (when it has one), never the
+        output or traceback. A store may read only those columns.
         """
-        return [outcome_of(run) for run in self.command_history(command_id)]
+        return [outcome_of(run, with_cost=True) for run in self.command_history(command_id)]
 
     def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
         """Return the newest ``depth`` runs (``None``: all kept) of every command id, newest first.

@@ -33,7 +33,7 @@ from ..record import (
     utcnow,
 )
 from ..stores.base import Reporter
-from .stats import Durations, eta, flags, percentile, progress_percent
+from .stats import Durations, cost_flags, costs, eta, flags, percentile, progress_percent
 
 #: Outcomes in the overview's strip.
 STRIP_LENGTH = 20
@@ -67,7 +67,8 @@ def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) 
     """Return one outcome of the strip (``record.outcome``) with ``stale``, as ``run_json``.
 
     An unfinished run's duration runs to its latest heartbeat, so the outcome alone tells when
-    it last beat.
+    it last beat. A cost read with it (``command_outcomes``) is left out: the command's
+    ``costs`` say what is usual, and each run's page what it cost.
     """
     stale = False
     if outcome.get("status") in UNFINISHED:  # parsed only then: the strip holds thousands
@@ -75,7 +76,9 @@ def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) 
         if started is not None:
             beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
             stale = (now - beat).total_seconds() > stale_after
-    return {**outcome, "stale": stale}
+    shown = {**outcome, "stale": stale}
+    shown.pop("cost", None)
+    return shown
 
 
 def progress_json(
@@ -218,6 +221,7 @@ def command(
     found = judge_one(expectation, judged, state, now, stale_after)
     found = shown(found, state, judged, watcher.judged_until if watcher is not None else None)
     usual = outcome_durations(outcomes)
+    usual_costs = costs(outcomes)
     newest = judged[0] if judged else None
     pages = max(1, -(-len(outcomes) // per_page))
     page = min(max(1, page), pages)
@@ -231,6 +235,7 @@ def command(
         "watcher": None if watcher is None else watcher.as_json(),
         "schedule": schedule_json(expectation),
         "durations": _durations_json(usual),
+        "costs": {m.value: _durations_json(spread) for m, spread in usual_costs.items()},
         "slow_factor": slow_factor,
         "fast_fraction": fast_fraction,
         "progress": progress_json(newest, found, now),
@@ -245,7 +250,8 @@ def command(
                 **run_json(run, now, stale_after, LIST_OMITS),
                 "has_output": bool(run.output),
                 "has_traceback": bool(run.traceback),
-                "flags": flags(run, usual, slow_factor, fast_fraction),
+                "flags": flags(run, usual, slow_factor, fast_fraction)
+                + cost_flags(run.cost, usual_costs, slow_factor),
             }
             for run in runs
         ],
@@ -260,18 +266,22 @@ def run(
 ) -> dict[str, Any] | None:
     """Return one kept run whole, output and traceback too (``None``: not kept).
 
-    Its flags are judged against the command's usual durations (the light outcomes).
+    Its flags are judged against the command's usual durations and costs (the light
+    outcomes).
     """
     found = reporter.run(command_id, run_id)
     if found is None:
         return None
     now = utcnow()
-    usual = outcome_durations(reporter.command_outcomes(command_id))
+    outcomes = reporter.command_outcomes(command_id)
+    usual = outcome_durations(outcomes)
+    factor = settings.slow_factor
     return {
         "command_id": command_id,
         "generated": format_timestamp(now),
         **run_json(found, now, settings.stale_after),
-        "flags": flags(found, usual, settings.slow_factor, settings.fast_fraction),
+        "flags": flags(found, usual, factor, settings.fast_fraction)
+        + cost_flags(found.cost, costs(outcomes), factor),
     }
 
 

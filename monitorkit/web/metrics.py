@@ -31,7 +31,10 @@ Per command id (labels ``command_id`` and ``command``, the command's name), for 
   it; left out for a store that keeps no count;
 - ``monitorkit_kept_runs`` and ``monitorkit_kept_failed_runs``: over the kept runs (gauges, since
   the oldest runs are dropped as new ones come);
-- ``monitorkit_failures_in_row``.
+- ``monitorkit_failures_in_row``;
+- what the last run cost (``cost_metrics.py``): ``monitorkit_last_run_cpu_seconds{mode}``,
+  ``monitorkit_last_run_peak_memory_bytes``, ``monitorkit_last_run_queries{alias}`` and
+  ``monitorkit_last_run_query_seconds{alias}``.
 
 And once: ``monitorkit_commands_unexported`` (ids ``MONITORKIT_METRICS_IDS`` left out),
 ``monitorkit_spool_files`` (records waiting in the spool),
@@ -61,6 +64,7 @@ from ..record import RunRecord, Status, utcnow
 from ..status import ENDED
 from ..stores.base import Reporter
 from ..stores.health_store import HealthState
+from .cost_metrics import CostMetrics
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -292,6 +296,7 @@ class StoreCollector:
         in_row = gauge(
             "monitorkit_failures_in_row", "Failed runs from the newest back to the last success."
         )
+        spent = CostMetrics(LABELS)
         for command_id in ids:
             records = judged.get(command_id, [])
             expectation = expectations.get(command_id)
@@ -310,6 +315,7 @@ class StoreCollector:
                     ended.add_metric([*labels, outcome.value], counted.get(outcome.value, 0))
             kept_runs.add_metric(labels, len(runs))
             kept_failed.add_metric(labels, sum(1 for run in runs if run.status.value in FAILED))
+            spent.add(labels, runs)
             times = last_times(state, runs)
             success.add_metric(labels, times.success)
             failure.add_metric(labels, times.failure)
@@ -340,6 +346,7 @@ class StoreCollector:
         yield from (health, status, started, duration, success, failure, completion)
         yield from (next_expected, schedule_info, margin, max_runtime, active)
         yield from (runs_total, kept_runs, kept_failed, in_row)
+        yield from spent.families()
         if counts is not None:
             yield ended
         yield GaugeMetricFamily(

@@ -11,6 +11,10 @@ the metrics show can be checked against known data.
   when it finished in less than the median x ``fast_fraction``. Neither is said before the
   command has :data:`MIN_RUNS` finished runs: with fewer, "usual" is not known yet.
 - A running run is slow as soon as it has run longer than that; it is never fast.
+- What runs cost (``monitorkit/measures.py``) has its p50 and p95 too, over the same runs; a
+  run whose peak memory or query count is above p95 x ``slow_factor`` is flagged
+  ``high-memory`` or ``many-queries`` (:func:`cost_flags`), from :data:`MIN_RUNS` finished runs
+  that have a cost, as a slow run is.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from ..measures import Measure
 from ..record import RunRecord, Status
 
 #: Finished runs a command needs before a run of it is flagged slow or fast.
@@ -103,3 +109,35 @@ def progress_percent(done: float | None, total: float | None) -> float | None:
     if done is None or total is None or total <= 0:
         return None
     return max(0.0, min(100.0, 100.0 * done / total))
+
+
+def costs(outcomes: Iterable[dict[str, Any]]) -> dict[Measure, Durations]:
+    """Return each measure's count, p50 and p95 over the outcomes that ``FINISHED``.
+
+    ``outcomes``: a command's ``command_outcomes`` (each with its run's ``cost`` when known).
+    A ``Durations`` of a measure holds its values' percentiles, whatever their unit.
+    """
+    values: dict[Measure, list[float]] = {measure: [] for measure in Measure}
+    for outcome in outcomes:
+        if outcome.get("status") != Status.FINISHED.value or not outcome.get("cost"):
+            continue
+        for measure, found in values.items():
+            value = measure.of(outcome["cost"])
+            if value is not None and value >= 0:
+                found.append(float(value))
+    return {
+        measure: Durations(len(found), percentile(found, 50), percentile(found, 95))
+        for measure, found in values.items()
+    }
+
+
+def cost_flags(cost: Any, usual: dict[Measure, Durations], factor: float) -> list[str]:
+    """Return the flags of a run's ``cost``: a flagged measure above its p95 x ``factor``."""
+    found = []
+    for measure, spread in usual.items():
+        if measure.flag is None or not spread.enough or spread.p95 is None:
+            continue
+        value = measure.of(cost)
+        if value is not None and value > spread.p95 * factor:
+            found.append(measure.flag)
+    return found

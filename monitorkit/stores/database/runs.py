@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -404,6 +405,8 @@ class DatabaseReporter(Reporter):
             "metadata": record.metadata,
             "output": record.output,
             "unmet": record.unmet,
+            "release": record.release,
+            "cost": record.cost,
         }
 
     def store_missed(self, record: RunRecord) -> None:
@@ -457,24 +460,26 @@ class DatabaseReporter(Reporter):
         return [self._record(row) for row in rows[offset : offset + limit]]
 
     def command_outcomes(self, command_id: str) -> list[dict[str, Any]]:
-        """Return every kept run's outcome of a command id: only the strip's five columns.
+        """Return every kept run's outcome of a command id: the strip's five columns and the
+        run's cost (for its percentiles).
 
         Read raw, as ``recent_outcomes``: at ten thousand kept runs Django's converters alone
         cost more than the query.
         """
         from ...models import CommandRun
 
-        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
+        ops = connections[self.alias].ops
+        table, cost = ops.quote_name(CommandRun._meta.db_table), ops.quote_name("cost")
         with connections[self.alias].cursor() as cursor:
             cursor.execute(
-                f"SELECT run_id, seq, status, started, duration FROM {table} "
+                f"SELECT run_id, seq, status, started, duration, {cost} FROM {table} "
                 "WHERE command_id = %s ORDER BY seq DESC",
                 [command_id],
             )
             rows = cursor.fetchall()
         return [
-            outcome(run_id, seq, status, _timestamp(started), duration)
-            for run_id, seq, status, started, duration in rows
+            outcome(run_id, seq, status, _timestamp(started), duration, _json(spent))
+            for run_id, seq, status, started, duration, spent in rows
         ]
 
     def recent_runs(self, depth: int | None = None) -> dict[str, list[RunRecord]]:
@@ -635,7 +640,19 @@ class DatabaseReporter(Reporter):
             seq=row.seq,
             output=row.output,
             unmet=row.unmet,
+            release=row.release,
+            cost=row.cost,
         )
+
+
+def _json(value: Any) -> Any:
+    """Return a raw JSON column as data: the backends give its text (Django reads it so)."""
+    if isinstance(value, (str, bytes)):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 def _timestamp(value: Any) -> str | None:

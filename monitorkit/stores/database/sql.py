@@ -37,6 +37,8 @@ COLUMNS = (
     "metadata",
     "output",
     "unmet",
+    "release",
+    "cost",
 )
 
 

@@ -36,6 +36,8 @@ from .timeline import timeline_context
 
 def history_row(run: dict[str, Any]) -> dict[str, Any]:
     """Return one run of the history: its JSON and the texts shown for it."""
+    from ...release import release_name  # when a page is drawn: not before every command
+
     metadata = run.get("metadata") or {}
     return {
         "data": run,
@@ -47,6 +49,7 @@ def history_row(run: dict[str, Any]) -> dict[str, Any]:
         "metadata": json.dumps(metadata, indent=2, sort_keys=True, default=str) if metadata else "",
         "progress": run_progress_text(run.get("progress")),
         "message": message_text(run),
+        "release": release_name(run.get("release")) or "",
     }
 
 
@@ -85,6 +88,7 @@ def page_number(request: HttpRequest) -> int:
 def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
     """One command id (HTML); ``?page=N`` pages through its kept runs, read a page at a time."""
     from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+    from .cost import usual_cost_rows
 
     context: dict[str, Any] = {
         **options(request),
@@ -125,6 +129,7 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             **timeline_context(reporter, command_id, request),
             "p50": duration_text(usual["p50"]),
             "p95": duration_text(usual["p95"]),
+            "cost_rows": usual_cost_rows(data["costs"]),
             "longest": duration_text(chart["longest"]) if chart else "",
             "next_expected": when_text(data["next_expected"]),
             "id_html": wrapped_id(command_id),
@@ -151,6 +156,7 @@ def run_page(request: HttpRequest, command_id: str, run_id: str) -> HttpResponse
     A run retention has removed, or that never was, is a 404.
     """
     from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
+    from .cost import cost_rows, release_text
 
     context: dict[str, Any] = {
         **options(request),
@@ -175,6 +181,8 @@ def run_page(request: HttpRequest, command_id: str, run_id: str) -> HttpResponse
             "data": data,
             "row": history_row(data),
             "latest_text": when_text(data.get("latest")),
+            "release_text": release_text(data.get("release")),
+            "cost_rows": cost_rows(data.get("cost")),
             "generated": data["generated"],
             "generated_text": when_text(data["generated"]),
         },
