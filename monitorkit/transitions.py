@@ -39,6 +39,11 @@ class Transition:
     how many runs in a row ended ``FAILED`` or ``SYSTEM_KILL``, ``next_expected`` the next run
     the schedule expects (``None`` without a schedule), ``missed_start`` for ``MISSED`` the
     expected start that no run began (an alert names it; ``at`` is that start plus its margin).
+
+    A snooze's summary is stored as a transition too (``health/silence.py``), from the health to
+    itself, ``at`` the snooze's end: ``summary_of`` is the snooze's id and ``summary`` what
+    happened meanwhile, in words. Its ``id`` is the snooze's and its end, the same for every
+    watcher.
     """
 
     command_id: str
@@ -50,6 +55,8 @@ class Transition:
     failures_in_row: int = 0
     next_expected: dt.datetime | None = None
     missed_start: dt.datetime | None = None
+    summary: str | None = None
+    summary_of: str | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -61,13 +68,16 @@ class Transition:
 
     @property
     def id(self) -> str:
-        """Return the stable id of this transition: ``<command id>:<health>:<at>``."""
+        """Return the stable id of this transition: ``<command id>:<health>:<at>``
+        (``<command id>:summary:<snooze id>:<at>`` for a snooze's summary)."""
+        if self.summary_of is not None:
+            return f"{self.command_id}:summary:{self.summary_of}:{format_timestamp(self.at)}"
         return f"{self.command_id}:{self.health}:{format_timestamp(self.at)}"
 
     @property
     def is_recovery(self) -> bool:
         """Whether this leaves a problem for good health (``FAILING`` to ``OK``, for one)."""
-        return self.previous in PROBLEMS and self.health in HEALTHY
+        return self.summary_of is None and self.previous in PROBLEMS and self.health in HEALTHY
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON form (timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), as stored."""
@@ -82,6 +92,11 @@ class Transition:
             "failures_in_row": self.failures_in_row,
             "next_expected": format_timestamp(self.next_expected),
             "missed_start": format_timestamp(self.missed_start),
+            **(
+                {"summary": self.summary, "summary_of": self.summary_of}
+                if self.summary_of is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -101,4 +116,6 @@ class Transition:
             failures_in_row=int(data.get("failures_in_row") or 0),
             next_expected=parse_timestamp(data.get("next_expected")),
             missed_start=parse_timestamp(data.get("missed_start")),
+            summary=data.get("summary"),
+            summary_of=data.get("summary_of"),
         )

@@ -21,6 +21,7 @@ LAYERS = {
     "monitorkit.status": 0,
     "monitorkit.healths": 0,
     "monitorkit.transitions": 0,
+    "monitorkit.snoozes": 0,
     "monitorkit.delivery": 0,
     "monitorkit.naming": 0,
     "monitorkit.cleaning": 0,
