@@ -14,8 +14,9 @@ the webhook notifier's HTTP client. It therefore runs only where someone asks fo
 - when ``monitor_watch`` starts, which logs the same problems itself (it must read every
   declaration anyway, and its log line is there even with ``--skip-checks``).
 
-``MONITORKIT_SCHEDULES``, ``MONITORKIT_MONITOR_MODULES``, ``MONITORKIT_ALERTS`` and
-``MONITORKIT_BASE_URL`` are declared in ``conf`` like every setting, but their problems, the
+``MONITORKIT_SCHEDULES``, ``MONITORKIT_MONITOR_MODULES``, ``MONITORKIT_ALERTS``,
+``MONITORKIT_BASE_URL`` and ``MONITORKIT_MAINTENANCE`` (its windows' cron is read by cronsim)
+are declared in ``conf`` like every setting, but their problems, the
 type-level one included, come from the second check, with those of their entries
 (``conf.Setting.checked_by``): each problem is said once, and a watcher started with
 ``--skip-checks`` still says all of them.
@@ -65,13 +66,14 @@ def check_command_is_running() -> bool:
 
 
 def check_schedules_and_alerts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Return one warning per bad schedule declaration or alert setting (W1xx, W2xx).
+    """Return one warning per bad schedule declaration, alert setting or maintenance window
+    (W1xx, W2xx, W3xx).
 
     They are not logged at each run's start, as the settings are: finding every declaration
     imports every management command; ``monitor_watch`` logs them when it starts instead.
     """
     from . import alerts as notifiers
-    from .health import schedules
+    from .health import maintenance, schedules
 
-    found = schedules.problems() + notifiers.problems()
+    found = schedules.problems() + notifiers.problems() + maintenance.problems()
     return [checks.Warning(p.msg, hint=p.hint, id=p.id) for p in found]

@@ -18,7 +18,7 @@ from ..conf import BASE_URL
 from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
-from ..transitions import Transition
+from ..transitions import PROBLEMS, Transition
 from ..words import human_time
 
 #: Lines of traceback an alert carries: the end, where the error is.
@@ -69,7 +69,7 @@ class Alert:
         """Return the structured fields of a webhook's JSON body (beside ``text``)."""
         t = self.transition
         record = t.record
-        return {
+        found: dict[str, Any] = {
             "id": t.id,
             "command_id": t.command_id,
             "health": t.health,
@@ -86,6 +86,9 @@ class Alert:
             "run_status": None if record is None else str(record.status),
             "run_started": None if record is None else format_timestamp(record.started),
         }
+        if t.summary_of is not None:  # a snooze's summary: what happened, and the snooze's id
+            found.update(summary=t.summary, snooze=t.summary_of)
+        return found
 
 
 def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
@@ -105,7 +108,13 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
     what = health.words if health is not None else f"is {t.health}"
     title = f"{t.command_id} {what.split(':')[0]} (was {t.previous})"
     lines = [f"{t.command_id} {what}.", f"Health: {t.health} (was {t.previous})"]
-    if t.missed_start is not None:
+    if t.summary_of is not None:
+        # A snooze's summary (health/silence.py): what happened meanwhile, and the health now.
+        now = "still " + t.health if t.health in PROBLEMS else t.health
+        title = f"{t.command_id}: snooze ended, {now}"
+        lines = [f"{t.command_id}: its snooze ended ({now}).", safe_text(t.summary, secrets) or ""]
+        lines.append(f"Health: {t.health}")
+    elif t.missed_start is not None:
         lines.append(
             f"Missed start: {human_time(t.missed_start)} (no run had started by {human_time(t.at)})"
         )

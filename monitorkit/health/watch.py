@@ -16,6 +16,9 @@ a worker). Each cycle:
    transition again, one that failed is retried by later cycles with backoff, for
    ``MONITORKIT_ALERT_RETRY_FOR`` seconds, then given up.
 
+   A snoozed command id's alerts stay open, unsent, while the snooze (or maintenance window)
+   lasts; once it ends, one summary per command id is stored and sent (``silence.py``).
+
 5. stores its own heartbeat (``HealthStore.record_cycle``) and, with
    ``MONITORKIT_WATCHER_PING_URL``, requests that URL: who watches the watcher
    (``watcher_health.py``).
@@ -56,6 +59,7 @@ from ..stores.health_store import (
 )
 from ..transitions import PROBLEMS, Transition
 from ..words import human_time
+from . import silence
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
 from .schedules import Expectation, discover
@@ -99,6 +103,8 @@ class CycleReport:
     """The heartbeat the cycle stored (``None``: it could not)."""
     ping_error: str | None = None
     """Why ``MONITORKIT_WATCHER_PING_URL`` was not reached (``None``: reached, or not set)."""
+    summaries: list[Transition] = field(default_factory=list)
+    """The summaries of ended snoozes this cycle stored (``silence.py``)."""
 
     def describe_alerts(self) -> str:
         """Return the alerts in words: ``1 alert(s) sent by webhook, failed on email (will
@@ -139,6 +145,7 @@ class Watcher:
         self.host = socket.gethostname()
         self.id = uuid.uuid4().hex if interval is not None else once_id(self.host)
         self._configured: dict[str, Reporter] | None = None
+        self._silences = silence.Silences()
 
     def cycle(self) -> CycleReport:
         """Run one cycle (see the module docstring); errors of one id cost only that id.
@@ -165,6 +172,8 @@ class Watcher:
                 )
             except Exception:
                 logger.exception("monitorkit watcher could not judge %r", command_id)
+        self._silences = self._quieten(now)
+        report.summaries = self._summarise(set(runs) | set(expectations), expectations, assessments)
         self._alert(expectations, assessments, report)
         self._beat(expectations, report)
         return report
@@ -185,6 +194,36 @@ class Watcher:
             report.ping_error = ping(url, self.settings.http_timeout)
             if report.ping_error is not None:
                 logger.warning("monitorkit watcher could not ping: %s", report.ping_error)
+
+    # Snoozes and maintenance windows.
+    def _quieten(self, now: dt.datetime) -> silence.Silences:
+        """Return the snoozes of this cycle (none when they cannot be read: alerts then go)."""
+        try:
+            return silence.read(self.store, now)
+        except Exception:
+            logger.exception("monitorkit watcher could not read the snoozes")
+            return silence.Silences()
+
+    def _summarise(
+        self,
+        command_ids: set[str],
+        expectations: dict[str, Expectation],
+        assessments: dict[str, Assessment],
+    ) -> list[Transition]:
+        """Store the summaries of the snoozes that ended (``silence.summarise``)."""
+        try:
+            return silence.summarise(
+                self.store,
+                self.reporter,
+                self._silences,
+                command_ids,
+                expectations,
+                assessments,
+                self.host,
+            )
+        except Exception:
+            logger.exception("monitorkit watcher could not summarise the snoozes that ended")
+            return []
 
     # Judging.
     def _judge(
@@ -344,6 +383,8 @@ class Watcher:
         if expectation is not None and expectation.muted:
             self.store.settle_alert(alert, NONE, "muted", now)
             return
+        if transition.summary_of is None and self._silences.holds(transition.command_id):
+            return  # snoozed: held open until the snooze's summaries are stored (silence.py)
         if alert.state == WAITING:
             found = assessments.get(transition.command_id)
             needed = expectation.alert_after if expectation is not None else 1

@@ -69,9 +69,9 @@ class Command(BaseCommand):
         ``--skip-checks``.
         """
         from ... import alerts as notifiers
-        from ...health import schedules
+        from ...health import maintenance, schedules
 
-        found = schedules.problems() + notifiers.problems()
+        found = schedules.problems() + notifiers.problems() + maintenance.problems()
         if found:
             logger.warning(
                 "monitorkit schedules or alerts need attention (the watcher runs anyway): %s",
@@ -84,6 +84,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{format_timestamp(transition.at)}  {transition.command_id}  "
                 f"{transition.previous} -> {transition.health}"
+            )
+        for summary in report.summaries:
+            self.stdout.write(
+                f"{format_timestamp(summary.at)}  {summary.command_id}  snooze "
+                f"{summary.summary_of} ended: summary stored"
             )
         for alert in report.alerts:
             if alert.retrying or alert.given_up:
