@@ -14,7 +14,9 @@ watchers, one stores it, and a later cycle finds it stored. It is sent as any al
 per channel, exactly once), and being the command id's newest transition it replaces the
 alert held meanwhile: the summary is the alert for what is still wrong, and a recovery later
 goes to the channels that received it. Once every command id is summarised the snooze is
-closed (``close_snooze``) and no cycle looks at it again.
+closed (``close_snooze``) and no cycle looks at it again; a summary found stored while the
+state read is still behind it (its watcher has not finished storing it) keeps the snooze open,
+and its alerts held, one cycle more.
 
 A command id still held by another snooze when one ends is summarised when the last one ends.
 """
@@ -151,12 +153,15 @@ def _summary(
 ) -> Transition | bool | None:
     """Store one command id's summary of ``snooze``: the transition stored, ``True`` when it
     was stored already, ``None`` when there is nothing to say, ``False`` when it could not be
-    stored this cycle."""
+    stored this cycle, or another watcher is still storing it (look again next cycle)."""
     command_id = state.command_id
     summary_id = snooze.summary_id(command_id)
     kept = store.transitions(command_id, LOOKED_BACK)
-    if any(t.id == summary_id for _, t, _ in kept):
-        return True
+    for number, stored, _ in kept:
+        if stored.id == summary_id:
+            # Stored. Done once the state read has moved on to it: the watcher that stored it
+            # has then replaced the held alert too (in Firebase that comes after the create).
+            return state.number >= number
     changes = [
         t
         for _, t, _ in reversed(kept)

@@ -193,3 +193,44 @@ def test_a_maintenance_window_holds_alerts_and_ends_with_a_summary(
     cycle(reporter, T0 + dt.timedelta(hours=1, minutes=1), told)
     assert said(told) == ["import_orders:summary"]
     assert "by MONITORKIT_MAINTENANCE: database upgrade" in (told.transitions[0].summary or "")
+
+
+class Behind:
+    """The store as one watcher sees it: the states it read (maybe before another watcher
+    stored a summary), and its close of a snooze lost if ``stops`` (it stopped before)."""
+
+    def __init__(self, store: HealthStore, states: dict[str, Any], stops: bool) -> None:
+        self.store, self.read, self.stops = store, states, stops
+
+    def states(self) -> dict[str, Any]:
+        return self.read
+
+    def close_snooze(self, snooze_id: str, at: dt.datetime) -> None:
+        if not self.stops:
+            self.store.close_snooze(snooze_id, at)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_a_summary_another_watcher_is_still_storing_keeps_the_snooze_open(
+    reporter: Reporter,
+) -> None:
+    from monitorkit.health import silence
+
+    told = Told()
+    store = health_store(reporter)
+    store.add_snooze(Snooze("s1", "nightly", "", "alice", T0, T0 + dt.timedelta(hours=1)))
+    ended(reporter, "nightly", Status.FAILED, T0 + dt.timedelta(minutes=10))
+    cycle(reporter, T0 + dt.timedelta(minutes=11), told)
+    at = T0 + dt.timedelta(hours=1, minutes=1)
+    before = store.states()
+    silences = silence.read(store, at)
+    first = Behind(store, store.states(), stops=True)  # stores the summary, never closes
+    assert len(silence.summarise(first, reporter, silences, ["nightly"], {}, {}, "h")) == 1  # type: ignore[arg-type]
+    second = Behind(store, before, stops=False)  # read the states before the summary
+    assert silence.summarise(second, reporter, silences, ["nightly"], {}, {}, "h") == []  # type: ignore[arg-type]
+    assert [s.closed for s in store.snoozes()] == [None]  # not closed on a summary half seen
+    cycle(reporter, at, told)  # a cycle that reads the states anew closes it, and sends it
+    assert [s.closed is not None for s in store.snoozes()] == [True]
+    assert said(told) == ["nightly:summary"]
