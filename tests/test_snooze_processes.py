@@ -96,3 +96,45 @@ def test_monitor_snooze_refuses_what_it_cannot_read(project: Project) -> None:
     assert past.returncode != 0 and "not in the future" in past.stderr
     none = project.run("monitor_snooze", "nightly", "--end")
     assert none.returncode != 0 and "No running snooze of 'nightly'" in none.stderr
+
+
+def test_a_maintenance_window_holds_and_its_early_end_brings_one_summary(
+    store_project: Project, http_sink: Any
+) -> None:
+    """The window under way (it began this minute, for an hour) is stored by the watcher as a
+    snooze, held, listed, ended early by its id, and summarised once by two watchers at once."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    settings = watch_settings(http_sink)
+    settings["MONITORKIT_MAINTENANCE"] = [
+        {
+            "match": "flaky_*",
+            "cron": f"{now.minute} {now.hour} * * *",
+            "timezone": "UTC",
+            "duration": 3600,
+            "reason": "database upgrade",
+        }
+    ]
+    (store_project.db_dir / "failing").touch()
+    assert store_project.run("flaky_command", settings=settings).returncode == 1
+    assert store_project.run("fail_command", settings=settings).returncode == 1
+    watch_once(store_project, settings)
+    assert alerted(http_sink) == ["fail_command:FAILING"]
+    listed = store_project.run("monitor_snooze", "--list", settings=settings).stdout
+    (line, window) = listed.splitlines()
+    assert "  flaky_*  running  " in line and "by MONITORKIT_MAINTENANCE  database upgrade" in line
+    assert window.startswith("window flaky_*  cron ")
+    snooze_id = line.split()[0]
+    assert snooze_id.startswith("maintenance-")
+
+    ended = store_project.run("monitor_snooze", snooze_id, "--end", settings=settings)
+    assert ended.returncode == 0, ended.stderr
+    running = [store_project.popen("monitor_watch", "--once", settings=settings) for _ in range(2)]
+    for watcher in running:
+        _, stderr = watcher.communicate(timeout=60)
+        assert watcher.returncode == 0, stderr
+    watch_once(store_project, settings)
+    assert alerted(http_sink) == ["fail_command:FAILING", "flaky_command:summary"]
+    text = http_sink.requests[-1].json()["text"]
+    assert "by MONITORKIT_MAINTENANCE: database upgrade" in text
