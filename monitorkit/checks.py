@@ -15,9 +15,9 @@ the webhook notifier's HTTP client. It therefore runs only where someone asks fo
   declaration anyway, and its log line is there even with ``--skip-checks``).
 
 ``MONITORKIT_SCHEDULES``, ``MONITORKIT_MONITOR_MODULES``, ``MONITORKIT_ALERTS``,
-``MONITORKIT_ALERT_ROUTES`` and ``MONITORKIT_BASE_URL`` are declared in ``conf`` like every
-setting, but their problems, the type-level one included, come from the second check, with those
-of their entries
+``MONITORKIT_ALERT_ROUTES``, ``MONITORKIT_BASE_URL`` and ``MONITORKIT_MAINTENANCE`` (its
+windows' cron is read by cronsim) are declared in ``conf`` like every setting, but their
+problems, the type-level one included, come from the second check, with those of their entries
 (``conf.Setting.checked_by``): each problem is said once, and a watcher started with
 ``--skip-checks`` still says all of them.
 """
@@ -30,6 +30,7 @@ from typing import Any
 from django.core import checks
 
 from . import conf
+from .conf import Problem
 
 #: The module of Django's ``check`` command. Django imports a command's module only to run that
 #: command (``manage.py`` loads the one named on its command line, ``call_command`` the one it
@@ -66,13 +67,20 @@ def check_command_is_running() -> bool:
 
 
 def check_schedules_and_alerts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Return one warning per bad schedule declaration, alert setting or route (W1xx, W2xx).
+    """Return one warning per bad schedule declaration, alert setting, route or maintenance
+    window (W1xx, W2xx, W3xx).
 
     They are not logged at each run's start, as the settings are: finding every declaration
     imports every management command; ``monitor_watch`` logs them when it starts instead.
     """
-    from . import alerts as notifiers
-    from .health import routing, schedules
-
-    found = schedules.problems() + notifiers.problems() + routing.problems()
+    found = schedule_and_alert_problems()
     return [checks.Warning(p.msg, hint=p.hint, id=p.id) for p in found]
+
+
+def schedule_and_alert_problems() -> list[Problem]:
+    """Return the problems of the schedules, alerts, routes and maintenance windows: what this
+    check and ``monitor_watch`` (as it starts) say, from one list."""
+    from . import alerts as notifiers
+    from .health import maintenance, routing, schedules
+
+    return schedules.problems() + notifiers.problems() + routing.problems() + maintenance.problems()

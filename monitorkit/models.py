@@ -177,3 +177,33 @@ class OutcomeCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command_id} {self.outcome} {self.count}"
+
+
+class CommandSnooze(models.Model):
+    """Alerts of the command ids ``pattern`` matches are held from ``start`` to ``until``
+    (``monitorkit/snoozes.py``): set by ``monitor_snooze``, the command page, or a watcher for
+    an occurrence of a maintenance window. Health is judged as ever meanwhile; once it ends, a
+    watcher sends one summary per command id and sets ``closed``.
+
+    Its ``snooze_command`` permission lets a user snooze and end snoozes on the command page.
+    """
+
+    snooze_id = models.CharField(max_length=64, unique=True)
+    pattern = models.CharField(
+        max_length=768, help_text="The command ids it holds: an id, or an fnmatch pattern."
+    )
+    reason = models.TextField(blank=True)
+    who = models.CharField(max_length=255, blank=True, help_text="Who set it.")
+    start = models.DateTimeField()
+    until = models.DateTimeField(db_index=True)
+    closed = models.DateTimeField(
+        null=True, blank=True, help_text="When a watcher sent its summaries."
+    )
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = "command snooze"
+        permissions = [("snooze_command", "Can snooze a command's alerts on the status page")]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} until {self.until}"

@@ -151,6 +151,11 @@ class Transition:
     For ``FAILING``, ``first_failure_release`` is the release of the first of the failures in
     a row and ``last_success_release`` that of the last success before them, when known
     (``health/releases.py``).
+
+    A snooze's summary is stored as a transition too (``health/silence.py``), from the health to
+    itself, ``at`` the snooze's end: ``summary_of`` is the snooze's id and ``summary`` what
+    happened meanwhile, in words. Its ``id`` is the snooze's and its end, the same for every
+    watcher.
     """
 
     command_id: str
@@ -168,6 +173,8 @@ class Transition:
     flapping: Flapping | None = None
     first_failure_release: str | None = None
     last_success_release: str | None = None
+    summary: str | None = None
+    summary_of: str | None = None
 
     def __post_init__(self) -> None:
         # A str enum of the health module is welcome; what is kept is its name.
@@ -180,14 +187,17 @@ class Transition:
     @property
     def id(self) -> str:
         """Return the stable id of this transition: ``<command id>:<health>:<at>`` (and
-        ``:<follow-up key>`` for a follow-up: ``...:repeat-2``)."""
+        ``:<follow-up key>`` for a follow-up: ``...:repeat-2``;
+        ``<command id>:summary:<snooze id>:<at>`` for a snooze's summary)."""
+        if self.summary_of is not None:
+            return f"{self.command_id}:summary:{self.summary_of}:{format_timestamp(self.at)}"
         found = f"{self.command_id}:{self.health}:{format_timestamp(self.at)}"
         return found if self.follow_up is None else f"{found}:{self.follow_up.key}"
 
     @property
     def is_recovery(self) -> bool:
         """Whether this leaves a problem for good health (``FAILING`` to ``OK``, for one)."""
-        return self.previous in PROBLEMS and self.health in HEALTHY
+        return self.summary_of is None and self.previous in PROBLEMS and self.health in HEALTHY
 
     @property
     def lasted(self) -> dt.timedelta | None:
@@ -220,6 +230,11 @@ class Transition:
             "runbook": self.runbook,
             "first_failure_release": self.first_failure_release,
             "last_success_release": self.last_success_release,
+            **(
+                {"summary": self.summary, "summary_of": self.summary_of}
+                if self.summary_of is not None
+                else {}
+            ),
         }
         if self.flapping is not None:
             found["flapping"] = self.flapping.as_dict()
@@ -248,4 +263,6 @@ class Transition:
             flapping=Flapping.from_dict(data.get("flapping")),
             first_failure_release=data.get("first_failure_release"),
             last_success_release=data.get("last_success_release"),
+            summary=data.get("summary"),
+            summary_of=data.get("summary_of"),
         )

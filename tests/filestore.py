@@ -22,6 +22,7 @@ from django.conf import settings as django_settings
 
 from monitorkit.delivery import Delivery, read_deliveries, stored_deliveries
 from monitorkit.record import RunRecord, Status, format_timestamp, parse_timestamp
+from monitorkit.snoozes import KEPT_AFTER_END, Snooze
 from monitorkit.stores.base import MISSED_KEPT, Reporter
 from monitorkit.stores.health_store import (
     BEATS_KEPT_FOR,
@@ -59,7 +60,7 @@ def _locked(path: str) -> Iterator[dict[str, Any]]:
                     data = json.load(stored)
             except FileNotFoundError:
                 data = {}
-            for key in ("runs", "health", "transitions", "watchers"):
+            for key in ("runs", "health", "transitions", "watchers", "snoozes"):
                 data.setdefault(key, {})
             yield data
             with open(path + ".tmp", "w", encoding="utf-8") as out:
@@ -273,3 +274,34 @@ class FileHealthStore(HealthStore):
                 for key, node in data["watchers"].items()
             ]
             return max(beats, key=lambda beat: beat.at, default=None)
+
+    def snoozes(self) -> list[Snooze]:
+        with _locked(self.path) as data:
+            found = [Snooze.from_dict(node) for node in data["snoozes"].values()]
+            return sorted(found, key=lambda snooze: snooze.start)
+
+    def add_snooze(self, snooze: Snooze) -> bool:
+        with _locked(self.path) as data:
+            if snooze.id in data["snoozes"]:
+                return False
+            data["snoozes"][snooze.id] = snooze.as_dict()
+            return True
+
+    def end_snooze(self, snooze_id: str, at: dt.datetime) -> Snooze | None:
+        with _locked(self.path) as data:
+            node = data["snoozes"].get(snooze_id)
+            if node is None:
+                return None
+            if Snooze.from_dict(node).until > at:
+                node["until"] = _time(at)
+            return Snooze.from_dict(node)
+
+    def close_snooze(self, snooze_id: str, at: dt.datetime) -> None:
+        with _locked(self.path) as data:
+            snoozes = data["snoozes"]
+            if snooze_id in snoozes and snoozes[snooze_id].get("closed") is None:
+                snoozes[snooze_id]["closed"] = _time(at)
+            for key in list(snoozes):
+                closed = parse_timestamp(snoozes[key].get("closed"))
+                if closed is not None and closed < at - KEPT_AFTER_END:
+                    del snoozes[key]

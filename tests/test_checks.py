@@ -426,11 +426,14 @@ def test_every_setting_is_declared_once_with_its_own_id():
     assert len(set(names)) == len(names)
     assert len(set(check_ids)) == len(check_ids)
     # The id's range says who reports it: conf (W0xx), schedules (W1xx), the notifiers (W2xx).
+    # The id's range says who reports it: conf (W0xx), schedules (W1xx), the notifiers (W2xx),
+    # the maintenance windows (W3xx).
     ranges = {
         None: "0",
         "monitorkit.health.schedules": "1",
         "monitorkit.alerts": "2",
         "monitorkit.health.routing": "2",
+        "monitorkit.health.maintenance": "3",
     }
     for setting in conf.SETTINGS:
         assert re.fullmatch(rf"monitorkit\.W{ranges[setting.checked_by]}\d\d", setting.check_id)

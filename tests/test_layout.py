@@ -22,6 +22,7 @@ LAYERS = {
     "monitorkit.healths": 0,
     "monitorkit.expectations": 0,
     "monitorkit.transitions": 0,
+    "monitorkit.snoozes": 0,
     "monitorkit.delivery": 0,
     "monitorkit.naming": 0,
     "monitorkit.cleaning": 0,

@@ -160,7 +160,7 @@ def test_a_cycle_costs_the_same_queries_for_10_or_60_command_ids(reporter, setti
     small = _cycle_queries(reporter, 10, T0 + dt.timedelta(minutes=1))
     large = _cycle_queries(reporter, 60, T0 + dt.timedelta(minutes=2))
     assert small == large
-    assert large <= 5
+    assert large <= 6  # one more than before snoozes: the cycle reads them (one query)
 
 
 def test_a_first_sight_waits_for_another_process_s_write_lock_on_sqlite(reporter):

@@ -22,7 +22,7 @@ from ..healths import Health
 from ..record import format_timestamp
 from ..redaction import redact
 from ..release import release_words
-from ..transitions import Flapping, Notice, Transition
+from ..transitions import PROBLEMS, Flapping, Notice, Transition
 from ..words import human_duration, human_time
 
 #: Lines of traceback an alert carries: the end, where the error is.
@@ -97,7 +97,7 @@ class Alert:
         """Return the structured fields of a webhook's JSON body (beside ``text``)."""
         t = self.transition
         record = t.record
-        return {
+        found: dict[str, Any] = {
             "id": t.id,
             "command_id": t.command_id,
             "health": t.health,
@@ -122,6 +122,9 @@ class Alert:
             "first_failure_release": t.first_failure_release,
             "last_success_release": t.last_success_release,
         }
+        if t.summary_of is not None:  # a snooze's summary: what happened, and the snooze's id
+            found.update(summary=t.summary, snooze=t.summary_of)
+        return found
 
 
 def _follow_up_fields(t: Transition) -> dict[str, Any] | None:
@@ -194,11 +197,19 @@ def build_alert(transition: Transition, secrets: tuple[str, ...] = ()) -> Alert:
         title, lines = follow_title, [*follow_lines, f"Health: {t.health}"]
     if t.flapping is not None:
         title, lines = _flapping_words(t, t.flapping, what)
+    if t.summary_of is not None:
+        # A snooze's summary (health/silence.py): what happened meanwhile, and the health now.
+        now = "still " + t.health if t.health in PROBLEMS else t.health
+        title = f"{t.command_id}: snooze ended, {now}"
+        lines = [f"{t.command_id}: its snooze ended ({now}).", safe_text(t.summary, secrets) or ""]
+        lines.append(f"Health: {t.health}")
     if t.owner:
         lines.append(f"Owner: {safe_text(t.owner, secrets)}")
     if t.runbook:
         lines.append(f"Runbook: {safe_text(t.runbook, secrets)}")
-    if t.missed_start is not None:
+    if t.summary_of is not None:
+        pass  # its own words say when: at the snooze's end
+    elif t.missed_start is not None:
         lines.append(
             f"Missed start: {human_time(t.missed_start)} (no run had started by {human_time(t.at)})"
         )

@@ -95,6 +95,7 @@ DEFAULT_AUTO_EXCLUDE: tuple[str, ...] = (
     "monitor_status",  # monitorkit's own report of the records
     "monitor_watch",  # monitorkit's own watcher: long-lived with --interval
     "monitor_badge",  # monitorkit's own: prints badge URLs, their tokens credentials
+    "monitor_snooze",  # monitorkit's own: sets and lists snoozes
     # Read-only development commands: they change nothing a job depends on, and the first
     # two print settings (diffsettings prints SECRET_KEY and database passwords).
     "check",  # a report of the project's problems (and it runs before every command anyway)
@@ -988,6 +989,25 @@ ALERT_RETRY_FOR = Setting(
     section="schedules-and-alerts",
     shown_type="seconds",
 )
+MAINTENANCE: Setting[tuple[Any, ...]] = Setting(
+    name="MONITORKIT_MAINTENANCE",
+    check_id="monitorkit.W301",
+    rule=entries,
+    default=tuple,
+    shown_default="[]",
+    meaning="Recurring maintenance windows: while one lasts, the alerts of the command ids its "
+    "`match` pattern matches are held (health is still judged and shown), and once it ends "
+    "one summary per command id says what happened meanwhile (see [Snooze and maintenance "
+    "windows](schedules-and-alerts.md#snooze-and-maintenance-windows)). Each window: `match` "
+    "(a command id or `fnmatch` pattern), `cron` (when it starts, five fields), `duration` "
+    "(seconds), and optionally `timezone` (IANA; `TIME_ZONE` by default) and `reason`.",
+    hint='Use MONITORKIT_MAINTENANCE = [{"match": "import_*", "cron": "0 2 * * 0", '
+    '"duration": 7200, "timezone": "Europe/Paris", "reason": "weekly database upgrade"}].',
+    section="schedules-and-alerts",
+    shown_type="`list` of dicts with `match`, `cron`, `duration`, `timezone`, `reason`",
+    checked_by="monitorkit.health.maintenance",
+    deeper_checks="`W302` … `W305`",
+)
 
 WATCHER_INTERVAL = Setting(
     name="MONITORKIT_WATCHER_INTERVAL",
@@ -1220,6 +1240,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     ALERT_ROUTES,
     ALERT_LEASE,
     ALERT_RETRY_FOR,
+    MAINTENANCE,
     WATCHER_INTERVAL,
     WATCHER_PING_URL,
     SLOW_FACTOR,

@@ -16,6 +16,9 @@ a worker). Each cycle:
    transition again, one that failed is retried by later cycles with backoff, for
    ``MONITORKIT_ALERT_RETRY_FOR`` seconds, then given up.
 
+   A snoozed command id's alerts stay open, unsent, while the snooze (or maintenance window)
+   lasts; once it ends, one summary per command id is stored and sent (``silence.py``).
+
 5. stores its own heartbeat (``HealthStore.record_cycle``) and, with
    ``MONITORKIT_WATCHER_PING_URL``, requests that URL: who watches the watcher
    (``watcher_health.py``).
@@ -67,7 +70,7 @@ from ..stores.health_store import (
 )
 from ..transitions import PROBLEMS, FollowUp, Notice, Transition
 from ..words import human_time
-from . import flapping, followup
+from . import flapping, followup, silence
 from .judge import Assessment, Health
 from .overview import judge_inputs, judge_one
 from .releases import FailureReleases, failure_releases
@@ -117,6 +120,8 @@ class CycleReport:
     """The heartbeat the cycle stored (``None``: it could not)."""
     ping_error: str | None = None
     """Why ``MONITORKIT_WATCHER_PING_URL`` was not reached (``None``: reached, or not set)."""
+    summaries: list[Transition] = field(default_factory=list)
+    """The summaries of ended snoozes this cycle stored (``silence.py``)."""
 
     def describe_alerts(self) -> str:
         """Return the alerts in words: ``1 alert(s) sent by webhook, failed on email (will
@@ -162,6 +167,7 @@ class Watcher:
         self._newest: dict[str, tuple[int, dt.datetime]] = {}
         """Each lasting problem's newest transition this watcher read or stored: its number
         and time. While the stored number is the same, no cycle reads it again."""
+        self._silences = silence.Silences()
 
     def cycle(self) -> CycleReport:
         """Run one cycle (see the module docstring); errors of one id cost only that id.
@@ -189,6 +195,8 @@ class Watcher:
                 )
             except Exception:
                 logger.exception("monitorkit watcher could not judge %r", command_id)
+        self._silences = self._quieten(now)
+        report.summaries = self._summarise(set(runs) | set(expectations), expectations, assessments)
         self._alert(expectations, assessments, report)
         self._beat(expectations, report)
         return report
@@ -209,6 +217,36 @@ class Watcher:
             report.ping_error = ping(url, self.settings.http_timeout)
             if report.ping_error is not None:
                 logger.warning("monitorkit watcher could not ping: %s", report.ping_error)
+
+    # Snoozes and maintenance windows.
+    def _quieten(self, now: dt.datetime) -> silence.Silences:
+        """Return the snoozes of this cycle (none when they cannot be read: alerts then go)."""
+        try:
+            return silence.read(self.store, now)
+        except Exception:
+            logger.exception("monitorkit watcher could not read the snoozes")
+            return silence.Silences()
+
+    def _summarise(
+        self,
+        command_ids: set[str],
+        expectations: dict[str, Expectation],
+        assessments: dict[str, Assessment],
+    ) -> list[Transition]:
+        """Store the summaries of the snoozes that ended (``silence.summarise``)."""
+        try:
+            return silence.summarise(
+                self.store,
+                self.reporter,
+                self._silences,
+                command_ids,
+                expectations,
+                assessments,
+                self.host,
+            )
+        except Exception:
+            logger.exception("monitorkit watcher could not summarise the snoozes that ended")
+            return []
 
     # Judging.
     def _judge(
@@ -303,6 +341,8 @@ class Watcher:
         """
         if state.health not in ALERTING or (expectation is not None and expectation.muted):
             return
+        if self._silences.holds(state.command_id):
+            return  # snoozed: its summary at the end says what happened meanwhile
         route = route_for(state.command_id, expectation, self._routes)
         first = followup.first_due(state.since, route.realert_every, route.escalate_after)
         if first is None or now < first:
@@ -449,6 +489,8 @@ class Watcher:
         if expectation is not None and expectation.muted:
             self.store.settle_alert(alert, NONE, "muted", now)
             return
+        if transition.summary_of is None and self._silences.holds(transition.command_id):
+            return  # snoozed: held open until the snooze's summaries are stored (silence.py)
         if transition.flapping is not None and transition.flapping.carried and not alert.deliveries:
             carried = self._carried(alert, now)
             if carried is None:

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("monitorkit", "0007_outcome_count"),
+        ("monitorkit", "0008_snooze"),
     ]
 
     operations = [

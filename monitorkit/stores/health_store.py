@@ -16,6 +16,10 @@ of two watchers that see the same change, exactly one stores it (and so exactly 
 - ``record_cycle`` stores the watcher's own heartbeat, one record per watcher (each writes only
   its own, so watchers never conflict); ``last_cycle`` returns the newest of them, which every
   reader judges (``monitorkit/health/watcher.py``).
+- ``add_snooze`` stores a snooze (``monitorkit/snoozes.py``) unless one of its id exists, so
+  the occurrence of a maintenance window that two watchers store is one snooze; ``end_snooze``
+  brings its end forward, ``close_snooze`` marks its summaries sent. A summary itself is a
+  transition (``record_transition``), sent as any alert: exactly once.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from ..delivery import SENT as DELIVERED
 from ..delivery import AlertState, Deliveries, Delivery, alert_state, describe, superseded
 from ..record import RunRecord
+from ..snoozes import Snooze
 from ..transitions import Transition
 
 #: Alert states of a transition (``delivery.AlertState``), by their names here too.
@@ -244,3 +249,26 @@ class HealthStore:
     def last_cycle(self) -> WatcherBeat | None:
         """Return the newest beat of any watcher (``None``: no watcher has run a cycle here)."""
         raise NotImplementedError(f"{type(self).__name__} must define last_cycle().")
+
+    def snoozes(self) -> list[Snooze]:
+        """Return every kept snooze (running, coming, or ended), soonest start first."""
+        raise NotImplementedError(f"{type(self).__name__} must define snoozes().")
+
+    def add_snooze(self, snooze: Snooze) -> bool:
+        """Store ``snooze`` unless a snooze of its id exists; return whether this stored it.
+
+        Create-only, so that every watcher storing one occurrence of a maintenance window (one
+        id) stores one snooze, and its end, once brought forward, is never put back.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define add_snooze().")
+
+    def end_snooze(self, snooze_id: str, at: dt.datetime) -> Snooze | None:
+        """Bring the snooze's end forward to ``at`` (never back); return it as it is now
+        (``None``: no such snooze)."""
+        raise NotImplementedError(f"{type(self).__name__} must define end_snooze().")
+
+    def close_snooze(self, snooze_id: str, at: dt.datetime) -> None:
+        """Mark the snooze's summaries sent at ``at``, and forget snoozes closed more than
+        :data:`~monitorkit.snoozes.KEPT_AFTER_END` before it; no condition (every summary is
+        stored conditionally, and a watcher that closes twice writes the same)."""
+        raise NotImplementedError(f"{type(self).__name__} must define close_snooze().")

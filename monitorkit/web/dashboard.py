@@ -9,7 +9,7 @@ does not grow with the number of command ids: the overview is ``judge_runs`` + `
 
 The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
 Both pages carry ``watcher``, whether a watcher runs (``watcher_health.py``): one more read of
-the health store.
+the health store; a command page carries ``snoozes``, those holding its alerts now, one more.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 from ..conf import MonitorSettings, monitor_settings
+from ..health import silence
 from ..health import watcher as watcher_health
 from ..health.judge import Assessment, is_stale
 from ..health.overview import command_health, judge_depth, judge_one, shown
@@ -227,9 +228,12 @@ def command(
     page = min(max(1, page), pages)
     runs = reporter.command_page(command_id, (page - 1) * per_page, per_page) if outcomes else []
     slow_factor, fast_fraction = settings.slow_factor, settings.fast_fraction
+    snoozes = silence.holding(store, command_id, now)
     return {
         "command_id": command_id,
         **_health_json(found),
+        "snoozed": bool(snoozes),
+        "snoozes": [snooze.as_dict() for snooze in snoozes],
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,
         "watcher": None if watcher is None else watcher.as_json(),

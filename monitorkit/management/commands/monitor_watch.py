@@ -68,10 +68,9 @@ class Command(BaseCommand):
         this is where a deployment that never runs ``check`` hears of them, with or without
         ``--skip-checks``.
         """
-        from ... import alerts as notifiers
-        from ...health import routing, schedules
+        from ...checks import schedule_and_alert_problems
 
-        found = schedules.problems() + notifiers.problems() + routing.problems()
+        found = schedule_and_alert_problems()
         if found:
             logger.warning(
                 "monitorkit schedules or alerts need attention (the watcher runs anyway): %s",
@@ -90,6 +89,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{format_timestamp(transition.at)}  {transition.command_id}  "
                 f"still {transition.health} ({kind})"
+            )
+        for summary in report.summaries:
+            self.stdout.write(
+                f"{format_timestamp(summary.at)}  {summary.command_id}  snooze "
+                f"{summary.summary_of} ended: summary stored"
             )
         for alert in report.alerts:
             if alert.retrying or alert.given_up:

@@ -365,7 +365,7 @@
   function applyCommand(data) {
     var newest = data.run_id ? data : (data.runs && data.runs.length ? data.runs[0] : {});
     var stale = data.run_id ? (data.stale ? 1 : 0) : (data.runs || []).filter(function (r) { return r.stale; }).length;
-    var signature = [data.health, newest.run_id, newest.status, newest.latest, newest.message, stale, JSON.stringify(newest.progress || null)].join("|");
+    var signature = [data.health, data.snoozed, newest.run_id, newest.status, newest.latest, newest.message, stale, JSON.stringify(newest.progress || null)].join("|");
     if (lastSignature === null) { lastSignature = signature; return Promise.resolve(); }
     if (signature === lastSignature) { return Promise.resolve(); }
     lastSignature = signature;

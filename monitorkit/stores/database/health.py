@@ -8,7 +8,8 @@ a time), so it stores nothing and does not alert. An alert is claimed the same w
 conditional ``UPDATE`` with a lease, so a watcher killed while sending leaves a claim that
 expires. Each channel's delivery is the row's ``deliveries`` (JSON; ``{}`` on rows stored
 before it existed, which read as they always did). Each watcher's heartbeat is its own
-``WatcherCycle`` row, updated at the end of every cycle (one ``UPDATE``).
+``WatcherCycle`` row, updated at the end of every cycle (one ``UPDATE``). A snooze is a
+``CommandSnooze`` row, created once per id (a unique ``snooze_id``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from ...delivery import Delivery, read_deliveries, stored_deliveries
+from ...snoozes import KEPT_AFTER_END, Snooze
 from ...transitions import Transition
 from ..health_store import (
     BEATS_KEPT_FOR,
@@ -234,6 +236,60 @@ class DatabaseHealthStore(HealthStore):
         return WatcherBeat(
             row.watcher, row.host, row.pid, aware(row.at) or row.at, row.interval, row.scheduled
         )
+
+    def snoozes(self) -> list[Snooze]:
+        """Return every kept snooze (one query)."""
+        from ...models import CommandSnooze
+
+        return [_snooze(row) for row in CommandSnooze.objects.using(self.alias).order_by("start")]
+
+    def add_snooze(self, snooze: Snooze) -> bool:
+        """Insert the snooze unless its id exists (the unique ``snooze_id``); a write first."""
+        from ...models import CommandSnooze
+
+        try:
+            with transaction.atomic(using=self.alias):
+                CommandSnooze.objects.using(self.alias).create(
+                    snooze_id=snooze.id,
+                    pattern=snooze.pattern,
+                    reason=snooze.reason,
+                    who=snooze.who,
+                    start=db_time(snooze.start),
+                    until=db_time(snooze.until),
+                    closed=db_time(snooze.closed),
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def end_snooze(self, snooze_id: str, at: dt.datetime) -> Snooze | None:
+        """Move ``until`` to ``at`` where it is later (one conditional ``UPDATE``), then read it."""
+        from ...models import CommandSnooze
+
+        rows = CommandSnooze.objects.using(self.alias).filter(snooze_id=snooze_id)
+        rows.filter(until__gt=db_time(at)).update(until=db_time(at))
+        row = rows.first()
+        return None if row is None else _snooze(row)
+
+    def close_snooze(self, snooze_id: str, at: dt.datetime) -> None:
+        """Set ``closed`` (first close kept), and delete snoozes closed long before ``at``."""
+        from ...models import CommandSnooze
+
+        rows = CommandSnooze.objects.using(self.alias)
+        rows.filter(snooze_id=snooze_id, closed__isnull=True).update(closed=db_time(at))
+        rows.filter(closed__lt=db_time(at - KEPT_AFTER_END)).delete()
+
+
+def _snooze(row: Any) -> Snooze:
+    return Snooze(
+        row.snooze_id,
+        row.pattern,
+        row.reason,
+        row.who,
+        aware(row.start) or row.start,
+        aware(row.until) or row.until,
+        aware(row.closed),
+    )
 
 
 def _columns(state: HealthState) -> dict[str, Any]:

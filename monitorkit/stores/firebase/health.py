@@ -15,6 +15,8 @@ The layout, beside the runs (``firebase.py``), under ``<FIREBASE_MONITORING_KEY>
                                        claimed_at, claimed_by, deliveries and the transition
     watchers/<watcher id>              each watcher's heartbeat (a ``WatcherBeat``): host,
                                        pid, at (its latest cycle's end), interval, scheduled
+    snoozes/<snooze id>                a snooze (``monitorkit/snoozes.py``): id, pattern,
+                                       reason, who, start, until, closed
 
 Timestamps are ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` strings. While an alert is open its state lives in
 ``alerts/<command id>`` (the transition node mirrors it); once settled, in the transition node.
@@ -54,6 +56,9 @@ Requests per operation (none grows with the history; ``N`` is the transition's n
   ``latest`` and, when ``depth > 1``, 1 GET of ``commands/<id>`` per command id whose latest
   record did not finish well: the request count grows with those ids only, never with the
   healthy ones or their history.
+- ``snoozes``: 1 GET. ``add_snooze``: 2 (a GET and a create-only PUT). ``end_snooze``: 2
+  (GET, conditional PUT; 1 when it ends sooner already). ``close_snooze``: 2 (GET of
+  ``snoozes``, one PATCH that closes it and deletes those closed a week before).
 - ``store_missed``: 1 GET of ``commands/<id>/missed`` when already stored; else 2 more GETs
   (the run number, ``latest/<id>``) and one PATCH (``FirebaseReporter.store_missed``).
 """
@@ -68,6 +73,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...delivery import Delivery, read_deliveries, stored_deliveries
 from ...record import format_timestamp, parse_timestamp
+from ...snoozes import KEPT_AFTER_END, Snooze
 from ...transitions import Transition
 from ..base import ReporterError
 from ..health_store import (
@@ -281,6 +287,61 @@ class FirebaseHealthStore(HealthStore):
         value = self._client().get(self._path("watchers")).value
         beats = [beat for key, data in _children(value).items() if (beat := _beat(key, data))]
         return max(beats, key=lambda beat: beat.at, default=None)
+
+    def snoozes(self) -> list[Snooze]:
+        """Return every snooze under ``snoozes``: one GET; a malformed node is logged, left out."""
+        value = self._client().get(self._path("snoozes")).value
+        found = []
+        for key, data in _children(value).items():
+            snooze = _snooze(data)
+            if snooze is None:
+                logger.warning("monitorkit: ignored a malformed snoozes/%s node", key)
+            else:
+                found.append(snooze)
+        return sorted(found, key=lambda snooze: snooze.start)
+
+    def add_snooze(self, snooze: Snooze) -> bool:
+        """Create ``snoozes/<id>`` unless it exists (a create-only conditional PUT)."""
+        client = self._client()
+        path = self._path("snoozes", snooze.id)
+        reply = client.get(path, etag=True)
+        if reply.value is not None:
+            return False
+        token = uuid.uuid4().hex  # tells our own repeated PUT from another's on a 412
+        node = {**snooze.as_dict(), "stored_by": token}
+        answer = client.put(path, node, if_match=_etag(reply, path))
+        if answer.status != 412:
+            return True
+        return isinstance(answer.value, dict) and answer.value.get("stored_by") == token
+
+    def end_snooze(self, snooze_id: str, at: dt.datetime) -> Snooze | None:
+        """Bring ``snoozes/<id>/until`` forward to ``at`` with a conditional PUT."""
+        client = self._client()
+        path = self._path("snoozes", snooze_id)
+        reply = client.get(path, etag=True)
+        for _ in range(MAX_ROUNDS):
+            snooze = _snooze(reply.value)
+            if snooze is None or snooze.until <= at:
+                return snooze
+            node = {**reply.value, "until": format_timestamp(at)}
+            answer = client.put(path, node, if_match=_etag(reply, path))
+            if answer.status != 412:
+                return _snooze(node)
+            reply = answer
+        raise _too_busy(path)
+
+    def close_snooze(self, snooze_id: str, at: dt.datetime) -> None:
+        """Set ``closed`` and delete the snoozes closed a week before, in one PATCH."""
+        value = self._client().get(self._path("snoozes")).value
+        updates: dict[str, Any] = {}
+        for key, data in _children(value).items():
+            snooze = _snooze(data)
+            if key == snooze_id and snooze is not None and snooze.closed is None:
+                updates[f"snoozes/{key}/closed"] = format_timestamp(at)
+            elif snooze is not None and snooze.closed and snooze.closed < at - KEPT_AFTER_END:
+                updates[f"snoozes/{key}"] = None
+        if updates:
+            self._client().patch(self.tree.root(), updates)
 
     # Inside.
     def _client(self) -> RealtimeDatabaseClient:
@@ -510,6 +571,16 @@ def _beat(key: str, data: Any) -> WatcherBeat | None:
         float(interval) if isinstance(interval, (int, float)) and interval > 0 else None,
         scheduled if isinstance(scheduled, int) and not isinstance(scheduled, bool) else 0,
     )
+
+
+def _snooze(data: Any) -> Snooze | None:
+    """Return a stored snooze, or ``None`` for a node that is not one."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Snooze.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _alert_node(number: int, state: str, node: dict[str, Any]) -> dict[str, Any]:

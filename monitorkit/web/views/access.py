@@ -6,6 +6,10 @@ and what is missing (a redirect to the login page would loop). The JSON endpoint
 refusals in JSON (401, 403): a script or ``live.js`` reading them gets something it can parse, not
 a login form. The metrics endpoint does not use this: it takes a bearer token
 (``views/metrics.py``).
+
+Snoozing a command's alerts from its page (``views/snooze.py``) changes something, so it asks
+more: the page's permission and ``monitorkit.snooze_command``, a POST, and Django's CSRF token
+(checked by the view itself, whatever the project's middleware).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 PERMISSION = "monitorkit.view_commandrun"
+#: Who may snooze a command's alerts, and end a snooze, on its page (besides ``PERMISSION``).
+SNOOZE_PERMISSION = "monitorkit.snooze_command"
 
 View = Callable[..., HttpResponse]
 
@@ -32,6 +38,11 @@ View = Callable[..., HttpResponse]
 def can_view(user: Any) -> bool:
     """Return whether ``user`` may see the status page and its JSON."""
     return bool(user.is_active and user.is_staff and user.has_perm(PERMISSION))
+
+
+def can_snooze(user: Any) -> bool:
+    """Return whether ``user`` may snooze a command's alerts from its page."""
+    return can_view(user) and bool(user.has_perm(SNOOZE_PERMISSION))
 
 
 def admin_url(name: str) -> str | None:
@@ -81,10 +92,13 @@ def logout_url(user: Any) -> str | None:
     return admin_url("logout") if user.is_staff else None
 
 
-def forbidden_page(request: HttpRequest) -> HttpResponse:
+def forbidden_page(
+    request: HttpRequest, permission: str = PERMISSION, doing: str = "see the command runs"
+) -> HttpResponse:
     """Answer 403 with a page that says who is signed in and what permission is missing."""
     context = {
-        "permission": PERMISSION,
+        "permission": permission,
+        "doing": doing,
         "login_again_url": redirect_to_login(request.get_full_path(), login_url())["Location"],
     }
     return TemplateResponse(request, "monitorkit/forbidden.html", context, status=403)
@@ -131,3 +145,28 @@ def _json_forbidden(request: HttpRequest) -> HttpResponse:
 def monitor_json(view: View) -> View:
     """Guard a JSON endpoint: 401 and 403 answered in JSON, never a login page or HTML."""
     return _guard(view, _json_unauthenticated, _json_forbidden)
+
+
+def snooze_action(view: View) -> View:
+    """Guard a POST that snoozes: anonymous visitors are sent to log in, users without
+    :data:`SNOOZE_PERMISSION` (or the page's) refused with the 403 page, and only then the
+    CSRF token checked, here, so a project without ``CsrfViewMiddleware`` is protected too.
+    POST only (405 to anything else, before asking who it is)."""
+    from django.views.decorators.csrf import csrf_exempt, csrf_protect
+    from django.views.decorators.http import require_POST
+
+    protected = csrf_protect(view)  # the check itself, with or without the middleware
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:  # back to the command's page once signed in
+            page = reverse("monitorkit:command", args=[kwargs["command_id"]])
+            return redirect_to_login(page, login_url())
+        if not can_snooze(user):
+            return forbidden_page(request, SNOOZE_PERMISSION, "snooze a command's alerts")
+        return protected(request, *args, **kwargs)
+
+    # Exempt from the middleware only so that its check comes after the door (an anonymous
+    # visitor is sent to log in, not shown a CSRF failure); ``protected`` checks every POST.
+    return csrf_exempt(never_cache(require_POST(guarded)))

@@ -12,8 +12,9 @@ from urllib.parse import quote
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
 
-from .access import monitor_view
+from .access import can_snooze, monitor_view
 from .chart import duration_chart
 from .page import (
     ReporterError,
@@ -85,6 +86,7 @@ def page_number(request: HttpRequest) -> int:
 
 
 @monitor_view
+@ensure_csrf_cookie  # the snooze forms' token: set whether or not the project has the middleware
 def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
     """One command id (HTML); ``?page=N`` pages through its kept runs, read a page at a time."""
     from .. import dashboard  # when a page is drawn, not with the URLconf (views/__init__.py)
@@ -139,8 +141,27 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "generated": data["generated"],
             "generated_text": when_text(data["generated"]),
             "watcher": data["watcher"],
+            **snooze_context(request, command_id, data["snoozes"]),
         },
     )
+
+
+def snooze_context(
+    request: HttpRequest, command_id: str, snoozes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Return what the page's snooze section shows: the snoozes holding the command id, and
+    the forms for a user who may snooze (``access.can_snooze``)."""
+    from .snooze import DURATIONS
+
+    return {
+        "snoozes": [
+            {**s, "start_text": when_text(s["start"]), "until_text": when_text(s["until"])}
+            for s in snoozes
+        ],
+        "can_snooze": can_snooze(request.user),
+        "snooze_url": reverse("monitorkit:snooze", args=[command_id]),
+        "snooze_durations": DURATIONS,
+    }
 
 
 def run_page_url(command_id: str) -> Callable[[str], str]:
