@@ -151,6 +151,8 @@ class Monitor:
         max_duration: As ``monitor_max_duration``: a run that finishes later is ``unmet``.
         check: As ``monitor_check``: a function given the finished record, or conditions on
             its metadata such as ``"rows > 0"``.
+        outliers: As ``monitor_outliers``: ``"fast"``, ``"slow"`` or both (``True``): a run
+            the status page flags so is ``unmet``.
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -182,6 +184,7 @@ class Monitor:
         min_duration: Any = None,
         max_duration: Any = None,
         check: Any = None,
+        outliers: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -191,7 +194,12 @@ class Monitor:
         self.command_id = naming.sanitize_key(name)
         self.metadata = self._judge_metadata(metadata)
         self.heartbeat_interval = self._judge_interval(heartbeat_interval)
-        outcome = {"min_duration": min_duration, "max_duration": max_duration, "check": check}
+        outcome = {
+            "min_duration": min_duration,
+            "max_duration": max_duration,
+            "check": check,
+            "outliers": outliers,
+        }
         self.outcome_values = {key: value for key, value in outcome.items() if value is not None}
         schedules.declare(
             self.command_id,

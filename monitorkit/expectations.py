@@ -42,7 +42,9 @@ from .conf import show
 logger = logging.getLogger("monitorkit")
 
 #: The keys of an outcome expectation, as ``monitor_<key>`` and in ``MONITORKIT_SCHEDULES``.
-OUTCOME_KEYS = ("min_duration", "max_duration", "check")
+OUTCOME_KEYS = ("min_duration", "max_duration", "check", "outliers")
+#: The status page's flags (``web/stats.py``) that ``outliers`` can turn into an unmet run.
+OUTLIERS = ("fast", "slow")
 #: The longest the sender waits for a callable check, in seconds: within the flush bound a
 #: command waits at its end (3 s by default), so a slow check never costs a record.
 CHECK_SECONDS = 1.0
@@ -177,12 +179,62 @@ def parse_check(value: Any) -> Check | MetadataCheck | None:
     )
 
 
+def parse_outliers(value: Any) -> tuple[str, ...] | None:
+    """``"fast"``, ``"slow"``, both (a list, or ``True``), or ``None``/``False``: which of the
+    page's flags make a finished run unmet."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return OUTLIERS
+    names = (value,) if isinstance(value, str) else value
+    try:
+        chosen = tuple(names)
+    except TypeError:
+        chosen = ()
+    if not chosen or any(name not in OUTLIERS for name in chosen):
+        raise ValueError(f"must be 'fast', 'slow', both (a list) or True, not {show(value)}")
+    return tuple(name for name in OUTLIERS if name in chosen)
+
+
 #: Each key's rule, as ``schedules.KEYS`` lists it: its check id and hint live there.
 RULES: dict[str, Callable[[Any], Any]] = {
     "min_duration": parse_duration_bound,
     "max_duration": parse_duration_bound,
     "check": parse_check,
+    "outliers": parse_outliers,
 }
+
+
+class Usual:
+    """What is usual for a command's finished runs, for ``outliers``: the p50 and p95 the page
+    shows (``web/stats.Durations``) and the page's rule (``MONITORKIT_SLOW_FACTOR``,
+    ``MONITORKIT_FAST_FRACTION``), so a run alerted as fast or slow is the one flagged there."""
+
+    __slots__ = ("durations", "fast_fraction", "slow_factor")
+
+    def __init__(self, durations: Any, slow_factor: float, fast_fraction: float) -> None:
+        self.durations = durations
+        self.slow_factor = slow_factor
+        self.fast_fraction = fast_fraction
+
+    def reasons(self, record: Any, outliers: tuple[str, ...]) -> list[str]:
+        """Return why ``record`` is an outlier the command alerts on (``[]``: it is not)."""
+        from .web.stats import FAST, SLOW, flags
+
+        usual = self.durations
+        found = flags(record, usual, self.slow_factor, self.fast_fraction)
+        reasons = []
+        if SLOW in found and SLOW in outliers:
+            reasons.append(
+                f"ran {_duration_words(record.duration)}, slower than usual (more than p95 "
+                f"{_duration_words(usual.p95)} x {self.slow_factor:g})"
+            )
+        if FAST in found and FAST in outliers:
+            reasons.append(
+                f"ran {_duration_words(record.duration)}, faster than usual (less than p50 "
+                f"{_duration_words(usual.p50)} x {self.fast_fraction:g})"
+            )
+        return reasons
 
 
 def _duration_words(seconds: float) -> str:
@@ -199,22 +251,25 @@ class OutcomeExpectation:
     A plain slotted class, as the record's are: it is built on the command's side.
     """
 
-    __slots__ = ("check", "max_duration", "min_duration")
+    __slots__ = ("check", "max_duration", "min_duration", "outliers")
 
     def __init__(
         self,
         min_duration: dt.timedelta | None = None,
         max_duration: dt.timedelta | None = None,
         check: Check | MetadataCheck | None = None,
+        outliers: tuple[str, ...] | None = None,
     ) -> None:
         self.min_duration = min_duration
         self.max_duration = max_duration
         self.check = check
+        self.outliers = outliers
 
     def __repr__(self) -> str:
         return (
             f"OutcomeExpectation(min_duration={self.min_duration!r}, "
-            f"max_duration={self.max_duration!r}, check={self.check!r})"
+            f"max_duration={self.max_duration!r}, check={self.check!r}, "
+            f"outliers={self.outliers!r})"
         )
 
     @classmethod
@@ -233,10 +288,11 @@ class OutcomeExpectation:
             return None
         return cls(**usable)
 
-    def unmet(self, record: Any, bound: float) -> str | None:
+    def unmet(self, record: Any, bound: float, usual: Usual | None = None) -> str | None:
         """Return why a finished ``record`` misses this expectation, or ``None``; never raises.
 
-        ``bound``: the seconds a callable check may take (:func:`check_bound`).
+        ``bound``: the seconds a callable check may take (:func:`check_bound`); ``usual``: the
+        command's usual durations, read for ``outliers`` only (``None``: not known).
         """
         reasons: list[str] = []
         duration = record.duration
@@ -252,6 +308,8 @@ class OutcomeExpectation:
                     f"ran {_duration_words(duration)}, expected at most "
                     f"{_duration_words(high.total_seconds())}"
                 )
+        if self.outliers and usual is not None and duration is not None:
+            reasons += usual.reasons(record, self.outliers)
         if self.check is not None:
             reason = self._run_check(record, bound)
             if reason:

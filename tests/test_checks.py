@@ -624,6 +624,7 @@ def test_bad_routes_and_unknown_channels_are_warnings_with_ids_and_hints(setting
         ({"check": "rows > none"}, "monitorkit.W131", "'none' is not a number"),
         ({"check": "rows > 0 or x"}, "monitorkit.W131", "expected 'and'"),
         ({"min_duration": 60, "max_duration": 30}, "monitorkit.W132", "more than max_duration"),
+        ({"outliers": "quick"}, "monitorkit.W133", "outliers must be 'fast', 'slow', both"),
     ],
 )
 @pytest.mark.django_db  # Django 6's check also looks at the database

@@ -130,3 +130,28 @@ def test_firebase_stores_the_reason_and_the_watcher_alerts_once(
     watch_once(project, settings)
     (alert,) = alerts_about(http_sink, "ok_command")
     assert alert["health"] == "SUSPECT" and alert["unmet"] == run["unmet"]
+
+
+def test_a_run_the_page_flags_fast_is_unmet_when_its_command_alerts_on_outliers(
+    store_project: Project, http_sink
+):
+    settings = watched(http_sink)
+    for _ in range(5):  # what is usual: five finished runs of about 0.5 s
+        result = store_project.run("outlier_command", "--seconds=0.5", settings=settings)
+        assert result.returncode == 0 and result.stdout == "slept\n", result.stderr
+    assert [run["unmet"] for run in store_project.runs("outlier")] == [None] * 5
+    result = store_project.run("outlier_command", "--seconds=0", settings=settings)
+    assert result.returncode == 0 and result.stdout == "slept\n", result.stderr
+    fast = store_project.runs("outlier")[-1]
+    assert fast["status"] == "FINISHED"
+    assert (
+        fast["unmet"].startswith("ran ") and "faster than usual (less than p50 0.5" in fast["unmet"]
+    )
+    assert "SUSPECT" in watch_once(store_project, settings)
+    (alert,) = alerts_about(http_sink, "outlier")
+    assert alert["health"] == "SUSPECT" and alert["unmet"] == fast["unmet"]
+    # A usual run again recovers it.
+    assert store_project.run("outlier_command", "--seconds=0.5", settings=settings).returncode == 0
+    assert store_project.runs("outlier")[-1]["unmet"] is None
+    watch_once(store_project, settings)
+    assert [a["health"] for a in alerts_about(http_sink, "outlier")] == ["SUSPECT", "OK"]

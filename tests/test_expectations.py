@@ -17,8 +17,10 @@ from monitorkit.expectations import (
     OUTCOME_KEYS,
     MetadataCheck,
     OutcomeExpectation,
+    Usual,
     check_bound,
     parse_check,
+    parse_outliers,
 )
 from monitorkit.health import schedules
 from monitorkit.health.judge import Health, assess, judge
@@ -352,3 +354,49 @@ def test_the_pages_json_and_monitor_status_show_the_suspect_run(admin_client, cl
     out = io.StringIO()
     call_command("monitor_status", "--command", "export", stdout=out)
     assert f"Unmet: {run.unmet}" in out.getvalue()
+
+
+# --- the page's fast and slow flags as expectations (outliers) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, read",
+    [
+        (None, None),
+        (False, None),
+        (True, ("fast", "slow")),
+        ("fast", ("fast",)),
+        (["slow", "fast"], ("fast", "slow")),
+    ],
+)
+def test_outliers_are_the_pages_flags(value, read):
+    assert parse_outliers(value) == read
+
+
+@pytest.mark.parametrize("value", ["quick", [], ["fast", "late"], 3])
+def test_other_outliers_are_refused(value):
+    with pytest.raises(ValueError, match="'fast', 'slow', both"):
+        parse_outliers(value)
+
+
+def usual_of(*seconds: float) -> Usual:
+    from monitorkit.web.stats import outcome_durations
+
+    outcomes = [{"status": "FINISHED", "duration": s} for s in seconds]
+    return Usual(outcome_durations(outcomes), slow_factor=1.5, fast_fraction=0.1)
+
+
+def test_a_run_is_an_outlier_by_the_pages_rule_and_only_the_flags_asked_for():
+    usual = usual_of(40, 40, 40, 40, 40)
+    fast, slow, usual_run = record(seconds=0.2), record(seconds=100), record(seconds=41)
+    both = OutcomeExpectation(outliers=("fast", "slow"))
+    assert both.unmet(fast, 1.0, usual) == "ran 0.2 s, faster than usual (less than p50 40 s x 0.1)"
+    assert both.unmet(slow, 1.0, usual) == "ran 100 s, slower than usual (more than p95 40 s x 1.5)"
+    assert both.unmet(usual_run, 1.0, usual) is None
+    assert OutcomeExpectation(outliers=("slow",)).unmet(fast, 1.0, usual) is None
+    assert both.unmet(fast, 1.0, None) is None  # what is usual could not be read
+
+
+def test_no_run_is_an_outlier_before_five_finished_runs():
+    expectation = OutcomeExpectation(outliers=("fast",))
+    assert expectation.unmet(record(seconds=0.2), 1.0, usual_of(40, 40, 40, 40)) is None

@@ -895,9 +895,9 @@ SCHEDULES: Setting[Mapping[Any, Any]] = Setting(
     shown_type="`dict` of command id to a dict of `schedule`, `timezone`, `start_margin`, "
     "`max_runtime`, `alert_after`, `notify_recovery`, `muted`, `channels`, `owner`, "
     "`runbook`, `realert_every`, `escalate_after`, `escalate_to`, `recover_after`, "
-    "`flap_threshold`, `min_duration`, `max_duration`, `check`",
+    "`flap_threshold`, `min_duration`, `max_duration`, `check`, `outliers`",
     checked_by="monitorkit.health.schedules",
-    deeper_checks="`W102` … `W109`, `W130` … `W132`, `W141` … `W143`, `W160`, `W161`",
+    deeper_checks="`W102` … `W109`, `W130` … `W133`, `W141` … `W143`, `W160`, `W161`",
 )
 MONITOR_MODULES: Setting[tuple[str, ...]] = Setting(
     name="MONITORKIT_MONITOR_MODULES",

@@ -6,7 +6,8 @@ A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_owner``, ``monitor_runbook``, ``monitor_realert_every``, ``monitor_escalate_after``,
 ``monitor_escalate_to``; how it recovers and flaps: ``monitor_recover_after``,
 ``monitor_flap_threshold``; and what a finished run is expected to be:
-``monitor_min_duration``, ``monitor_max_duration``, ``monitor_check``, judged where the run
+``monitor_min_duration``, ``monitor_max_duration``, ``monitor_check``, ``monitor_outliers``,
+judged where the run
 ends: ``monitorkit/expectations.py``); ``MONITORKIT_SCHEDULES = {"<command id>":
 {"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
 overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`)
@@ -36,7 +37,7 @@ from django.conf import settings
 
 from .. import naming
 from ..conf import MONITOR_MODULES, SCHEDULES, Problem, show
-from ..expectations import MetadataCheck, parse_check, parse_duration_bound
+from ..expectations import MetadataCheck, parse_check, parse_duration_bound, parse_outliers
 
 logger = logging.getLogger("monitorkit")
 
@@ -294,6 +295,11 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
         "Use a function given the run's record (returning True, False or a reason), or "
         "conditions on its metadata like 'rows > 0 and errors == 0'.",
     ),
+    "outliers": (
+        parse_outliers,
+        "monitorkit.W133",
+        "Use 'fast', 'slow', ['fast', 'slow'] or True: the status page's flags that alert.",
+    ),
 }
 
 
@@ -325,6 +331,8 @@ class Expectation:
     """A finished run longer than this missed its expectations (``SUSPECT``)."""
     check: Callable[[Any], Any] | MetadataCheck | None = None
     """A check of the finished run's record (``monitorkit/expectations.py``)."""
+    outliers: tuple[str, ...] | None = None
+    """The page's flags (``"fast"``, ``"slow"``) that make a finished run unmet."""
     source: str = ""
     """Where it was declared, for messages."""
     channels: tuple[str, ...] | None = None

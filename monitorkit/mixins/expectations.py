@@ -24,7 +24,7 @@ logger = logging.getLogger("monitorkit")
 Seconds = int | float | dt.timedelta
 #: The keys read here: ``expectations.OUTCOME_KEYS`` (a test holds them equal), written out so
 #: that a command declaring none of them never imports that module.
-KEYS = ("min_duration", "max_duration", "check")
+KEYS = ("min_duration", "max_duration", "check", "outliers")
 
 
 class OutcomeExpectationMixin(MonitorMixin):
@@ -43,6 +43,12 @@ class OutcomeExpectationMixin(MonitorMixin):
     unmet), or conditions on its metadata such as ``"rows > 0"``. Read from the class: a
     function assigned here is called with the record alone (as a ``staticmethod``)."""
 
+    monitor_outliers: ClassVar[Any] = None
+    """``"fast"``, ``"slow"`` or both (``True``, or a list): a finished run the status page
+    flags so (faster than p50 x ``MONITORKIT_FAST_FRACTION``, slower than p95 x
+    ``MONITORKIT_SLOW_FACTOR``, from 5 finished runs on) is unmet too. Costs the run one read
+    of its command's kept outcomes, on the sender's thread, as it ends."""
+
     def get_monitor_outcome_values(self) -> dict[str, Any]:
         """Return the declared outcome keys: the class's, then the setting's entry over them."""
         cls = type(self)
@@ -50,6 +56,7 @@ class OutcomeExpectationMixin(MonitorMixin):
             "min_duration": cls.monitor_min_duration,
             "max_duration": cls.monitor_max_duration,
             "check": cls.monitor_check,
+            "outliers": cls.monitor_outliers,
         }
         return {key: value for key, value in declared.items() if value is not None}
 

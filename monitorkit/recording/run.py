@@ -35,7 +35,7 @@ from .output import OutputTail
 from .sender import get_sender
 
 if TYPE_CHECKING:  # imported only by a run whose command declares one
-    from ..expectations import OutcomeExpectation
+    from ..expectations import OutcomeExpectation, Usual
 
 logger = logging.getLogger("monitorkit")
 
@@ -345,8 +345,35 @@ class MonitoredRun:
             return
         from ..expectations import check_bound
 
-        reason = expectation.unmet(record, check_bound(self.settings.flush_timeout))
+        bound = check_bound(self.settings.flush_timeout)
+        usual = self._usual(record, bound) if expectation.outliers else None
+        reason = expectation.unmet(record, bound, usual)
         record.unmet = self._clean.text(reason, "unmet", MESSAGE_LIMIT) if reason else None
+
+    def _usual(self, record: RunRecord, bound: float) -> Usual | None:
+        """Read what is usual for the command's finished runs, for ``outliers``: one read of
+        its kept outcomes (``Reporter.command_outcomes``) from the first reporter that answers
+        within ``bound`` seconds; ``None`` when none does (logged: the run is not judged so)."""
+        from .. import retry
+        from ..expectations import Usual
+        from ..web.stats import outcome_durations
+
+        for reporter in self.reporters:
+            try:
+                with retry.deadline(time.monotonic() + bound):
+                    outcomes = reporter.command_outcomes(record.id)
+            except Exception:
+                logger.exception(
+                    "monitorkit could not read the usual durations of %r from %s",
+                    record.id,
+                    reporter.describe(),
+                )
+                continue
+            others = [o for o in outcomes if o.get("run_id") != record.run_id]
+            return Usual(
+                outcome_durations(others), self.settings.slow_factor, self.settings.fast_fraction
+            )
+        return None
 
 
 #: The runs alive in this process: their locks are taken around a fork, and made anew in a child.

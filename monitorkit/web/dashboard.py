@@ -27,14 +27,21 @@ from ..healths import Health
 from ..record import (
     UNFINISHED,
     RunRecord,
-    Status,
     format_timestamp,
     outcome_of,
     parse_timestamp,
     utcnow,
 )
 from ..stores.base import Reporter
-from .stats import Durations, cost_flags, costs, eta, flags, percentile, progress_percent
+from .stats import (
+    Durations,
+    cost_flags,
+    costs,
+    eta,
+    flags,
+    outcome_durations,
+    progress_percent,
+)
 
 #: Outcomes in the overview's strip.
 STRIP_LENGTH = 20
@@ -128,6 +135,7 @@ def schedule_json(expectation: Expectation | None) -> dict[str, Any] | None:
         "min_duration_seconds": _seconds_or_text(expectation.min_duration),
         "max_duration_seconds": _seconds_or_text(expectation.max_duration),
         "check": check_text(expectation.check),
+        "outliers": list(expectation.outliers) if expectation.outliers else None,
     }
 
 
@@ -287,18 +295,6 @@ def run(
         "flags": flags(found, usual, factor, settings.fast_fraction)
         + cost_flags(found.cost, costs(outcomes), factor),
     }
-
-
-def outcome_durations(outcomes: list[dict[str, Any]]) -> Durations:
-    """Return the p50 and p95 of the outcomes that ``FINISHED`` (as ``stats.durations``)."""
-    values = [
-        float(o["duration"])
-        for o in outcomes
-        if o["status"] == Status.FINISHED.value
-        and o.get("duration") is not None
-        and o["duration"] >= 0
-    ]
-    return Durations(len(values), percentile(values, 50), percentile(values, 95))
 
 
 def _health_json(found: Assessment) -> dict[str, Any]:

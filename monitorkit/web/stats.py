@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,19 @@ def finished_durations(runs: Iterable[RunRecord]) -> list[float]:
 def durations(runs: Iterable[RunRecord]) -> Durations:
     """Return the p50 and p95 of the finished runs among ``runs``."""
     values = finished_durations(runs)
+    return Durations(len(values), percentile(values, 50), percentile(values, 95))
+
+
+def outcome_durations(outcomes: Iterable[Mapping[str, Any]]) -> Durations:
+    """Return the p50 and p95 of the outcomes (``record.outcome``) that ``FINISHED``, as
+    :func:`durations` does of whole records: what the command page and ``outliers`` read."""
+    values = [
+        float(o["duration"])
+        for o in outcomes
+        if o.get("status") == Status.FINISHED.value
+        and o.get("duration") is not None
+        and o["duration"] >= 0
+    ]
     return Durations(len(values), percentile(values, 50), percentile(values, 95))
 
 
