@@ -43,7 +43,7 @@ logger = logging.getLogger("monitorkit")
 
 #: The keys of an outcome expectation, as ``monitor_<key>`` and in ``MONITORKIT_SCHEDULES``.
 OUTCOME_KEYS = ("min_duration", "max_duration", "check", "outliers")
-#: The status page's flags (``web/stats.py``) that ``outliers`` can turn into an unmet run.
+#: The status page's flags (``usual.py``) that ``outliers`` can turn into an unmet run.
 OUTLIERS = ("fast", "slow")
 #: The longest the sender waits for a callable check, in seconds: within the flush bound a
 #: command waits at its end (3 s by default), so a slow check never costs a record.
@@ -207,7 +207,7 @@ RULES: dict[str, Callable[[Any], Any]] = {
 
 class Usual:
     """What is usual for a command's finished runs, for ``outliers``: the p50 and p95 the page
-    shows (``web/stats.Durations``) and the page's rule (``MONITORKIT_SLOW_FACTOR``,
+    shows (``usual.Durations``) and the page's rule (``MONITORKIT_SLOW_FACTOR``,
     ``MONITORKIT_FAST_FRACTION``), so a run alerted as fast or slow is the one flagged there."""
 
     __slots__ = ("durations", "fast_fraction", "slow_factor")
@@ -219,7 +219,7 @@ class Usual:
 
     def reasons(self, record: Any, outliers: tuple[str, ...]) -> list[str]:
         """Return why ``record`` is an outlier the command alerts on (``[]``: it is not)."""
-        from .web.stats import FAST, SLOW, flags
+        from .usual import FAST, SLOW, flags
 
         usual = self.durations
         found = flags(record, usual, self.slow_factor, self.fast_fraction)

@@ -380,7 +380,7 @@ def test_other_outliers_are_refused(value):
 
 
 def usual_of(*seconds: float) -> Usual:
-    from monitorkit.web.stats import outcome_durations
+    from monitorkit.usual import outcome_durations
 
     outcomes = [{"status": "FINISHED", "duration": s} for s in seconds]
     return Usual(outcome_durations(outcomes), slow_factor=1.5, fast_fraction=0.1)

@@ -37,6 +37,7 @@ LAYERS = {
     "monitorkit.conf": 0,
     "monitorkit.release": 0,
     "monitorkit.measures": 0,
+    "monitorkit.usual": 0,
     "monitorkit.transport": 1,
     "monitorkit.stores": 2,
     "monitorkit.recording": 3,

@@ -356,7 +356,7 @@ class MonitoredRun:
         within ``bound`` seconds; ``None`` when none does (logged: the run is not judged so)."""
         from .. import retry
         from ..expectations import Usual
-        from ..web.stats import outcome_durations
+        from ..usual import outcome_durations
 
         for reporter in self.reporters:
             try:
