@@ -202,6 +202,8 @@ class FileHealthStore(HealthStore):
             expired = claimed is not None and (now - claimed).total_seconds() > lease
             if node["alert"] not in CLAIMABLE and not (node["alert"] == SENDING and expired):
                 return False
+            if node["alert"] in CLAIMABLE and node["alert"] != alert.state:
+                return False  # sent by another watcher since this one read it
             node.update(alert=SENDING, claimed_at=_time(now))
             return True
 

@@ -138,11 +138,17 @@ class DatabaseHealthStore(HealthStore):
         ]
 
     def claim_alert(self, alert: OpenAlert, now: dt.datetime, lease: float) -> bool:
-        """Take the alert with one conditional update; an expired claim may be taken over."""
+        """Take the alert with one conditional update; an expired claim may be taken over.
+
+        Only in the state this watcher read it in: another watcher may have sent it meanwhile
+        and left it open again (retrying a channel, or waiting while its command flaps), and
+        what this one would send comes from its own, older read of the deliveries.
+        """
         from ...models import HealthTransition
 
         expired = db_time(now - dt.timedelta(seconds=lease))
-        claimable = Q(alert__in=CLAIMABLE) | Q(alert=SENDING, claimed_at__lt=expired)
+        as_read = Q(alert=alert.state) & Q(alert__in=CLAIMABLE)
+        claimable = as_read | Q(alert=SENDING, claimed_at__lt=expired)
         taken = (
             HealthTransition.objects.using(self.alias)
             .filter(claimable, command_id=alert.transition.command_id, number=alert.number)

@@ -184,6 +184,8 @@ class FirebaseHealthStore(HealthStore):
         current = reply.value
         if not isinstance(current, dict) or not _claimable(current, alert.number, now, lease):
             return False
+        if current.get("state") in CLAIMABLE and current.get("state") != alert.state:
+            return False  # sent by another watcher since this one read it (database: the same)
         token = uuid.uuid4().hex  # a repeated PUT whose first answer was lost is still ours
         claimed = {**current, "state": SENDING, "claimed_at": format_timestamp(now)}
         claimed["claimed_by"] = token
