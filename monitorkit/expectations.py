@@ -58,7 +58,9 @@ def check_bound(flush_timeout: float) -> float:
     return min(CHECK_SECONDS, flush_timeout / 2)
 
 
-def _seconds(value: Any) -> dt.timedelta:
+def parse_seconds(value: Any) -> dt.timedelta:
+    """Seconds (a finite number, not a bool) or a timedelta: the rule of every duration a
+    command declares, here and in ``health/schedules.py``."""
     if isinstance(value, dt.timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -67,10 +69,11 @@ def _seconds(value: Any) -> dt.timedelta:
 
 
 def parse_duration_bound(value: Any) -> dt.timedelta | None:
-    """Seconds or a timedelta, more than zero; ``None`` means no bound."""
+    """Seconds or a timedelta, more than zero; ``None`` means no bound (or no limit, no
+    repeat: ``max_runtime``, ``realert_every`` and ``escalate_after`` read the same)."""
     if value is None:
         return None
-    bound = _seconds(value)
+    bound = parse_seconds(value)
     if bound <= dt.timedelta(0):
         raise ValueError(f"must be more than zero, not {show(value)}")
     return bound

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import math
 from collections.abc import Callable, Iterator, Mapping
 from importlib import import_module
 from typing import Any
@@ -37,7 +36,13 @@ from django.conf import settings
 
 from .. import naming
 from ..conf import MONITOR_MODULES, SCHEDULES, Problem, show
-from ..expectations import MetadataCheck, parse_check, parse_duration_bound, parse_outliers
+from ..expectations import (
+    MetadataCheck,
+    parse_check,
+    parse_duration_bound,
+    parse_outliers,
+    parse_seconds,
+)
 
 logger = logging.getLogger("monitorkit")
 
@@ -70,14 +75,6 @@ def _aware(value: dt.datetime) -> dt.datetime:
 # Rules: each takes a declared value and returns what to use, or raises ValueError saying why.
 
 
-def _seconds(value: Any) -> dt.timedelta:
-    if isinstance(value, dt.timedelta):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"must be a number of seconds or a timedelta, not {show(value)}")
-    return dt.timedelta(seconds=value)
-
-
 def parse_schedule(value: Any) -> str | dt.timedelta | None:
     """A cron expression (``@daily`` and the like too), an interval, or ``None``: no schedule."""
     if value is None:
@@ -92,7 +89,7 @@ def parse_schedule(value: Any) -> str | dt.timedelta | None:
         except StopIteration:
             raise ValueError(f"{value!r} never comes in the next 50 years") from None
         return expr
-    interval = _seconds(value)
+    interval = parse_seconds(value)
     if interval <= dt.timedelta(0):
         raise ValueError(f"must be a positive interval, not {show(value)}")
     return interval
@@ -115,20 +112,10 @@ def parse_timezone(value: Any) -> str | None:
 
 def parse_margin(value: Any) -> dt.timedelta:
     """Seconds or a timedelta, zero or more."""
-    margin = DEFAULT_START_MARGIN if value is None else _seconds(value)
+    margin = DEFAULT_START_MARGIN if value is None else parse_seconds(value)
     if margin < dt.timedelta(0):
         raise ValueError(f"must not be negative, not {show(value)}")
     return margin
-
-
-def parse_max_runtime(value: Any) -> dt.timedelta | None:
-    """Seconds or a timedelta, more than zero; ``None`` means no limit."""
-    if value is None:
-        return None
-    limit = _seconds(value)
-    if limit <= dt.timedelta(0):
-        raise ValueError(f"must be more than zero, not {show(value)}")
-    return limit
 
 
 def parse_alert_after(value: Any) -> int:
@@ -204,16 +191,6 @@ def parse_text(value: Any) -> str | None:
     return value.strip()
 
 
-def parse_period(value: Any) -> dt.timedelta | None:
-    """Seconds or a timedelta, more than zero; ``None``: off."""
-    if value is None:
-        return None
-    period = _seconds(value)
-    if period <= dt.timedelta(0):
-        raise ValueError(f"must be more than zero, not {show(value)}")
-    return period
-
-
 #: Each key: its rule, its check id and the hint of that check.
 KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
     "schedule": (
@@ -233,7 +210,7 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
         "Use seconds (300) or a timedelta; the default is 5 minutes.",
     ),
     "max_runtime": (
-        parse_max_runtime,
+        parse_duration_bound,
         "monitorkit.W106",
         "Use seconds (3600) or a timedelta, or None for no limit.",
     ),
@@ -253,12 +230,12 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
         "Use text or a URL, e.g. 'https://wiki.example.com/runbooks/nightly'.",
     ),
     "realert_every": (
-        parse_period,
+        parse_duration_bound,
         "monitorkit.W143",
         "Use seconds (600) or a timedelta, or None for no repeats.",
     ),
     "escalate_after": (
-        parse_period,
+        parse_duration_bound,
         "monitorkit.W143",
         "Use seconds (3600) or a timedelta, or None for no escalation.",
     ),

@@ -1,4 +1,4 @@
-import time
+import threading
 
 from tests.testapp.twin import command_base
 
@@ -9,7 +9,7 @@ def check_rows(record):
     if mode == "raise":
         raise RuntimeError("the check itself broke")
     if mode == "sleep":
-        time.sleep(60)
+        threading.Event().wait()  # never returns: the sender must leave it behind at its bound
         return True
     if mode == "reason":
         return f"only {record.metadata.get('rows')} rows"
