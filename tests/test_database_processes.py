@@ -30,7 +30,9 @@ def spool(project: Project) -> dict[str, Any]:
 def assert_same_as_twin(project: Project, *args: str, settings: dict[str, Any]) -> None:
     plain = project.run(*args, settings=settings, twin="plain", timeout=HANG)
     monitored = project.run(*args, settings=settings, timeout=HANG)
-    assert (monitored.returncode, monitored.stdout) == (plain.returncode, plain.stdout)
+    assert (monitored.returncode, monitored.stdout) == (plain.returncode, plain.stdout), (
+        monitored.stderr
+    )
     assert plain.returncode == 0, plain.stderr
     assert "Traceback" not in monitored.stderr, monitored.stderr
 

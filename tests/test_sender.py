@@ -131,3 +131,71 @@ def test_a_run_that_ends_at_once_costs_one_write(monkeypatch):
     sender.submit(event(short, Status.FINISHED), [reporter])  # ...which comes: only it is sent
     assert sender.flush(10)
     assert reporter.delivered == ["finish cccc"]
+
+
+def test_a_heartbeat_takes_the_place_of_its_runs_waiting_heartbeat():
+    """A stalled backend holds one heartbeat per run, so an outcome always finds room."""
+    reporter = KindsReporter()
+    sender = Sender(queue_size=5)
+    busy, beating = record(), record()
+    busy.run_id, beating.run_id = "aaaa" + busy.run_id[4:], "bbbb" + beating.run_id[4:]
+    sender.submit(busy, [reporter])  # the backend stalls on this one
+    assert reporter.entered.wait(10)
+    sender.submit(beating, [reporter])
+    beats = [
+        dataclasses.replace(beating, status=Status.RUNNING, message=f"beat {n}") for n in range(50)
+    ]
+    assert all(sender.submit(beat, [reporter]) for beat in beats)  # none dropped
+    assert sender.pending == 3  # the stalled start, the other start, one heartbeat
+    assert sender.submit(event(beating, Status.FINISHED), [reporter])
+    reporter.gate.set()
+    assert sender.flush(10)
+    assert reporter.delivered == ["start aaaa", "finish bbbb"]
+
+
+def test_the_newest_heartbeat_is_the_one_written():
+    written: list[str] = []
+
+    class Recorder(KindsReporter):
+        def write(self, record: RunRecord) -> None:
+            super().write(record)
+            written.append(record.message or "")
+
+    reporter = Recorder()
+    sender = Sender()
+    busy, beating = record(), record()
+    sender.submit(busy, [reporter])
+    assert reporter.entered.wait(10)
+    sender.submit(event(beating, Status.RUNNING), [reporter])
+    for n in range(5):
+        sender.submit(
+            dataclasses.replace(beating, status=Status.RUNNING, message=f"beat {n}"), [reporter]
+        )
+    reporter.gate.set()
+    assert sender.flush(10)
+    assert written[1:] == ["beat 4"]
+
+
+class SlowBeatReporter(Reporter):
+    """Heartbeats take a known time to write; starts and outcomes are instant."""
+
+    def __init__(self, beat_seconds: float) -> None:
+        super().__init__()
+        self.beat_seconds = beat_seconds
+
+    def write(self, record: RunRecord) -> None:
+        if record.status is Status.RUNNING:
+            threading.Event().wait(self.beat_seconds)
+
+
+def test_the_sender_times_its_heartbeat_writes_only():
+    sender = Sender()
+    reporter = SlowBeatReporter(0.05)
+    rec = record(Status.RUNNING)
+    sender.submit(rec, [reporter])
+    assert sender.flush(10)
+    assert 0.05 <= sender.beat_cost < 5
+    sender.beat_cost = 0.0
+    sender.submit(event(rec, Status.FINISHED), [reporter])
+    assert sender.flush(10)
+    assert sender.beat_cost == 0.0

@@ -3,6 +3,10 @@
 It waits on an ``Event``, not ``sleep``: stopping it is immediate, so a run never ends later
 for having a heartbeat (django-command-monitor added its whole interval to every run).
 Each beat is monitorkit's work in the sense of ``monitorkit/forks.py``: a fork waits for it.
+
+A slow store spaces the beats out: the next one waits at least ``BEAT_PACE`` times what the
+last heartbeat write cost (``recording/sender.py``), never longer than a quarter of the stale
+bound, so a live run is never taken for a dead one.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from .. import forks
+from .sender import BEAT_PACE
 
 if TYPE_CHECKING:
     from .run import MonitoredRun
@@ -45,8 +50,15 @@ class Heartbeat:
         if os.getpid() == self._pid:
             self._stop.set()
 
+    def pause(self) -> float:
+        """Seconds until the next beat: the interval, or longer while heartbeat writes are slow."""
+        paced = BEAT_PACE * self.run.beat_cost()
+        if paced <= self.interval:
+            return self.interval
+        return max(self.interval, min(paced, self.run.settings.stale_after / 4))
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.wait(self.pause()):
             try:
                 with forks.busy():
                     self.run.beat()

@@ -125,6 +125,10 @@ class MonitoredRun:
             self._take_output()
             self._submit()
 
+    def beat_cost(self) -> float:
+        """Seconds the sender's last heartbeat write took (the heartbeat paces itself by it)."""
+        return self._sender.beat_cost
+
     def killed(self, signal_name: str, exit_code: int) -> None:
         """Record that a signal is ending the process, and make sure the record survives it.
 

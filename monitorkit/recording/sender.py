@@ -9,6 +9,14 @@ event is dropped and counted, and the count is logged from the sender's thread.
 later one of the same run makes redundant (a start or heartbeat followed by the finish) is
 skipped, so a short command costs its backend one write, not three.
 
+A heartbeat never queues behind another heartbeat of its run: it takes the queued one's place
+(``submit``), so a slow backend holds at most one heartbeat per run here and the queue's room
+is kept for outcomes. The sender also times its heartbeat writes (``beat_cost``): the heartbeat
+thread spaces its beats to at least :data:`BEAT_PACE` times that cost
+(``recording/heartbeat.py``), so monitorkit holds a slow store's write lock a tenth of the
+time at most. On SQLite, whose readers wait while a writer commits, back-to-back heartbeat
+commits on a busy disk starved the command's own queries into "database is locked".
+
 One lane: a run's records go out one after another, in the order they were made, so its
 outcome is always the last write a backend gets. An outcome made while a heartbeat is in
 flight waits for that heartbeat's answer before its own request: up to one round trip more,
@@ -68,6 +76,8 @@ logger = logging.getLogger("monitorkit")
 START_SETTLE_SECONDS = 0.01
 #: The longest a flush waits without going back to Python code, where a signal's handler runs.
 SIGNAL_CHECK_SECONDS = 0.1
+#: A heartbeat thread waits at least this many times its last write's cost between beats.
+BEAT_PACE = 9.0
 #: Spooled records one process delivers for one reporter class (the rest: the next process).
 SPOOL_BATCH = 20
 
@@ -117,6 +127,8 @@ class Sender:
         self._spool_checked: set[str] = set()  # reporter paths whose spool this process read
         self._spool_reporters: dict[str, Reporter] = {}
         self._announced: collections.deque[tuple[str, str]] = collections.deque(maxlen=1000)
+        #: Seconds the last heartbeat write took (all reporters); read by heartbeat threads.
+        self.beat_cost = 0.0
         self._drained = threading.Event()
         # The one look at the watcher's heartbeat: asked for by a run's start, taken after a
         # write went through (``_delivered``), then never again in this process.
@@ -143,6 +155,8 @@ class Sender:
         run's outcome judged against its expectations). Returns ``False`` when the queue was
         full and the event was dropped.
         """
+        if _is_beat(record) and self._replace_queued_beat(record, reporters):
+            return True
         if len(self._events) >= self.queue_size:
             self._dropped += 1
             return False
@@ -153,6 +167,25 @@ class Sender:
         except OSError:  # the wake-up buffer is full: the thread is awake already
             pass
         return True
+
+    def _replace_queued_beat(self, record: RunRecord, reporters: Sequence[Reporter]) -> bool:
+        """Put a heartbeat in the place of its run's heartbeat that still waits; say if one did.
+
+        The head is left alone (it may be in delivery). Should the sender take the replaced
+        event meanwhile, it writes this newer heartbeat instead: one beat, never a lost outcome.
+        """
+        waiting = list(self._events)[1:]  # list() copies in one C call: safe against the sender
+        for event in reversed(waiting):
+            if (
+                event.spooled is None
+                and event.reporters == reporters
+                and event.record.run_id == record.run_id
+            ):
+                if not _is_beat(event.record):
+                    return False  # its start waits: the beat goes after it
+                event.record = record
+                return True
+        return False
 
     def look_at_watcher(self, look: Callable[[], None]) -> None:
         """Ask for the process's one look at the watcher (no I/O here: called by a run's start).
@@ -281,7 +314,10 @@ class Sender:
                         self._deliver_spooled(event)
                     else:
                         if not self._superseded(event):
+                            began = time.monotonic()
                             self._deliver(event)
+                            if _is_beat(event.record):
+                                self.beat_cost = time.monotonic() - began
                         self._announce(event)
                 finally:
                     self._events.popleft()
@@ -445,6 +481,11 @@ class Sender:
                 self.queue_size,
             )
             self._dropped_logged = dropped
+
+
+def _is_beat(record: RunRecord) -> bool:
+    """Return whether a record is a heartbeat's (a running run's, not its start or outcome)."""
+    return record.status is Status.RUNNING
 
 
 def _spool_of(reporter: Reporter) -> Spool:
