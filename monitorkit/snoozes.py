@@ -134,3 +134,14 @@ def active_for(snoozes: list[Snooze], command_id: str, now: dt.datetime) -> list
     """Return the snoozes that hold ``command_id``'s alerts at ``now``, ending last first."""
     found = [s for s in snoozes if s.active(now) and s.matches(command_id)]
     return sorted(found, key=lambda s: s.until, reverse=True)
+
+
+def snoozed_json(holding: list[Snooze]) -> dict[str, Any]:
+    """Return whether snoozes (``active_for``'s) hold a command id's alerts, and until when.
+
+    The same two keys on the overview, a command page, their JSON and ``monitor_status --json``.
+    """
+    return {
+        "snoozed": bool(holding),
+        "snoozed_until": format_timestamp(holding[0].until) if holding else None,
+    }

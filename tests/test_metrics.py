@@ -248,4 +248,4 @@ def test_query_count_of_a_scrape_does_not_grow_with_command_ids(client, settings
         run(f"job_{n:02d}", at(2, 5), at(2, 5, 1), Status.FAILED)
     run("job_99", at(2, 6))
     assert queries() == few
-    assert few <= 6
+    assert few <= 7  # the judge's inputs, counts, kept runs, the watcher, the snoozes

@@ -155,6 +155,8 @@ def test_health_and_next_run_beside_the_last_run(history, settings):
         "running": False,
         "next_expected": "2024-01-01T03:00:00.000000Z",
         "recovering": None,
+        "snoozed": False,
+        "snoozed_until": None,
         "watcher_silent": True,  # schedules, and no watcher ever ran
         "watcher_last_cycle": None,
     }

@@ -239,6 +239,8 @@ def test_overview_json_shape(admin_client):
         "recent",
         "url",
         "api_url",
+        "snoozed",
+        "snoozed_until",
     }
     assert command["health"] == "FAILING" and command["failures_in_row"] == 1
     assert command["judged_by"] == "reader"  # no watcher runs: the page judges
@@ -283,7 +285,8 @@ def test_query_count_does_not_grow_with_command_ids(admin_client, url):
         history(f"job_{n:02d}", [1, 2])
     running("job_99")
     assert queries(admin_client, url) == few
-    assert few <= 7  # the judge's inputs, the strip, the watcher's newest beat, the session
+    # The judge's inputs, the strip, the watcher's newest beat, the snoozes, the session.
+    assert few <= 8
 
 
 def test_metrics_need_the_token(client, settings):

@@ -84,16 +84,24 @@ def read(store: HealthStore, now: dt.datetime) -> Silences:
     return Silences(stored, now)
 
 
-def holding(store: HealthStore | None, command_id: str, now: dt.datetime) -> list[Snooze]:
-    """Return what holds ``command_id``'s alerts at ``now``, for a page: the stored snoozes and
-    the maintenance windows under way that no watcher stored yet (nothing is written)."""
+def shown(store: HealthStore | None, now: dt.datetime) -> list[Snooze]:
+    """Return the snoozes a reader shows at ``now``: the stored ones and the maintenance
+    windows under way that no watcher stored yet (one read; nothing is written).
+
+    The page, its JSON, the metrics and ``monitor_status`` read them here, so each says a
+    command is snoozed exactly when the others do (``active_for`` picks a command id's).
+    """
     try:
         stored = store.snoozes() if store is not None else []
     except NotImplementedError:  # a store of the project's own, written before snoozes
         stored = []
     known = {snooze.id for snooze in stored}
-    every = stored + [o for o in maintenance.occurrences(now) if o.id not in known]
-    return active_for(every, command_id, now)
+    return stored + [o for o in maintenance.occurrences(now) if o.id not in known]
+
+
+def holding(store: HealthStore | None, command_id: str, now: dt.datetime) -> list[Snooze]:
+    """Return what holds ``command_id``'s alerts at ``now``, for a page (:func:`shown`)."""
+    return active_for(shown(store, now), command_id, now)
 
 
 def summarise(

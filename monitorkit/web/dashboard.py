@@ -9,7 +9,8 @@ does not grow with the number of command ids: the overview is ``judge_runs`` + `
 
 The shapes are the documented read API (``docs/status-page.md``): change them only by adding.
 Both pages carry ``watcher``, whether a watcher runs (``watcher_health.py``): one more read of
-the health store; a command page carries ``snoozes``, those holding its alerts now, one more.
+the health store; and whether a snooze holds a command id's alerts (``snoozed``,
+``snoozed_until``; a command page also lists them, ``snoozes``): one more.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..record import (
     parse_timestamp,
     utcnow,
 )
+from ..snoozes import active_for, snoozed_json
 from ..stores.base import Reporter
 from .stats import (
     Durations,
@@ -161,9 +163,11 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     now = utcnow()
     stale_after = settings.stale_after  # read once: each read judges the Django setting anew
     expectations = discover()
-    watcher = watcher_health.read(reporter.health_store(), expectations, settings, now)
+    store = reporter.health_store()
+    watcher = watcher_health.read(store, expectations, settings, now)
     rows = command_health(reporter, expectations, watcher, now)
     recent = reporter.recent_outcomes(STRIP_LENGTH)
+    snoozes = silence.shown(store, now)
     commands = []
     for command_id, latest, found in rows:
         strip = recent.get(command_id) or ([outcome_of(latest)] if latest is not None else [])
@@ -178,6 +182,7 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
                 ),
                 "progress": progress_json(last, found, now),
                 "recent": strip,
+                **snoozed_json(active_for(snoozes, command_id, now)),
             }
         )
     commands.sort(key=problems_first)
@@ -240,7 +245,7 @@ def command(
     return {
         "command_id": command_id,
         **_health_json(found),
-        "snoozed": bool(snoozes),
+        **snoozed_json(snoozes),
         "snoozes": [snooze.as_dict() for snooze in snoozes],
         "generated": format_timestamp(now),
         "refresh_seconds": settings.page_refresh,

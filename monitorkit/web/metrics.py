@@ -32,6 +32,8 @@ Per command id (labels ``command_id`` and ``command``, the command's name), for 
 - ``monitorkit_kept_runs`` and ``monitorkit_kept_failed_runs``: over the kept runs (gauges, since
   the oldest runs are dropped as new ones come);
 - ``monitorkit_failures_in_row``;
+- ``monitorkit_snoozed``: 1 while a snooze or maintenance window holds the id's alerts (its
+  health is still judged and exported), as the page and ``monitor_status`` mark it;
 - what the last run cost (``cost_metrics.py``): ``monitorkit_last_run_cpu_seconds{mode}``,
   ``monitorkit_last_run_peak_memory_bytes``, ``monitorkit_last_run_queries{alias}`` and
   ``monitorkit_last_run_query_seconds{alias}``.
@@ -55,12 +57,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..conf import monitor_settings
+from ..health import silence
 from ..health.judge import FAILED, UNFINISHED, Assessment, Health, is_stale
 from ..health.overview import judge_inputs, judge_one, shown, shown_ids
 from ..health.schedules import Expectation, discover
 from ..health.watcher import WatcherHealth, read
 from ..naming import matches_any
 from ..record import RunRecord, Status, utcnow
+from ..snoozes import active_for
 from ..status import ENDED
 from ..stores.base import Reporter
 from ..stores.health_store import HealthState
@@ -296,6 +300,11 @@ class StoreCollector:
         in_row = gauge(
             "monitorkit_failures_in_row", "Failed runs from the newest back to the last success."
         )
+        snoozed = gauge(
+            "monitorkit_snoozed",
+            "1 while a snooze or maintenance window holds the command id's alerts.",
+        )
+        snoozes = silence.shown(store, now)
         spent = CostMetrics(LABELS)
         for command_id in ids:
             records = judged.get(command_id, [])
@@ -309,6 +318,7 @@ class StoreCollector:
             for value in Health:
                 health.add_metric([*labels, value.value], float(found.health == value))
             in_row.add_metric(labels, found.failures_in_row)
+            snoozed.add_metric(labels, float(bool(active_for(snoozes, command_id, now))))
             if counts is not None:
                 counted = counts.get(command_id, {})
                 for outcome in ENDED:
@@ -345,7 +355,7 @@ class StoreCollector:
             runs_total.add_metric(labels, max(newest.seq or 0, len(runs)))
         yield from (health, status, started, duration, success, failure, completion)
         yield from (next_expected, schedule_info, margin, max_runtime, active)
-        yield from (runs_total, kept_runs, kept_failed, in_row)
+        yield from (runs_total, kept_runs, kept_failed, in_row, snoozed)
         yield from spent.families()
         if counts is not None:
             yield ended

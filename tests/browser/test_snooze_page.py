@@ -8,6 +8,7 @@ permission sees no form and is refused, an anonymous visitor is sent to log in.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from typing import Any
 
@@ -15,10 +16,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from monitorkit.record import Status
+from monitorkit.record import Status, utcnow
+from monitorkit.snoozes import new_snooze
 from monitorkit.stores.database.runs import DatabaseReporter
 from tests.browser.conftest import PASSWORD, REQUIRE_ENV, screenshot, signed_in_page
-from tests.browser.test_status_page import store_run
+from tests.browser.test_status_page import store_run, without_ages
 
 try:
     from playwright.sync_api import expect
@@ -134,3 +136,23 @@ def test_an_anonymous_visitor_is_sent_to_log_in(anonymous_page: Any, live_server
     assert answer.status == 302
     assert answer.headers["location"].startswith("/admin/login/?next=/monitor/commands/")
     assert snoozes() == []
+
+
+def test_the_overview_marks_a_snooze_live_as_a_reload_draws_it(page: Any, live_server: Any):
+    row = 'tr[data-command-id="import_orders"]'
+    page.goto(live_server.url + reverse("monitorkit:overview") + "?refresh=0.5")
+    expect(page.locator(f"{row} .snoozed")).to_have_count(0)
+    health = DatabaseReporter().health_store()
+    assert health is not None
+    now = utcnow()
+    snooze = new_snooze("import_*", "supplier migration", "ops", now, now + dt.timedelta(hours=2))
+    health.add_snooze(snooze)
+    expect(page.locator(f"{row} .snoozed")).to_have_text("snoozed")  # the next poll draws it
+    live = without_ages(page, row)
+    page.reload()
+    assert without_ages(page, row) == live
+    health.end_snooze(snooze.id, utcnow())
+    expect(page.locator(f"{row} .snoozed")).to_have_count(0)
+    gone = without_ages(page, row)
+    page.reload()
+    assert without_ages(page, row) == gone

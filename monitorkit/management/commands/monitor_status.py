@@ -13,12 +13,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from ...conf import monitor_settings
+from ...health import silence
 from ...health.judge import is_stale
 from ...health.overview import command_health
 from ...health.schedules import Expectation, discover
 from ...health.watcher import WatcherHealth, read
 from ...record import RunRecord, format_timestamp, utcnow
 from ...recording.spool import Spool
+from ...snoozes import active_for, snoozed_json
 from ...stores import Reporter, ReporterError, store_reporter
 from ...words import describe_age
 
@@ -84,6 +86,8 @@ class Command(BaseCommand):
     ) -> None:
         """Print one row per command id: its health, last run and next expected run."""
         rows = command_health(reporter, expectations, watcher)[:limit]
+        now = utcnow()
+        snoozes = silence.shown(reporter.health_store(), now)
         if as_json:
             data = []
             last_cycle = watcher.last if watcher is not None else None
@@ -95,6 +99,7 @@ class Command(BaseCommand):
                 item["running"] = found.running
                 item["next_expected"] = format_timestamp(found.next_expected)
                 item["recovering"] = found.recovering_dict()
+                item.update(snoozed_json(active_for(snoozes, command_id, now)))
                 # The list stays a list: the watcher's word is on each item (the same on all).
                 item["watcher_silent"] = watcher is not None and watcher.silent
                 item["watcher_last_cycle"] = (
@@ -123,7 +128,10 @@ class Command(BaseCommand):
             cells = self.as_row(run) if run is not None else (command_id, "", "", "", "", "", "")
             nxt = format_timestamp(found.next_expected) or ""
             fails = found.failures_in_row or ""  # in a row, as the page and the alert count
-            table.append((cells[0], found.health.value, *cells[1:6], nxt, fails, cells[6]))
+            health = found.health.value
+            if active_for(snoozes, command_id, now):  # as the page marks it
+                health += " (snoozed)"
+            table.append((cells[0], health, *cells[1:6], nxt, fails, cells[6]))
         self.table(header, table)
 
     def table(self, header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:

@@ -2,8 +2,9 @@
  *
  * Plain JavaScript, no build step, nothing fetched but this site's own JSON and page. Every value
  * goes in through textContent or an attribute, never as HTML. The overview's rows are updated in
- * place (health, status, times, progress, message, strip; rows added for new command ids); a
- * command page fetches its own HTML again when its newest run or health changed, and swaps it in.
+ * place (health and its snooze marker, status, times, progress, message, strip; rows added for
+ * new command ids); a command page fetches its own HTML again when its newest run or health
+ * changed, and swaps it in.
  * On both, the watcher's banner follows the JSON's "watcher".
  */
 (function () {
@@ -130,6 +131,7 @@
     var badge = row.querySelector("td.health .badge");
     badge.setAttribute("data-health", c.health);
     setText(badge, c.health);
+    updateSnoozed(cell(row, "health"), c.snoozed);
     var status = cell(row, "last-status");
     status.setAttribute("data-status", shown(run));
     setText(status, shown(run));
@@ -142,6 +144,23 @@
     setText(cell(row, "message"), message(run));
     updateProgress(cell(row, "progress"), c.progress);
     updateStrip(cell(row, "strip"), c.recent || []);
+  }
+
+  // The marker of a snooze, as _overview_row.html draws it: a space, then the span.
+  function updateSnoozed(td, snoozed) {
+    var marker = td.querySelector(".snoozed");
+    if (snoozed && !marker) {
+      marker = document.createElement("span");
+      marker.className = "snoozed";
+      marker.setAttribute("title", "Alerts are held; health is still judged");
+      marker.textContent = "snoozed";
+      td.appendChild(document.createTextNode(" "));
+      td.appendChild(marker);
+    } else if (!snoozed && marker) {
+      var space = marker.previousSibling;
+      if (space && space.nodeType === 3) { td.removeChild(space); }
+      td.removeChild(marker);
+    }
   }
 
   function updateProgress(td, p) {
