@@ -23,6 +23,7 @@ from ..health import silence
 from ..health import watcher as watcher_health
 from ..health.judge import Assessment, is_stale
 from ..health.overview import command_health, judge_depth, judge_one, shown
+from ..health.routing import Route, read_routes, route_for
 from ..health.schedules import Expectation, discover
 from ..healths import Health
 from ..record import (
@@ -141,6 +142,19 @@ def schedule_json(expectation: Expectation | None) -> dict[str, Any] | None:
     }
 
 
+def route_json(route: Route) -> dict[str, Any]:
+    """Return where a command id's alerts go and what they add (``health/routing.py``): the
+    same route the watcher follows, declared by the command or ``MONITORKIT_ALERT_ROUTES``."""
+    return {
+        "channels": None if route.channels is None else list(route.channels),
+        "owner": route.owner,
+        "runbook": route.runbook,
+        "realert_every_seconds": _seconds_or_text(route.realert_every),
+        "escalate_after_seconds": _seconds_or_text(route.escalate_after),
+        "escalate_to": list(route.escalate_to),
+    }
+
+
 def check_text(check: Any) -> str | None:
     """Return a check of the outcome as a person reads it: its conditions, or its function's
     name; ``None`` without one."""
@@ -251,6 +265,7 @@ def command(
         "refresh_seconds": settings.page_refresh,
         "watcher": None if watcher is None else watcher.as_json(),
         "schedule": schedule_json(expectation),
+        "alerts": route_json(route_for(command_id, expectation, read_routes()[0])),
         "durations": _durations_json(usual),
         "costs": {m.value: _durations_json(spread) for m, spread in usual_costs.items()},
         "slow_factor": slow_factor,

@@ -57,7 +57,11 @@ def crowded_shop(settings: Any) -> None:
     a long command id, a long message, a running command with a long progress text and ETA."""
     settings.MONITORKIT_SCHEDULES = {
         "send_newsletter__segment_vip": {"schedule": 6 * 3600},
-        LONG_ID: {"schedule": "*/10 * * * *"},
+        LONG_ID: {
+            "schedule": "*/10 * * * *",
+            "owner": "data-platform-oncall-rotation@example.com",
+            "runbook": "https://wiki.example.com/runbooks/synchronise_supplier_inventory_feeds",
+        },
     }
     reporter = DatabaseReporter()
     seed_shop(reporter)

@@ -77,6 +77,28 @@ def schedule_texts(schedule: dict[str, Any] | None) -> dict[str, str]:
     }
 
 
+def route_texts(alerts: dict[str, Any]) -> dict[str, str]:
+    """Return where a command's alerts go, in words: channels, repeats, escalation, runbook.
+
+    The runbook is a link only when it is an http(s) URL: any other text (a ``javascript:``
+    URL among them) is shown as text.
+    """
+    channels = alerts["channels"]
+    escalate = alerts["escalate_after_seconds"]
+    repeat = alerts["realert_every_seconds"]
+    runbook = alerts["runbook"] or ""
+    return {
+        "alert_channels": "every channel" if channels is None else ", ".join(channels) or "none",
+        "alert_escalation": (
+            f"after {duration_text(escalate)} also {', '.join(alerts['escalate_to']) or 'the same'}"
+            if escalate is not None
+            else ""
+        ),
+        "alert_repeat": f"repeated every {duration_text(repeat)}" if repeat is not None else "",
+        "runbook_url": runbook if runbook.lower().startswith(("https://", "http://")) else "",
+    }
+
+
 def page_number(request: HttpRequest) -> int:
     """Return ``?page=N`` (1 when missing or not a number; past the last is the last)."""
     try:
@@ -136,6 +158,7 @@ def command_page(request: HttpRequest, command_id: str) -> HttpResponse:
             "next_expected": when_text(data["next_expected"]),
             "id_html": wrapped_id(command_id),
             **schedule_texts(data["schedule"]),
+            **route_texts(data["alerts"]),
             "progress_text": progress_text(data["progress"]),
             "newest": runs[0] if runs and data["page"] == 1 else None,
             "generated": data["generated"],
