@@ -114,6 +114,8 @@ def test_no_page_scrolls_sideways_on_a_phone(
         expect(phone.locator("main")).to_be_visible()
         scrolled, wide = overflow(phone)
         assert scrolled <= wide, (name, args, query, scrolled, wide, widest(phone))
+        if args == (LONG_ID,):  # its long owner and runbook are there, and fit too
+            expect(phone.locator("dd.runbook a")).to_be_visible()
     screenshot(phone, f"phone-{width}-{scheme}-command")
     phone.goto(url(live_server))
     screenshot(phone, f"phone-{width}-{scheme}-overview")
