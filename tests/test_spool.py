@@ -333,3 +333,33 @@ def test_a_reporter_named_in_a_file_is_never_imported(tmp_path: Path, memory, ca
     assert [(type(r), item.record.run_id) for r, item in found] == [(memory, ours.run_id)]
     assert "'sys.exit', which is not one of the project's configured stores" in caplog.text
     assert spool.count() == 2  # kept
+
+
+def test_a_start_delivered_after_its_finish_was_spooled_leaves_no_copy(own_spool):
+    """A nested run's start is being written (its caller's transaction holds it) when the run
+    ends and keeps its finish in the spool as a backup: once both are delivered, no file stays.
+    Seen under load: the start's delivery let go of the backup's bookkeeping, not of its file."""
+    entered, gate = threading.Event(), threading.Event()
+    written: list[Status] = []
+
+    class SlowStart(Reporter):
+        def write(self, record: RunRecord) -> None:
+            if record.status is Status.STARTED:
+                entered.set()
+                gate.wait(10)
+            written.append(record.status)
+
+        def run_state(self, run_id: str) -> dict[str, Any]:
+            return {}
+
+    sender = Sender()
+    reporter = SlowStart()
+    run_id = uuid.uuid4().hex
+    sender.submit(record(run_id, Status.STARTED), [reporter], timeout=10)
+    assert entered.wait(10)
+    sender.submit(record(run_id, Status.FINISHED, at=1), [reporter], timeout=10)
+    assert sender.spool_pending(run_id, backup=True) == 1
+    gate.set()
+    assert sender.flush(5)
+    assert written == [Status.STARTED, Status.FINISHED]
+    assert own_spool.count() == 0

@@ -8,7 +8,6 @@ not there. Each is compared with the unmonitored twin: exit code, stdout, stderr
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
@@ -127,13 +126,10 @@ def test_monitored_commands_nested_in_one_transaction_cost_no_flush_wait(project
         ["nested_atomic_command"] * 3 + [f"ok_command__label_inner{i}" for i in range(3)] * 3
     )
     assert {r["status"] for r in runs} == {"FINISHED"}
-    # What a nested call spooled is delivered by a later write of its process; on a busy
-    # machine a copy of a record the store already has may stay behind, for the next process
-    # to find stored and discard. Never one the store lacks or holds otherwise.
-    stored = {r["run_id"]: r["status"] for r in runs}
-    for path in spooled(project):
-        record = json.loads(path.read_text())["record"]
-        assert stored.get(record["run_id"]) == record["status"], record
+    # What a nested call kept in the spool is let go once its process delivered it. (On a busy
+    # machine a copy stayed behind: a nested run's start, written after its finish was kept,
+    # let go of the copy's bookkeeping but not of the file; tests/test_spool.py.)
+    assert spooled(project) == []
 
 
 def test_nested_runs_say_so_once_each_at_info_level(project: Project):

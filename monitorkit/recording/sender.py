@@ -400,10 +400,12 @@ class Sender:
                 self._keep(reporter, event.record)
                 continue
             self._delivered = True
-            if (event.record.run_id, path) in self._spooled:
-                self._spooled.discard((event.record.run_id, path))
-                self._backups.discard((event.record.run_id, path))
-                _spool_of(reporter).discard(reporter, event.record)
+            key = (event.record.run_id, path)
+            # Let go of the spooled copy only once what it holds is delivered: a start written
+            # after its run's finish was spooled leaves the finish to its own delivery.
+            if key in self._spooled and _spool_of(reporter).discard(reporter, event.record):
+                self._spooled.discard(key)
+                self._backups.discard(key)
             if path not in self._spool_checked:
                 self._spool_checked.add(path)
                 self._queue_spooled(reporter, path)

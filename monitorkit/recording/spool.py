@@ -259,12 +259,20 @@ class Spool:
         except OSError as err:
             logger.error("monitorkit could not delete delivered spool file %s: %s", item.path, err)
 
-    def discard(self, reporter: Reporter, record: RunRecord) -> None:
-        """Forget a run's spooled record once a state at least as new was delivered."""
+    def discard(self, reporter: Reporter, record: RunRecord) -> bool:
+        """Forget a run's spooled record once a state at least as new was delivered.
+
+        Returns whether the spool holds nothing newer of the run now. ``False``: it keeps a
+        newer state (a start delivered after its run's finish was spooled), still to go.
+        """
         target = self.file_for(reporter_path(reporter), record.run_id)
         current = self.read(target)
-        if current is not None and newer(record, current.record):
+        if current is None:
+            return True
+        if newer(record, current.record):
             self.remove(current)
+            return True
+        return False
 
     # Everything below works relative to a directory descriptor that passed the checks.
     def _names(self, fd: int) -> list[str]:
