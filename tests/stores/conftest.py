@@ -49,7 +49,9 @@ def firebase_settings(settings: Any) -> Callable[..., Any]:
             firebase.setdefault("DATABASE_URL", server.url)
         settings.FIREBASE_MONITORING = firebase
         settings.FIREBASE_MONITORING_KEY = KEY
-        settings.MONITORKIT_HTTP_TIMEOUT = 0.5
+        # A short connect (a dead port fails at once), a read long enough for a busy machine: an
+        # answer lost to a read timeout makes the transport send a run-number claim again.
+        settings.MONITORKIT_HTTP_TIMEOUT = (0.5, 5.0)
         settings.MONITORKIT_STALE_AFTER = 60
         return settings
 
