@@ -46,6 +46,7 @@ from ...record import (
     Status,
     format_timestamp,
     outcome,
+    utcnow,
 )
 from ...retry import RetryableError, call_with_retries, remaining
 from ..base import MISSED_KEPT, Reporter, ReporterError
@@ -53,6 +54,7 @@ from .columns import aware, db_time, raw_time
 from .sql import RunStatements
 
 if TYPE_CHECKING:
+    from ...concurrency import Admission
     from .health import DatabaseHealthStore
 
 logger = logging.getLogger("monitorkit")
@@ -346,14 +348,80 @@ class DatabaseReporter(Reporter):
                 cursor.execute(sql.exists, [record.run_id])
                 if cursor.fetchone() is not None:
                     return  # the row holds a newer state of this run
-            if connection.vendor == "postgresql":  # one seq at a time per command id
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
-            cursor.execute(sql.newest_seq, [record.id])
-            seq = (cursor.fetchone()[0] or 0) + 1
-            cursor.execute(sql.insert, [record.run_id, seq, *values])
-            self._trim(cursor, connection, sql, record)
+            self._insert(cursor, connection, sql, record, values)
             if ended:
                 self._count(cursor, sql, record)
+
+    def _insert(
+        self, cursor: Any, connection: Any, sql: RunStatements, record: RunRecord, values: list[Any]
+    ) -> None:
+        """Insert the run's row with the command id's next seq, and trim what is not kept."""
+        if connection.vendor == "postgresql":  # one seq at a time per command id
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
+        cursor.execute(sql.newest_seq, [record.id])
+        seq = (cursor.fetchone()[0] or 0) + 1
+        cursor.execute(sql.insert, [record.run_id, seq, *values])
+        self._trim(cursor, connection, sql, record)
+
+    # On the command's thread, before ``handle`` (``monitorkit/concurrency.py``).
+    def take_lease(self, record: RunRecord, limit: int) -> Admission:
+        """Insert the run's first row only while fewer than ``limit`` others are alive.
+
+        The lease is the run's own row: its heartbeats keep it, its outcome releases it (the
+        final write, within the flush bound), and a holder killed without a trace lets go once
+        the judge calls its run stale (``health.judge.is_stale``, the one staleness rule).
+
+        One transaction on the command's connection, race-free: on SQLite it starts with an
+        ``UPDATE`` of the run's (absent) row, which takes the database's write lock, with
+        SQLite's busy wait, before anything is read, so two starts are serialised whole. On
+        PostgreSQL it starts with the transaction-level advisory lock of the command id (the
+        one the seq of a first write takes), so two starts of one id queue there, and the
+        second's count (a new snapshot per statement, READ COMMITTED) sees the first's row;
+        starts of other ids never wait. A command already in a transaction takes no lease: its
+        row would be seen only when the caller commits (logged by the caller, the run goes on).
+        """
+        from ...concurrency import Admission
+        from ...health.judge import is_stale
+
+        connection = connections[self.alias]
+        if connection.in_atomic_block:
+            raise ReporterError("the command runs inside a transaction: no lease is taken")
+        sql = self._sql
+        if sql is None:
+            sql = self._sql = RunStatements(connection)
+        values = sql.values(self._fields(record), connection)
+        with transaction.atomic(using=self.alias), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                milliseconds = max(1, int(self.settings.flush_timeout * 1000))
+                cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
+            else:  # the write lock first (the row does not exist yet: nothing changes)
+                cursor.execute(sql.update, [*values, record.run_id])
+            cursor.execute(sql.holders, [record.id, record.run_id, *_UNFINISHED_VALUES])
+            now = utcnow()
+            holders = [
+                run_id
+                for run_id, status, started, latest in cursor.fetchall()
+                if not is_stale(
+                    RunRecord(
+                        record.id,
+                        "",
+                        "",
+                        run_id,
+                        "",
+                        None,
+                        raw_time(started),
+                        Status(status),
+                        raw_time(latest) if latest is not None else None,
+                    ),
+                    now,
+                    self.settings.stale_after,
+                )
+            ]
+            if len(holders) >= limit:
+                return Admission(False, tuple(holders))
+            self._insert(cursor, connection, sql, record, values)
+        return Admission(True, tuple(holders))
 
     def _count(self, cursor: Any, sql: RunStatements, record: RunRecord) -> None:
         """Count the run's outcome, in the transaction that stores it (``OutcomeCount``).
