@@ -134,9 +134,9 @@ def test_a_sigkilled_holder_lets_go_once_its_run_is_stale(store_project: Project
     # judge calls the run stale, and its lease is gone with it.
     wait_for(
         lambda: (
-            dt.datetime.now(dt.timezone.utc) - timestamp(holder_row()["latest"])
-        ).total_seconds()
-        > stale_after,
+            (dt.datetime.now(dt.timezone.utc) - timestamp(holder_row()["latest"])).total_seconds()
+            > stale_after
+        ),
         timeout=HANG,
     )
     release.touch()  # the next holder ends as soon as it is admitted

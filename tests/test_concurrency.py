@@ -1,0 +1,125 @@
+"""The concurrency policy's values, its checks, and how the judge reads overlap and refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import checks
+
+from monitorkit.concurrency import (
+    REFUSED_EXIT_CODE,
+    WhenRefused,
+    parse_concurrency,
+    parse_when_refused,
+    refusal_outcome,
+)
+from monitorkit.health.judge import Health, assess, failures_in_row
+from monitorkit.health.schedules import Expectation
+from monitorkit.record import Status
+from tests.test_health import NIGHTLY, STALE_AFTER, run, utc
+
+
+@pytest.mark.parametrize(
+    "value, limit",
+    [(None, None), ("allow", None), ("forbid", 1), (1, 1), (2, 2), (1000, 1000)],
+)
+def test_concurrency_values(value, limit):
+    assert parse_concurrency(value) == limit
+
+
+@pytest.mark.parametrize("value", [0, -1, 1001, True, 1.5, "2", "never", [1]])
+def test_bad_concurrency_values(value):
+    with pytest.raises(ValueError, match="must be 'allow', 'forbid' or a whole number"):
+        parse_concurrency(value)
+
+
+def test_when_refused_values():
+    assert parse_when_refused(None) is WhenRefused.SKIP
+    assert parse_when_refused("fail") is WhenRefused.FAIL
+    with pytest.raises(ValueError, match="must be 'skip' or 'fail'"):
+        parse_when_refused("exit")
+
+
+def test_a_refusal_names_its_holders_and_its_exit_code():
+    skip = refusal_outcome("nightly", 1, ["abc"], WhenRefused.SKIP)
+    assert skip.status is Status.SKIPPED and skip.exit_code == 0
+    assert skip.message == "Not run: concurrency of 'nightly' is forbid; running: abc"
+    fail = refusal_outcome("nightly", 2, ["abc", "def"], WhenRefused.FAIL)
+    assert fail.exit_code == REFUSED_EXIT_CODE == 75
+    assert "at most 2 at once; running: abc, def" in fail.message
+
+
+def test_an_expectation_carries_the_policy():
+    assert Expectation("job").concurrency is None
+    job = Expectation("job", concurrency="forbid", when_refused="fail")
+    assert job.concurrency == 1 and job.when_refused is WhenRefused.FAIL
+
+
+@pytest.mark.parametrize(
+    "values, check_id, words",
+    [
+        ({"concurrency": "once"}, "monitorkit.W170", "concurrency must be 'allow', 'forbid'"),
+        ({"concurrency": 0}, "monitorkit.W170", "a whole number from 1 to 1000"),
+        ({"when_refused": "exit"}, "monitorkit.W171", "when_refused must be 'skip' or 'fail'"),
+    ],
+)
+def test_manage_py_check_warns_about_a_bad_policy(settings, values, check_id, words):
+    from monitorkit.checks import check_schedules_and_alerts
+
+    settings.MONITORKIT_SCHEDULES = {"nightly": values}
+    (message,) = check_schedules_and_alerts()
+    assert isinstance(message, checks.Warning)
+    assert message.id == check_id and words in message.msg and "'nightly'" in message.msg
+    assert message.hint
+
+
+# --- the judge ---------------------------------------------------------------------------
+
+
+def test_two_live_runs_overlap():
+    now = utc(2026, 5, 1, 3, 10)
+    older = run(utc(2026, 5, 1, 3, 0), Status.RUNNING, latest=now)
+    newer = run(utc(2026, 5, 1, 3, 5), Status.RUNNING, latest=now)
+    got = assess(NIGHTLY, [newer, older], now, STALE_AFTER, None)
+    assert got.health is Health.OVERLAPPING and got.running
+    assert not Health.OVERLAPPING.problem and not Health.OVERLAPPING.alerts
+
+
+def test_a_stale_older_run_is_no_overlap():
+    now = utc(2026, 5, 1, 3, 10)
+    older = run(utc(2026, 5, 1, 2, 0), Status.RUNNING, latest=utc(2026, 5, 1, 2, 1))
+    newer = run(utc(2026, 5, 1, 3, 5), Status.RUNNING, latest=now)
+    assert assess(NIGHTLY, [newer, older], now, STALE_AFTER, None).health is Health.RUNNING
+
+
+def test_a_skipped_start_is_neither_failure_nor_success():
+    failed = run(utc(2026, 5, 1, 3, 0), Status.FAILED)
+    skipped = run(utc(2026, 5, 1, 3, 30), Status.SKIPPED)
+    failed_before = run(utc(2026, 4, 30, 3, 0), Status.FAILED)
+    runs = [skipped, failed, failed_before]
+    assert failures_in_row(runs) == 2
+    got = assess(NIGHTLY, runs, utc(2026, 5, 1, 4), STALE_AFTER, None)
+    assert got.health is Health.FAILING and got.last_run is failed
+
+
+def test_a_skipped_start_counts_for_the_schedule():
+    # The run of the day before finished; today's 03:00 start was refused (the previous run
+    # still held the lease): the schedule had its start, so it is not missed.
+    finished = run(utc(2026, 4, 30, 3, 0))
+    skipped = run(utc(2026, 5, 1, 3, 0), Status.SKIPPED)
+    now = utc(2026, 5, 1, 4)
+    assert assess(NIGHTLY, [finished], now, STALE_AFTER, None).health is Health.MISSED
+    got = assess(NIGHTLY, [skipped, finished], now, STALE_AFTER, None)
+    assert got.health is Health.OK and got.last_run is finished
+    assert got.next_expected == utc(2026, 5, 2, 3)
+
+
+def test_metrics_count_active_runs():
+    from monitorkit.web.metrics import active_runs
+
+    now = utc(2026, 5, 1, 3, 10)
+    alive = [run(utc(2026, 5, 1, 3, m), Status.RUNNING, latest=now) for m in (0, 5)]
+    dead = run(utc(2026, 5, 1, 1), Status.RUNNING, latest=utc(2026, 5, 1, 1, 1))
+    assert active_runs([*alive, dead, run(utc(2026, 5, 1))], now, STALE_AFTER) == 2
+    assert dt.timedelta(seconds=STALE_AFTER) < now - dead.latest
