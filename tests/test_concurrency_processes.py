@@ -17,6 +17,14 @@ from typing import Any
 import pytest
 
 from tests.process import Project, wait_for, wait_for_line
+from tests.test_one_truth_processes import (  # noqa: F401 - store and site are fixtures
+    metric,
+    metric_health,
+    row_of,
+    settings_for,
+    site,
+    store,
+)
 
 pytestmark = pytest.mark.subprocess
 
@@ -145,3 +153,36 @@ def test_a_sigkilled_holder_lets_go_once_its_run_is_stale(store_project: Project
     assert admitted.returncode == 0 and "ready" in out, (out, err)
     statuses = sorted(r["status"] for r in store_project.runs("lease_command"))
     assert statuses == ["FINISHED", "RUNNING", "SKIPPED"]  # the killed run stays as it was
+
+
+# --- "allow": overlap is shown, not prevented ------------------------------------------------
+
+
+def test_allowed_overlap_shows_on_the_page_and_in_the_metrics(store, site, tmp_path: Path):  # noqa: F811
+    """Two live runs of a command that allows them (the default): both run ``handle``; the
+    overview page and JSON say OVERLAPPING, the metrics ``monitorkit_active_runs`` 2."""
+    release = tmp_path / "release"
+    settings = settings_for()
+    runs = [
+        store.popen("lease_command", f"--release={release}", settings=settings) for _ in range(2)
+    ]
+    try:
+        for process in runs:
+            wait_for_line(process, "ready", timeout=HANG)
+        wait_for(
+            lambda: sum(r["status"] == "RUNNING" for r in store.runs("lease_command")) == 2,
+            timeout=HANG,
+        )
+        web = site(settings)
+        samples = web.metrics()
+        assert metric(samples, "monitorkit_active_runs", "lease_command") == 2
+        assert metric_health(samples, "lease_command") == "OVERLAPPING"
+        assert 'data-health="OVERLAPPING"' in row_of(web.page(), "lease_command")
+        overview = web.json("api/overview.json")["commands"]
+        (row,) = [c for c in overview if c["command_id"] == "lease_command"]
+        assert row["health"] == "OVERLAPPING", row
+    finally:
+        release.touch()
+        for process in runs:
+            process.communicate(timeout=HANG)
+    assert all(process.returncode == 0 for process in runs)
