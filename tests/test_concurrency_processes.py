@@ -1,4 +1,4 @@
-"""The concurrency policy under real ``manage.py`` processes, on SQLite and on PostgreSQL.
+"""The concurrency policy under real ``manage.py`` processes: SQLite, PostgreSQL, Firebase.
 
 ``lease_command`` says "ready" in ``handle`` and waits for a file: while it waits it holds its
 lease. Starts refused by the policy must never reach ``handle`` and must be stored ``SKIPPED``
@@ -18,6 +18,7 @@ import pytest
 
 from tests.process import Project, wait_for, wait_for_line
 from tests.test_one_truth_processes import (  # noqa: F401 - store and site are fixtures
+    Store,
     metric,
     metric_health,
     row_of,
@@ -31,8 +32,9 @@ pytestmark = pytest.mark.subprocess
 HANG = 90  # seconds: far beyond what any of these commands takes; reached only by a hang
 
 
-def limited(project: Project, concurrency: Any, when_refused: str = "skip") -> dict[str, Any]:
+def limited(where: Project | Store, concurrency: Any, when_refused: str = "skip") -> dict:
     """Settings declaring the test command's limit, with a spool of the test's own."""
+    project = where.project if isinstance(where, Store) else where
     return {
         "MONITORKIT_SPOOL_DIR": str(project.db_dir / "spool"),
         "MONITORKIT_SCHEDULES": {
@@ -42,10 +44,10 @@ def limited(project: Project, concurrency: Any, when_refused: str = "skip") -> d
 
 
 def start_at_once(
-    project: Project, count: int, release: Path, settings: dict[str, Any]
+    where: Store, count: int, release: Path, settings: dict[str, Any]
 ) -> list[subprocess.Popen[str]]:
     return [
-        project.popen("lease_command", f"--release={release}", settings=settings)
+        where.popen("lease_command", f"--release={release}", settings=settings)
         for _ in range(count)
     ]
 
@@ -70,18 +72,19 @@ def timestamp(value: Any) -> dt.datetime:
 
 @pytest.mark.once
 def test_two_starts_of_a_forbid_command_at_once_run_handle_once_twenty_times(
-    store_project: Project, tmp_path: Path
+    store: Store,  # noqa: F811 - the fixture
+    tmp_path: Path,
 ):
-    settings = limited(store_project, "forbid")
+    settings = limited(store, "forbid")
     for attempt in range(20):
         release = tmp_path / f"release-{attempt}"
-        ended = finish(start_at_once(store_project, 2, release, settings), 1, release)
+        ended = finish(start_at_once(store, 2, release, settings), 1, release)
         ran = [out for _, out, _ in ended if "ready" in out]
         assert len(ran) == 1, (attempt, ended)
         assert [code for code, _, _ in ended] == [0, 0], ended  # skip: a refused start exits 0
         assert all("Traceback" not in err for _, _, err in ended), ended
         assert sorted(out for _, out, _ in ended)[0] == ""  # the refused one printed nothing
-    runs = store_project.runs("lease_command")
+    runs = store.runs("lease_command")
     assert len(runs) == 40
     statuses = [r["status"] for r in runs]
     assert statuses.count("FINISHED") == 20 and statuses.count("SKIPPED") == 20, statuses
@@ -93,12 +96,12 @@ def test_two_starts_of_a_forbid_command_at_once_run_handle_once_twenty_times(
             assert run["exit_code"] == 0
 
 
-def test_a_limit_of_two_admits_exactly_two_of_five(store_project: Project, tmp_path: Path):
+def test_a_limit_of_two_admits_exactly_two_of_five(store: Store, tmp_path: Path):  # noqa: F811
     release = tmp_path / "release"
-    settings = limited(store_project, 2)
-    ended = finish(start_at_once(store_project, 5, release, settings), 3, release)
+    settings = limited(store, 2)
+    ended = finish(start_at_once(store, 5, release, settings), 3, release)
     assert sum("ready" in out for _, out, _ in ended) == 2, ended
-    statuses = sorted(r["status"] for r in store_project.runs("lease_command"))
+    statuses = sorted(r["status"] for r in store.runs("lease_command"))
     assert statuses == ["FINISHED"] * 2 + ["SKIPPED"] * 3
 
 
@@ -120,23 +123,26 @@ def test_a_refused_start_that_fails_exits_75_with_one_line_on_stderr(
     assert len(skipped) == 1 and skipped[0]["exit_code"] == 75
 
 
-def test_a_sigkilled_holder_lets_go_once_its_run_is_stale(store_project: Project, tmp_path: Path):
+def test_a_sigkilled_holder_lets_go_once_its_run_is_stale(
+    store: Store,  # noqa: F811 - the fixture
+    tmp_path: Path,
+):
     release = tmp_path / "release"
     stale_after = 2.0
     settings = {
-        **limited(store_project, "forbid"),
+        **limited(store, "forbid"),
         "FIREBASE_MONITORING_INTERVAL_PING": 0.2,
         "MONITORKIT_STALE_AFTER": stale_after,
     }
-    holder = store_project.popen("lease_command", f"--release={release}", settings=settings)
+    holder = store.popen("lease_command", f"--release={release}", settings=settings)
     wait_for_line(holder, "ready", timeout=HANG)
-    refused = store_project.run("lease_command", f"--release={release}", settings=settings)
+    refused = store.run("lease_command", f"--release={release}", settings=settings)
     assert refused.returncode == 0 and refused.stdout == "", refused
     os.kill(holder.pid, signal.SIGKILL)
     holder.communicate(timeout=HANG)
 
     def holder_row() -> dict[str, Any]:
-        return next(r for r in store_project.runs("lease_command") if r["status"] == "RUNNING")
+        return next(r for r in store.runs("lease_command") if r["status"] == "RUNNING")
 
     # The store shows the holder's last heartbeat; once it is older than the stale bound the
     # judge calls the run stale, and its lease is gone with it.
@@ -148,10 +154,10 @@ def test_a_sigkilled_holder_lets_go_once_its_run_is_stale(store_project: Project
         timeout=HANG,
     )
     release.touch()  # the next holder ends as soon as it is admitted
-    admitted = store_project.popen("lease_command", f"--release={release}", settings=settings)
+    admitted = store.popen("lease_command", f"--release={release}", settings=settings)
     out, err = admitted.communicate(timeout=HANG)
     assert admitted.returncode == 0 and "ready" in out, (out, err)
-    statuses = sorted(r["status"] for r in store_project.runs("lease_command"))
+    statuses = sorted(r["status"] for r in store.runs("lease_command"))
     assert statuses == ["FINISHED", "RUNNING", "SKIPPED"]  # the killed run stays as it was
 
 
