@@ -5,7 +5,7 @@
 checked, the command's start costs nothing more), ``"forbid"`` (one at a time) or a whole number
 ``N``. Under a limit, a run asks the store for a lease before ``handle`` (one store round trip,
 ``Reporter.take_lease``); the leases are the live runs themselves, so a holder killed without a
-trace lets go once the judge's staleness rule (``health.judge.is_stale``) calls its run stale.
+trace lets go once the judge's staleness rule (``staleness.is_stale``) calls its run stale.
 
 ``monitor_when_refused`` says what a refused start does: ``"skip"`` (the default) returns at
 once and the process exits 0; ``"fail"`` ends it with :data:`REFUSED_EXIT_CODE` and one line on

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from ..healths import Health as Health
 from ..record import RunRecord
+from ..staleness import is_stale as is_stale
 from .schedules import UTC, Expectation
 
 MISSED = "MISSED"
@@ -103,18 +104,6 @@ def _status(record: RunRecord) -> str:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def is_stale(run: RunRecord, now: dt.datetime, stale_after: float) -> bool:
-    """Return whether ``run`` is unfinished and silent for longer than ``stale_after`` seconds.
-
-    Its start counts as its first sign of life. Only readers judge this: a writer stores what
-    a run said and never rewrites another run, so a run is ``SYSTEM_KILL`` only when it
-    recorded the signal itself, and a run that stopped beating is shown stale by every reader.
-    """
-    if _status(run) not in UNFINISHED:
-        return False
-    return (_utc(now) - _utc(run.latest or run.started)).total_seconds() > stale_after
 
 
 def failures_in_row(runs: Sequence[RunRecord]) -> int:

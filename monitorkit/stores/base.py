@@ -109,7 +109,7 @@ class Reporter:
 
         Called once, before ``handle``, on the command's thread: one round trip, race-free
         between processes. A run is alive until it ends or the judge calls it stale
-        (``health.judge.is_stale``), so a holder killed without a trace lets go by itself.
+        (``staleness.is_stale``), so a holder killed without a trace lets go by itself.
         Raising (the store is down) lets the command run: the caller logs it.
         """
         return None

@@ -369,7 +369,7 @@ class DatabaseReporter(Reporter):
 
         The lease is the run's own row: its heartbeats keep it, its outcome releases it (the
         final write, within the flush bound), and a holder killed without a trace lets go once
-        the judge calls its run stale (``health.judge.is_stale``, the one staleness rule).
+        the judge calls its run stale (``staleness.is_stale``, the one staleness rule).
 
         One transaction on the command's connection, race-free: on SQLite it starts with an
         ``UPDATE`` of the run's (absent) row, which takes the database's write lock, with
@@ -381,7 +381,7 @@ class DatabaseReporter(Reporter):
         row would be seen only when the caller commits (logged by the caller, the run goes on).
         """
         from ...concurrency import Admission
-        from ...health.judge import is_stale
+        from ...staleness import is_stale
 
         connection = connections[self.alias]
         if connection.in_atomic_block:

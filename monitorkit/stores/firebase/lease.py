@@ -7,7 +7,7 @@
 Each live holder is a child, kept fresh by its run's heartbeats (``FirebaseReporter`` adds its
 ``latest`` to the PATCH that writes each heartbeat) and removed by the PATCH that writes its
 outcome. A holder killed without a trace stays until the judge calls it stale
-(``health.judge.is_stale`` on its ``latest``), and the next start drops it.
+(``staleness.is_stale`` on its ``latest``), and the next start drops it.
 
 A start is a conditional write of the whole node (``if-match``, the REST API's compare and set):
 first against the ETag of an empty node (``null_etag``), so a start that finds no holder costs
@@ -87,7 +87,7 @@ def take_lease(
 
 def _alive(command_id: str, run_id: str, held: Any, now: dt.datetime, stale_after: float) -> bool:
     """Return whether a holder's run is alive by the judge's one staleness rule."""
-    from ...health.judge import is_stale
+    from ...staleness import is_stale
 
     if not isinstance(held, dict):
         return False
