@@ -123,3 +123,102 @@ def test_metrics_count_active_runs():
     dead = run(utc(2026, 5, 1, 1), Status.RUNNING, latest=utc(2026, 5, 1, 1, 1))
     assert active_runs([*alive, dead, run(utc(2026, 5, 1))], now, STALE_AFTER) == 2
     assert dt.timedelta(seconds=STALE_AFTER) < now - dead.latest
+
+
+# --- monitorkit.monitor(..., concurrency=...) on the database store -------------------------
+
+
+def hold(command_id: str) -> str:
+    """Store a live run of ``command_id`` (a heartbeat now), as a holder elsewhere would."""
+    from monitorkit.models import CommandRun
+    from monitorkit.record import utcnow
+
+    now = utcnow()
+    seq = CommandRun.objects.filter(command_id=command_id).count() + 1
+    CommandRun.objects.create(
+        command_id=command_id, seq=seq, run_id="holder", name=command_id, status="RUNNING",
+        started=now, latest=now,
+    )  # fmt: skip
+    return "holder"
+
+
+def stored(command_id: str) -> list[tuple[str, str]]:
+    from monitorkit.models import CommandRun
+
+    rows = CommandRun.objects.filter(command_id=command_id).order_by("seq")
+    return [(row.status, row.message) for row in rows]
+
+
+@pytest.fixture
+def own_declarations(monkeypatch):
+    from monitorkit.health import schedules
+
+    monkeypatch.setattr(schedules, "_declarations", {})
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_declarations")
+def test_a_refused_call_of_a_decorated_function_is_skipped_or_fails():
+    import monitorkit
+    from monitorkit.concurrency import RunRefused
+
+    called: list[str] = []
+
+    @monitorkit.monitor("exclusive", concurrency="forbid")
+    def skipping() -> str:
+        called.append("skip")
+        return "ran"
+
+    @monitorkit.monitor("exclusive", concurrency="forbid", when_refused="fail")
+    def failing() -> str:
+        called.append("fail")
+        return "ran"
+
+    assert skipping() == "ran"  # nothing holds the lease: it runs
+    holder = hold("exclusive")
+    assert skipping() is None
+    with pytest.raises(RunRefused) as refused:
+        failing()
+    assert refused.value.returncode == 75 and holder in str(refused.value)
+    with pytest.raises(RunRefused), monitorkit.monitor("exclusive", concurrency="forbid"):
+        called.append("block")
+    assert called == ["skip"]
+    statuses = [status for status, _ in stored("exclusive")]
+    assert statuses == ["FINISHED", "RUNNING", "SKIPPED", "SKIPPED", "SKIPPED"]
+    assert all(holder in message for status, message in stored("exclusive")[2:])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("own_declarations")
+def test_allow_takes_no_lease_and_runs_beside_a_holder():
+    import monitorkit
+
+    @monitorkit.monitor("shared")
+    def shared() -> int:
+        return 1
+
+    hold("shared")
+    assert shared() == 1
+    assert [status for status, _ in stored("shared")] == ["RUNNING", "FINISHED"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_that_cannot_be_taken_lets_the_command_run(caplog, monkeypatch):
+    import monitorkit
+    from monitorkit.stores.base import ReporterError
+    from monitorkit.stores.database.runs import DatabaseReporter
+
+    def down(self, record, limit):
+        raise ReporterError("database 'default' did not answer")
+
+    monkeypatch.setattr(DatabaseReporter, "take_lease", down)
+
+    @monitorkit.monitor("down", concurrency="forbid")
+    def job() -> int:
+        return 7
+
+    with caplog.at_level("WARNING", logger="monitorkit"):
+        assert job() == 7
+    assert "could not take a lease for command 'down'" in caplog.text
+    assert "it runs without one" in caplog.text
+    assert [status for status, _ in stored("down")] == ["FINISHED"]
