@@ -34,3 +34,9 @@ def is_stale(run: RunRecord, now: dt.datetime, stale_after: float) -> bool:
     if str(getattr(run.status, "value", run.status)) not in _UNFINISHED:
         return False
     return (_utc(now) - _utc(run.latest or run.started)).total_seconds() > stale_after
+
+
+def alive_since(now: dt.datetime, stale_after: float) -> dt.datetime:
+    """Return the oldest heartbeat (or start) of a run that :func:`is_stale` calls alive at
+    ``now``: the same rule, for a store that asks its database for the live runs."""
+    return _utc(now) - dt.timedelta(seconds=stale_after)

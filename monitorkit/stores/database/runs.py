@@ -50,6 +50,7 @@ from ...record import (
 )
 from ...retry import RetryableError, call_with_retries, remaining
 from ..base import MISSED_KEPT, Reporter, ReporterError
+from . import lease
 from .columns import aware, db_time, raw_time
 from .sql import RunStatements
 
@@ -371,7 +372,8 @@ class DatabaseReporter(Reporter):
         final write, within the flush bound), and a holder killed without a trace lets go once
         the judge calls its run stale (``staleness.is_stale``, the one staleness rule).
 
-        One transaction on the command's connection, race-free: on SQLite it starts with an
+        One transaction on the command's connection, race-free (on PostgreSQL sent as one text,
+        one round trip: ``lease.py``): on SQLite it starts with an
         ``UPDATE`` of the run's (absent) row, which takes the database's write lock, with
         SQLite's busy wait, before anything is read, so two starts are serialised whole. On
         PostgreSQL it starts with the transaction-level advisory lock of the command id (the
@@ -390,6 +392,10 @@ class DatabaseReporter(Reporter):
         if sql is None:
             sql = self._sql = RunStatements(connection)
         values = sql.values(self._fields(record), connection)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if lease.sends_in_one_text(cursor):
+                    return self._lease_in_one_text(cursor, sql, record, values, limit)
         with transaction.atomic(using=self.alias), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 milliseconds = max(1, int(self.settings.flush_timeout * 1000))
@@ -422,6 +428,32 @@ class DatabaseReporter(Reporter):
                 return Admission(False, tuple(holders))
             self._insert(cursor, connection, sql, record, values)
         return Admission(True, tuple(holders))
+
+    def _lease_in_one_text(
+        self, cursor: Any, sql: RunStatements, record: RunRecord, values: list[Any], limit: int
+    ) -> Admission:
+        """Take the lease on PostgreSQL in one round trip (``lease.py``)."""
+        from ...concurrency import Admission
+        from ...models import CommandRun
+        from ...staleness import alive_since
+
+        timeout = max(1, int(self.settings.flush_timeout * 1000))
+        table = sql.quote(CommandRun._meta.db_table)
+        text, names = lease.lease_text(sql.quote, table, self.settings.retention, limit, timeout)
+        since = db_time(alive_since(utcnow(), self.settings.stale_after))
+        key = _advisory_key(record.id)
+        params = lease.lease_params(names, key, record.run_id, record.id, values, since)
+        try:
+            cursor.execute(text, params)
+            live = lease.live_runs(cursor)
+        except Exception:
+            try:  # a statement failed: the rest of the text, its COMMIT too, did not run
+                cursor.execute("ROLLBACK")
+            except DatabaseError:
+                connections[self.alias].close()  # the connection is gone: a new one next time
+            raise
+        holders = tuple(run_id for run_id in live if run_id != record.run_id)
+        return Admission(record.run_id in live, holders)
 
     def _count(self, cursor: Any, sql: RunStatements, record: RunRecord) -> None:
         """Count the run's outcome, in the transaction that stores it (``OutcomeCount``).
