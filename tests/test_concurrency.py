@@ -222,3 +222,23 @@ def test_a_lease_that_cannot_be_taken_lets_the_command_run(caplog, monkeypatch):
     assert "could not take a lease for command 'down'" in caplog.text
     assert "it runs without one" in caplog.text
     assert [status for status, _ in stored("down")] == ["FINISHED"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_store_reads_the_run_before_a_refused_start_whole():
+    """A suspect run, then a refused start: the judge still reads the run's ``unmet``."""
+    from monitorkit.stores.database.runs import DatabaseReporter
+    from tests.stores.conftest import make_record
+
+    reporter = DatabaseReporter()
+    suspect = make_record("run-1", "nightly", started=utc(2026, 5, 1, 3))
+    suspect.status, suspect.finished = Status.FINISHED, utc(2026, 5, 1, 3, 1)
+    suspect.unmet = "ran 60 s, expected at least 600 s"
+    reporter.write(suspect)
+    skipped = make_record("run-2", "nightly", started=utc(2026, 5, 1, 3, 30))
+    skipped.status, skipped.finished = Status.SKIPPED, skipped.started
+    reporter.write(skipped)
+    runs = reporter.judge_runs(10)["nightly"]
+    got = assess(None, runs, utc(2026, 5, 1, 4), STALE_AFTER, None)
+    assert got.health is Health.SUSPECT and got.last_run is not None
+    assert got.last_run.unmet == suspect.unmet

@@ -605,10 +605,11 @@ class DatabaseReporter(Reporter):
     def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
         """Return every command id's ``judge_window`` for the judge, in two queries.
 
-        The newest record and the newest real (not ``MISSED``) run of each id whole; the older
-        records of an id whose newest did not ``FINISHED`` light (:meth:`_newest_rows`): run
-        id, seq, status, start and latest heartbeat, the rest left at its default. That is all
-        ``health.assess`` reads of them; a healthy id costs one whole row, as ``latest_runs``.
+        The newest record and the newest real (not ``MISSED`` nor ``SKIPPED``) run of each id
+        whole; the older records of an id whose newest did not ``FINISHED`` light
+        (:meth:`_newest_rows`): run id, seq, status, start and latest heartbeat, the rest left
+        at its default. That is all ``health.assess`` reads of them; a healthy id costs one
+        whole row, as ``latest_runs``.
         """
         from ...models import CommandRun
 
@@ -616,11 +617,12 @@ class DatabaseReporter(Reporter):
         # Each id's top seq and top real seq in one pass (a join, not a subquery per row).
         newest = (
             f"SELECT r.* FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
-            f"MAX(CASE WHEN status <> %s THEN seq END) AS top_real FROM {table} "
+            f"MAX(CASE WHEN status NOT IN (%s, %s) THEN seq END) AS top_real FROM {table} "
             f"GROUP BY command_id) m ON r.command_id = m.command_id "
             f"WHERE r.seq = m.top OR r.seq = m.top_real"
         )
-        rows = CommandRun.objects.using(self.alias).raw(newest, [Status.MISSED.value])
+        not_real = [Status.MISSED.value, Status.SKIPPED.value]  # what the judge passes over
+        rows = CommandRun.objects.using(self.alias).raw(newest, not_real)
         whole = {row.run_id: self._record(row) for row in rows}
         found: dict[str, list[RunRecord]] = {}
         columns = ("command_id", "run_id", "seq", "status", "started", "latest")
