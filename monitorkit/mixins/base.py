@@ -206,9 +206,16 @@ class MonitorMixin:
         return run
 
     def _monitor_refuse(self, run: MonitoredRun, refusal: Outcome) -> None:
-        """Store the refused start (flushed within the flush bound) and let its reporters go."""
+        """Store the refused start (flushed within the flush bound) and let its reporters go.
+
+        The refusal stands even when its record cannot be stored: the store said another run
+        holds the lease, and a second run beside it is what the policy forbids.
+        """
+        run.refused = refusal
         try:
             run.refuse(refusal, self._monitor_collect_metadata())
+        except Exception:
+            logger.exception("monitorkit could not record the refused start of %s", run.record.id)
         finally:
             run.release()
 
