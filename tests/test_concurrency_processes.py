@@ -192,3 +192,21 @@ def test_allowed_overlap_shows_on_the_page_and_in_the_metrics(store, site, tmp_p
         for process in runs:
             process.communicate(timeout=HANG)
     assert all(process.returncode == 0 for process in runs)
+
+
+def test_a_forbid_command_runs_when_its_store_is_down(project: Project, tmp_path: Path):
+    """Firebase does not answer: the lease cannot be taken, the command runs, a line says so."""
+    from tests.test_firebase_processes import firebase, free_port
+
+    release = tmp_path / "release"
+    release.touch()  # the command ends as soon as it runs
+    settings = {
+        **firebase(f"http://127.0.0.1:{free_port()}"),  # nothing listens there
+        **limited(project, "forbid"),
+        "MONITORKIT_FLUSH_TIMEOUT": 1.0,
+    }
+    ran = project.run("lease_command", f"--release={release}", settings=settings, timeout=HANG)
+    assert ran.returncode == 0, ran.stderr
+    assert "ready" in ran.stdout
+    assert "could not take a lease for command 'lease_command'" in ran.stderr
+    assert "it runs without one" in ran.stderr
