@@ -242,3 +242,33 @@ def test_the_database_store_reads_the_run_before_a_refused_start_whole():
     got = assess(None, runs, utc(2026, 5, 1, 4), STALE_AFTER, None)
     assert got.health is Health.SUSPECT and got.last_run is not None
     assert got.last_run.unmet == suspect.unmet
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_command_class_declares_its_policy_and_call_command_raises_the_refusal():
+    from django.core.management import call_command
+
+    from monitorkit import MonitoredCommand
+    from monitorkit.concurrency import RunRefused
+
+    called: list[str] = []
+
+    class Exclusive(MonitoredCommand):
+        monitor_command_id = "exclusive_command"
+        monitor_concurrency = "forbid"
+        monitor_when_refused = "fail"
+
+        def handle(self, *args, **options):
+            called.append("handle")
+
+    call_command(Exclusive())
+    holder = hold("exclusive_command")
+    with pytest.raises(RunRefused) as refused:
+        call_command(Exclusive())
+    assert refused.value.returncode == 75 and holder in str(refused.value)
+    assert called == ["handle"]
+    assert [status for status, _ in stored("exclusive_command")] == [
+        "FINISHED",
+        "RUNNING",
+        "SKIPPED",
+    ]
