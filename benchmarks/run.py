@@ -1,7 +1,7 @@
 """What monitoring costs a command, measured against its unmonitored twin.
 
     bash scripts/bench            (sets up .venv, then runs this)
-    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16|17|19.3|21]
+    python -m benchmarks.run [--rounds N] [--quick] [--only 14|15|16|17|19.3|21|21.1]
 
 Every timing is a difference or a ratio against the same command run as a plain
 ``BaseCommand`` in the same invocation, interleaved (plain, monitored, plain, monitored ...),
@@ -30,6 +30,7 @@ from typing import Any
 
 from .exit_latency import exit_latency
 from .install_cost import install_cost
+from .lease_trips import lease_trips, lease_trips_alone
 from .many_runs import many_runs
 from .query_cost import query_cost, query_cost_alone
 from .timeline import replace_rows, timeline
@@ -669,6 +670,7 @@ ALONE: dict[str, Callable[[Bench, int], None]] = {
     "17": many_runs,
     "19.3": command_page,
     "21": query_cost_alone,
+    "21.1": lease_trips_alone,
 }
 
 
@@ -699,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         latency(bench, server, rounds)
         dead_backend(bench, server, rounds)
         request_counts(bench, server)
+        lease_trips(bench, server)
         progress_cost(bench, server)
         memory(bench, server, rounds)
         heartbeat_cpu(bench, server)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from .mixins import (
     CommandOptionsMixin,
+    ConcurrencyMixin,
     DatabaseReporterMixin,
     FailureCaptureMixin,
     FirebaseReporterMixin,
@@ -29,6 +30,7 @@ class MonitoredCommandMixin(
     ProgressMixin,
     ScheduleMixin,
     OutcomeExpectationMixin,
+    ConcurrencyMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
 ):

@@ -29,6 +29,7 @@ from . import naming
 from .conf import INTERVAL
 from .health import schedules
 from .mixins import (
+    ConcurrencyMixin,
     DatabaseReporterMixin,
     FailureCaptureMixin,
     FirebaseReporterMixin,
@@ -53,6 +54,7 @@ class FunctionMonitor(
     FailureCaptureMixin,
     ProgressMixin,
     OutcomeExpectationMixin,
+    ConcurrencyMixin,
     FirebaseReporterMixin,
     DatabaseReporterMixin,
 ):
@@ -77,6 +79,10 @@ class FunctionMonitor(
     def get_monitor_outcome_values(self) -> dict[str, Any]:
         """Return the outcome keys the declaration was given (``min_duration=``...)."""
         return dict(self.declaration.outcome_values)
+
+    def get_monitor_concurrency_values(self) -> dict[str, Any]:
+        """Return ``concurrency=`` and ``when_refused=`` as the declaration was given them."""
+        return dict(self.declaration.concurrency_values)
 
     def get_monitor_metadata(self, **metadata: Any) -> dict[str, Any]:
         """Add the declaration's metadata, then what the ``with`` block set on its handle."""
@@ -153,6 +159,11 @@ class Monitor:
             its metadata such as ``"rows > 0"``.
         outliers: As ``monitor_outliers``: ``"fast"``, ``"slow"`` or both (``True``): a run
             the status page flags so is ``unmet``.
+        concurrency: As ``monitor_concurrency``: ``"allow"``, ``"forbid"`` or ``N`` runs at
+            once; a call refused by it does not run the function.
+        when_refused: As ``monitor_when_refused``: a refused call returns ``None``
+            (``"skip"``) or raises ``monitorkit.concurrency.RunRefused`` (``"fail"``); a
+            refused ``with`` block always raises it (a block cannot be skipped).
         metadata: A dict stored with every record of the run, or a callable returning one
             (called when the run starts and when it ends).
         heartbeat_interval: Seconds between heartbeats (``FIREBASE_MONITORING_INTERVAL_PING``
@@ -185,6 +196,8 @@ class Monitor:
         max_duration: Any = None,
         check: Any = None,
         outliers: Any = None,
+        concurrency: Any = None,
+        when_refused: Any = None,
         metadata: Metadata | None = None,
         heartbeat_interval: float | None = None,
     ) -> None:
@@ -201,6 +214,8 @@ class Monitor:
             "outliers": outliers,
         }
         self.outcome_values = {key: value for key, value in outcome.items() if value is not None}
+        limits = {"concurrency": concurrency, "when_refused": when_refused}
+        self.concurrency_values = {key: value for key, value in limits.items() if value is not None}
         schedules.declare(
             self.command_id,
             {
@@ -220,6 +235,7 @@ class Monitor:
                 "recover_after": recover_after,
                 "flap_threshold": flap_threshold,
                 **outcome,
+                **limits,
             },
             f"monitorkit.monitor({name!r})",
         )
@@ -302,6 +318,8 @@ class Monitor:
         run = monitor.monitor_begin((), {})
         if run is None:
             return await wrapped(*args, **kwargs)
+        if run.refused is not None:
+            return monitor.monitor_refused(run)
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
@@ -340,6 +358,10 @@ class Monitor:
     def _open(self) -> RunHandle:
         monitor = FunctionMonitor(self)
         run = monitor.monitor_begin((), {})
+        if run is not None and run.refused is not None:  # a block cannot be skipped: it fails
+            from .concurrency import RunRefused
+
+            raise RunRefused(run.refused.message)
         _open_blocks.set((*_open_blocks.get(), (self, monitor, run)))
         return RunHandle(monitor if run is not None else None, run)
 

@@ -120,9 +120,20 @@ class Health(str, enum.Enum):
         5,
         "is late: its expected run has not started yet",
     )
-    RUNNING = ("RUNNING", False, True, False, Tone.INFO, 6, "is running again")
-    OK = ("OK", False, True, False, Tone.GOOD, 7, "is OK again")
-    NEW = ("NEW", False, False, False, Tone.INFO, 8, "is new: it has not run yet")
+    OVERLAPPING = (
+        "OVERLAPPING",
+        False,
+        True,
+        False,
+        Tone.INFO,
+        6,
+        "is overlapping: more than one of its runs is alive at once",
+    )
+    """Runs under way that overlap: allowed (``monitor_concurrency = "allow"``, the default),
+    so no problem; a limit prevents it (``monitorkit/concurrency.py``)."""
+    RUNNING = ("RUNNING", False, True, False, Tone.INFO, 7, "is running again")
+    OK = ("OK", False, True, False, Tone.GOOD, 8, "is OK again")
+    NEW = ("NEW", False, False, False, Tone.INFO, 9, "is new: it has not run yet")
 
     def __str__(self) -> str:
         return str(self._value_)

@@ -20,6 +20,9 @@ class Status(str, enum.Enum):
     SYSTEM_KILL = "SYSTEM_KILL"
     MISSED = "MISSED"
     """Not a run at all: the watcher's record of an expected run that never started."""
+    SKIPPED = "SKIPPED"
+    """A start refused by the command's concurrency policy (``monitorkit/concurrency.py``):
+    ``handle`` never ran; the message names the run(s) holding the lease."""
 
     def __str__(self) -> str:
         return self.value

@@ -282,6 +282,7 @@ def test_every_state_is_reached():
         "OVERRUNNING",
         "STALE",
         "SUSPECT",  # tests/test_expectations.py
+        "OVERLAPPING",  # tests/test_concurrency.py
     }
 
 
@@ -294,12 +295,13 @@ def test_each_health_carries_what_every_part_reads_of_it() -> None:
     from monitorkit.transitions import HEALTHY, PROBLEMS, Transition
 
     assert {"LATE", "MISSED", "FAILING", "OVERRUNNING", "STALE", "SUSPECT"} == PROBLEMS
-    assert {"OK", "RUNNING"} == HEALTHY
+    assert {"OK", "RUNNING", "OVERLAPPING"} == HEALTHY
     assert {"MISSED", "FAILING", "OVERRUNNING", "STALE", "SUSPECT"} == ALERTING
     assert {h.value for h in Health if h.problem} == set(HEALTH_SIGNALS)  # a signal each
     order = sorted(Health, key=lambda h: h.urgency)
     assert [h.value for h in order] == [
-        "FAILING", "MISSED", "STALE", "OVERRUNNING", "SUSPECT", "LATE", "RUNNING", "OK", "NEW"
+        "FAILING", "MISSED", "STALE", "OVERRUNNING", "SUSPECT", "LATE", "OVERLAPPING", "RUNNING",
+        "OK", "NEW",
     ]  # fmt: skip
     assert all(h.tone in (Tone.FAILURE, Tone.WARNING) for h in Health if h.problem)
     assert Health.of("STALE") is Health.STALE and Health.of(Health.OK) is Health.OK

@@ -38,6 +38,8 @@ LAYERS = {
     "monitorkit.release": 0,
     "monitorkit.measures": 0,
     "monitorkit.usual": 0,
+    "monitorkit.concurrency": 0,
+    "monitorkit.staleness": 0,
     "monitorkit.transport": 1,
     "monitorkit.stores": 2,
     "monitorkit.recording": 3,

@@ -3,8 +3,9 @@
 :func:`assess` judges, in this order (the first that applies wins):
 
 1. The newest record is an unfinished run whose heartbeat (``latest``, else ``started``) is
-   recent: ``OVERRUNNING`` when it has run past ``max_runtime``, else ``RUNNING``. A run that
-   is alive is never ``LATE`` nor ``MISSED``.
+   recent: ``OVERRUNNING`` when it has run past ``max_runtime``, else ``OVERLAPPING`` when
+   another of the records read is alive too, else ``RUNNING``. A run that is alive is never
+   ``LATE`` nor ``MISSED``.
 2. ``MISSED``: a scheduled start has passed its ``start_margin`` with no run started since the
    newest record, or the newest record is a stored ``MISSED`` one. It stays ``MISSED`` until a
    run starts: a missed job has not recovered because the watcher wrote the miss down.
@@ -16,6 +17,11 @@
 6. ``LATE``: a scheduled start has come, within its margin, and no run has started for it.
 7. ``NEW``: no run yet, and nothing due (also a declared command with no schedule).
 8. ``OK``.
+
+A ``SKIPPED`` record (a start the concurrency policy refused, ``monitorkit/concurrency.py``)
+is no run: it is neither a failure nor a success (``failures_in_row`` and ``successes_in_row``
+pass over it), and never the newest run the rules read; but it was a start, so the schedule
+counts from it as from any start.
 
 The schedule counts from the newest record's start (see ``Expectation.due_after`` for a run that
 starts a little early), from a ``MISSED`` record's expected start, or, when the command never
@@ -39,9 +45,11 @@ from dataclasses import dataclass
 
 from ..healths import Health as Health
 from ..record import RunRecord
+from ..staleness import is_stale as is_stale
 from .schedules import UTC, Expectation
 
 MISSED = "MISSED"
+SKIPPED = "SKIPPED"
 FAILED = ("FAILED", "SYSTEM_KILL")
 FINISHED = "FINISHED"
 UNFINISHED = ("STARTED", "RUNNING")
@@ -98,18 +106,6 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def is_stale(run: RunRecord, now: dt.datetime, stale_after: float) -> bool:
-    """Return whether ``run`` is unfinished and silent for longer than ``stale_after`` seconds.
-
-    Its start counts as its first sign of life. Only readers judge this: a writer stores what
-    a run said and never rewrites another run, so a run is ``SYSTEM_KILL`` only when it
-    recorded the signal itself, and a run that stopped beating is shown stale by every reader.
-    """
-    if _status(run) not in UNFINISHED:
-        return False
-    return (_utc(now) - _utc(run.latest or run.started)).total_seconds() > stale_after
-
-
 def failures_in_row(runs: Sequence[RunRecord]) -> int:
     """Count failed runs from the newest back to the last success, skipping misses and runs."""
     count = 0
@@ -117,7 +113,7 @@ def failures_in_row(runs: Sequence[RunRecord]) -> int:
         status = _status(run)
         if status in FAILED:
             count += 1
-        elif status not in UNFINISHED and status != MISSED:
+        elif status not in UNFINISHED and status not in (MISSED, SKIPPED):
             break
     return count
 
@@ -130,7 +126,7 @@ def successes_in_row(runs: Sequence[RunRecord]) -> int:
         status = _status(run)
         if status == "FINISHED" and not run.unmet:
             count += 1
-        elif status != MISSED:
+        elif status not in (MISSED, SKIPPED):
             break
     return count
 
@@ -149,11 +145,12 @@ def assess(
     """
     now = _utc(now)
     scheduled = expectation is not None and expectation.schedule is not None
-    records = sorted(
+    starts = sorted(
         (r for r in runs if scheduled or _status(r) != MISSED),
         key=lambda r: _utc(r.started),
         reverse=True,
     )
+    records = [r for r in starts if _status(r) != SKIPPED]
     real = [r for r in records if _status(r) != MISSED]
     newest = records[0] if records else None
     last_run = real[0] if real else None
@@ -162,7 +159,7 @@ def assess(
     def result(
         health: Health, due: dt.datetime | None, missed: dt.datetime | None = None
     ) -> Assessment:
-        running = health in (Health.RUNNING, Health.OVERRUNNING)
+        running = health in (Health.RUNNING, Health.OVERRUNNING, Health.OVERLAPPING)
         return Assessment(health, due, missed, failures, last_run, running)
 
     stale = newest is not None and is_stale(newest, now, stale_after)
@@ -171,16 +168,22 @@ def assess(
         due = expectation.due_after(started) if expectation else None
         limit = expectation.max_runtime if expectation else None
         overrun = limit is not None and now - started > limit
-        return result(Health.OVERRUNNING if overrun else Health.RUNNING, due)
+        if overrun:
+            return result(Health.OVERRUNNING, due)
+        alive = sum(
+            1 for r in records if _status(r) in UNFINISHED and not is_stale(r, now, stale_after)
+        )
+        return result(Health.OVERLAPPING if alive > 1 else Health.RUNNING, due)
 
     due = None
     if expectation is not None and scheduled:
-        if newest is None:
+        start = starts[0] if starts else None  # a refused start is a start for the schedule
+        if start is None:
             due = expectation.next_expected(now if first_seen is None else first_seen)
-        elif _status(newest) == MISSED:
-            due = expectation.next_expected(newest.started)
+        elif _status(start) == MISSED:
+            due = expectation.next_expected(start.started)
         else:
-            due = expectation.due_after(newest.started)
+            due = expectation.due_after(start.started)
         if due is not None and now >= due + expectation.start_margin:
             missed = expectation.last_start(due, now - expectation.start_margin)
             return result(Health.MISSED, expectation.next_expected(missed), missed)
@@ -223,7 +226,7 @@ def judge(
     kept = Health.of(stored)
     if kept is None or kept not in WAIT_FOR_OUTCOME:
         return found
-    if found.health is Health.RUNNING:
+    if found.health in (Health.RUNNING, Health.OVERLAPPING):
         return dataclasses.replace(found, health=kept)
     needed = expectation.recover_after if expectation is not None else 1
     if found.health is Health.OK and needed > 1:

@@ -7,11 +7,12 @@ A command declares it on its class (``monitor_schedule``, ``monitor_timezone``,
 ``monitor_escalate_to``; how it recovers and flaps: ``monitor_recover_after``,
 ``monitor_flap_threshold``; and what a finished run is expected to be:
 ``monitor_min_duration``, ``monitor_max_duration``, ``monitor_check``, ``monitor_outliers``,
-judged where the run
-ends: ``monitorkit/expectations.py``); ``MONITORKIT_SCHEDULES = {"<command id>":
-{"schedule": "0 3 * * *", ...}}`` declares the same for commands the user does not own and
-overrides the class key by key; ``monitorkit.monitor(..., schedule=...)`` (:func:`declare`)
-declares it for any other callable, when its module is imported: the modules
+judged where the run ends: ``monitorkit/expectations.py``; how many runs may be alive at once:
+``monitor_concurrency``, ``monitor_when_refused``, ``monitorkit/concurrency.py``);
+``MONITORKIT_SCHEDULES = {"<command id>": {"schedule": "0 3 * * *", ...}}`` declares the
+same for commands the user does not own and overrides the class key by key;
+``monitorkit.monitor(..., schedule=...)`` (:func:`declare`) declares it for any other callable,
+when its module is imported: the modules
 listed in ``MONITORKIT_MONITOR_MODULES`` are imported by :func:`discover`, so the watcher knows
 them without any of them having run. A bad value never stops anything: it is left out (its
 default is used) and :func:`problems` words it for ``manage.py check``.
@@ -35,6 +36,7 @@ from cronsim import CronSim, CronSimError
 from django.conf import settings
 
 from .. import naming
+from ..concurrency import WhenRefused, parse_concurrency, parse_when_refused
 from ..conf import MONITOR_MODULES, SCHEDULES, Problem, show
 from ..expectations import (
     MetadataCheck,
@@ -277,6 +279,17 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
         "monitorkit.W133",
         "Use 'fast', 'slow', ['fast', 'slow'] or True: the status page's flags that alert.",
     ),
+    # How many runs may be alive at once (``monitorkit/concurrency.py``, issue 21).
+    "concurrency": (
+        parse_concurrency,
+        "monitorkit.W170",
+        "Use 'allow' (the default), 'forbid' (one run at a time) or a whole number such as 2.",
+    ),
+    "when_refused": (
+        parse_when_refused,
+        "monitorkit.W171",
+        "Use 'skip' (the default: exit 0) or 'fail' (exit 75 and a line on stderr).",
+    ),
 }
 
 
@@ -320,6 +333,10 @@ class Expectation:
     """How often a problem that lasts is told again (``followup.py``); ``None``: never."""
     escalate_after: dt.timedelta | None = None
     escalate_to: tuple[str, ...] | None = None
+    concurrency: int | None = None
+    """How many runs may be alive at once (``"forbid"``: 1); ``None``: any number."""
+    when_refused: WhenRefused = WhenRefused.SKIP
+    """What a start refused by ``concurrency`` does: exit 0, or fail with exit code 75."""
 
     def __post_init__(self) -> None:
         for key, (rule, _, _) in KEYS.items():

@@ -414,7 +414,7 @@ class Watcher:
             return run.started + expectation.max_runtime
         if health == "STALE":
             return (run.latest or run.started) + dt.timedelta(seconds=self.settings.stale_after)
-        if health == "RUNNING":
+        if health in ("RUNNING", "OVERLAPPING"):
             return run.started
         return run.finished or run.latest or run.started
 

@@ -1,6 +1,7 @@
 """The mixins that compose :class:`monitorkit.MonitoredCommand`, one concern each."""
 
 from .base import MonitorMixin
+from .concurrency import ConcurrencyMixin
 from .expectations import OutcomeExpectationMixin
 from .failure import FailureCaptureMixin
 from .heartbeat import HeartbeatMixin
@@ -14,6 +15,7 @@ from .schedule import ScheduleMixin
 
 __all__ = [
     "CommandOptionsMixin",
+    "ConcurrencyMixin",
     "DatabaseReporterMixin",
     "FailureCaptureMixin",
     "FirebaseReporterMixin",

@@ -40,6 +40,8 @@ def _monitored_call(
     run = instance.monitor_begin(args, kwargs)
     if run is None:
         return wrapped(*args, **kwargs)
+    if run.refused is not None:  # the concurrency policy said no: the method is not called
+        return instance.monitor_refused(run)
     if instance._monitor_executing:  # called by execute: the run ends when execute does
         instance._monitor_deferred_run = run
         return wrapped(*args, **kwargs)
@@ -186,6 +188,10 @@ class MonitorMixin:
                 return None
             identity = self.get_monitor_identity(args, kwargs)
             run = MonitoredRun(identity, reporters, self.monitor_settings)
+            refusal = self.monitor_admission(run)
+            if refusal is not None:
+                self._monitor_refuse(run, refusal)
+                return run
             scheduled = getattr(self, "monitor_schedule", None) is not None
             run.start(self._monitor_collect_metadata(), WatcherLook(reporters, scheduled))
         except Exception:
@@ -198,6 +204,31 @@ class MonitorMixin:
         except Exception:
             logger.exception("monitorkit: a run-started hook of %s failed", type(self).__name__)
         return run
+
+    def _monitor_refuse(self, run: MonitoredRun, refusal: Outcome) -> None:
+        """Store the refused start (flushed within the flush bound) and let its reporters go.
+
+        The refusal stands even when its record cannot be stored: the store said another run
+        holds the lease, and a second run beside it is what the policy forbids.
+        """
+        run.refused = refusal
+        try:
+            run.refuse(refusal, self._monitor_collect_metadata())
+        except Exception:
+            logger.exception("monitorkit could not record the refused start of %s", run.record.id)
+        finally:
+            run.release()
+
+    def monitor_refused(self, run: MonitoredRun) -> None:
+        """Return from a refused call: ``None`` (skip, exit 0), or raise ``RunRefused`` (fail).
+
+        The refusal's exit code says which (``monitorkit/concurrency.py``).
+        """
+        refusal = run.refused
+        if refusal is not None and refusal.exit_code:
+            from ..concurrency import RunRefused
+
+            raise RunRefused(refusal.message)
 
     def monitor_end_deferred(self, error: BaseException | None) -> None:
         """End the run ``handle`` began inside ``execute``, with how ``execute`` ended."""
@@ -272,6 +303,13 @@ class MonitorMixin:
         if self.monitor_extra_metadata:
             metadata.update(self.monitor_extra_metadata)
         return metadata
+
+    def monitor_admission(self, run: MonitoredRun) -> Outcome | None:
+        """Return the outcome of a start refused before it runs (``None``: it runs).
+
+        Called before the run's first record; ``ConcurrencyMixin`` takes a lease here.
+        """
+        return None
 
     def monitor_run_started(self, run: MonitoredRun) -> None:
         """Act once the run has started (heartbeat, signal handlers...)."""

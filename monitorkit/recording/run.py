@@ -35,6 +35,7 @@ from .output import OutputTail
 from .sender import get_sender
 
 if TYPE_CHECKING:  # imported only by a run whose command declares one
+    from ..concurrency import Admission
     from ..expectations import OutcomeExpectation, Usual
 
 logger = logging.getLogger("monitorkit")
@@ -87,6 +88,8 @@ class MonitoredRun:
         self._token: contextvars.Token[MonitoredRun | None] | None = None
         self._flush_deadline: float | None = None
         self._queries: RunQueries | None = None  # counted from the start on the run's thread
+        #: The ``SKIPPED`` outcome of a start the concurrency policy refused (:meth:`refuse`).
+        self.refused: Outcome | None = None
 
     def in_own_process(self) -> bool:
         """Return whether this is the process that started the run (not a forked child)."""
@@ -110,6 +113,47 @@ class MonitoredRun:
         if look is not None:
             self._sender.look_at_watcher(look)
         self._token = current_run.set(self)
+
+    def admit(self, limit: int) -> Admission | None:
+        """Ask the first store that keeps leases for one, before the run starts (one round trip).
+
+        ``None``: the run goes on without a lease: no store keeps leases, or the lease could
+        not be taken (the store is down, say): logged, and the command runs (it comes first).
+        """
+        record = self.record.snapshot()
+        for reporter in self.reporters:
+            try:
+                answer = reporter.take_lease(record, limit)
+            except Exception as err:  # noqa: BLE001 - whatever it is, the command runs
+                logger.warning(
+                    "monitorkit could not take a lease for command %r in %s (%s); it runs "
+                    "without one",
+                    record.id,
+                    reporter.describe(),
+                    reporter.redact(str(err)),
+                )
+                return None
+            if answer is not None:
+                return answer
+        logger.warning(
+            "monitorkit: command %r declares a concurrency limit, but none of its stores (%s) "
+            "keeps leases; it runs without one",
+            record.id,
+            ", ".join(r.describe() for r in self.reporters),
+        )
+        return None
+
+    def refuse(self, outcome: Outcome, metadata: dict[str, Any] | None) -> None:
+        """Record a start that the concurrency policy refused: one ``SKIPPED`` record, flushed.
+
+        Nothing else of a run happens: no start record (a refused start must never look like
+        a holder to another start), no heartbeat, and ``handle`` is not called.
+        """
+        self.refused = outcome
+        with self._lock:
+            self.record.metadata = self._clean.data(metadata or {})
+            self._finish(outcome)
+        self.flush()
 
     def beat(self) -> None:
         """Record a heartbeat: the time, ``RUNNING`` and the progress so far."""

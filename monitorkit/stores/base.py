@@ -23,6 +23,7 @@ from ..retry import RetryPolicy
 MISSED_KEPT = 10
 
 if TYPE_CHECKING:
+    from ..concurrency import Admission
     from .health_store import HealthStore
 
 
@@ -100,6 +101,18 @@ class Reporter:
         plain write, which suits a store that keeps only what it is last sent.
         """
         self.write(record)
+
+    # The concurrency policy (``monitorkit/concurrency.py``), on the command's thread.
+    def take_lease(self, record: RunRecord, limit: int) -> Admission | None:
+        """Store ``record`` (a run about to start) only while fewer than ``limit`` runs of its
+        command id are alive; else refuse it, naming them. ``None``: this store keeps no leases.
+
+        Called once, before ``handle``, on the command's thread: one round trip, race-free
+        between processes. A run is alive until it ends or the judge calls it stale
+        (``staleness.is_stale``), so a holder killed without a trace lets go by itself.
+        Raising (the store is down) lets the command run: the caller logs it.
+        """
+        return None
 
     # The watcher's side (``monitorkit/health/watch.py``).
     def health_store(self) -> HealthStore | None:

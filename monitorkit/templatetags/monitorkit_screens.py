@@ -22,6 +22,7 @@ register = template.Library()
 ICON_COLOURS = {
     "OK": "#1a7f37",
     "RUNNING": "#0969da",
+    "OVERLAPPING": "#0550ae",
     "NEW": "#6e7781",
     "LATE": "#9a6700",
     "MISSED": "#bc4c00",

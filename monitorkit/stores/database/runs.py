@@ -46,13 +46,16 @@ from ...record import (
     Status,
     format_timestamp,
     outcome,
+    utcnow,
 )
 from ...retry import RetryableError, call_with_retries, remaining
 from ..base import MISSED_KEPT, Reporter, ReporterError
+from . import lease
 from .columns import aware, db_time, raw_time
 from .sql import RunStatements
 
 if TYPE_CHECKING:
+    from ...concurrency import Admission
     from .health import DatabaseHealthStore
 
 logger = logging.getLogger("monitorkit")
@@ -346,14 +349,111 @@ class DatabaseReporter(Reporter):
                 cursor.execute(sql.exists, [record.run_id])
                 if cursor.fetchone() is not None:
                     return  # the row holds a newer state of this run
-            if connection.vendor == "postgresql":  # one seq at a time per command id
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
-            cursor.execute(sql.newest_seq, [record.id])
-            seq = (cursor.fetchone()[0] or 0) + 1
-            cursor.execute(sql.insert, [record.run_id, seq, *values])
-            self._trim(cursor, connection, sql, record)
+            self._insert(cursor, connection, sql, record, values)
             if ended:
                 self._count(cursor, sql, record)
+
+    def _insert(
+        self, cursor: Any, connection: Any, sql: RunStatements, record: RunRecord, values: list[Any]
+    ) -> None:
+        """Insert the run's row with the command id's next seq, and trim what is not kept."""
+        if connection.vendor == "postgresql":  # one seq at a time per command id
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
+        cursor.execute(sql.newest_seq, [record.id])
+        seq = (cursor.fetchone()[0] or 0) + 1
+        cursor.execute(sql.insert, [record.run_id, seq, *values])
+        self._trim(cursor, connection, sql, record)
+
+    # On the command's thread, before ``handle`` (``monitorkit/concurrency.py``).
+    def take_lease(self, record: RunRecord, limit: int) -> Admission:
+        """Insert the run's first row only while fewer than ``limit`` others are alive.
+
+        The lease is the run's own row: its heartbeats keep it, its outcome releases it (the
+        final write, within the flush bound), and a holder killed without a trace lets go once
+        the judge calls its run stale (``staleness.is_stale``, the one staleness rule).
+
+        One transaction on the command's connection, race-free (on PostgreSQL sent as one text,
+        one round trip: ``lease.py``): on SQLite it starts with an
+        ``UPDATE`` of the run's (absent) row, which takes the database's write lock, with
+        SQLite's busy wait, before anything is read, so two starts are serialised whole. On
+        PostgreSQL it starts with the transaction-level advisory lock of the command id (the
+        one the seq of a first write takes), so two starts of one id queue there, and the
+        second's count (a new snapshot per statement, READ COMMITTED) sees the first's row;
+        starts of other ids never wait. A command already in a transaction takes no lease: its
+        row would be seen only when the caller commits (logged by the caller, the run goes on).
+        """
+        from ...concurrency import Admission
+        from ...staleness import is_stale
+
+        connection = connections[self.alias]
+        if connection.in_atomic_block:
+            raise ReporterError("the command runs inside a transaction: no lease is taken")
+        sql = self._sql
+        if sql is None:
+            sql = self._sql = RunStatements(connection)
+        values = sql.values(self._fields(record), connection)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                if lease.sends_in_one_text(cursor):
+                    return self._lease_in_one_text(cursor, sql, record, values, limit)
+        with transaction.atomic(using=self.alias), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                milliseconds = max(1, int(self.settings.flush_timeout * 1000))
+                cursor.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_advisory_key(record.id)])
+            else:  # the write lock first (the row does not exist yet: nothing changes)
+                cursor.execute(sql.update, [*values, record.run_id])
+            cursor.execute(sql.holders, [record.id, record.run_id, *_UNFINISHED_VALUES])
+            now = utcnow()
+            holders = [
+                run_id
+                for run_id, status, started, latest in cursor.fetchall()
+                if not is_stale(
+                    RunRecord(
+                        record.id,
+                        "",
+                        "",
+                        run_id,
+                        "",
+                        None,
+                        raw_time(started),
+                        Status(status),
+                        raw_time(latest) if latest is not None else None,
+                    ),
+                    now,
+                    self.settings.stale_after,
+                )
+            ]
+            if len(holders) >= limit:
+                return Admission(False, tuple(holders))
+            self._insert(cursor, connection, sql, record, values)
+        return Admission(True, tuple(holders))
+
+    def _lease_in_one_text(
+        self, cursor: Any, sql: RunStatements, record: RunRecord, values: list[Any], limit: int
+    ) -> Admission:
+        """Take the lease on PostgreSQL in one round trip (``lease.py``)."""
+        from ...concurrency import Admission
+        from ...models import CommandRun
+        from ...staleness import alive_since
+
+        timeout = max(1, int(self.settings.flush_timeout * 1000))
+        table = sql.quote(CommandRun._meta.db_table)
+        text, names = lease.lease_text(sql.quote, table, self.settings.retention, limit, timeout)
+        since = db_time(alive_since(utcnow(), self.settings.stale_after))
+        key = _advisory_key(record.id)
+        params = lease.lease_params(names, key, record.run_id, record.id, values, since)
+        try:
+            cursor.execute(text, params)
+            live = lease.live_runs(cursor)
+        except Exception:
+            try:  # a statement failed: the rest of the text, its COMMIT too, did not run
+                cursor.execute("ROLLBACK")
+            except DatabaseError:
+                connections[self.alias].close()  # the connection is gone: a new one next time
+            raise
+        holders = tuple(run_id for run_id in live if run_id != record.run_id)
+        return Admission(record.run_id in live, holders)
 
     def _count(self, cursor: Any, sql: RunStatements, record: RunRecord) -> None:
         """Count the run's outcome, in the transaction that stores it (``OutcomeCount``).
@@ -505,10 +605,11 @@ class DatabaseReporter(Reporter):
     def judge_runs(self, depth: int) -> dict[str, list[RunRecord]]:
         """Return every command id's ``judge_window`` for the judge, in two queries.
 
-        The newest record and the newest real (not ``MISSED``) run of each id whole; the older
-        records of an id whose newest did not ``FINISHED`` light (:meth:`_newest_rows`): run
-        id, seq, status, start and latest heartbeat, the rest left at its default. That is all
-        ``health.assess`` reads of them; a healthy id costs one whole row, as ``latest_runs``.
+        The newest record and the newest real (not ``MISSED`` nor ``SKIPPED``) run of each id
+        whole; the older records of an id whose newest did not ``FINISHED`` light
+        (:meth:`_newest_rows`): run id, seq, status, start and latest heartbeat, the rest left
+        at its default. That is all ``health.assess`` reads of them; a healthy id costs one
+        whole row, as ``latest_runs``.
         """
         from ...models import CommandRun
 
@@ -516,11 +617,12 @@ class DatabaseReporter(Reporter):
         # Each id's top seq and top real seq in one pass (a join, not a subquery per row).
         newest = (
             f"SELECT r.* FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
-            f"MAX(CASE WHEN status <> %s THEN seq END) AS top_real FROM {table} "
+            f"MAX(CASE WHEN status NOT IN (%s, %s) THEN seq END) AS top_real FROM {table} "
             f"GROUP BY command_id) m ON r.command_id = m.command_id "
             f"WHERE r.seq = m.top OR r.seq = m.top_real"
         )
-        rows = CommandRun.objects.using(self.alias).raw(newest, [Status.MISSED.value])
+        not_real = [Status.MISSED.value, Status.SKIPPED.value]  # what the judge passes over
+        rows = CommandRun.objects.using(self.alias).raw(newest, not_real)
         whole = {row.run_id: self._record(row) for row in rows}
         found: dict[str, list[RunRecord]] = {}
         columns = ("command_id", "run_id", "seq", "status", "started", "latest")

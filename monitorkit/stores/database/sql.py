@@ -52,6 +52,7 @@ class RunStatements:
         "fields",
         "first_count",
         "first_outcome",
+        "holders",
         "insert",
         "newest_seq",
         "nth_newest",
@@ -82,6 +83,12 @@ class RunStatements:
         kind = f"{command_id} = %s AND {status} {{kind}} %s"
         self.nth_newest = f"SELECT {seq} FROM {table} WHERE {kind} ORDER BY {seq} DESC {{limit}}"
         self.delete_older = f"DELETE FROM {table} WHERE {kind} AND {seq} < %s"
+        #: The other unfinished runs of a command id, oldest first (``lease.py``).
+        self.holders = (
+            f"SELECT {run_id}, {status}, {quote('started')}, {quote('latest')} FROM {table} "
+            f"WHERE {command_id} = %s AND {run_id} <> %s AND {status} IN "
+            f"({', '.join(['%s'] * len(UNFINISHED))}) ORDER BY {seq}"
+        )
         #: Appended to ``update``: the row holds no outcome yet, so this write stores the run's
         #: first one (the values: the unfinished statuses).
         self.first_outcome = f" AND {status} IN ({', '.join(['%s'] * len(UNFINISHED))})"

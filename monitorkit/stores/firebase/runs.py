@@ -10,6 +10,8 @@ The layout (``docs/firebase.md`` has the whole story)::
                                           written by the watcher, outside the ring
         latest/<command id>               the run of that command written most recently
         outcomes/<command id>/<status>    how many runs ended with each outcome, ever (a counter)
+        leases/<command id>/<run id>      the live runs of a command with a concurrency limit
+                                          (``lease.py``)
 
 A run's first outcome adds one to its counter (``{".sv": {"increment": 1}}``) in the PATCH that
 stores it: a second finish of the run, or a spooled copy of a finish already stored, adds
@@ -58,6 +60,7 @@ from ..base import MISSED_KEPT, Reporter, ReporterError, judge_window
 from .tree import FirebaseTree
 
 if TYPE_CHECKING:
+    from ...concurrency import Admission
     from .health import FirebaseHealthStore
     from .http import RealtimeDatabaseClient
 
@@ -96,6 +99,7 @@ class FirebaseReporter(Reporter):
         self._slots: collections.OrderedDict[str, Slot] = collections.OrderedDict()
         self._open: set[str] = set()  # runs written and not finished: keep the connection
         self._counted: dict[str, None] = {}  # runs whose outcome this instance counted, in order
+        self._leased: set[str] = set()  # runs holding a lease (``lease.py``): beats keep it
 
     # The write side, on the sender's thread.
     def write(self, record: RunRecord) -> None:
@@ -116,6 +120,26 @@ class FirebaseReporter(Reporter):
         else:
             self._open.add(record.run_id)
             self._write(record)
+
+    # The concurrency policy, on the command's thread, before ``handle``.
+    def take_lease(self, record: RunRecord, limit: int) -> Admission:
+        """Add the run to its command id's live runs (``lease.py``: one conditional PUT when
+        none is alive, or when the limit is reached); its heartbeats keep it, its outcome
+        releases it. The HTTP layer is imported here, on the command's thread: only a command
+        that declares a limit pays for it."""
+        from .lease import take_lease
+
+        answer = take_lease(
+            self.tree.client(),
+            self.tree.root(),
+            record,
+            limit,
+            self.settings.stale_after,
+            self.settings.flush_timeout,
+        )
+        if answer.granted:
+            self._leased.add(record.run_id)
+        return answer
 
     # Store and forward, on the sender's thread.
     def run_state(self, run_id: str) -> dict[str, Any]:
@@ -281,8 +305,14 @@ class FirebaseReporter(Reporter):
             self._remember(record.run_id, slot)  # kept even if what follows fails
         data = stored_form(record, slot.seq)
         updates = {f"commands/{record.id}/log/{slot.index}": data, f"latest/{record.id}": data}
+        if record.run_id in self._leased:  # the heartbeat keeps the lease, the outcome ends it
+            from .lease import heartbeat_entry
+
+            updates.update(heartbeat_entry(record))
         client.patch(root, {**updates, **self._count(record)})
         self._counted_now(record)
+        if record.is_finished:
+            self._leased.discard(record.run_id)
 
     def _count(self, record: RunRecord) -> dict[str, Any]:
         """Return the PATCH entry that counts the run's outcome, if this write stores its first."""
