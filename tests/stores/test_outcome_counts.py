@@ -141,7 +141,13 @@ def test_the_metric_is_a_counter_that_never_goes_down(
         seen.append(scraped(client))
     for before, after in itertools.pairwise(seen):
         assert all(after[outcome] >= before[outcome] for outcome in before)
-    assert seen[-1] == {"FINISHED": 4.0, "FAILED": 3.0, "SYSTEM_KILL": 0.0, "MISSED": 0.0}
+    assert seen[-1] == {
+        "FINISHED": 4.0,
+        "FAILED": 3.0,
+        "SYSTEM_KILL": 0.0,
+        "MISSED": 0.0,
+        "SKIPPED": 0.0,
+    }
 
 
 def test_a_store_that_keeps_no_count_exports_no_counter(
