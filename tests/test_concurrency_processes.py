@@ -66,6 +66,8 @@ def finish(
 
 
 def timestamp(value: Any) -> dt.datetime:
+    if isinstance(value, str) and value.endswith("Z"):  # Python 3.10 reads no "Z"
+        value = value[:-1] + "+00:00"
     when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
