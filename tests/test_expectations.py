@@ -27,6 +27,7 @@ from monitorkit.health import schedules
 from monitorkit.health.judge import Health, assess, judge
 from monitorkit.health.schedules import Expectation
 from monitorkit.mixins import expectations as mixin
+from monitorkit.mixins.base import declared_in_schedules
 from monitorkit.models import CommandRun
 from monitorkit.record import RunRecord, Status
 
@@ -210,10 +211,10 @@ def test_the_mixin_reads_every_outcome_key():
 
 def test_the_setting_overrides_the_class_key_by_key(settings):
     settings.MONITORKIT_SCHEDULES = {"declaring": {"min_duration": 5, "schedule": "@daily"}}
-    assert mixin._setting_entry("declaring") == {"min_duration": 5}
-    assert mixin._setting_entry("other") == {}
+    assert declared_in_schedules("declaring", mixin.KEYS) == {"min_duration": 5}
+    assert declared_in_schedules("other", mixin.KEYS) == {}
     settings.MONITORKIT_SCHEDULES = ["not", "a", "dict"]
-    assert mixin._setting_entry("declaring") == {}
+    assert declared_in_schedules("declaring", mixin.KEYS) == {}
 
 
 def test_schedules_know_the_keys_of_a_class():

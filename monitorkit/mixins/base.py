@@ -17,18 +17,42 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import CodeType, FunctionType, MethodType
 from typing import Any, ClassVar
 
 from ..cleaning import error_message
-from ..conf import DATABASE_STORE, FIREBASE_STORE, MonitorSettings, monitor_settings, warn_once
+from ..conf import (
+    DATABASE_STORE,
+    FIREBASE_STORE,
+    SCHEDULES,
+    MonitorSettings,
+    monitor_settings,
+    warn_once,
+)
 from ..naming import sanitize_key
 from ..record import Identity, Outcome, Status
 from ..recording.run import MonitoredRun
 from ..stores.base import Reporter
 
 logger = logging.getLogger("monitorkit")
+
+
+def declared_in_schedules(command_id: str, keys: Sequence[str]) -> dict[str, Any]:
+    """Return the ``keys`` that ``MONITORKIT_SCHEDULES`` declares for ``command_id``.
+
+    For the mixins whose keys a command may also declare there (expectations, concurrency),
+    read at each run's start. Only an entry that declares one of ``keys`` has its key made a
+    command id: most entries declare schedules, and most commands none of these keys.
+    """
+    found: dict[str, Any] = {}
+    for key, values in SCHEDULES.value().items():  # a setting of the wrong shape reads as {}
+        if not isinstance(key, str) or not isinstance(values, Mapping):
+            continue
+        declared = {name: values[name] for name in keys if values.get(name) is not None}
+        if declared and sanitize_key(key) == command_id:
+            found.update(declared)
+    return found
 
 
 def _monitored_call(

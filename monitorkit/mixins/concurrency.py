@@ -11,14 +11,11 @@ before its first record; a refused start is stored ``SKIPPED`` and ``handle`` is
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..conf import SCHEDULES
-from ..naming import sanitize_key
 from ..record import Outcome
 from ..recording.run import MonitoredRun
-from .base import MonitorMixin
+from .base import MonitorMixin, declared_in_schedules
 
 logger = logging.getLogger("monitorkit")
 
@@ -51,7 +48,7 @@ class ConcurrencyMixin(MonitorMixin):
         """Take a lease when the command declares a limit; return the refusal's outcome."""
         try:
             values = self.get_monitor_concurrency_values()
-            values.update(_setting_entry(run.record.id))
+            values.update(declared_in_schedules(run.record.id, KEYS))
             if values.get("concurrency") in (None, "allow"):
                 return super().monitor_admission(run)
             from ..concurrency import parse_concurrency, parse_when_refused, refusal_outcome
@@ -69,19 +66,3 @@ class ConcurrencyMixin(MonitorMixin):
         if answer is None or answer.granted:
             return super().monitor_admission(run)
         return refusal_outcome(run.record.id, limit, answer.holders, when)
-
-
-def _setting_entry(command_id: str) -> dict[str, Any]:
-    """Return the concurrency keys of ``MONITORKIT_SCHEDULES`` for ``command_id``.
-
-    Only an entry that declares one has its key made a command id: most entries declare
-    schedules, and most commands no limit.
-    """
-    found: dict[str, Any] = {}
-    for key, values in SCHEDULES.value().items():  # a setting of the wrong shape reads as {}
-        if not isinstance(key, str) or not isinstance(values, Mapping):
-            continue
-        declared = {name: values[name] for name in KEYS if values.get(name) is not None}
-        if declared and sanitize_key(key) == command_id:
-            found.update(declared)
-    return found

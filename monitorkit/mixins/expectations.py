@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from ..conf import SCHEDULES
-from ..naming import sanitize_key
 from ..recording.run import MonitoredRun
-from .base import MonitorMixin
+from .base import MonitorMixin, declared_in_schedules
 
 logger = logging.getLogger("monitorkit")
 
@@ -65,7 +62,7 @@ class OutcomeExpectationMixin(MonitorMixin):
         super().monitor_run_started(run)
         try:
             values = self.get_monitor_outcome_values()
-            values.update(_setting_entry(run.record.id))
+            values.update(declared_in_schedules(run.record.id, KEYS))
             if not values:
                 return
             from ..expectations import OutcomeExpectation
@@ -73,19 +70,3 @@ class OutcomeExpectationMixin(MonitorMixin):
             run.expectation = OutcomeExpectation.from_values(values)
         except Exception:
             logger.exception("monitorkit could not read the expectations of %s", run.record.id)
-
-
-def _setting_entry(command_id: str) -> dict[str, Any]:
-    """Return the outcome keys of ``MONITORKIT_SCHEDULES`` for ``command_id``.
-
-    Only an entry that declares one has its key made a command id (``schedules`` does the
-    same): most entries declare schedules, and most commands none of these keys.
-    """
-    found: dict[str, Any] = {}
-    for key, values in SCHEDULES.value().items():  # a setting of the wrong shape reads as {}
-        if not isinstance(key, str) or not isinstance(values, Mapping):
-            continue
-        declared = {name: values[name] for name in KEYS if values.get(name) is not None}
-        if declared and sanitize_key(key) == command_id:
-            found.update(declared)
-    return found
