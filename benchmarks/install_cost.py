@@ -7,7 +7,9 @@ C ...), and takes medians:
 
 - ``without``: the same settings minus ``monitorkit`` in ``INSTALLED_APPS``; the no-op is a
   plain ``BaseCommand`` and nothing imports monitorkit;
-- ``installed``: monitorkit installed, the no-op a plain ``BaseCommand`` (not monitored);
+- ``installed``: monitorkit installed, the no-op a plain ``BaseCommand`` (not monitored); in
+  the ``startproject`` project its status page is mounted as the README says
+  (``benchsite/urls.py``): Django's URL check imports the URLconf before every command;
 - ``monitored``: the no-op a ``MonitoredCommand`` on the embedded store (database reporter,
   SQLite).
 

@@ -2,7 +2,8 @@
 
 A tag library rather than context from each view: every page extends ``base.html``, and the
 command page's view (not this module's to change) already passes its ``data.health``. Only
-Django's template module and ``healths`` are imported with the library.
+Django's template module is imported with the library: Django's template check imports every
+tag library before every management command; ``healths`` is imported when a page is drawn.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from urllib.parse import quote
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
-
-from ..healths import Health
 
 register = template.Library()
 
@@ -63,5 +62,7 @@ def tab_icon(context: template.Context) -> str:
 def favicon_urls() -> SafeString:
     """Return every health's favicon URL as JSON, for ``live.js`` to follow the worst health
     without knowing the colours itself; escaped here for a double-quoted attribute."""
+    from ..healths import Health
+
     text = json.dumps({h.value: icon_url(h.value) for h in Health})
     return mark_safe(text.replace("&", "&amp;").replace('"', "&quot;"))  # attribute-escaped
