@@ -1,7 +1,8 @@
 """Repeats and escalations of a problem that lasts (``monitorkit/health/followup.py``).
 
 In-process watcher cycles with a clock of their own (the time passes in the clock, not in the
-test), real notifiers to the real local SMTP and HTTP servers (``tests/sinks.py``), on the
+test; one scenario moves the time with freezegun instead, the watcher on its default clock), real
+notifiers to the real local SMTP and HTTP servers (``tests/sinks.py``), on the
 database store (SQLite and PostgreSQL) and on the local Realtime Database server over real
 HTTP: a follow-up is stored through each store's conditional write of a transition.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from freezegun import freeze_time
 
 from monitorkit.alerts.webhook import WebhookNotifier
 from monitorkit.conf import monitor_settings
@@ -135,6 +137,56 @@ def test_a_problem_is_told_every_ten_minutes_three_times_then_its_recovery(
         in (repeats[1]["text"])
     )
     assert "Since then: 2 failed run(s), 0 missed start(s)." in repeats[1]["text"]
+    assert mailed(smtp_server) == [
+        f"Subject: [monitorkit] {CMD} is failing (was NEW)",
+        f"Subject: [monitorkit] Still: {CMD} FAILING for 10 min, repeat 1",
+        f"Subject: [monitorkit] Still: {CMD} FAILING for 20 min, repeat 2",
+        f"Subject: [monitorkit] Still: {CMD} FAILING for 30 min, repeat 3",
+        f"Subject: [monitorkit] {CMD} is OK again (was FAILING)",
+    ]
+    assert alerts(reporter) == [("FAILING", "sent")] * 4 + [("OK", "sent")]
+
+
+def test_repeats_every_ten_minutes_as_freezegun_moves_the_time_then_the_recovery(
+    new_reporter, http_sink, smtp_server, settings
+):
+    """The same problem with time passing under freezegun: one watcher built with its own
+    default clock (as ``monitor_watch`` builds it) cycles as the frozen time is moved on; the
+    repeats go out at 10, 20 and 30 minutes, each once, and then the recovery."""
+    settings.MONITORKIT_SCHEDULES[CMD] = {"realert_every": 600}
+    reporter = new_reporter()
+    store = reporter.health_store()
+    assert store is not None
+    watcher_ = Watcher(reporter, store, [webhook(http_sink), email()])
+    with freeze_time(at(0)) as frozen:
+        store_run(reporter, CMD, Status.FAILED, T0_RUN)
+        frozen.tick(60)
+        assert watcher_.cycle().describe_alerts() == "1 alert(s) sent by webhook, email"
+        repeats = []
+        for minute in range(2, 32):  # a cycle every minute, to 12:31
+            frozen.tick(60)
+            if minute == 16:
+                store_run(reporter, CMD, Status.FAILED, at(960))  # a retry fails too
+            repeats += [t.follow_up.repeat for t in watcher_.cycle().follow_ups if t.follow_up]
+        assert repeats == [1, 2, 3]
+        frozen.move_to(at(1900))
+        store_run(reporter, CMD, Status.FINISHED, at(1900))
+        frozen.tick(60)
+        recovery = watcher_.cycle()
+        assert [t.health for t in recovery.transitions] == ["OK"]
+        frozen.move_to(at(3000))
+        assert watcher_.cycle().alerts == []  # nothing after the end
+
+    assert follow_ups(http_sink) == [
+        ("FAILING", None, False),
+        ("FAILING", 1, False),
+        ("FAILING", 2, False),
+        ("FAILING", 3, False),
+        ("OK", None, False),
+    ]
+    bodies = [r.json() for r in http_sink.requests[1:4]]
+    assert [b["follow_up"]["lasted_seconds"] for b in bodies] == [600.0, 1200.0, 1800.0]
+    assert [b["follow_up"]["failed_runs"] for b in bodies] == [1, 2, 2]
     assert mailed(smtp_server) == [
         f"Subject: [monitorkit] {CMD} is failing (was NEW)",
         f"Subject: [monitorkit] Still: {CMD} FAILING for 10 min, repeat 1",

@@ -98,3 +98,70 @@ def test_three_watchers_at_once_send_each_repeat_once(store_project: Project, ht
     # Each follow-up is printed by the watcher that stored it, once.
     lines = [line for out in printed for line in out.splitlines() if "still FAILING" in line]
     assert len(lines) == len(repeats()) and all("flaky_command" in line for line in lines)
+
+
+def test_monitor_watch_escalates_once_to_the_pager_while_the_team_hears_the_problem(
+    store_project: Project, http_sink, smtp_server
+):
+    """Two named channels: ``team`` (a webhook) and ``pager`` (the mail). flaky_command fails,
+    is routed to the team, repeated every second and escalated to the pager after two.
+    ``monitor_watch --once`` processes run as the time passes for real, until the pager has
+    the escalation and the team a repeat after it: the pager got it once, and nothing else
+    until the recovery, which both hear."""
+    settings = watch_settings(
+        http_sink,
+        inbox_port=_smtp_port(smtp_server),
+        flaky_command={
+            "channels": ["team"],
+            "realert_every": 1,
+            "escalate_after": 2,
+            "escalate_to": ["pager"],
+        },
+    )
+    settings["MONITORKIT_ALERTS"] = {
+        "team": {
+            "BACKEND": "monitorkit.alerts.webhook.WebhookNotifier",
+            "url": f"{http_sink.url}/team",
+            "retries": 0,
+            "timeout": 2,
+        },
+        "pager": {
+            "BACKEND": "monitorkit.alerts.email.EmailNotifier",
+            "to": ["pager@example.com"],
+            "from": "monitor@example.com",
+        },
+    }
+    (store_project.db_dir / "failing").touch()
+    assert store_project.run("flaky_command", settings=settings).returncode == 1
+
+    def team() -> list[tuple[str, Any, bool]]:
+        said = []
+        for request in http_sink.requests:
+            assert request.path == "/team"
+            body = request.json()
+            follow = body["follow_up"] or {}
+            said.append((body["health"], follow.get("repeat"), bool(follow.get("escalation"))))
+        return said
+
+    def escalated_then_repeated() -> bool:
+        watch_once(store_project, settings)
+        escalations = [i for i, alert in enumerate(team()) if alert[2]]
+        return bool(escalations) and len(team()) >= escalations[0] + 2
+
+    wait_for(escalated_then_repeated, timeout=120, pause=0)
+    (store_project.db_dir / "failing").unlink()
+    assert store_project.run("flaky_command", settings=settings).returncode == 0
+    watch_once(store_project, settings)
+    watch_once(store_project, settings)
+
+    said = team()
+    assert said[0] == ("FAILING", None, False) and said[-1] == ("OK", None, False)
+    assert [alert for alert in said if alert[2]] == [said[[a[2] for a in said].index(True)]]
+    repeats = [alert[1] for alert in said[1:-1]]
+    assert repeats == sorted(set(repeats)), said  # each repeat once, in order
+    assert len(smtp_server.envelopes) == 2, [e.content.decode() for e in smtp_server.envelopes]
+    escalation, recovery = (e.content.decode() for e in smtp_server.envelopes)
+    assert "Subject: [monitorkit] ESCALATION: flaky_command FAILING for " in escalation
+    assert "Escalation: flaky_command is still FAILING" in escalation
+    assert "Subject: [monitorkit] flaky_command is OK again (was FAILING)" in recovery
+    assert all(e.rcpt_tos == ["pager@example.com"] for e in smtp_server.envelopes)

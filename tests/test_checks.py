@@ -94,6 +94,15 @@ BAD = [
     ("MONITORKIT_WATCHER_PING_URL", 42, "monitorkit.W033", "watcher_ping_url", None),
     ("MONITORKIT_WATCHER_PING_URL", "ftp://x/1", "monitorkit.W033", "watcher_ping_url", None),
     ("MONITORKIT_BADGES_PUBLIC", "maybe", "monitorkit.W034", "badges_public", False),
+    ("MONITORKIT_SLOW_FACTOR", 1, "monitorkit.W020", "slow_factor", 1.5),  # not above 1
+    ("MONITORKIT_SLOW_FACTOR", 0.5, "monitorkit.W020", "slow_factor", 1.5),
+    ("MONITORKIT_SLOW_FACTOR", "2", "monitorkit.W020", "slow_factor", 1.5),
+    ("MONITORKIT_SLOW_FACTOR", 1000.5, "monitorkit.W020", "slow_factor", 1.5),
+    ("MONITORKIT_SLOW_FACTOR", math.inf, "monitorkit.W020", "slow_factor", 1.5),
+    ("MONITORKIT_FAST_FRACTION", 0, "monitorkit.W021", "fast_fraction", 0.1),  # not above 0
+    ("MONITORKIT_FAST_FRACTION", 1.5, "monitorkit.W021", "fast_fraction", 0.1),
+    ("MONITORKIT_FAST_FRACTION", "0.1", "monitorkit.W021", "fast_fraction", 0.1),
+    ("MONITORKIT_FAST_FRACTION", math.nan, "monitorkit.W021", "fast_fraction", 0.1),
 ]
 
 
@@ -125,6 +134,10 @@ def test_each_bad_setting_is_a_warning_with_its_id_and_the_default_is_used(
         ("MONITORKIT_HTTP_TIMEOUT", 600),
         ("MONITORKIT_RETENTION", 1_000_000),
         ("MONITORKIT_SPOOL_MAX_FILES", 1),
+        ("MONITORKIT_SLOW_FACTOR", 1000),
+        ("MONITORKIT_SLOW_FACTOR", 1.01),
+        ("MONITORKIT_FAST_FRACTION", 1),
+        ("MONITORKIT_FAST_FRACTION", 0.001),
     ],
 )
 def test_the_bounds_themselves_are_allowed(settings, name, value):
@@ -448,6 +461,7 @@ DICT_SETTINGS = [
     conf.ALERTS,
     conf.BASE_URL,
     conf.ALERT_ROUTES,
+    conf.MAINTENANCE,
 ]
 
 
@@ -457,6 +471,7 @@ def test_the_dict_settings_are_declared_with_their_defaults():
     assert conf.ALERTS.value() == {}
     assert conf.BASE_URL.value() is None
     assert conf.ALERT_ROUTES.value() == ()
+    assert conf.MAINTENANCE.value() == ()
     assert all(setting.problem() is None for setting in DICT_SETTINGS)
 
 
@@ -522,6 +537,14 @@ BAD_DICT_SETTINGS = [
         "command's alerts go to every channel), is used meanwhile.",
         (),
     ),
+    (
+        conf.MAINTENANCE,
+        {"match": "import_*", "cron": "0 2 * * 0", "duration": 7200},
+        "monitorkit.W301",
+        "MONITORKIT_MAINTENANCE must be a list of dicts, not a dict. The default, [], is used "
+        "meanwhile.",
+        (),
+    ),
 ]
 
 
@@ -544,6 +567,7 @@ def test_manage_py_check_says_each_dict_setting_problem_once(settings):
     settings.MONITORKIT_ALERTS = "email"
     settings.MONITORKIT_BASE_URL = 5
     settings.MONITORKIT_ALERT_ROUTES = {"match": "billing_*"}
+    settings.MONITORKIT_MAINTENANCE = {"match": "import_*"}
     stderr = io.StringIO()
     call_command("check", stderr=stderr)
     for setting in DICT_SETTINGS:
@@ -556,10 +580,12 @@ def test_the_watcher_says_each_dict_setting_problem_once(settings, caplog):
 
     settings.MONITORKIT_SCHEDULES = ["nightly"]
     settings.MONITORKIT_ALERTS = "email"
+    settings.MONITORKIT_MAINTENANCE = {"match": "import_*"}
     with caplog.at_level(logging.WARNING, logger="monitorkit"):
         Command().warn_about_declarations()
     (line,) = [r.getMessage() for r in caplog.records if "need attention" in r.getMessage()]
     assert line.count("monitorkit.W101") == line.count("monitorkit.W201") == 1
+    assert line.count("monitorkit.W301") == 1
 
 
 def test_the_configuration_page_documents_every_setting_and_id():

@@ -1,10 +1,10 @@
 """Expectations about a run's outcome, with real ``manage.py`` processes and real alerts.
 
-A run that finishes too fast, or whose metadata fails its check, is stored ``FINISHED`` with
-``unmet`` saying why; ``monitor_watch --once`` judges its command ``SUSPECT`` and alerts once,
-through a real webhook server, on SQLite and on PostgreSQL. A check that raises or hangs
-changes nothing about the command: its output and exit code are its unmonitored twin's, and
-it ends within the flush bound.
+A run that finishes too fast (or slower than usual), or whose metadata fails its check, is
+stored ``FINISHED`` with ``unmet`` saying why; ``monitor_watch --once`` judges its command
+``SUSPECT`` and alerts once, through a real webhook server, on SQLite and on PostgreSQL. A
+check that raises or hangs changes nothing about the command: its output and exit code are its
+unmonitored twin's, and it ends within the flush bound.
 """
 
 from __future__ import annotations
@@ -155,3 +155,30 @@ def test_a_run_the_page_flags_fast_is_unmet_when_its_command_alerts_on_outliers(
     assert store_project.runs("outlier")[-1]["unmet"] is None
     watch_once(store_project, settings)
     assert [a["health"] for a in alerts_about(http_sink, "outlier")] == ["SUSPECT", "OK"]
+
+
+def test_a_run_the_page_flags_slow_is_unmet_when_its_command_alerts_on_slow_outliers(
+    store_project: Project, http_sink
+):
+    # What is usual: five finished runs that sleep 0 s, started at once (about 0.1 s each);
+    # slow: over p95 x 3, so a run that sleeps 1.5 s is slow even if the usual ones took up to
+    # 0.5 s on a busy machine. The setting's "slow" replaces the class's "fast" for this id.
+    settings = {
+        **watched(http_sink, outlier={"outliers": "slow"}),
+        "MONITORKIT_SLOW_FACTOR": 3,
+    }
+    usual = [store_project.popen("outlier_command", settings=settings) for _ in range(5)]
+    for process in usual:
+        stdout, stderr = process.communicate(timeout=60)
+        assert process.returncode == 0 and stdout == "slept\n", stderr
+    assert [run["unmet"] for run in store_project.runs("outlier")] == [None] * 5
+    result = store_project.run("outlier_command", "--seconds=1.5", settings=settings)
+    assert result.returncode == 0 and result.stdout == "slept\n", result.stderr
+    slow = store_project.runs("outlier")[-1]
+    assert slow["status"] == "FINISHED" and slow["unmet"].startswith("ran 1.5")
+    assert "slower than usual (more than p95 " in slow["unmet"] and "x 3)" in slow["unmet"]
+    assert "SUSPECT" in watch_once(store_project, settings)
+    (alert,) = alerts_about(http_sink, "outlier")
+    assert alert["health"] == "SUSPECT" and alert["unmet"] == slow["unmet"]
+    assert "SUSPECT" not in watch_once(store_project, settings)  # alerted once
+    assert len(alerts_about(http_sink, "outlier")) == 1

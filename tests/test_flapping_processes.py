@@ -1,5 +1,6 @@
 """Flapping and ``recover_after`` with real ``manage.py`` runs and real ``monitor_watch --once``
-processes (three at once where a notice is due), alerts to the real local HTTP server.
+processes (three at once where a notice is due), on SQLite and PostgreSQL (``store_project``),
+alerts to the real local HTTP and SMTP servers.
 
 No hour passes here: the settling is tested in process (``stores/test_flapping_watch.py``).
 """
@@ -7,11 +8,13 @@ No hour passes here: the settling is tested in process (``stores/test_flapping_w
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from tests.process import Project
-from tests.test_watch_processes import transitions, watch_once, watch_settings
+from tests.process import PostgresProject, Project
+from tests.test_alert_delivery import mailed
+from tests.test_watch_processes import _smtp_port, transitions, watch_once, watch_settings
 
 pytestmark = pytest.mark.subprocess
 
@@ -26,6 +29,19 @@ def flaky(project: Project, settings: dict, fails: bool) -> None:
     assert project.run("flaky_command", settings=settings).returncode == (1 if fails else 0)
 
 
+def stored(project: Project, command_id: str) -> list[tuple[str, str, str]]:
+    """Return the command's stored transitions (previous, health, alert), from either database."""
+    if not isinstance(project, PostgresProject):
+        return [t[1:] for t in transitions(project) if t[0] == command_id]
+    with project.cluster.connect(project.database) as con:
+        rows: list[dict[str, Any]] = con.execute(
+            "SELECT previous, health, alert FROM monitorkit_healthtransition "
+            "WHERE command_id = %s ORDER BY number",
+            (command_id,),
+        ).fetchall()
+    return [(row["previous"], row["health"], row["alert"]) for row in rows]
+
+
 def sent(sink) -> list[str]:
     """Each webhook request in words: ``FAILING``, ``flapping OK``."""
     said = []
@@ -36,8 +52,13 @@ def sent(sink) -> list[str]:
     return said
 
 
-def test_three_watchers_at_once_send_the_flapping_notice_once(project: Project, http_sink):
-    settings = watch_settings(http_sink, flaky_command={"flap_threshold": 1})
+def test_three_watchers_at_once_send_the_flapping_notice_once(
+    store_project: Project, http_sink, smtp_server
+):
+    project = store_project
+    settings = watch_settings(
+        http_sink, inbox_port=_smtp_port(smtp_server), flaky_command={"flap_threshold": 1}
+    )
     flaky(project, settings, fails=True)
     watch_once(project, settings)
     flaky(project, settings, fails=False)  # the second change in an hour: more than 1
@@ -52,7 +73,11 @@ def test_three_watchers_at_once_send_the_flapping_notice_once(project: Project, 
     flaky(project, settings, fails=False)
     watch_once(project, settings)
     assert sent(http_sink) == ["FAILING", "flapping OK"]
-    assert [t[1:] for t in transitions(project) if t[0] == "flaky_command"] == [
+    assert mailed(smtp_server) == [
+        "Subject: [monitorkit] flaky_command is failing (was NEW)",
+        "Subject: [monitorkit] flaky_command is flapping (now OK)",
+    ]
+    assert stored(project, "flaky_command") == [
         ("NEW", "FAILING", "sent"),
         ("FAILING", "OK", "sent"),
         ("OK", "FAILING", "none"),
@@ -60,7 +85,8 @@ def test_three_watchers_at_once_send_the_flapping_notice_once(project: Project, 
     ]
 
 
-def test_recover_after_holds_the_failure_until_the_third_success(project: Project, http_sink):
+def test_recover_after_holds_the_failure_until_the_third_success(store_project: Project, http_sink):
+    project = store_project
     settings = watch_settings(http_sink, flaky_command={"recover_after": 3})
     flaky(project, settings, fails=True)
     watch_once(project, settings)
@@ -75,7 +101,7 @@ def test_recover_after_holds_the_failure_until_the_third_success(project: Projec
     flaky(project, settings, fails=False)
     watch_once(project, settings)
     assert sent(http_sink) == ["FAILING", "OK"]
-    assert [t[1:] for t in transitions(project) if t[0] == "flaky_command"] == [
+    assert stored(project, "flaky_command") == [
         ("NEW", "FAILING", "sent"),
         ("FAILING", "OK", "sent"),
     ]

@@ -8,7 +8,9 @@ once, with three watchers at once. On SQLite, PostgreSQL and the local Realtime 
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
+import sqlite3
 from typing import Any
 
 import pytest
@@ -98,13 +100,51 @@ def test_monitor_snooze_refuses_what_it_cannot_read(project: Project) -> None:
     assert none.returncode != 0 and "No running snooze of 'nightly'" in none.stderr
 
 
+def test_monitor_snooze_until_a_time_with_a_zone_and_times_without_one_in_time_zone(
+    project: Project,
+) -> None:
+    """``--until`` with a zone is that moment; without one it is read in ``TIME_ZONE`` (here
+    New York: 08:00 is 13:00 UTC in January, 12:00 UTC in July, its summer time)."""
+    year = dt.date.today().year + 1
+    zoned = project.run(
+        "monitor_snooze", "nightly", "--until", f"{year}-03-10T08:00+02:00", "--reason", "move"
+    )
+    assert zoned.returncode == 0, zoned.stderr
+    assert zoned.stdout.startswith(f"snoozed nightly until {year}-03-10 06:00:00 UTC (snooze ")
+    new_york = {"TIME_ZONE": "America/New_York"}
+    for pattern, day in (("export", "01-15"), ("import_*", "07-15")):
+        local = project.run(
+            "monitor_snooze", pattern, "--until", f"{year}-{day}T08:00", settings=new_york
+        )
+        assert local.returncode == 0, local.stderr
+    listed = project.run("monitor_snooze", "--list", settings=new_york)
+    assert listed.returncode == 0, listed.stderr
+    ends = {
+        line.split()[1]: line.split(" -> ")[1].split("  by ")[0]
+        for line in listed.stdout.splitlines()
+    }
+    assert ends == {
+        "nightly": f"{year}-03-10 06:00:00 UTC",
+        "export": f"{year}-01-15 13:00:00 UTC",
+        "import_*": f"{year}-07-15 12:00:00 UTC",
+    }
+    con = sqlite3.connect(project.db_path)
+    try:
+        stored = dict(con.execute("SELECT pattern, until FROM monitorkit_commandsnooze"))
+    finally:
+        con.close()
+    assert {p: until[:19] for p, until in stored.items()} == {
+        "nightly": f"{year}-03-10 06:00:00",
+        "export": f"{year}-01-15 13:00:00",
+        "import_*": f"{year}-07-15 12:00:00",
+    }
+
+
 def test_a_maintenance_window_holds_and_its_early_end_brings_one_summary(
     store_project: Project, http_sink: Any
 ) -> None:
     """The window under way (it began this minute, for an hour) is stored by the watcher as a
     snooze, held, listed, ended early by its id, and summarised once by two watchers at once."""
-    import datetime as dt
-
     now = dt.datetime.now(dt.timezone.utc)
     settings = watch_settings(http_sink)
     settings["MONITORKIT_MAINTENANCE"] = [
