@@ -614,12 +614,16 @@ class DatabaseReporter(Reporter):
         from ...models import CommandRun
 
         table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
-        # Each id's top seq and top real seq in one pass (a join, not a subquery per row).
+        # Each id's top seq from the (command_id, seq) index alone, and its top real seq by
+        # walking that index down from the top to the first real run: one row read for almost
+        # every id. A MAX over a CASE of the status read every kept row of every id from the
+        # table (24 ms against 9 ms at 500 ids x 100 runs on SQLite).
         newest = (
-            f"SELECT r.* FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
-            f"MAX(CASE WHEN status NOT IN (%s, %s) THEN seq END) AS top_real FROM {table} "
-            f"GROUP BY command_id) m ON r.command_id = m.command_id "
-            f"WHERE r.seq = m.top OR r.seq = m.top_real"
+            f"SELECT r.* FROM {table} r JOIN (SELECT command_id, top, (SELECT x.seq FROM "
+            f"{table} x WHERE x.command_id = m.command_id AND x.status NOT IN (%s, %s) "
+            f"ORDER BY x.seq DESC LIMIT 1) AS top_real FROM (SELECT command_id, MAX(seq) AS top "
+            f"FROM {table} GROUP BY command_id) m) n ON r.command_id = n.command_id "
+            f"WHERE r.seq = n.top OR r.seq = n.top_real"
         )
         not_real = [Status.MISSED.value, Status.SKIPPED.value]  # what the judge passes over
         rows = CommandRun.objects.using(self.alias).raw(newest, not_real)
@@ -760,15 +764,19 @@ def _json(value: Any) -> Any:
 def _timestamp(value: Any) -> str | None:
     """Return a raw ``started`` column as a stored timestamp (``...T..:..:...ffffffZ``).
 
-    SQLite gives Django's text, naive UTC ``YYYY-MM-DD HH:MM:SS[.ffffff]``, which is rewritten
-    as it is (thousands of times a poll); PostgreSQL gives an aware datetime.
+    SQLite gives a naive UTC datetime (Django's converter of the column's declared type; its
+    text, ``YYYY-MM-DD HH:MM:SS[.ffffff]``, where no type is declared), formatted as it is:
+    no time zone put on and taken off again, thousands of times a poll (a third of
+    ``recent_outcomes``). PostgreSQL gives an aware datetime.
     """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.isoformat(timespec="microseconds") + "Z"  # as format_timestamp
+        return format_timestamp(value)
     if isinstance(value, str):
         if len(value) == 26 and value[10] == " ":
             return f"{value[:10]}T{value[11:]}Z"
         if len(value) == 19 and value[10] == " ":
             return f"{value[:10]}T{value[11:]}.000000Z"
-        value = dt.datetime.fromisoformat(value)
-    if not isinstance(value, dt.datetime):
-        return None
-    return format_timestamp(value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc))
+        return format_timestamp(dt.datetime.fromisoformat(value))
+    return None

@@ -35,13 +35,16 @@ def strip_html(recent: list[dict[str, Any]]) -> SafeString:
     """Return the strip of outcomes, oldest first; every value escaped (``html.escape``).
 
     Built here rather than in the template: 20 marks a row, 500 rows, is most of the page, and
-    the template engine takes several times longer for the same text.
+    the template engine takes several times longer for the same text. Each mark's status is
+    judged once, for its ``data-status`` and its title.
     """
-    marks = (
-        f'<span class="outcome" data-status="{escape(shown_status(o))}" '
-        f'title="{escape(outcome_title(o))}"></span>'
-        for o in reversed(recent)
-    )
+    marks = []
+    for outcome in reversed(recent):
+        status = shown_status(outcome)
+        marks.append(
+            f'<span class="outcome" data-status="{escape(status)}" '
+            f'title="{escape(outcome_title(outcome, status))}"></span>'
+        )
     return mark_safe("".join(marks))  # every value above is escaped
 
 

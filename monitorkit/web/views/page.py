@@ -154,11 +154,20 @@ def run_progress_text(progress: Any) -> str:
     return progress_text({"done": done, "total": total, "percent": percent})
 
 
-def outcome_title(outcome: dict[str, Any]) -> str:
-    """Return the tooltip of one outcome of the strip."""
-    parts = [f"#{outcome['seq']}" if outcome.get("seq") else "", shown_status(outcome)]
-    parts += [when_text(outcome.get("started")), duration_text(outcome.get("duration"))]
-    return " · ".join(p for p in parts if p)
+def outcome_title(outcome: dict[str, Any], status: str | None = None) -> str:
+    """Return the tooltip of one outcome of the strip.
+
+    ``status``: its ``shown_status``, when the caller has it already (the overview's strip
+    draws ten thousand marks a request, each with its status and its title).
+    """
+    seq = outcome.get("seq")
+    parts = (
+        f"#{seq}" if seq else "",
+        shown_status(outcome) if status is None else status,
+        when_text(outcome.get("started")),
+        duration_text(outcome.get("duration")),
+    )
+    return " · ".join([p for p in parts if p])
 
 
 _PLACEHOLDER = "monitorkit-command-id-placeholder"
