@@ -25,9 +25,8 @@ from monitorkit.alerts.webhook import WebhookNotifier
 from monitorkit.health.watch import CycleReport, Watcher
 from monitorkit.record import Status, utcnow
 from monitorkit.stores import Reporter, store_reporter
-from monitorkit.stores.health_store import HealthStore
-from tests.stores.conftest import make_record
 from tests.stores.test_database import pg_alias  # noqa: F401 - the PostgreSQL store's fixture
+from tests.stores.test_snooze_store import ended, health_store
 from tests.test_alert_delivery import mailed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,21 +55,6 @@ def reporter(
     found = store_reporter()
     assert found is not None
     return found
-
-
-def health_store(reporter: Reporter) -> HealthStore:
-    store = reporter.health_store()
-    assert store is not None
-    return store
-
-
-def ended(reporter: Reporter, command_id: str, status: Status, at: dt.datetime) -> None:
-    record = make_record(f"{abs(hash(command_id))}-{at:%H%M%S}", command_id, started=at)
-    reporter.write(record)
-    record.status = status
-    record.finished = record.latest = at + dt.timedelta(seconds=2)
-    record.message = "the feed is down" if status is Status.FAILED else "Command finished"
-    reporter.write(record)
 
 
 @pytest.fixture
