@@ -15,7 +15,10 @@ import pytest
 from tests.process import Project, wait_for
 from tests.test_watch_processes import _smtp_port, watch_once, watch_settings
 
-pytestmark = pytest.mark.subprocess
+# The watcher's judgement and alerts across real processes (routing, repeats and escalation):
+# their subject does not change with the Python or Django version, and the legs run the same
+# features' in-process tests: once, on the main leg (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 RUNBOOK = "https://wiki.example.com/runbooks/feeds"
 

@@ -16,7 +16,10 @@ from tests.process import PostgresProject, Project
 from tests.test_alert_delivery import mailed
 from tests.test_watch_processes import _smtp_port, transitions, watch_once, watch_settings
 
-pytestmark = pytest.mark.subprocess
+# The watcher's judgement and alerts across real processes (flapping and the recovery threshold):
+# their subject does not change with the Python or Django version, and the legs run the same
+# features' in-process tests: once, on the main leg (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 
 def flaky(project: Project, settings: dict, fails: bool) -> None:

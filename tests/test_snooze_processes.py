@@ -18,7 +18,10 @@ import pytest
 from tests.process import Project
 from tests.test_watch_processes import _smtp_port, watch_once, watch_settings
 
-pytestmark = pytest.mark.subprocess
+# The watcher's judgement and alerts across real processes (snoozes and maintenance windows):
+# their subject does not change with the Python or Django version, and the legs run the same
+# features' in-process tests: once, on the main leg (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 
 def alerted(sink: Any) -> list[str]:
