@@ -29,11 +29,12 @@ MATRIX = [
 def tests(session: nox.Session, django: str) -> None:
     """Run the test suite on one Python and one Django.
 
-    PostgreSQL's tests, the browser tests and the load and release tests (marked ``once``) run
-    once, on the main leg of scripts/test: what they check does not change with the versions.
+    PostgreSQL's tests, the browser tests, the load and release tests (marked ``once``) and the
+    watcher's process tests (``main_leg``) run once, on the main leg of scripts/test: what they
+    check does not change with the versions.
     """
     session.install("-e", ".[test]", DJANGO[django])
-    once_only = "not postgres and not browser and not once"
+    once_only = "not postgres and not browser and not once and not main_leg"
     session.run("python", "-m", "pytest", "-m", once_only, *session.posargs)
 
 

@@ -17,8 +17,8 @@ from tests.test_watch_processes import _smtp_port, watch_once, watch_settings
 
 # The watcher's judgement and alerts across real processes (routing, repeats and escalation):
 # their subject does not change with the Python or Django version, and the legs run the same
-# features' in-process tests: once, on the main leg (CI's time).
-pytestmark = [pytest.mark.subprocess, pytest.mark.once]
+# features' in-process tests: on the main leg only (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.main_leg]
 
 RUNBOOK = "https://wiki.example.com/runbooks/feeds"
 

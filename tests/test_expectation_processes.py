@@ -19,8 +19,8 @@ from tests.process import Project
 
 # The watcher's judgement and alerts across real processes (expectations about the outcome): their
 # subject does not change with the Python or Django version, and the legs run the same features'
-# in-process tests: once, on the main leg (CI's time).
-pytestmark = [pytest.mark.subprocess, pytest.mark.once]
+# in-process tests: on the main leg only (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.main_leg]
 
 FAST = {"FIREBASE_MONITORING_INTERVAL_PING": 0.2, "MONITORKIT_STALE_AFTER": 5.0}
 
@@ -119,6 +119,7 @@ def test_a_check_that_raises_or_hangs_changes_nothing_and_is_bounded(project: Pr
     assert words in monitored.stderr, monitored.stderr
 
 
+@pytest.mark.once  # the Firebase transport: on the main leg only, as test_firebase_processes
 def test_firebase_stores_the_reason_and_the_watcher_alerts_once(
     project: Project, rtdb_server, http_sink
 ):

@@ -18,8 +18,8 @@ from tests.test_watch_processes import _smtp_port, transitions, watch_once, watc
 
 # The watcher's judgement and alerts across real processes (flapping and the recovery threshold):
 # their subject does not change with the Python or Django version, and the legs run the same
-# features' in-process tests: once, on the main leg (CI's time).
-pytestmark = [pytest.mark.subprocess, pytest.mark.once]
+# features' in-process tests: on the main leg only (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.main_leg]
 
 
 def flaky(project: Project, settings: dict, fails: bool) -> None:

@@ -20,8 +20,8 @@ from tests.process import Project, wait_for, wait_for_line
 
 # The watcher's judgement and alerts across real processes (the watcher's healths): their subject
 # does not change with the Python or Django version, and the legs run the same features' in-
-# process tests: once, on the main leg (CI's time).
-pytestmark = [pytest.mark.subprocess, pytest.mark.once]
+# process tests: on the main leg only (CI's time).
+pytestmark = [pytest.mark.subprocess, pytest.mark.main_leg]
 
 FAST = {"FIREBASE_MONITORING_INTERVAL_PING": 0.2, "MONITORKIT_STALE_AFTER": 1.0}
 
