@@ -43,6 +43,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres), "firebase"]
 
 
+#: What the webhook hears of a problem repeated three times, then recovered: (health, repeat,
+#: escalation) per alert.
+THREE_REPEATS_THEN_RECOVERY = [
+    ("FAILING", None, False),
+    ("FAILING", 1, False),
+    ("FAILING", 2, False),
+    ("FAILING", 3, False),
+    ("OK", None, False),
+]
+
+
 @pytest.fixture(autouse=True)
 def _only_these_schedules(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The test app's scheduled_command declares a schedule; these tests need none."""
@@ -120,13 +131,7 @@ def test_a_problem_is_told_every_ten_minutes_three_times_then_its_recovery(
     assert recovery.describe_alerts() == "1 alert(s) sent by webhook, email"
     assert cycle(2500).alerts == [] and cycle(3000).follow_ups == []  # nothing after the end
 
-    assert follow_ups(http_sink) == [
-        ("FAILING", None, False),
-        ("FAILING", 1, False),
-        ("FAILING", 2, False),
-        ("FAILING", 3, False),
-        ("OK", None, False),
-    ]
+    assert follow_ups(http_sink) == THREE_REPEATS_THEN_RECOVERY
     repeats = [r.json() for r in http_sink.requests[1:4]]
     assert [b["follow_up"]["lasted_seconds"] for b in repeats] == [600.0, 1200.0, 1800.0]
     assert [b["follow_up"]["failed_runs"] for b in repeats] == [2, 2, 3]
@@ -177,13 +182,7 @@ def test_repeats_every_ten_minutes_as_freezegun_moves_the_time_then_the_recovery
         frozen.move_to(at(3000))
         assert watcher_.cycle().alerts == []  # nothing after the end
 
-    assert follow_ups(http_sink) == [
-        ("FAILING", None, False),
-        ("FAILING", 1, False),
-        ("FAILING", 2, False),
-        ("FAILING", 3, False),
-        ("OK", None, False),
-    ]
+    assert follow_ups(http_sink) == THREE_REPEATS_THEN_RECOVERY
     bodies = [r.json() for r in http_sink.requests[1:4]]
     assert [b["follow_up"]["lasted_seconds"] for b in bodies] == [600.0, 1200.0, 1800.0]
     assert [b["follow_up"]["failed_runs"] for b in bodies] == [1, 2, 2]
