@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -184,14 +183,11 @@ def test_migrate_on_a_fresh_database_is_recorded_at_no_visible_cost(
     before it creates the tables (0.1 s here) or not (the default, 3 s).
     """
     for flush_timeout in (0.1, 3.0):
-        elapsed = {}
         results = {}
         for auto in (False, True):
             fresh = fresh_project(f"fresh-{flush_timeout}-{auto}")
             settings = {"MONITORKIT_AUTO": auto, "MONITORKIT_FLUSH_TIMEOUT": flush_timeout}
-            started = time.monotonic()
             results[auto] = fresh.run("migrate", settings=settings)
-            elapsed[auto] = time.monotonic() - started
             if auto:
                 assert statuses(fresh) == [("migrate", "FINISHED", 0)]
                 assert not any((fresh.db_dir / "spool").glob("*"))  # nothing left behind
@@ -204,5 +200,7 @@ def test_migrate_on_a_fresh_database_is_recorded_at_no_visible_cost(
             plain.stderr,
         )
         assert "Applying monitorkit.0001_initial... OK" in auto_run.stdout
-        # A guard against waiting out the bound, with a wide margin for a loaded machine.
-        assert elapsed[True] < elapsed[False] + flush_timeout + 2.0
+        # Not held: a flush that waits out its bound says so on stderr ("monitorkit stopped
+        # waiting after ..."), which the equal stderr above rules out. No stopwatch here: on a
+        # busy machine two runs of migrate differ by seconds, whatever monitorkit does.
+        assert "stopped waiting" not in auto_run.stderr
