@@ -146,15 +146,12 @@ def test_nested_runs_say_so_once_each_at_info_level(project: Project):
 def test_a_command_run_before_migrate_does_not_wait_for_the_missing_table(tmp_path: Path):
     """``check`` on a fresh database under auto mode: no flush wait, nothing printed."""
     results = {}
-    elapsed = {}
     for auto in (False, True):
         fresh = Project(tmp_path / f"fresh-{auto}")
         fresh.db_dir.mkdir()
         # check is in auto mode's default exclusions: this project chose to monitor it.
         settings = {"MONITORKIT_AUTO": auto, "MONITORKIT_AUTO_EXCLUDE": [], **spool(fresh)}
-        started = time.monotonic()
         results[auto] = fresh.run("check", settings=settings, timeout=HANG)
-        elapsed[auto] = time.monotonic() - started
         assert spooled(fresh) == []  # not kept for later: see docs/auto.md
     plain, auto_run = results[False], results[True]
     assert (auto_run.returncode, auto_run.stdout, auto_run.stderr) == (
@@ -163,8 +160,10 @@ def test_a_command_run_before_migrate_does_not_wait_for_the_missing_table(tmp_pa
         plain.stderr,
     )
     assert plain.returncode == 0
-    # The old code waited out the whole flush bound (3 s) for the finish.
-    assert elapsed[True] < elapsed[False] + 1.5
+    # The old code waited out the whole flush bound (3 s) for the finish, and said so on
+    # stderr ("stopped waiting after 3.0 s"), which the equal stderr above rules out; no
+    # stopwatch (two runs of check differ by more than any margin on a busy machine).
+    assert "stopped waiting" not in auto_run.stderr
 
 
 def test_the_missing_table_is_said_once_at_info_level(tmp_path: Path):
