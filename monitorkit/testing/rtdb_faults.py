@@ -1,4 +1,4 @@
-"""Fault injection for the local Realtime Database server: latency, canned answers and hangs.
+"""Fault injection for the local Realtime Database server: latency, canned answers, hangs, pauses.
 
 Tests of clients under failure need a server that is slow, answers with errors or garbage, or
 never answers at all. That state is shared by every request thread and switched from the test's
@@ -38,8 +38,10 @@ class Faults:
         self._jitter = 0.0
         self._canned: list[CannedResponse] = []
         self._hanging = False
+        self._paused = False
         self._released = False
         self._held = 0
+        self._waiting = 0
 
     def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
         with self._condition:
@@ -55,9 +57,15 @@ class Faults:
             self._hanging = hanging
             self._condition.notify_all()
 
+    def pause(self, paused: bool) -> None:
+        with self._condition:
+            self._paused = paused
+            self._condition.notify_all()
+
     def reset(self) -> None:
         with self._condition:
             self._latency, self._jitter, self._canned, self._hanging = 0.0, 0.0, [], False
+            self._paused = False
             self._condition.notify_all()
 
     def arm(self) -> None:
@@ -88,6 +96,23 @@ class Faults:
         """How many requests `hang` is holding right now."""
         with self._condition:
             return self._held
+
+    def wait_while_paused(self) -> None:
+        """Block while the server is paused; the request then goes on as if it had just come."""
+        with self._condition:
+            if not self._paused or self._released:
+                return
+            self._waiting += 1
+            try:
+                self._condition.wait_for(lambda: not self._paused or self._released)
+            finally:
+                self._waiting -= 1
+
+    @property
+    def waiting(self) -> int:
+        """How many requests `pause` is holding right now."""
+        with self._condition:
+            return self._waiting
 
     def delay(self) -> None:
         """Wait the injected latency (give or take the jitter), cut short by `release`.

@@ -127,6 +127,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         faults = self.server.faults
         if faults.hold_if_hanging():
             return None
+        faults.wait_while_paused()
         faults.delay()
         canned = faults.take_canned()
         if canned is not None:

@@ -190,6 +190,20 @@ class RealtimeDatabaseServer:
         """How many requests `hang` is holding right now (to wait until a client is stuck)."""
         return self._faults.held
 
+    def pause(self, paused: bool = True) -> None:
+        """Hold every request while `paused`; when the pause ends, each goes on and is answered.
+
+        Unlike `hang`, nothing is dropped: a test holds a client's request in flight for as long
+        as it needs (a heartbeat while the command ends, say), then lets it through, latency
+        and all.
+        """
+        self._faults.pause(paused)
+
+    @property
+    def paused_requests(self) -> int:
+        """How many requests `pause` is holding right now (to wait until one is in flight)."""
+        return self._faults.waiting
+
     def reset_faults(self) -> None:
-        """Remove all latency, queued failures and hangs."""
+        """Remove all latency, queued failures, hangs and pauses."""
         self._faults.reset()

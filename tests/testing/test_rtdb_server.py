@@ -566,6 +566,42 @@ def test_hang_holds_requests_unanswered_until_released(rtdb_server, url, http):
     assert [r.status for r in rtdb_server.requests][-1] == 200
 
 
+def test_pause_holds_requests_and_applies_them_when_it_ends(rtdb_server, url, http):
+    rtdb_server.pause()
+    answers: list[requests.Response] = []
+    writer = threading.Thread(
+        target=lambda: answers.append(http.put(url("a"), json=1, timeout=TIMEOUT))
+    )
+    writer.start()
+    wait_until(lambda: rtdb_server.paused_requests == 1)
+    assert rtdb_server.data() is None and answers == []  # held: neither applied nor answered
+    rtdb_server.pause(False)
+    writer.join(TIMEOUT)
+    assert rtdb_server.paused_requests == 0
+    assert [answer.json() for answer in answers] == [1]
+    assert rtdb_server.data() == {"a": 1}
+
+
+def test_pause_does_not_block_stop():
+    server = RealtimeDatabaseServer().start()
+    server.pause()
+    outcome = []
+
+    def client():
+        try:
+            outcome.append(requests.get(server.url + "/a.json", timeout=TIMEOUT).status_code)
+        except requests.RequestException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    wait_until(lambda: server.paused_requests == 1)
+    server.stop()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert len(outcome) == 1
+
+
 def wait_until(condition) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not condition():
@@ -600,6 +636,7 @@ def test_reset_faults_clears_everything(rtdb_server, url, http):
     rtdb_server.fail_next(3)
     rtdb_server.malformed_next(3)
     rtdb_server.hang(True)
+    rtdb_server.pause()
     rtdb_server.reset_faults()
     assert http.get(url("a"), timeout=TIMEOUT).status_code == 200
 
