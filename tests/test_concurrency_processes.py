@@ -72,7 +72,7 @@ def timestamp(value: Any) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
-@pytest.mark.once
+@pytest.mark.main_leg  # once, in the main leg's shorter part: 2.5 min over the three stores
 def test_two_starts_of_a_forbid_command_at_once_run_handle_once_twenty_times(
     store: Store,  # noqa: F811 - the fixture
     tmp_path: Path,
