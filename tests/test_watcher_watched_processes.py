@@ -111,19 +111,50 @@ def test_a_stopped_watcher_is_shown_silent_within_two_cycles(
 
 
 def test_a_monitored_command_warns_once_while_no_watcher_runs(
-    watched: tuple[Project, dict[str, Any]],
+    watched: tuple[Project, dict[str, Any]], tmp_path: Path
 ) -> None:
     project, run_settings = watched
-    plain = project.run("sleep_command", "--seconds=0.6", settings=run_settings, twin="plain")
-    silent = project.run("sleep_command", "--seconds=0.6", settings=run_settings)
-    assert silent.returncode == 0, silent.stderr[-2000:]
-    assert silent.stdout == plain.stdout  # the command's own output is untouched
-    assert silent.stderr.count("monitorkit: ") == 1 and NEVER in silent.stderr
-    # The command's own class declares a schedule: that is enough (no setting, no alerts).
-    own = project.run(
-        "scheduled_command", "--seconds=0.6", settings={**run_settings, "MONITORKIT_SCHEDULES": {}}
+    release = tmp_path / "release"
+    release.touch()  # the plain twin is not held: it has no look to wait for
+    plain = project.run(
+        "barrier_command", f"--release={release}", settings=run_settings, twin="plain"
     )
-    assert own.returncode == 0 and own.stderr.count(NEVER) == 1, own.stderr[-2000:]
+    release.unlink()
+    code, out, err = held_until_warned(project, ("barrier_command",), run_settings, release)
+    assert code == 0, err[-2000:]
+    assert out == plain.stdout  # the command's own output is untouched
+    assert err.count("monitorkit: ") == 1 and NEVER in err, err[-2000:]
+    # The command's own class declares a schedule: that is enough (no setting, no alerts).
+    release.unlink()
+    own_settings = {**run_settings, "MONITORKIT_SCHEDULES": {}}
+    code, out, err = held_until_warned(project, ("scheduled_command",), own_settings, release)
+    assert code == 0 and out == "ran\n" and err.count(NEVER) == 1, err[-2000:]
+
+
+def held_until_warned(
+    project: Project, args: tuple[str, ...], settings: dict[str, Any], release: Path
+) -> tuple[int, str, str]:
+    """Run a command that waits for ``release`` until it has logged the watcher warning.
+
+    The sender takes its look at the watcher once the run's start is stored and nothing waits
+    to be sent (``monitorkit/recording/sender.py``): a command that ends before that, as a
+    short one may on a busy machine, is not held for it and says nothing. So the command is
+    held until the warning is on its stderr (or its own 60 s limit), then let go; what it
+    printed is returned whole.
+    """
+    process = project.popen(*args, f"--release={release}", settings=settings)
+    assert process.stderr is not None
+    seen: list[str] = []
+    try:
+        while True:
+            line = process.stderr.readline()
+            seen.append(line)
+            if NEVER in line or not line:
+                break
+    finally:
+        release.touch()
+    out, err = process.communicate(timeout=60)
+    return process.returncode, out, "".join(seen) + err
 
 
 def test_a_monitored_command_says_nothing_when_a_watcher_runs_or_none_is_needed(

@@ -1,3 +1,4 @@
+import os
 import time
 
 from tests.testapp.twin import command_base
@@ -11,7 +12,12 @@ class Command(command_base()):
 
     def add_arguments(self, parser):
         parser.add_argument("--seconds", type=float, default=0.0, help="Sleep this long first.")
+        parser.add_argument("--release", default=None, help="Then wait until this file appears.")
 
     def handle(self, *args, **options):
         time.sleep(options["seconds"])
+        if options["release"]:
+            deadline = time.monotonic() + 60
+            while not os.path.exists(options["release"]) and time.monotonic() < deadline:
+                time.sleep(0.005)
         self.stdout.write("ran")
