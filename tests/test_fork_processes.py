@@ -37,6 +37,17 @@ def spool(project: Project) -> dict[str, Any]:
     return {"MONITORKIT_SPOOL_DIR": str(project.db_dir / "spool")}
 
 
+#: A flush bound no busy machine comes near: a forked child that waited for a flush of the
+#: parent's run (what issue 16 saw: 3 s per child, the default bound) would wait all of it,
+#: so "as fast as the twin" is checked against a third of it, not against a second's margin
+#: that a loaded machine's start-up noise can pass (3.97 s against 2.93 s under stress-ng).
+CHILD_FLUSH_BOUND = 30.0
+
+
+def held_bound(project: Project) -> dict[str, Any]:
+    return {**spool(project), "MONITORKIT_FLUSH_TIMEOUT": CHILD_FLUSH_BOUND}
+
+
 def spooled(project: Project) -> list[str]:
     directory = project.db_dir / "spool"
     return sorted(p.name for p in directory.glob("*.json")) if directory.exists() else []
@@ -103,14 +114,14 @@ def timed(project: Project, *args: str, settings: dict[str, Any], twin: str = ""
 @pytest.mark.once
 def test_closing_pools_of_forked_workers_is_as_fast_as_the_twin(project: Project):
     """``with Pool()`` terminates its workers: they end by SIGTERM at once, writing nothing."""
-    settings, args = spool(project), ("pool_command", "--times=20")
+    settings, args = held_bound(project), ("pool_command", "--times=20")
     plain, plain_time = timed(project, *args, settings=settings, twin="plain")
     monitored, monitored_time = timed(project, *args, settings=settings)
     print(f"20 pools: twin {plain_time:.2f} s, monitored {monitored_time:.2f} s")
     assert (monitored.returncode, monitored.stdout) == (plain.returncode, plain.stdout)
     assert plain.returncode == 0, plain.stderr
     assert "monitorkit" not in monitored.stderr, monitored.stderr
-    assert monitored_time < plain_time + 1.0
+    assert monitored_time < plain_time + CHILD_FLUSH_BOUND / 3
     assert spooled(project) == []
     (run,) = project.runs()
     assert (run["status"], run["message"]) == ("FINISHED", "Command finished")
@@ -118,14 +129,14 @@ def test_closing_pools_of_forked_workers_is_as_fast_as_the_twin(project: Project
 
 @pytest.mark.once
 def test_a_forked_child_leaving_by_system_exit_leaves_the_parents_run_alone(project: Project):
-    settings = spool(project)
+    settings = held_bound(project)
     plain, plain_time = timed(project, "fork_exit_command", settings=settings, twin="plain")
     monitored, monitored_time = timed(project, "fork_exit_command", settings=settings)
     print(f"fork and SystemExit: twin {plain_time:.2f} s, monitored {monitored_time:.2f} s")
     assert (monitored.returncode, monitored.stdout) == (plain.returncode, plain.stdout)
     assert monitored.stdout == "child exited 0\n"
     assert "monitorkit" not in monitored.stderr, monitored.stderr
-    assert monitored_time < plain_time + 1.0
+    assert monitored_time < plain_time + CHILD_FLUSH_BOUND / 3
     assert spooled(project) == []
     (run,) = project.runs()
     assert (run["status"], run["message"]) == ("FINISHED", "Command finished")
