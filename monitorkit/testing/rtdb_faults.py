@@ -81,14 +81,20 @@ class Faults:
 
     def hold_if_hanging(self) -> bool:
         """Block while the server hangs; True if this request was held and must be dropped."""
+        return self._hold("_hanging", "_held")
+
+    def _hold(self, switch: str, count: str) -> bool:
+        """Block while the flag ``switch`` is on (and the server runs), counted in ``count``;
+        return whether this request was held. Hangs and pauses differ only in what the
+        request does next: dropped, or answered."""
         with self._condition:
-            if not self._hanging or self._released:
+            if not getattr(self, switch) or self._released:
                 return False
-            self._held += 1
+            setattr(self, count, getattr(self, count) + 1)
             try:
-                self._condition.wait_for(lambda: not self._hanging or self._released)
+                self._condition.wait_for(lambda: not getattr(self, switch) or self._released)
             finally:
-                self._held -= 1
+                setattr(self, count, getattr(self, count) - 1)
             return True
 
     @property
@@ -99,14 +105,7 @@ class Faults:
 
     def wait_while_paused(self) -> None:
         """Block while the server is paused; the request then goes on as if it had just come."""
-        with self._condition:
-            if not self._paused or self._released:
-                return
-            self._waiting += 1
-            try:
-                self._condition.wait_for(lambda: not self._paused or self._released)
-            finally:
-                self._waiting -= 1
+        self._hold("_paused", "_waiting")
 
     @property
     def waiting(self) -> int:

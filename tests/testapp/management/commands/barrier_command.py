@@ -1,6 +1,4 @@
-import os
-import time
-
+from tests.testapp.release import wait_for_release
 from tests.testapp.twin import command_base
 
 
@@ -13,7 +11,5 @@ class Command(command_base()):
     def handle(self, *args, **options):
         self.stdout.write("ready")
         self.stdout.flush()
-        deadline = time.monotonic() + 60
-        while not os.path.exists(options["release"]) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_for_release(options["release"])
         self.stdout.write("released")

@@ -1,6 +1,6 @@
-import os
 import time
 
+from tests.testapp.release import wait_for_release
 from tests.testapp.twin import command_base
 
 
@@ -17,7 +17,5 @@ class Command(command_base()):
     def handle(self, *args, **options):
         time.sleep(options["seconds"])
         if options["release"]:
-            deadline = time.monotonic() + 60
-            while not os.path.exists(options["release"]) and time.monotonic() < deadline:
-                time.sleep(0.005)
+            wait_for_release(options["release"])
         self.stdout.write("ran")
