@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,26 @@ from tests.pg import (
 from tests.process import MANAGE, ROOT, PostgresProject, Project
 
 pytest_plugins = ["monitorkit.testing.pytest_plugin", "tests.sinks"]
+
+
+def _sqlite_without_fsync(sender: object, connection: Any, **kwargs: object) -> None:
+    """No fsync on the in-process tests' SQLite connections (``synchronous = OFF``).
+
+    A transactional test ends by flushing every table and re-creating the content types and
+    permissions: a score of commits, each waiting on the disk, about 1,700 times per leg. No
+    in-process test is about surviving a power cut, and locking is unchanged; the throw-away
+    PostgreSQL cluster runs with ``fsync=off`` for the same reason (tests/pg.py). The
+    ``manage.py`` processes the tests start keep SQLite's default, as a project has it.
+    """
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous = OFF")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from django.db.backends.signals import connection_created
+
+    connection_created.connect(_sqlite_without_fsync)
 
 
 @pytest.fixture(scope="session")

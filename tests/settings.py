@@ -46,6 +46,11 @@ TEMPLATES = [
     }
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Users made by the tests (pytest-django's admin_user, the browser's staff) would each cost
+# Django's default password hasher about a second of CPU (PBKDF2, over a million iterations
+# since Django 5.2): no test is about passwords, so a cheap hasher, as Django's testing docs
+# advise.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The status page (monitorkit.urls, mounted at /monitor/ in tests/urls.py).
 STATIC_URL = "/static/"
 LOGIN_URL = "/admin/login/"
