@@ -33,7 +33,8 @@ def tests(session: nox.Session, django: str) -> None:
     watcher's process tests (``main_leg``) run once, on the main leg of scripts/test: what they
     check does not change with the versions.
     """
-    session.install("-e", ".[test]", DJANGO[django])
+    # --no-compile: scripts/test keeps bytecode in PYTHONPYCACHEPREFIX, where pip's is never read.
+    session.install("--no-compile", "-e", ".[test]", DJANGO[django])
     once_only = "not postgres and not browser and not once and not main_leg"
     session.run("python", "-m", "pytest", "-m", once_only, *session.posargs)
 
