@@ -27,7 +27,9 @@ from tests.test_one_truth_processes import (  # noqa: F401 - store and site are 
     store,
 )
 
-pytestmark = pytest.mark.subprocess
+# once: what it checks is the lease across processes on each store, the same on every Python and
+# Django (as the watcher's process tests, main_leg); run in scripts/test's own part for it.
+pytestmark = [pytest.mark.subprocess, pytest.mark.once]
 
 HANG = 90  # seconds: far beyond what any of these commands takes; reached only by a hang
 
@@ -72,7 +74,6 @@ def timestamp(value: Any) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
-@pytest.mark.main_leg  # once, in the main leg's shorter part: 2.5 min over the three stores
 def test_two_starts_of_a_forbid_command_at_once_run_handle_once_twenty_times(
     store: Store,  # noqa: F811 - the fixture
     tmp_path: Path,
