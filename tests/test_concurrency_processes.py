@@ -57,8 +57,16 @@ def start_at_once(
 def finish(
     processes: list[subprocess.Popen[str]], refused: int, release: Path
 ) -> list[tuple[int, str, str]]:
-    """Wait until the refused starts have exited, then release the holders; return them all."""
-    wait_for(lambda: sum(p.poll() is not None for p in processes) >= refused, timeout=HANG)
+    """Wait until the refused starts have exited, then release the holders; return them all.
+
+    When they have not, every process is let go and what each said is in the failure.
+    """
+    try:
+        wait_for(lambda: sum(p.poll() is not None for p in processes) >= refused, timeout=HANG)
+    except AssertionError:
+        release.touch()
+        said = [(*p.communicate(timeout=HANG), p.returncode) for p in processes]
+        raise AssertionError(f"{refused} refused starts had not all exited: {said}") from None
     release.touch()
     ended = []
     for process in processes:
