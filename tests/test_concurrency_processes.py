@@ -65,14 +65,26 @@ def finish(
         wait_for(lambda: sum(p.poll() is not None for p in processes) >= refused, timeout=HANG)
     except AssertionError:
         release.touch()
-        said = [(*p.communicate(timeout=HANG), p.returncode) for p in processes]
-        raise AssertionError(f"{refused} refused starts had not all exited: {said}") from None
+        raise AssertionError(
+            f"{refused} refused starts had not all exited: {[said(p) for p in processes]}"
+        ) from None
     release.touch()
     ended = []
     for process in processes:
         out, err = process.communicate(timeout=HANG)
         ended.append((process.returncode, out, err))
     return ended
+
+
+def said(process: subprocess.Popen[str]) -> tuple[Any, str, str]:
+    """Exit code (or "hung": killed after HANG seconds), stdout and stderr of ``process``."""
+    try:
+        out, err = process.communicate(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate(timeout=HANG)
+        return "hung", out, err
+    return process.returncode, out, err
 
 
 def timestamp(value: Any) -> dt.datetime:

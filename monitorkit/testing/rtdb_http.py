@@ -187,11 +187,6 @@ class HttpServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
-    #: socketserver's default backlog is 5: five ``manage.py`` processes connecting at once
-    #: while this thread waits for a core would overflow it, and the kernel drops the extra
-    #: connections' SYNs, retried by the client after 1 s and 3 s more: past a 5 s HTTP
-    #: timeout, which Firebase's own servers would never cost them.
-    request_queue_size = 128
 
     def __init__(
         self, address: tuple[str, int], api: RestApi, faults: Faults, log: RequestLog
