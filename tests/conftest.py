@@ -24,8 +24,8 @@ pytest_plugins = ["monitorkit.testing.pytest_plugin", "tests.sinks"]
 def _sqlite_without_fsync(sender: object, connection: Any, **kwargs: object) -> None:
     """No fsync on the in-process tests' SQLite connections (``synchronous = OFF``).
 
-    A transactional test ends by flushing every table and re-creating the content types and
-    permissions: a score of commits, each waiting on the disk, about 1,700 times per leg. No
+    A transactional test ends by flushing its tables: commits, each waiting on the disk,
+    about 1,700 times per leg. No
     in-process test is about surviving a power cut, and locking is unchanged; the throw-away
     PostgreSQL cluster runs with ``fsync=off`` for the same reason (tests/pg.py). The
     ``manage.py`` processes the tests start keep SQLite's default, as a project has it.

@@ -60,7 +60,7 @@ def start_at_once(
 
 def finish(
     processes: list[subprocess.Popen[str]], refused: int, release: Path
-) -> list[tuple[int, str, str]]:
+) -> list[tuple[Any, str, str]]:
     """Wait until the refused starts have exited, then release the holders; return them all.
 
     When they have not, every process is let go and what each said is in the failure.
@@ -73,11 +73,7 @@ def finish(
             f"{refused} refused starts had not all exited: {[said(p) for p in processes]}"
         ) from None
     release.touch()
-    ended = []
-    for process in processes:
-        out, err = process.communicate(timeout=HANG)
-        ended.append((process.returncode, out, err))
-    return ended
+    return [said(process) for process in processes]
 
 
 def said(process: subprocess.Popen[str]) -> tuple[Any, str, str]:
