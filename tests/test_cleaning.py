@@ -303,3 +303,22 @@ def test_a_password_in_a_url_never_reaches_a_log_line(caplog):
             logger.exception("failed postgres://u:PW3@h/db")
     assert "PW" not in caplog.text
     assert caplog.text.count(MASK) == 4  # the traceback shows the raise line and the error
+
+
+@settings(max_examples=500, deadline=None)
+@given(key=st.one_of(st.text(max_size=12), st.text(alphabet=st.characters(max_codepoint=127))))
+def test_a_key_is_valid_exactly_when_it_holds_nothing_forbidden_and_fits(key):
+    """``is_valid_key`` judges ASCII keys without its pattern: the same answer as the rule."""
+    fits = len(key.encode("utf-8", "surrogatepass")) <= cleaning.MAX_KEY_BYTES
+    surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in key)
+    expected = bool(key) and fits and not surrogate and not FORBIDDEN_IN_KEY & set(key)
+    assert is_valid_key(key) is expected
+
+
+@pytest.mark.parametrize("code", range(128))
+def test_each_ascii_character_in_a_key_is_judged_as_the_pattern_does(code):
+    key = f"job{chr(code)}x"
+    assert is_valid_key(key) is (chr(code) not in FORBIDDEN_IN_KEY)
+    assert is_valid_key("x" * cleaning.MAX_KEY_BYTES) and not is_valid_key(
+        "x" * (cleaning.MAX_KEY_BYTES + 1)
+    )
