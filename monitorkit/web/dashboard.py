@@ -81,15 +81,35 @@ def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) 
     it last beat. A cost read with it (``command_outcomes``) is left out: the command's
     ``costs`` say what is usual, and each run's page what it cost.
     """
-    stale = False
-    if outcome.get("status") in UNFINISHED:  # parsed only then: the strip holds thousands
-        started = parse_timestamp(outcome.get("started"))
-        if started is not None:
-            beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
-            stale = (now - beat).total_seconds() > stale_after
-    shown = {**outcome, "stale": stale}
+    shown = {**outcome, "stale": outcome_is_stale(outcome, now, stale_after)}
     shown.pop("cost", None)
     return shown
+
+
+def outcome_is_stale(outcome: dict[str, Any], now: dt.datetime, stale_after: float) -> bool:
+    """Return whether one outcome is of a run that stopped beating (see ``outcome_json``)."""
+    if outcome.get("status") not in UNFINISHED:  # parsed only then: the strip holds thousands
+        return False
+    started = parse_timestamp(outcome.get("started"))
+    if started is None:
+        return False
+    beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
+    return (now - beat).total_seconds() > stale_after
+
+
+def strip_json(
+    outcomes: list[dict[str, Any]], now: dt.datetime, stale_after: float
+) -> list[dict[str, Any]]:
+    """Return the overview's strip: ``outcomes`` as ``outcome_json`` shows them.
+
+    The overview's outcomes are its own (``recent_outcomes``, read for this request, no cost
+    in them): each gets its ``stale`` in place rather than a copy, ten thousand a poll at 500
+    command ids.
+    """
+    for outcome in outcomes:
+        outcome["stale"] = outcome_is_stale(outcome, now, stale_after)
+        outcome.pop("cost", None)
+    return outcomes
 
 
 def progress_json(
@@ -185,7 +205,7 @@ def overview(reporter: Reporter, settings: MonitorSettings = monitor_settings) -
     commands = []
     for command_id, latest, found in rows:
         strip = recent.get(command_id) or ([outcome_of(latest)] if latest is not None else [])
-        strip = [outcome_json(o, now, stale_after) for o in strip[:STRIP_LENGTH]]
+        strip = strip_json(strip[:STRIP_LENGTH], now, stale_after)
         last = found.last_run or latest
         commands.append(
             {

@@ -39,10 +39,14 @@ def strip_html(recent: list[dict[str, Any]]) -> SafeString:
     judged once, for its ``data-status`` and its title.
     """
     marks = []
+    escaped: dict[str, str] = {}  # a handful of statuses, each escaped once
     for outcome in reversed(recent):
         status = shown_status(outcome)
+        shown = escaped.get(status)
+        if shown is None:
+            shown = escaped[status] = escape(status)
         marks.append(
-            f'<span class="outcome" data-status="{escape(status)}" '
+            f'<span class="outcome" data-status="{shown}" '
             f'title="{escape(outcome_title(outcome, status))}"></span>'
         )
     return mark_safe("".join(marks))  # every value above is escaped
