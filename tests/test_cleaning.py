@@ -315,10 +315,8 @@ def test_a_key_is_valid_exactly_when_it_holds_nothing_forbidden_and_fits(key):
     assert is_valid_key(key) is expected
 
 
-@pytest.mark.parametrize("code", range(128))
-def test_each_ascii_character_in_a_key_is_judged_as_the_pattern_does(code):
-    key = f"job{chr(code)}x"
-    assert is_valid_key(key) is (chr(code) not in FORBIDDEN_IN_KEY)
-    assert is_valid_key("x" * cleaning.MAX_KEY_BYTES) and not is_valid_key(
-        "x" * (cleaning.MAX_KEY_BYTES + 1)
-    )
+def test_each_ascii_character_in_a_key_is_judged_as_the_rule_says():
+    judged = {chr(code): is_valid_key(f"job{chr(code)}x") for code in range(128)}
+    assert {c for c, valid in judged.items() if not valid} == FORBIDDEN_IN_KEY
+    assert is_valid_key("x" * cleaning.MAX_KEY_BYTES)
+    assert not is_valid_key("x" * (cleaning.MAX_KEY_BYTES + 1))
