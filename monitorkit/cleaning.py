@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -52,10 +53,10 @@ NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 # Compiled on first use: a character class with the surrogate range takes about 0.3 ms to
 # compile, and most runs store only ASCII text (``storable_text`` needs no pattern for it).
 _UNSTORABLE = LazyPattern("[\x00\ud800-\udfff]")  # NUL (PostgreSQL), lone surrogates (UTF-8)
-_FORBIDDEN_IN_KEY = LazyPattern(r"[.$#\[\]/\x00-\x1f\x7f\ud800-\udfff]")
-#: The printable ASCII characters a key may not hold (the rest of ``_FORBIDDEN_IN_KEY`` in ASCII
-#: is the control characters, which ``str.isprintable`` refuses).
+#: The printable ASCII characters a Firebase key may not hold. With the control characters
+#: (which ``str.isprintable`` refuses in ASCII) and lone surrogates they make the key pattern.
 _FORBIDDEN_ASCII = ".$#[]/"
+_FORBIDDEN_IN_KEY = LazyPattern(rf"[{re.escape(_FORBIDDEN_ASCII)}\x00-\x1f\x7f\ud800-\udfff]")
 _HASH_LEN = 16
 _MAX_NOTES = 8
 

@@ -81,20 +81,20 @@ def outcome_json(outcome: dict[str, Any], now: dt.datetime, stale_after: float) 
     it last beat. A cost read with it (``command_outcomes``) is left out: the command's
     ``costs`` say what is usual, and each run's page what it cost.
     """
-    shown = {**outcome, "stale": outcome_is_stale(outcome, now, stale_after)}
-    shown.pop("cost", None)
-    return shown
+    return _shown_outcome(dict(outcome), now, stale_after)
 
 
-def outcome_is_stale(outcome: dict[str, Any], now: dt.datetime, stale_after: float) -> bool:
-    """Return whether one outcome is of a run that stopped beating (see ``outcome_json``)."""
-    if outcome.get("status") not in UNFINISHED:  # parsed only then: the strip holds thousands
-        return False
-    started = parse_timestamp(outcome.get("started"))
-    if started is None:
-        return False
-    beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
-    return (now - beat).total_seconds() > stale_after
+def _shown_outcome(outcome: dict[str, Any], now: dt.datetime, stale_after: float) -> dict[str, Any]:
+    """Give ``outcome`` its ``stale`` and take out its cost, in place; return it."""
+    stale = False
+    if outcome.get("status") in UNFINISHED:  # parsed only then: the strip holds thousands
+        started = parse_timestamp(outcome.get("started"))
+        if started is not None:
+            beat = started + dt.timedelta(seconds=outcome.get("duration") or 0)
+            stale = (now - beat).total_seconds() > stale_after
+    outcome["stale"] = stale
+    outcome.pop("cost", None)
+    return outcome
 
 
 def strip_json(
@@ -106,10 +106,7 @@ def strip_json(
     in them): each gets its ``stale`` in place rather than a copy, ten thousand a poll at 500
     command ids.
     """
-    for outcome in outcomes:
-        outcome["stale"] = outcome_is_stale(outcome, now, stale_after)
-        outcome.pop("cost", None)
-    return outcomes
+    return [_shown_outcome(outcome, now, stale_after) for outcome in outcomes]
 
 
 def progress_json(
