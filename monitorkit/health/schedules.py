@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from importlib import import_module
@@ -84,17 +85,31 @@ def parse_schedule(value: Any) -> str | dt.timedelta | None:
     if isinstance(value, str):
         expr = " ".join(value.split())
         expr = _NICKNAMES.get(expr.lower(), expr)
-        try:
-            next(CronSim(expr, _REFERENCE))
-        except CronSimError as err:
-            raise ValueError(f"{value!r} is not a cron expression ({err})") from None
-        except StopIteration:
-            raise ValueError(f"{value!r} never comes in the next 50 years") from None
+        wrong = _cron_problem(expr)
+        if wrong is not None:
+            raise ValueError(f"{value!r} {wrong}")
         return expr
     interval = parse_seconds(value)
     if interval <= dt.timedelta(0):
         raise ValueError(f"must be a positive interval, not {show(value)}")
     return interval
+
+
+@functools.lru_cache(maxsize=256)
+def _cron_problem(expr: str) -> str | None:
+    """Return what is wrong with a cron expression, ``None`` when cronsim reads it.
+
+    Remembered: each declaration's schedule is judged three times a read (its problems, its
+    usable values, the expectation's own check), and every page, poll and watcher cycle reads
+    every declaration, while a project has a handful of distinct expressions.
+    """
+    try:
+        next(CronSim(expr, _REFERENCE))
+    except CronSimError as err:
+        return f"is not a cron expression ({err})"
+    except StopIteration:
+        return "never comes in the next 50 years"
+    return None
 
 
 def parse_timezone(value: Any) -> str | None:

@@ -77,6 +77,8 @@ SENDER_BUSY_TIMEOUT_MAX = 1.0
 TRANSACTION_WAIT = 3.0
 #: Command ids read again in one query when the quick pick of their newest runs hit a gap.
 GAPPED_BATCH = 500
+#: The timestamp columns :meth:`DatabaseReporter._newest_rows` reads as SQLite keeps them.
+TIME_COLUMNS = frozenset({"started", "latest", "finished"})
 
 
 class NoRunsTable(Exception):
@@ -682,8 +684,10 @@ class DatabaseReporter(Reporter):
         """
         from ...models import CommandRun
 
-        table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
-        picked = ", ".join(f"r.{column}" for column in columns)
+        connection = connections[self.alias]
+        table = connection.ops.quote_name(CommandRun._meta.db_table)
+        as_text = connection.vendor == "sqlite"
+        picked = ", ".join(_column(column, "r.", as_text) for column in columns)
         sql = (
             f"SELECT {picked}, m.kept FROM {table} r JOIN (SELECT command_id, MAX(seq) AS top, "
             f"COUNT(*) AS kept FROM {table} GROUP BY command_id) m "
@@ -697,7 +701,7 @@ class DatabaseReporter(Reporter):
         else:
             sql += " WHERE"
         sql += " r.seq > m.top - %s ORDER BY r.command_id, r.seq DESC"
-        with connections[self.alias].cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, [*params, depth])
             rows: list[tuple[Any, ...]] = cursor.fetchall()
             # Counted in C (the strip reads tens of thousands of rows on every poll).
@@ -707,13 +711,14 @@ class DatabaseReporter(Reporter):
             if not gapped:
                 return rows
             listed = ", ".join(columns)
+            outer = ", ".join(_column(column, "", as_text) for column in columns)
             order = "OVER (PARTITION BY command_id ORDER BY seq DESC)"
             again: list[tuple[Any, ...]] = []
             for start in range(0, len(gapped), GAPPED_BATCH):
                 batch = gapped[start : start + GAPPED_BATCH]
                 marks = ", ".join(["%s"] * len(batch))
                 cursor.execute(
-                    f"SELECT {listed}, NULL FROM (SELECT {listed}, ROW_NUMBER() {order} AS "
+                    f"SELECT {outer}, NULL FROM (SELECT {listed}, ROW_NUMBER() {order} AS "
                     f"place FROM {table} WHERE command_id IN ({marks})) ranked "
                     f"WHERE place <= %s ORDER BY command_id, seq DESC",
                     [*batch, depth],
@@ -751,6 +756,19 @@ class DatabaseReporter(Reporter):
         )
 
 
+def _column(column: str, prefix: str, as_text: bool) -> str:
+    """Return how :meth:`DatabaseReporter._newest_rows` selects ``column``.
+
+    On SQLite a timestamp is read as the text SQLite keeps (``YYYY-MM-DD HH:MM:SS[.ffffff]``):
+    an expression has no declared type, so Django's converter (a regular expression in Python)
+    does not turn it into a datetime that the strip formats back to text, tens of thousands of
+    times a poll. Its readers take either (:func:`_timestamp`, ``columns.raw_time``).
+    """
+    if as_text and column in TIME_COLUMNS:
+        return f"CAST({prefix}{column} AS TEXT)"
+    return prefix + column
+
+
 def _json(value: Any) -> Any:
     """Return a raw JSON column as data: the backends give its text (Django reads it so)."""
     if isinstance(value, (str, bytes)):
@@ -764,10 +782,10 @@ def _json(value: Any) -> Any:
 def _timestamp(value: Any) -> str | None:
     """Return a raw ``started`` column as a stored timestamp (``...T..:..:...ffffffZ``).
 
-    SQLite gives a naive UTC datetime (Django's converter of the column's declared type; its
-    text, ``YYYY-MM-DD HH:MM:SS[.ffffff]``, where no type is declared), formatted as it is:
-    no time zone put on and taken off again, thousands of times a poll (a third of
-    ``recent_outcomes``). PostgreSQL gives an aware datetime.
+    SQLite gives its text, ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (:func:`_column`), or a naive UTC
+    datetime where a query leaves Django's converter of the declared type at work; either is
+    formatted as it is, no time zone put on and taken off again, thousands of times a poll.
+    PostgreSQL gives an aware datetime.
     """
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
