@@ -11,12 +11,14 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core import checks
 from django.core.management import call_command
 
@@ -675,3 +677,22 @@ def test_good_outcome_keys_have_no_problems(settings):
         "hourly": {"check": len, "max_duration": 60},
     }
     assert check_schedules_and_alerts() == []
+
+
+def test_djangos_checks_of_monitorkits_tables_run_in_the_check_command_only(monkeypatch):
+    """Django checks every model before every command; monitorkit's own tables are checked
+    where someone asks (``models.OwnModel``), so a project's other commands do not pay for it."""
+    import django.core.management.commands.check  # noqa: F401 - as the check command has it
+
+    from monitorkit.checks import CHECK_COMMAND_MODULE
+
+    field = CommandRun._meta.get_field("host")
+    monkeypatch.setattr(field, "max_length", -1)  # what Django's field check finds: fields.E121
+    assert "fields.E121" in [message.id for message in CommandRun.check()]
+    assert "fields.E121" in [message.id for message in checks.run_checks()]
+
+    monkeypatch.delitem(sys.modules, CHECK_COMMAND_MODULE)  # any other command
+    assert CommandRun.check() == []
+    assert "fields.E121" not in [message.id for message in checks.run_checks()]
+    own = list(apps.get_app_config("monitorkit").get_models())
+    assert [model.check() for model in own] == [[]] * len(own)
