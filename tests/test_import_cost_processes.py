@@ -71,6 +71,7 @@ def test_a_command_imports_neither_requests_nor_other_commands(
         "monitorkit.web.dashboard",
         "monitorkit.alerts",
         "monitorkit.expectations",  # only a command that declares an outcome expectation
+        "monitorkit.stores.database.lease",  # only a command that limits its concurrency
     }
     # Nor the status page's views: the test project mounts the page, and Django's URL check
     # imports the URLconf before every command; its views are imported by a request only.

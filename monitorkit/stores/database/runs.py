@@ -50,7 +50,6 @@ from ...record import (
 )
 from ...retry import RetryableError, call_with_retries, remaining
 from ..base import MISSED_KEPT, Reporter, ReporterError
-from . import lease
 from .columns import aware, db_time, raw_time
 from .sql import RunStatements
 
@@ -386,6 +385,7 @@ class DatabaseReporter(Reporter):
         """
         from ...concurrency import Admission
         from ...staleness import is_stale
+        from . import lease  # a command that limits its concurrency only: not every run's cost
 
         connection = connections[self.alias]
         if connection.in_atomic_block:
@@ -438,6 +438,7 @@ class DatabaseReporter(Reporter):
         from ...concurrency import Admission
         from ...models import CommandRun
         from ...staleness import alive_since
+        from . import lease
 
         timeout = max(1, int(self.settings.flush_timeout * 1000))
         table = sql.quote(CommandRun._meta.db_table)
