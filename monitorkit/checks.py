@@ -10,7 +10,7 @@ of the project (and ``MONITORKIT_MONITOR_MODULES``), and reading the alert setti
 the webhook notifier's HTTP client. It therefore runs only where someone asks for it:
 
 - in the ``check`` command (``manage.py check``, ``call_command("check")``, and Django's test
-  runner, which calls it): :func:`check_command_is_running` tells;
+  runner, which calls it): ``check_command.check_command_is_running`` tells;
 - when ``monitor_watch`` starts, which logs the same problems itself (it must read every
   declaration anyway, and its log line is there even with ``--skip-checks``).
 
@@ -24,18 +24,13 @@ problems, the type-level one included, come from the second check, with those of
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from django.core import checks
 
 from . import conf
+from .check_command import check_command_is_running
 from .conf import Problem
-
-#: The module of Django's ``check`` command. Django imports a command's module only to run that
-#: command (``manage.py`` loads the one named on its command line, ``call_command`` the one it
-#: is given), so while it is not imported, the process is not running ``check``.
-CHECK_COMMAND_MODULE = "django.core.management.commands.check"
 
 
 @checks.register("monitorkit")
@@ -52,18 +47,6 @@ def check_declarations_in_check_command(
     if not check_command_is_running():
         return []
     return check_schedules_and_alerts(app_configs, **kwargs)
-
-
-def check_command_is_running() -> bool:
-    """Return whether this process has loaded Django's ``check`` command.
-
-    A cheap stand-in for "the command being run is ``check``": it is true in every process that
-    runs ``check``, and otherwise only in one that ran ``check`` before (a test process that
-    called it), where the schedule and alert check then runs again: a cost, never a wrong answer.
-    A project's own ``check`` command that replaces Django's without subclassing it never loads
-    this module; there these warnings show only when ``monitor_watch`` starts.
-    """
-    return CHECK_COMMAND_MODULE in sys.modules
 
 
 def check_schedules_and_alerts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.checks import CheckMessage
 from django.db import models
 
+from .check_command import check_command_is_running
 from .status import Status
 
 
@@ -17,9 +18,9 @@ class OwnModel(models.Model):
     instructions for these six tables, benchmark row 15), paid by every command of the project,
     monitored or not. These tables are monitorkit's, not the project's: what the checks could
     find in them changes only with Django's version. So, like monitorkit's schedule and alert
-    checks (``monitorkit/checks.py``), they run where someone asks for them: in the ``check``
-    command (``manage.py check``, ``call_command("check")``, Django's test runner). Django's
-    checks across models (table and index names shared with the project's) run as ever.
+    check, they run where someone asks for them (``monitorkit/check_command.py``): in the
+    ``check`` command (``manage.py check``, ``call_command("check")``, Django's test runner).
+    Django's checks across models (table and index names shared with the project's) run as ever.
     """
 
     class Meta:
@@ -27,8 +28,6 @@ class OwnModel(models.Model):
 
     @classmethod
     def check(cls, **kwargs: Any) -> list[CheckMessage]:
-        from .checks import check_command_is_running
-
         if not check_command_is_running():
             return []
         return super().check(**kwargs)

@@ -684,7 +684,7 @@ def test_djangos_checks_of_monitorkits_tables_run_in_the_check_command_only(monk
     where someone asks (``models.OwnModel``), so a project's other commands do not pay for it."""
     import django.core.management.commands.check  # noqa: F401 - as the check command has it
 
-    from monitorkit.checks import CHECK_COMMAND_MODULE
+    from monitorkit.check_command import CHECK_COMMAND_MODULE
 
     field = CommandRun._meta.get_field("host")
     monkeypatch.setattr(field, "max_length", -1)  # what Django's field check finds: fields.E121

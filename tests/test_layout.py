@@ -40,6 +40,7 @@ LAYERS = {
     "monitorkit.usual": 0,
     "monitorkit.concurrency": 0,
     "monitorkit.staleness": 0,
+    "monitorkit.check_command": 0,
     "monitorkit.transport": 1,
     "monitorkit.stores": 2,
     "monitorkit.recording": 3,
