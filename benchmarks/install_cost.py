@@ -34,11 +34,20 @@ is recorded beside it, as context.
 Every module's bytecode is cached (``PYTHONPYCACHEPREFIX`` in the run's own directory, after a
 warm-up run of each variant), as in a deployment. Run by ``benchmarks/run.py``; ``--only 15``
 reruns it alone. Nothing is imported from ``run.py``: it imports this module.
+
+Beside the wall times, context rows count the instructions of one run of each variant of the
+``startproject`` project under ``valgrind --tool=callgrind`` (``PYTHONHASHSEED=0``, so a run's
+dictionaries are laid out alike each time): the same count however busy or slow the machine
+is, where a ratio of a few per cent in wall time drifts by about one per cent from run to run
+on a shared machine. It leaves out what is not an instruction (the files read, the pages
+touched), which the wall times keep. Skipped, and said so, where valgrind is not installed.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -66,15 +75,21 @@ TARGETS = {"installed": 1.03, "monitored": 1.08}
 ROUNDS_FACTOR = 6
 
 
-def run_cached(
-    bench: Bench, plain: bool, project: str = "minimal", monitorkit: bool = True
-) -> tuple[float, int]:
-    """Run the no-op once with bytecode cached; return its wall seconds and peak RSS (kB)."""
-    env = bench.env(plain=plain)
+def cached_env(bench: Bench, plain: bool, project: str, monitorkit: bool) -> dict[str, str]:
+    """The environment of one run of the no-op, bytecode cached."""
+    env: dict[str, str] = bench.env(plain=plain)
     env["BENCH_PROJECT"] = project
     env["BENCH_MONITORKIT"] = "1" if monitorkit else "0"
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(bench.workdir / "pycache")
+    return env
+
+
+def run_cached(
+    bench: Bench, plain: bool, project: str = "minimal", monitorkit: bool = True
+) -> tuple[float, int]:
+    """Run the no-op once with bytecode cached; return its wall seconds and peak RSS (kB)."""
+    env = cached_env(bench, plain, project, monitorkit)
     started = time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, str(PROJECT / "manage.py"), COMMAND],
@@ -95,9 +110,66 @@ def run_cached(
 
 
 def install_cost(bench: Bench, rounds: int) -> None:
-    """Measure the row in each project and record its two ratios there."""
+    """Measure the row in each project and record its two ratios there, then count."""
     for project, targeted in PROJECTS:
         measure(bench, rounds, project, targeted)
+    count_instructions(bench)
+
+
+#: What callgrind says at its end: ``==123== I   refs:      1,029,186,421``.
+INSTRUCTIONS = re.compile(r"I\s+refs:\s+([\d,]+)")
+
+
+def instructions(bench: Bench, plain: bool, monitorkit: bool = True) -> int:
+    """Return the instructions one run of the no-op executes (``startproject``, cached)."""
+    env = cached_env(bench, plain, "startproject", monitorkit)
+    env["PYTHONHASHSEED"] = "0"
+    process = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        + [sys.executable, str(PROJECT / "manage.py"), COMMAND],
+        env=env,
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    found = INSTRUCTIONS.search(process.stderr)
+    if process.returncode or found is None:
+        raise SystemExit(f"row {ROW}: callgrind of {COMMAND} failed:\n{process.stderr[-2000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def count_instructions(bench: Bench) -> None:
+    """Record the installed and monitored no-ops' instructions over the project without."""
+    measure_text = (
+        "no-op {what} / the same startproject project without monitorkit, bytecode cached: "
+        "instructions executed (callgrind, one run each)"
+    )
+    if shutil.which("valgrind") is None:
+        bench.record(
+            ROW,
+            measure_text.format(what="installed or monitored"),
+            "not counted: valgrind is not installed",
+            "context",
+            None,
+        )
+        return
+    for variant in VARIANTS.values():  # the warm-up: every module's .pyc is written
+        run_cached(bench, project="startproject", **variant)
+    counts = {name: instructions(bench, **variant) for name, variant in VARIANTS.items()}
+    base = counts["without"]
+    for name, what in (("installed", "installed, not monitored"), ("monitored", "monitored")):
+        bench.record(
+            ROW,
+            measure_text.format(what=what),
+            f"{counts[name] / base:.3f} ({counts[name] / 1e6:,.1f} M vs {base / 1e6:,.1f} M)",
+            "context: the same on a busy or slow machine",
+            None,
+            variant=name,
+            instructions=counts[name],
+            without_instructions=base,
+        )
 
 
 def measure(bench: Bench, rounds: int, project: str, targeted: bool) -> None:
