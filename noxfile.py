@@ -34,6 +34,8 @@ def tests(session: nox.Session, django: str) -> None:
     check does not change with the versions.
     """
     # --no-compile: scripts/test keeps bytecode in PYTHONPYCACHEPREFIX, where pip's is never read.
+    # Not the test-once extra (Playwright and its browser driver, build, twine): what needs it
+    # runs on the main leg only, and installing it twice held the legs back a minute in CI.
     session.install("--no-compile", "-e", ".[test]", DJANGO[django])
     once_only = "not postgres and not browser and not once and not main_leg"
     session.run("python", "-m", "pytest", "-m", once_only, *session.posargs)
