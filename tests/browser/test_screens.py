@@ -207,12 +207,15 @@ def test_the_calm_wall_screen_says_nothing_is_wrong(browser, staff, live_server,
     screenshot(wall, "kiosk-calm")
 
     wall.evaluate("window.__loadedOnce = 'still here'")
-    # Its start and its end in one transaction: a live poll between the two writes would draw
-    # the row from the start and the strip from the end (two reads), and the reload the end.
+    # Its start and its end in one transaction. The live server shares the test's connection
+    # (an in-memory SQLite database), so a poll can still land between the two writes and draw
+    # the row from the start and the strip from the end (two reads): the card is compared once
+    # a poll has drawn the end ("boom"), which every later poll and the reload draw too.
     with transaction.atomic():
         store_run(reporter, "beta_job", 5, 1.0, Status.FAILED, message="boom")  # it fails now
     expect(summary).to_have_text("2 OK, 1 new")
     expect(wall.locator('tr[data-command-id="beta_job"]')).to_be_visible()
+    expect(wall.locator('tr[data-command-id="beta_job"] td.message')).to_have_text("boom")
     assert visible_rows(wall) == ["beta_job"]
     assert wall.evaluate("window.__loadedOnce") == "still here"
     expect(wall).to_have_title("(1) Commands · monitorkit")
