@@ -6,6 +6,8 @@ Runs are stored through the database reporter; time is frozen, so each case says
 from __future__ import annotations
 
 import datetime as dt
+import signal
+import threading
 from typing import Any
 
 import pytest
@@ -189,3 +191,22 @@ def test_a_first_sight_waits_for_another_process_s_write_lock_on_sqlite(reporter
         release.join()
         other.close()
     assert reporter.health_store().states()["nightly"].first_seen == T0
+
+
+def test_the_stop_handler_never_waits_for_the_lock_its_own_thread_holds():
+    """SIGTERM may arrive while the main thread holds the stop event's lock (inside
+    ``stop.wait``); the handler runs on that thread, so it must not take that lock itself."""
+    from monitorkit.management.commands.monitor_watch import stopper
+
+    stop = threading.Event()
+    handler = stopper(stop)
+
+    def main_thread_inside_wait() -> None:
+        with stop._cond:  # what Event.wait holds between taking its lock and waiting
+            handler(signal.SIGTERM, None)
+
+    caught = threading.Thread(target=main_thread_inside_wait, daemon=True)
+    caught.start()
+    caught.join(10)
+    assert not caught.is_alive(), "the handler waited for a lock its own thread holds"
+    assert stop.wait(10)

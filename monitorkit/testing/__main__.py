@@ -95,7 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_faults(parser, args)
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop_requested.set())
+        # Set from another thread: the main thread, where the handler runs, may hold the
+        # event's lock inside stop_requested.wait, and set() would wait for it forever.
+        signal.signal(
+            signum,
+            lambda *_: threading.Thread(target=stop_requested.set, daemon=True).start(),
+        )
     server = RealtimeDatabaseServer(args.host, args.port, args.secret, args.persist).start()
     inject_faults(server, args)
     print(

@@ -24,6 +24,21 @@ from ...record import format_timestamp
 logger = logging.getLogger("monitorkit")
 
 
+def stopper(stop: threading.Event) -> Any:
+    """Return the SIGTERM and SIGINT handler: the loop ends after the cycle in progress.
+
+    It sets ``stop`` from a thread of its own. ``Event.set`` takes the event's lock, which the
+    main thread, where Python runs signal handlers, may hold at that very moment (inside
+    ``stop.wait``, between taking the lock and waiting on it): set in the handler, it would wait
+    for a lock its own thread holds, forever. Seen: a watcher that never ended after SIGTERM.
+    """
+
+    def handler(signum: int, frame: Any) -> None:
+        threading.Thread(target=stop.set, name="monitorkit-stop", daemon=True).start()
+
+    return handler
+
+
 class Command(BaseCommand):
     help = "Judge every monitored command's health, record what changed, and send alerts."
 
@@ -53,7 +68,7 @@ class Command(BaseCommand):
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, stopper(stop))
         while not stop.is_set():
             try:
                 self.show(watcher.cycle())
