@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,7 +25,7 @@ from ...record import format_timestamp
 logger = logging.getLogger("monitorkit")
 
 
-def stopper(stop: threading.Event) -> Any:
+def stopper(stop: threading.Event) -> Callable[[int, Any], None]:
     """Return the SIGTERM and SIGINT handler: the loop ends after the cycle in progress.
 
     It sets ``stop`` from a thread of its own. ``Event.set`` takes the event's lock, which the
