@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import nox
 
-nox.options.default_venv_backend = "venv"
+# uv where it is installed (scripts/setup puts it beside nox): a leg's environment in seconds
+# rather than a minute of pip's CPU; plain venv and pip elsewhere.
+nox.options.default_venv_backend = "uv|venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -33,10 +35,12 @@ def tests(session: nox.Session, django: str) -> None:
     watcher's process tests (``main_leg``) run once, on the main leg of scripts/test: what they
     check does not change with the versions.
     """
-    # --no-compile: scripts/test keeps bytecode in PYTHONPYCACHEPREFIX, where pip's is never read.
-    # Not the test-once extra (Playwright and its browser driver, build, twine): what needs it
-    # runs on the main leg only, and installing it twice held the legs back a minute in CI.
-    session.install("--no-compile", "-e", ".[test]", DJANGO[django])
+    # No byte-compiling: scripts/test keeps bytecode in PYTHONPYCACHEPREFIX, where an
+    # installer's is never read (uv does not compile by default; pip is told). Not the
+    # test-once extra (Playwright and its browser driver, build, twine): what needs it runs on
+    # the main leg only, and installing it twice held the legs back a minute in CI.
+    no_compile = [] if session.venv_backend == "uv" else ["--no-compile"]
+    session.install(*no_compile, "-e", ".[test]", DJANGO[django])
     once_only = "not postgres and not browser and not once and not main_leg"
     session.run("python", "-m", "pytest", "-m", once_only, *session.posargs)
 
