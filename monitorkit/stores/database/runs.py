@@ -343,10 +343,15 @@ class DatabaseReporter(Reporter):
                 if cursor.rowcount:
                     self._count(cursor, sql, record)
                     return
+            elif not keep_newer:
+                # A start or heartbeat never replaces an outcome: the sender's write can land
+                # after the run's finish was delivered from the spool (its process lived on, a
+                # command's transaction held SQLite past the flush bound).
+                update, params = update + sql.first_outcome, params + _UNFINISHED_VALUES
             cursor.execute(update, params)
             if cursor.rowcount:
                 return
-            if keep_newer:
+            if keep_newer or not ended:
                 cursor.execute(sql.exists, [record.run_id])
                 if cursor.fetchone() is not None:
                     return  # the row holds a newer state of this run

@@ -89,8 +89,9 @@ class RunStatements:
             f"WHERE {command_id} = %s AND {run_id} <> %s AND {status} IN "
             f"({', '.join(['%s'] * len(UNFINISHED))}) ORDER BY {seq}"
         )
-        #: Appended to ``update``: the row holds no outcome yet, so this write stores the run's
-        #: first one (the values: the unfinished statuses).
+        #: Appended to ``update``: the row holds no outcome yet, so a finish stores the run's
+        #: first one, and a start or heartbeat never replaces one (the values: the unfinished
+        #: statuses).
         self.first_outcome = f" AND {status} IN ({', '.join(['%s'] * len(UNFINISHED))})"
         # The counter of runs by outcome: one more, then (the first of its kind) its row.
         counts = quote(OutcomeCount._meta.db_table)
