@@ -27,6 +27,7 @@ from monitorkit.retry import deadline
 from monitorkit.stores.base import ReporterError
 from monitorkit.stores.database.runs import DatabaseReporter
 from tests.pg import PostgresCluster
+from tests.process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -196,10 +197,7 @@ def test_run_is_committed_even_when_the_callers_transaction_rolls_back(settings)
     # once the transaction is over (its start, its finish), before or after the spool's copy
     # is delivered. Whatever the order, the run ends stored once, finished.
     sender = get_sender()
-    deadline = time.monotonic() + 30
-    while sender.pending and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sender.pending == 0
+    wait_for(lambda: sender.pending == 0, timeout=30, pause=0.01)
     waiting = list(
         iter_waiting(Spool.for_settings(monitor_settings), reporter_path(DatabaseReporter()))
     )
