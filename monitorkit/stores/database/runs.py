@@ -670,9 +670,12 @@ class DatabaseReporter(Reporter):
         found: dict[str, list[dict[str, Any]]] = {}
         columns = ("command_id", "run_id", "seq", "status", "started", "duration")
         newest = self._newest_rows(columns, depth)
+        strip: list[dict[str, Any]] = []
+        shown: str | None = None
         for command_id, run_id, seq, status, started, duration, _ in newest:
-            when = _timestamp(started)
-            found.setdefault(command_id, []).append(outcome(run_id, seq, status, when, duration))
+            if command_id != shown:  # the rows come by command id: one list each, no lookup
+                shown, strip = command_id, found.setdefault(command_id, [])
+            strip.append(outcome(run_id, seq, status, _timestamp(started), duration))
         return found
 
     def _newest_rows(
