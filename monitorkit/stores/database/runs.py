@@ -624,14 +624,19 @@ class DatabaseReporter(Reporter):
         table = connections[self.alias].ops.quote_name(CommandRun._meta.db_table)
         # Each id's top seq from the (command_id, seq) index alone, and its top real seq by
         # walking that index down from the top to the first real run: one row read for almost
-        # every id. A MAX over a CASE of the status read every kept row of every id from the
-        # table (24 ms against 9 ms at 500 ids x 100 runs on SQLite).
+        # every id (a MAX over a CASE of the status read every kept row of every id: 24 ms
+        # against 9 ms at 500 ids x 100 runs on SQLite). The two seqs are computed once per id
+        # in a common table expression, then each fetches its row through the index; inside
+        # the join's filter (r.seq = top OR r.seq = top_real), PostgreSQL ran the walk once
+        # per row of the table (5.5 s against 0.5 s at 10,000 ids x 100 runs, benchmark row 18).
         newest = (
-            f"SELECT r.* FROM {table} r JOIN (SELECT command_id, top, (SELECT x.seq FROM "
-            f"{table} x WHERE x.command_id = m.command_id AND x.status NOT IN (%s, %s) "
+            f"WITH n AS (SELECT command_id, top, (SELECT x.seq FROM {table} x "
+            f"WHERE x.command_id = m.command_id AND x.status NOT IN (%s, %s) "
             f"ORDER BY x.seq DESC LIMIT 1) AS top_real FROM (SELECT command_id, MAX(seq) AS top "
-            f"FROM {table} GROUP BY command_id) m) n ON r.command_id = n.command_id "
-            f"WHERE r.seq = n.top OR r.seq = n.top_real"
+            f"FROM {table} GROUP BY command_id) m) "
+            f"SELECT r.* FROM n JOIN {table} r ON r.command_id = n.command_id AND r.seq = n.top "
+            f"UNION ALL SELECT r.* FROM n JOIN {table} r ON r.command_id = n.command_id "
+            f"AND r.seq = n.top_real WHERE n.top_real <> n.top"
         )
         not_real = [Status.MISSED.value, Status.SKIPPED.value]  # what the judge passes over
         rows = CommandRun.objects.using(self.alias).raw(newest, not_real)
