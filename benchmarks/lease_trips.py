@@ -63,15 +63,3 @@ def lease_trips(bench: Bench, server: Any) -> None:
         requests=list(counts),
         seconds=[allowed[1], free[1], refused[1]],
     )
-
-
-def lease_trips_alone(bench: Bench, rounds: int) -> None:
-    """Row 21.1 on its own: a server of its own, Django configured in this process."""
-    from monitorkit.testing import RealtimeDatabaseServer
-
-    from .run import configure_django, migrate
-
-    migrate(bench)
-    with RealtimeDatabaseServer() as server:
-        configure_django(server.url, bench.db)
-        lease_trips(bench, server)

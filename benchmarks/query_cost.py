@@ -71,11 +71,3 @@ def query_cost(bench: Bench, rounds: int) -> None:
         per_query_us=total_us,
         queries=QUERIES,
     )
-
-
-def query_cost_alone(bench: Bench, rounds: int) -> None:
-    """Row 21 on its own: it needs the benchmark database migrated first."""
-    from .run import migrate
-
-    migrate(bench)
-    query_cost(bench, rounds)

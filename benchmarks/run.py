@@ -30,9 +30,9 @@ from typing import Any
 
 from .exit_latency import exit_latency
 from .install_cost import install_cost
-from .lease_trips import lease_trips, lease_trips_alone
+from .lease_trips import lease_trips
 from .many_runs import many_runs
-from .query_cost import query_cost, query_cost_alone
+from .query_cost import query_cost
 from .timeline import replace_rows, timeline
 from .timeline import section as timeline_section
 
@@ -664,6 +664,22 @@ def install_cost_alone(bench: Bench, rounds: int) -> None:
     """Row 15 on its own: it needs the benchmark database migrated first."""
     migrate(bench)
     install_cost(bench, rounds)
+
+
+def query_cost_alone(bench: Bench, rounds: int) -> None:
+    """Row 21 on its own: it needs the benchmark database migrated first."""
+    migrate(bench)
+    query_cost(bench, rounds)
+
+
+def lease_trips_alone(bench: Bench, rounds: int) -> None:
+    """Row 21.1 on its own: a server of its own, Django configured in this process."""
+    from monitorkit.testing import RealtimeDatabaseServer
+
+    migrate(bench)
+    with RealtimeDatabaseServer() as server:
+        configure_django(server.url, bench.db)
+        lease_trips(bench, server)
 
 
 #: The rows ``--only`` can measure alone: each measures itself with a server of its own.
