@@ -1,6 +1,6 @@
 """Row 21.1 (issue 21, item 1): what the concurrency policy's lease costs a command's start.
 
-In this process, against the local Realtime Database server (``configure_django``): a function
+In this process, against the local Realtime Database server (``run.configure_django``): a function
 monitored with ``concurrency="allow"`` (the default), then with ``"forbid"`` while no run holds
 the lease, then while another run holds it (the call is refused). What the command's thread
 sends before the function runs is counted on the server: every request to ``/leases/`` (the

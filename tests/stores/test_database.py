@@ -362,7 +362,7 @@ def test_the_judges_walk_to_the_newest_real_run_runs_once_per_command_id(store: 
     """``judge_runs`` walks each id's (command_id, seq) index down to its newest real run once
     per id. Inside the join's filter (``r.seq = top OR r.seq = top_real``), PostgreSQL ran
     that walk once per kept row of the table: 5.5 s instead of 0.5 s at 10,000 ids x 100 runs
-    (benchmark row 18). SQLite plans the query as written; the plan is PostgreSQL's."""
+    (benchmark row 18). The plan read is PostgreSQL's: SQLite runs the walk where it is written."""
     if connections[store].vendor != "postgresql":
         pytest.skip("PostgreSQL's plan")
     ids, runs = 20, 30
