@@ -4,6 +4,7 @@ real PostgreSQL database (the throw-away cluster of ``tests/pg.py``)."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +26,7 @@ from monitorkit.recording.sender import get_sender
 from monitorkit.recording.spool import Spool, iter_waiting, reporter_path
 from monitorkit.retry import deadline
 from monitorkit.stores.base import ReporterError
+from monitorkit.stores.database import runs as database_runs
 from monitorkit.stores.database.runs import DatabaseReporter
 from tests.pg import PostgresCluster
 from tests.process import wait_for
@@ -314,6 +316,40 @@ def test_write_blocked_while_this_thread_is_inside_a_query_or_a_transaction(boun
         CommandRun.objects.create(command_id="x", seq=1, run_id="r", started=utcnow())
         assert bound.write_blocked() is True
     assert bound.write_blocked() is False
+
+
+@sqlite_only
+def test_wherever_a_signal_handler_runs_the_gate_held_here_is_seen():
+    """A kill signal's handler runs between any two bytecodes of the code it interrupts. At each
+    bytecode of the store's own code on the command's thread (binding, a query through the gate,
+    unbinding), if this thread owns the gate, ``write_blocked`` must say so: the handler would
+    otherwise wait for the sender's write of the kill while the sender waits for this thread's
+    gate, the whole flush bound (30 s, seen once in CI under load). The gate's depth was counted
+    inside ``with sqlite_gate``, so the first and last bytecodes under the gate saw none."""
+    reporter = DatabaseReporter()
+    looks: list[tuple[bool, bool]] = []  # (gate owned here, write_blocked), at each bytecode
+
+    def look(frame: Any, event: str, arg: Any) -> Any:
+        if event == "opcode":
+            looks.append((database_runs.sqlite_gate._is_owned(), reporter.write_blocked()))
+        return look
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        if frame.f_code.co_filename != database_runs.__file__:
+            return None
+        frame.f_trace_opcodes = True
+        return look
+
+    sys.settrace(trace)
+    try:
+        reporter.bind()
+        CommandRun.objects.count()
+        reporter.unbind()
+    finally:
+        sys.settrace(None)
+    owned = [blocked for is_owned, blocked in looks if is_owned]
+    assert len(owned) > 10  # the tracer saw the code under the gate
+    assert all(owned), looks
 
 
 @sqlite_only

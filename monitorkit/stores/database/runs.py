@@ -33,7 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import OuterRef, Subquery
@@ -59,13 +59,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("monitorkit")
 
+T = TypeVar("T")
+
 #: Held by a monitored command's query on SQLite, and by the sender while it writes. Always
 #: read as ``sqlite_gate`` at call time: a forked child gets a new one (``_after_fork_in_child``).
 sqlite_gate = threading.RLock()
 #: The command connections (SQLite) whose open transactions the sender waits out.
 _guarded: list[Any] = []
 #: How deep the *current* thread is inside the gate (``write_blocked`` asks from a signal
-#: handler whether the code it interrupted holds it).
+#: handler whether the code it interrupted holds it). Kept by :func:`_under_gate` alone.
 _held = threading.local()
 #: The longest the sender lets SQLite busy-wait for another process's write lock while it holds
 #: the gate (the command's own queries wait on the gate meanwhile); shorter when its deadline is
@@ -84,6 +86,25 @@ class NoRunsTable(Exception):
     """The runs' table does not exist (the database is not migrated yet)."""
 
 
+def _under_gate(action: Callable[..., T], *args: Any) -> T:
+    """Call ``action(*args)`` holding the gate on this thread.
+
+    This thread counts as inside the gate from before it takes the gate until after it lets
+    it go. A signal handler may run between any two bytecodes: counted only while the gate
+    was surely held, a handler that ran just after ``with`` took it (or just before it let it
+    go) saw no gate held here, waited for the sender's write of the kill, and the sender waited
+    for the gate this thread held: the whole flush bound (30 s in a test, seen once under
+    load). Counted a little wider, a handler at worst spools a kill the sender could have
+    written.
+    """
+    _held.depth = getattr(_held, "depth", 0) + 1
+    try:
+        with sqlite_gate:
+            return action(*args)
+    finally:
+        _held.depth -= 1
+
+
 class _SqliteGuard:
     """An execute wrapper: each of the command's queries holds the gate while it runs.
 
@@ -98,12 +119,7 @@ class _SqliteGuard:
     def __call__(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
-        with sqlite_gate:
-            _held.depth = getattr(_held, "depth", 0) + 1
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                _held.depth -= 1
+        return _under_gate(execute, sql, params, many, context)
 
 
 #: The statuses a row holds before its run's first outcome is stored (``sql.first_outcome``).
@@ -175,9 +191,12 @@ class DatabaseReporter(Reporter):
             connection.execute_wrappers.append(guard)
         guard.binds += 1
         self._guard = guard
-        with sqlite_gate:
+
+        def guarded() -> None:
             if connection not in _guarded:
                 _guarded.append(connection)
+
+        _under_gate(guarded)
 
     def unbind(self) -> None:
         guard, self._guard = self._guard, None
@@ -189,9 +208,12 @@ class DatabaseReporter(Reporter):
         wrappers = guard.connection.execute_wrappers
         if guard in wrappers:
             wrappers.remove(guard)
-        with sqlite_gate:
+
+        def unguarded() -> None:
             if guard.connection in _guarded:
                 _guarded.remove(guard.connection)
+
+        _under_gate(unguarded)
 
     def write_blocked(self) -> bool:
         """Return whether this thread holds the gate or its connection is in a transaction.
